@@ -1,0 +1,47 @@
+# Two commands: `make run` (set up, serve the embedded demo, check it) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_PORT := 8735
+
+.PHONY: run test install lint typecheck check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Serve the demo guide on loopback, run `linkcheck run` with ./config.toml against it, stop
+# the server. Dead links in the demo are the expected outcome: exit code 1 is not a failure.
+run: $(STAMP)
+	@$(BIN)/linkcheck serve-demo --port $(DEMO_PORT) >/dev/null & server=$$!; \
+	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -c "import socket, time, sys; \
+	deadline = time.monotonic() + 15; \
+	exec('while time.monotonic() < deadline:\n try:\n  socket.create_connection((\"127.0.0.1\", $(DEMO_PORT)), 0.5).close(); sys.exit(0)\n except OSError: time.sleep(0.1)'); \
+	sys.exit('the demo server did not start on port $(DEMO_PORT)')" || exit 2; \
+	$(BIN)/linkcheck run; status=$$?; \
+	if [ $$status -le 1 ]; then echo "Open reports/report.html to see the editors' report."; fi; \
+	[ $$status -le 1 ]
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check linkcheck tests bench
+	$(BIN)/ruff format --check linkcheck tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py
+
+clean:
+	rm -rf $(VENV) reports/*.html reports/*.json .pytest_cache .mypy_cache .ruff_cache

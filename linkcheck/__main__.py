@@ -1,0 +1,5 @@
+"""Allow ``python -m linkcheck``."""
+
+from linkcheck.cli import main
+
+main()

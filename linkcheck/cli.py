@@ -1,0 +1,200 @@
+"""The command line: parse options, call the library, map the outcome to an exit code.
+
+Exit codes (a contract for CI scripts, documented in README.md):
+  0  no link with a failing verdict
+  1  links with a failing verdict found (see --fail-on / [report] fail_on)
+  2  usage or configuration error, or nothing could be checked (start URL unusable)
+  3  internal error (a bug in linkcheck)
+  130 / 143  interrupted by SIGINT / SIGTERM (the partial report is still written)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from linkcheck._version import __version__
+from linkcheck.config import (
+    DEFAULT_CONFIG_FILE,
+    REPORT_FORMATS,
+    VERDICT_NAMES,
+    ConfigError,
+    load_config,
+    with_overrides,
+)
+from linkcheck.models import RunResult, Verdict
+from linkcheck.progress import ProgressLine
+from linkcheck.report import write_reports
+from linkcheck.report.terminal import summary_lines
+from linkcheck.runner import run_check
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
+
+log = logging.getLogger("linkcheck")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="linkcheck")
+def main() -> None:
+    """linkcheck: crawl a site, check every link, and report dead and redirected links.
+
+    Run `linkcheck run --help` for the main command.
+    """
+
+
+@main.command()
+@click.argument("start_urls", nargs=-1, metavar="[START_URL]...")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help=f"Configuration file. Default: ./{DEFAULT_CONFIG_FILE} if it exists.")
+@click.option("-o", "--output", type=click.Path(file_okay=False),
+              help="Folder for the reports. Default: reports (or [report] output).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS),
+              help="Report format; repeat for several. Default: html and json.")
+@click.option("--concurrency", type=click.IntRange(min=1),
+              help="Requests in flight at once, over all hosts. Default: 32.")
+@click.option("--max-pages", type=click.IntRange(min=1),
+              help="Crawl at most this many pages (links beyond are checked, not crawled).")
+@click.option("--max-depth", type=click.IntRange(min=0),
+              help="Crawl at most this many clicks from a start URL (0: start pages only).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Total time allowed for one request, body included. Default: 20.")
+@click.option("--include", multiple=True, metavar="REGEX",
+              help="Also crawl URLs matching REGEX (repeatable; replaces [crawl] include).")
+@click.option("--exclude", multiple=True, metavar="REGEX",
+              help="Neither crawl nor check URLs matching REGEX (repeatable; replaces "
+                   "[crawl] exclude).")
+@click.option("--no-external", is_flag=True, default=None,
+              help="Do not check links that leave the crawl scope.")
+@click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(VERDICT_NAMES),
+              help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.")
+@click.option("-v", "--verbose", count=True, help="Log each check (-vv: and each request).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors; no progress line.")
+def run(
+    start_urls: tuple[str, ...],
+    config_path: str | None,
+    output: str | None,
+    formats: tuple[str, ...],
+    concurrency: int | None,
+    max_pages: int | None,
+    max_depth: int | None,
+    timeout: float | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    no_external: bool | None,
+    fail_on: tuple[str, ...],
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Crawl from START_URL(s) (or start_urls in the config), check every link, write reports.
+
+    Pages under a start URL's folder are crawled; every other link is checked once.
+    Exit code: 0 no failing links, 1 failing links found, 2 usage/config error or nothing
+    could be checked, 3 internal error, 130/143 interrupted (partial report written).
+    """
+    _setup_logging(verbose, quiet)
+    try:
+        config = load_config(config_path)
+        config = with_overrides(
+            config,
+            start_urls=list(start_urls) or None,
+            output=output,
+            formats=list(formats) or None,
+            concurrency=concurrency,
+            max_pages=max_pages,
+            max_depth=max_depth,
+            timeout=timeout,
+            include=list(include) or None,
+            exclude=list(exclude) or None,
+            check_external=False if no_external else None,
+            fail_on=list(fail_on) or None,
+        )
+        progress = None if quiet else ProgressLine()
+        result = run_check(config, progress=progress, handle_signals=True)
+        if progress is not None:
+            progress.clear()
+        written = _write(result, config.report.formats, config.report.output)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except Exception as exc:  # a bug: one line for the user, the traceback with -v
+        if verbose:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+              EXIT_INTERNAL)
+    if not quiet:
+        for line in summary_lines(result, written):
+            click.echo(line)
+    sys.exit(_exit_code(result, config.report.fail_on))
+
+
+@main.command("serve-demo")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8735, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on.")
+def serve_demo(host: str, port: int) -> None:
+    """Serve the embedded demo guide and its carrier simulators (until Ctrl-C).
+
+    The default config.toml checks this server: run `linkcheck run` in another terminal,
+    or simply `make run`.
+    """
+    from linkcheck.demo.server import serve_forever
+
+    click.echo(f"Serving the demo guide on http://{host}:{port}/guide/ (Ctrl-C to stop)")
+    try:
+        serve_forever(host, port)
+    except OSError as exc:
+        _fail(f"cannot serve the demo on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
+    except KeyboardInterrupt:
+        pass
+
+
+def _exit_code(result: RunResult, fail_on: tuple[str, ...]) -> int:
+    if result.interrupted:
+        return EXIT_INTERRUPTED.get(result.interrupted_by, 130)
+    if result.start_failures and len(result.start_failures) == len(result.start_urls):
+        for failure in result.start_failures:
+            click.echo(f"error: {failure}", err=True)
+        return EXIT_USAGE
+    for failure in result.start_failures:
+        click.echo(f"warning: {failure}", err=True)
+    if len(result.links) <= len(result.start_urls):
+        click.echo(
+            "error: no links found on the start page(s): nothing to check "
+            "(is the content built by JavaScript, or the wrong URL?)",
+            err=True,
+        )
+        return EXIT_USAGE
+    failing = {Verdict(name) for name in fail_on}
+    if any(link.result and link.result.verdict in failing for link in result.links.values()):
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def _write(result: RunResult, formats: tuple[str, ...], output: str) -> list[Path]:
+    try:
+        return write_reports(result, formats, output)
+    except OSError as exc:
+        raise ConfigError(f"cannot write reports to {output}: {exc.strerror or exc}") from None
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose > 1:
+        level = logging.DEBUG
+    if quiet:
+        level = logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+
+
+def _fail(message: str, code: int) -> Any:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)

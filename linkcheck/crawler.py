@@ -1,0 +1,209 @@
+"""The orchestrator: fetch in-scope pages breadth-first, extract their links, check each once.
+
+Every URL is decided exactly once, when it is first seen (all bookkeeping happens on the
+event loop, so there are no races): skipped, excluded, crawled as a page (GET and parse),
+or only checked (HEAD, falling back to GET). A page's own fetch is its check, so the nav
+link that appears on every page costs one request per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from linkcheck.checker import Checker
+from linkcheck.config import Config
+from linkcheck.extract import decode, is_html, parse_page
+from linkcheck.http import Response
+from linkcheck.models import CheckResult, ErrorKind, Link, Occurrence, Page, Verdict
+from linkcheck.scope import Scope
+from linkcheck.urls import ResolvedLink, page_base, resolve_cached
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class CrawlStats:
+    """Live counters for the progress line."""
+
+    pages_crawled: int = 0
+    links_checked: int = 0
+    links_found: int = 0
+    problems: int = 0
+
+
+@dataclass(slots=True)
+class _Limits:
+    pages_not_crawled_max_pages: int = 0
+    pages_not_crawled_max_depth: int = 0
+    truncated_pages: list[str] = field(default_factory=list)
+
+
+class Crawler:
+    def __init__(self, config: Config, checker: Checker) -> None:
+        self._config = config
+        self._checker = checker
+        self._scope = Scope.from_config(config)
+        self.links: dict[str, Link] = {}
+        self.pages: list[Page] = []
+        self.non_html_pages: dict[str, str] = {}  # in-scope URL -> content type, for start checks
+        self.stats = CrawlStats()
+        self._limits = _Limits()
+        self._pages_scheduled = 0
+        self._group: asyncio.TaskGroup | None = None
+
+    async def run(self) -> None:
+        """Crawl from the start URLs until nothing is left to fetch or check."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            for url in self._config.start_urls:
+                canonical = url  # already normalised by the runner
+                if canonical in self.links:
+                    continue
+                self.links[canonical] = Link(canonical, internal=True)
+                self.stats.links_found += 1
+                self._schedule_page(canonical, depth=0)
+
+    def limits_hit(self) -> list[str]:
+        notes = []
+        crawl = self._config.crawl
+        if self._limits.pages_not_crawled_max_pages:
+            notes.append(
+                f"crawl stopped at max pages ({crawl.max_pages}): "
+                f"{self._limits.pages_not_crawled_max_pages} more pages were checked but not crawled"
+            )
+        if self._limits.pages_not_crawled_max_depth:
+            notes.append(
+                f"crawl stopped at max depth ({crawl.max_depth}): "
+                f"{self._limits.pages_not_crawled_max_depth} deeper pages were checked but not crawled"
+            )
+        if self._limits.truncated_pages:
+            notes.append(
+                f"{len(self._limits.truncated_pages)} page(s) were larger than "
+                f"{self._config.http.max_body_bytes} bytes; only the start of each was read"
+            )
+        return notes
+
+    # --- scheduling -------------------------------------------------------------------
+
+    def _schedule_page(self, url: str, depth: int) -> None:
+        assert self._group is not None
+        self._pages_scheduled += 1
+        self._group.create_task(self._crawl_page(url, depth))
+
+    def _schedule_check(self, url: str) -> None:
+        assert self._group is not None
+        self._group.create_task(self._check_link(url))
+
+    def _discover(self, resolved: ResolvedLink, href: str, depth: int) -> Link:
+        """Record a link seen for the first time, and decide what happens to it."""
+        if resolved.url is None:
+            key = href.strip()
+            link = self.links.get(key)
+            if link is None:
+                link = self.links[key] = Link(key, internal=False)
+                self.stats.links_found += 1
+                invalid = resolved.reason.startswith("invalid URL")
+                link.result = CheckResult(
+                    url=key,
+                    verdict=Verdict.ERROR if invalid else Verdict.SKIPPED,
+                    error=ErrorKind.INVALID_URL if invalid else None,
+                    message=resolved.reason,
+                )
+                if invalid:
+                    self.stats.problems += 1
+            return link
+        url = resolved.url
+        link = self.links.get(url)
+        if link is not None:
+            return link
+        internal = self._scope.is_internal(url)
+        link = self.links[url] = Link(url, internal=internal)
+        self.stats.links_found += 1
+        pattern = self._scope.excluded_by(url)
+        crawl = self._config.crawl
+        if pattern is not None:
+            link.result = CheckResult(
+                url, Verdict.EXCLUDED, message=f"matches exclude pattern {pattern!r}"
+            )
+        elif internal:
+            if depth + 1 > crawl.max_depth:
+                self._limits.pages_not_crawled_max_depth += 1
+                self._schedule_check(url)
+            elif self._pages_scheduled >= crawl.max_pages:
+                self._limits.pages_not_crawled_max_pages += 1
+                self._schedule_check(url)
+            else:
+                self._schedule_page(url, depth + 1)
+        elif not self._scope.check_external:
+            link.result = CheckResult(
+                url, Verdict.EXCLUDED, message="external links are not checked (--no-external)"
+            )
+        else:
+            self._schedule_check(url)
+        return link
+
+    # --- work -------------------------------------------------------------------------
+
+    async def _check_link(self, url: str) -> None:
+        checked = await self._checker.check(url)
+        self._record(url, checked.result)
+
+    async def _crawl_page(self, url: str, depth: int) -> None:
+        checked = await self._checker.check(url, as_page=True)
+        result = checked.result
+        self._record(url, result)
+        response = checked.response
+        if response is None or result.verdict not in (Verdict.OK, Verdict.REDIRECTED):
+            return
+        page_url = url
+        if result.verdict is Verdict.REDIRECTED and result.final_url:
+            page_url = self._claim_redirect_target(result, response)
+            if not page_url:
+                return
+        if not is_html(response.content_type, response.body):
+            self.non_html_pages[url] = response.content_type or "unknown"
+            return
+        self._parse(page_url, depth, response)
+
+    def _claim_redirect_target(self, result: CheckResult, response: Response) -> str:
+        """A page that redirects inside the scope is parsed as its target, once."""
+        target = result.final_url or ""
+        if target in self.links or not self._scope.is_internal(target):
+            return ""
+        self.links[target] = Link(target, internal=True)
+        self.links[target].result = CheckResult(target, Verdict.OK, status=response.status,
+                                                final_url=target)
+        return target
+
+    def _parse(self, page_url: str, depth: int, response: Response) -> None:
+        if response.truncated:
+            self._limits.truncated_pages.append(page_url)
+        parsed = parse_page(decode(response.body, response.charset))
+        base = str(page_base(page_url, parsed.base_href))
+        for raw in parsed.links:
+            resolved = resolve_cached(base, raw.href)
+            link = self._discover(resolved, raw.href, depth)
+            link.occurrences.append(
+                Occurrence(
+                    page=page_url,
+                    href=raw.href,
+                    text=raw.text,
+                    tag=raw.tag,
+                    attr=raw.attr,
+                    line=raw.line,
+                    fragment=resolved.fragment,
+                )
+            )
+        self.pages.append(
+            Page(page_url, depth, parsed.title, response.status, links_found=len(parsed.links))
+        )
+        self.stats.pages_crawled += 1
+
+    def _record(self, url: str, result: CheckResult) -> None:
+        self.links[url].result = result
+        log.info("%-10s %s %s", result.verdict.value, result.status or result.error or "", url)
+        self.stats.links_checked += 1
+        if result.verdict in (Verdict.BROKEN, Verdict.ERROR):
+            self.stats.problems += 1

@@ -1,0 +1,230 @@
+"""Turn a page's bytes into the links written on it, with anchor text and source line.
+
+Decoding follows the order a browser uses: a byte-order mark, the Content-Type charset, a
+``<meta charset>`` near the top, then UTF-8 with replacement characters. Parsing is
+selectolax's Lexbor engine: a real HTML5 parser, so malformed markup still yields links.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from html import escape
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# Each (tag, attribute) that can hold a URL the reader depends on.
+LINK_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("a", "href"),
+    ("area", "href"),
+    ("link", "href"),
+    ("img", "src"),
+    ("img", "srcset"),
+    ("source", "src"),
+    ("source", "srcset"),
+    ("script", "src"),
+    ("iframe", "src"),
+    ("video", "src"),
+    ("video", "poster"),
+    ("audio", "src"),
+)
+_ATTRS_BY_TAG: dict[str, tuple[str, ...]] = {}
+for _tag, _attr in LINK_ATTRIBUTES:
+    _ATTRS_BY_TAG[_tag] = (*_ATTRS_BY_TAG.get(_tag, ()), _attr)
+_SELECTOR = ", ".join(
+    [f"{tag}[{attr}]" for tag, attr in LINK_ATTRIBUTES] + ["meta[http-equiv]", "base[href]"]
+)
+
+HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE
+)
+_REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""", re.I)
+_SPACES = re.compile(r"\s+")
+# WHATWG encoding labels that name a superset in practice: decode as the superset.
+_ENCODING_ALIASES = {
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "windows-31j": "cp932",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "euc-jp": "euc_jp",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+}
+MAX_TEXT_LENGTH = 300  # anchor text is for recognising a link, not for storing whole paragraphs
+
+
+@dataclass(frozen=True, slots=True)
+class RawLink:
+    """A URL as written on the page, before resolution."""
+
+    href: str
+    text: str
+    tag: str
+    attr: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPage:
+    title: str
+    base_href: str | None
+    links: list[RawLink]
+
+
+def is_html(content_type: str | None, body: bytes) -> bool:
+    """True for HTML by Content-Type, or by sniffing the start when the server sent none."""
+    if content_type:
+        return content_type.split(";", 1)[0].strip().lower() in HTML_CONTENT_TYPES
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def decode(body: bytes, header_charset: str | None) -> str:
+    """Decode a page to text the way a browser would, never failing."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            return body.decode(encoding, errors="replace")
+    for label in (header_charset, _meta_charset(body)):
+        codec = _codec_for(label)
+        if codec is not None:
+            return body.decode(codec, errors="replace")
+    return body.decode("utf-8", errors="replace")
+
+
+def parse_page(text: str) -> ParsedPage:
+    """Every link on the page in document order, with its text and 1-based source line."""
+    tree = LexborHTMLParser(text)
+    title_node = tree.css_first("title")
+    title = _clean(title_node.text()) if title_node is not None else ""
+    lines = _LineFinder(text)
+    links: list[RawLink] = []
+    base_href: str | None = None
+    for node in tree.css(_SELECTOR):
+        tag = node.tag or ""
+        attributes = node.attributes
+        if tag == "base":
+            if base_href is None:
+                base_href = attributes.get("href")
+            continue
+        if tag == "meta":
+            url = _refresh_url(attributes)
+            if url:
+                links.append(RawLink(url, "meta refresh", "meta", "content", lines.find(url)))
+            continue
+        text_of_node: str | None = None
+        for attr in _ATTRS_BY_TAG.get(tag, ()):
+            value = attributes.get(attr)
+            if value is None:
+                continue
+            if text_of_node is None:
+                text_of_node = _link_text(node, tag)
+            if attr == "srcset":
+                for candidate in parse_srcset(value):
+                    links.append(RawLink(candidate, text_of_node, tag, attr, lines.find(candidate)))
+            elif value.strip() or tag in ("a", "area"):
+                links.append(RawLink(value, text_of_node, tag, attr, lines.find(value)))
+    return ParsedPage(title=title, base_href=base_href, links=links)
+
+
+def parse_srcset(value: str) -> list[str]:
+    """The URLs of a ``srcset`` (candidates are "URL [descriptor]" separated by commas)."""
+    urls = []
+    position, length = 0, len(value)
+    while position < length:
+        while position < length and (value[position].isspace() or value[position] == ","):
+            position += 1
+        start = position
+        while position < length and not value[position].isspace():
+            position += 1
+        url = value[start:position].rstrip(",")
+        if url:
+            urls.append(url)
+        if value[start:position].endswith(","):
+            continue
+        while position < length and value[position] != ",":  # skip the descriptor
+            position += 1
+    return urls
+
+
+def _link_text(node: LexborNode, tag: str) -> str:
+    attributes = node.attributes
+    if tag == "a":
+        text = _clean(node.text(deep=True, separator=" "))
+        if not text:
+            image = node.css_first("img[alt]")
+            if image is not None:
+                text = _clean(image.attributes.get("alt") or "")
+        return text or _clean(attributes.get("aria-label") or attributes.get("title") or "")
+    if tag in ("img", "area"):
+        return _clean(attributes.get("alt") or attributes.get("title") or "")
+    if tag == "link":
+        return _clean(attributes.get("rel") or "")
+    return _clean(attributes.get("title") or "")
+
+
+def _refresh_url(attributes: dict[str, str | None]) -> str | None:
+    if (attributes.get("http-equiv") or "").strip().lower() != "refresh":
+        return None
+    match = _REFRESH_URL.match(attributes.get("content") or "")
+    url = match.group(1).strip() if match else ""
+    return url or None
+
+
+def _clean(text: str) -> str:
+    text = _SPACES.sub(" ", text).strip()
+    return text if len(text) <= MAX_TEXT_LENGTH else text[: MAX_TEXT_LENGTH - 1] + "…"
+
+
+def _meta_charset(body: bytes) -> str | None:
+    match = _META_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def _codec_for(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _ENCODING_ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+class _LineFinder:
+    """Line numbers for attribute values, found by scanning the source forward.
+
+    Lexbor does not report source positions, so each value is looked up in the raw text
+    after the previous one (links come in document order); a value written with entities
+    is also tried in its escaped form. A value that cannot be found gets the line of the
+    previous link, which is where the search cursor stands.
+    """
+
+    __slots__ = ("_cursor", "_newlines", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._newlines = [index for index, char in enumerate(text) if char == "\n"] if (
+            "\n" in text
+        ) else []
+        self._cursor = 0
+
+    def find(self, value: str) -> int:
+        if value:
+            for form in (value, escape(value, quote=False), escape(value)):
+                position = self._text.find(form, self._cursor)
+                if position >= 0:
+                    self._cursor = position + len(form)
+                    break
+        return bisect_right(self._newlines, self._cursor - 1) + 1

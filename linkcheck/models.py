@@ -1,0 +1,149 @@
+"""The nouns of a run: where a link occurs, what checking it found, and the run as a whole.
+
+A dead link is data, not an exception: every outcome of checking a URL is a
+:class:`CheckResult` with a :class:`Verdict` and, for failures, an :class:`ErrorKind`
+that code can match on without parsing message text.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Verdict(enum.StrEnum):
+    """What a link's check concluded, in the order an editor cares about."""
+
+    BROKEN = "broken"  # the server answered with a 4xx/5xx status (after retries)
+    ERROR = "error"  # no usable HTTP answer at all: DNS, connect, TLS, timeout, loop, ...
+    REDIRECTED = "redirected"  # works, but through one or more redirects
+    OK = "ok"
+    SKIPPED = "skipped"  # not an http(s) link (mailto:, tel:, javascript:, data:, ...)
+    EXCLUDED = "excluded"  # matched an exclude rule or lies beyond a crawl limit
+
+
+class ErrorKind(enum.StrEnum):
+    """Why a check produced no usable answer (``Verdict.ERROR``) or was skipped."""
+
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    PROTOCOL = "protocol"  # the server broke HTTP: reset connection, malformed response
+    TOO_MANY_REDIRECTS = "too-many-redirects"
+    REDIRECT_LOOP = "redirect-loop"
+    INVALID_URL = "invalid-url"
+    UNSUPPORTED_SCHEME = "unsupported-scheme"
+
+
+class RedirectKind(enum.StrEnum):
+    PERMANENT = "permanent"  # 301, 308: the link should be updated
+    TEMPORARY = "temporary"  # 302, 303, 307: usually fine to keep
+
+
+PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One place a link is written: enough for an editor to find and fix it without re-running."""
+
+    page: str  # the page's URL (as crawled, before any remap)
+    href: str  # the attribute value exactly as the page's HTML has it
+    text: str  # anchor text, or alt/title text when there is none
+    tag: str
+    attr: str
+    line: int  # 1-based line in the page source
+    fragment: str = ""  # the part after '#', kept for the editor; never fetched
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectHop:
+    url: str
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The outcome of checking one unique URL."""
+
+    url: str
+    verdict: Verdict
+    status: int | None = None
+    final_url: str | None = None
+    redirects: tuple[RedirectHop, ...] = ()
+    error: ErrorKind | None = None
+    message: str = ""  # a human-readable detail: the reason for an error, skip or exclusion
+    checked_url: str | None = None  # the URL actually requested when a remap rule applied
+    elapsed: float = 0.0  # seconds spent checking, retries included
+
+    @property
+    def redirect_kind(self) -> RedirectKind | None:
+        """Permanent when every hop is permanent: only then is the final URL a safe replacement."""
+        if self.verdict is not Verdict.REDIRECTED or not self.redirects:
+            return None
+        if all(hop.status in PERMANENT_REDIRECT_STATUSES for hop in self.redirects):
+            return RedirectKind.PERMANENT
+        return RedirectKind.TEMPORARY
+
+
+@dataclass(slots=True)
+class Link:
+    """A unique URL found during the run, with every place it occurs and its check result."""
+
+    url: str
+    internal: bool
+    occurrences: list[Occurrence] = field(default_factory=list)
+    result: CheckResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page that was fetched and parsed (in crawl scope)."""
+
+    url: str
+    depth: int
+    title: str
+    status: int | None
+    links_found: int
+
+
+@dataclass(slots=True)
+class RunResult:
+    """Everything a report needs: results, where each link occurs, and the facts of the run."""
+
+    start_urls: list[str]
+    started_at: datetime
+    finished_at: datetime
+    links: dict[str, Link]
+    pages: list[Page]
+    limits_hit: list[str] = field(default_factory=list)  # e.g. "max pages (500) reached"
+    interrupted: bool = False
+    interrupted_by: str = ""  # "SIGINT", "SIGTERM" or "cancelled"
+    config_summary: dict[str, object] = field(default_factory=dict)
+    start_failures: list[str] = field(default_factory=list)  # one line per unusable start URL
+
+    @property
+    def complete(self) -> bool:
+        return not self.interrupted and not self.limits_hit
+
+    @property
+    def duration(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def counts(self) -> dict[str, int]:
+        """Unique links per verdict, every verdict present (zero when none)."""
+        counts = {verdict.value: 0 for verdict in Verdict}
+        for link in self.links.values():
+            if link.result is not None:
+                counts[link.result.verdict.value] += 1
+        return counts
+
+    def results_with(self, *verdicts: Verdict) -> list[Link]:
+        return [
+            link
+            for link in self.links.values()
+            if link.result is not None and link.result.verdict in verdicts
+        ]

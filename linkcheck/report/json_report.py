@@ -1,0 +1,80 @@
+"""The JSON report: the machine-readable contract documented in README.md ("JSON report").
+
+Bump SCHEMA_VERSION on any change that could break a consumer (renamed or removed keys,
+changed meaning); adding keys does not need a bump.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from linkcheck._version import __version__
+from linkcheck.models import Link, RunResult, Verdict
+
+SCHEMA_VERSION = 1
+VERDICT_ORDER = {verdict: index for index, verdict in enumerate(Verdict)}
+
+
+def sorted_links(run: RunResult) -> list[Link]:
+    """Problems first (in Verdict order), then by URL: stable output for diffs and CI."""
+    return sorted(
+        run.links.values(),
+        key=lambda link: (VERDICT_ORDER[link.result.verdict] if link.result else 99, link.url),
+    )
+
+
+def to_document(run: RunResult) -> dict[str, Any]:
+    counts = run.counts()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "linkcheck", "version": __version__},
+        "run": {
+            "start_urls": run.start_urls,
+            "started_at": run.started_at.isoformat(timespec="seconds"),
+            "finished_at": run.finished_at.isoformat(timespec="seconds"),
+            "duration_seconds": round(run.duration, 3),
+            "complete": run.complete,
+            "interrupted": run.interrupted,
+            "interrupted_by": run.interrupted_by or None,
+            "limits_hit": run.limits_hit,
+            "start_failures": run.start_failures,
+            "pages_crawled": len(run.pages),
+            "config": run.config_summary,
+        },
+        "counts": {**counts, "total": sum(counts.values())},
+        "links": [_link(link) for link in sorted_links(run)],
+        "pages": [
+            {"url": page.url, "title": page.title, "status": page.status, "depth": page.depth,
+             "links": page.links_found}
+            for page in sorted(run.pages, key=lambda page: page.url)
+        ],
+    }
+
+
+def render_json(run: RunResult) -> str:
+    return json.dumps(to_document(run), ensure_ascii=False, indent=2) + "\n"
+
+
+def _link(link: Link) -> dict[str, Any]:
+    result = link.result
+    assert result is not None  # the runner gives every link a result
+    kind = result.redirect_kind
+    return {
+        "url": link.url,
+        "internal": link.internal,
+        "verdict": result.verdict.value,
+        "status": result.status,
+        "final_url": result.final_url,
+        "redirect_kind": kind.value if kind else None,
+        "redirects": [{"url": hop.url, "status": hop.status} for hop in result.redirects],
+        "error": result.error.value if result.error else None,
+        "message": result.message or None,
+        "checked_url": result.checked_url,
+        "elapsed_seconds": round(result.elapsed, 3),
+        "occurrences": [
+            {"page": o.page, "href": o.href, "text": o.text, "tag": o.tag, "attr": o.attr,
+             "line": o.line, "fragment": o.fragment or None}
+            for o in sorted(link.occurrences, key=lambda o: (o.page, o.line))
+        ],
+    }

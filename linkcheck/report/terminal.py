@@ -1,0 +1,38 @@
+"""The end-of-run summary printed to the terminal: counts, the worst offenders, where reports are."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from linkcheck.models import RunResult, Verdict
+from linkcheck.report.advice import explain
+
+WORST_SHOWN = 10
+
+
+def summary_lines(run: RunResult, written: Sequence[Path]) -> list[str]:
+    counts = run.counts()
+    lines = [
+        f"linkcheck: {len(run.pages)} pages crawled, {len(run.links)} unique links "
+        f"in {run.duration:.1f} s" + ("" if run.complete else " (partial)"),
+        "  " + " · ".join(f"{name} {counts[name]}" for name in (v.value for v in Verdict)),
+    ]
+    if run.interrupted:
+        lines.append(f"  interrupted ({run.interrupted_by}): the report covers what was checked so far")
+    lines += [f"  note: {note}" for note in run.limits_hit]
+    dead = run.results_with(Verdict.BROKEN, Verdict.ERROR)
+    if dead:
+        dead.sort(key=lambda link: (-len({o.page for o in link.occurrences}), link.url))
+        lines.append("Worst offenders:")
+        for link in dead[:WORST_SHOWN]:
+            assert link.result is not None
+            pages = len({o.page for o in link.occurrences})
+            code = str(link.result.status or link.result.error or "")
+            lines.append(f"  {code:>7}  {link.url}  (on {pages} page{'s' if pages != 1 else ''})")
+            lines.append(f"           {explain(link.result)}")
+        if len(dead) > WORST_SHOWN:
+            lines.append(f"  … and {len(dead) - WORST_SHOWN} more in the report")
+    if written:
+        lines.append("Reports: " + ", ".join(str(path) for path in written))
+    return lines

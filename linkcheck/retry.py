@@ -1,0 +1,88 @@
+"""The one place that decides what is retried and how long to wait before trying again.
+
+Transient: connection problems, timeouts, 429 and 502/503/504 — the kinds of failure that a
+second attempt a little later often turns into a real answer. Waits grow exponentially with
+jitter (so parallel checks do not retry in lock-step) and honour ``Retry-After``, in seconds
+or as an HTTP date, capped so that no single link can hold a run hostage.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
+
+from linkcheck.http import Failure, Outcome, Response
+from linkcheck.models import ErrorKind
+
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+TRANSIENT_ERRORS = frozenset({ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.PROTOCOL})
+BASE_WAIT = 0.5  # seconds before the first retry; doubles each time
+MAX_JITTER = 0.5
+
+
+def is_transient(outcome: Outcome) -> bool:
+    if isinstance(outcome, Failure):
+        return outcome.kind in TRANSIENT_ERRORS
+    return outcome.status in TRANSIENT_STATUSES
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (RFC 9110 §10.2.3), or None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(seconds, 0.0)
+
+
+def backoff(attempt: int, *, base: float = BASE_WAIT, jitter: float = MAX_JITTER) -> float:
+    """Exponential back-off for the given 1-based attempt, plus random jitter."""
+    return base * (2 ** (attempt - 1)) + random.uniform(0, jitter)
+
+
+def wait_before_retry(outcome: Outcome, attempt: int, cap: float) -> float:
+    """How long to wait after ``outcome``: the server's Retry-After if it gave one, else back-off."""
+    if isinstance(outcome, Response):
+        asked = parse_retry_after(outcome.headers.get("retry-after"))
+        if asked is not None:
+            return min(asked, cap)
+    return min(backoff(attempt), cap)
+
+
+async def with_retries(
+    send: Callable[[], Awaitable[Outcome]], *, retries: int, max_wait: float
+) -> tuple[Outcome, int]:
+    """Call ``send`` until it gives a non-transient outcome or ``retries`` are used up.
+
+    Returns the last outcome and how many attempts were made.
+    """
+
+    def wait(state: RetryCallState) -> float:
+        assert state.outcome is not None
+        return wait_before_retry(state.outcome.result(), state.attempt_number, max_wait)
+
+    def give_up(state: RetryCallState) -> Outcome:
+        assert state.outcome is not None
+        outcome: Outcome = state.outcome.result()
+        return outcome
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait,
+        retry=retry_if_result(is_transient),
+        retry_error_callback=give_up,
+    )
+    outcome: Outcome = await retrying(send)
+    return outcome, int(retrying.statistics.get("attempt_number", 1))

@@ -1,0 +1,144 @@
+"""Run a whole check: build the pipeline from a Config, crawl, and return a RunResult.
+
+This is the library's entry point (``linkcheck.run_check``). It never prints; progress goes
+to an optional callback, and an interruption (SIGINT/SIGTERM, or cancellation) still
+returns everything found so far, marked as interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from linkcheck.checker import Checker
+from linkcheck.config import Config, ConfigError
+from linkcheck.crawler import Crawler, CrawlStats
+from linkcheck.http import HttpClient
+from linkcheck.models import CheckResult, RunResult, Verdict
+from linkcheck.urls import InvalidURL, normalize_url
+
+ProgressCallback = Callable[[CrawlStats], None]
+PROGRESS_INTERVAL = 0.2  # seconds between progress callbacks
+
+
+def run_check(
+    config: Config,
+    *,
+    progress: ProgressCallback | None = None,
+    handle_signals: bool = False,
+) -> RunResult:
+    """Crawl and check synchronously. ``handle_signals`` turns SIGINT/SIGTERM into a partial result."""
+    return asyncio.run(run_check_async(config, progress=progress, handle_signals=handle_signals))
+
+
+async def run_check_async(
+    config: Config,
+    *,
+    progress: ProgressCallback | None = None,
+    handle_signals: bool = False,
+) -> RunResult:
+    if not config.start_urls:
+        raise ConfigError(
+            "no start URL: give one on the command line or set start_urls in config.toml"
+        )
+    try:
+        start_urls = list(dict.fromkeys(normalize_url(url) for url in config.start_urls))
+    except InvalidURL as exc:
+        raise ConfigError(f"start URL: {exc}") from None
+    config = _with_start_urls(config, start_urls)
+    started_at = datetime.now(UTC)
+    interrupted = False
+    async with HttpClient(config.http) as client:
+        checker = Checker(client, config.http, remap=config.remapped)
+        crawler = Crawler(config, checker)
+        crawl = asyncio.create_task(crawler.run())
+        ticker = asyncio.create_task(_tick(crawler.stats, progress)) if progress else None
+        received: list[signal.Signals] = []
+        removers = _install_signal_handlers(crawl, received) if handle_signals else []
+        try:
+            await crawl
+        except asyncio.CancelledError:
+            interrupted = True
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # we ourselves were cancelled, not the crawl: do not swallow it
+        finally:
+            for remove in removers:
+                remove()
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+                progress(crawler.stats)
+    for link in crawler.links.values():
+        if link.result is None:
+            link.result = CheckResult(
+                link.url, Verdict.EXCLUDED, message="not checked: the run was interrupted"
+            )
+    return RunResult(
+        start_urls=start_urls,
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        links=crawler.links,
+        pages=crawler.pages,
+        limits_hit=crawler.limits_hit(),
+        interrupted=interrupted,
+        interrupted_by=received[0].name if received else ("cancelled" if interrupted else ""),
+        config_summary=config.summary(),
+        start_failures=_start_failures(crawler, start_urls),
+    )
+
+
+def _start_failures(crawler: Crawler, start_urls: list[str]) -> list[str]:
+    """One line per start URL that gave the crawl nothing to work with."""
+    failures = []
+    for url in start_urls:
+        result = crawler.links[url].result
+        if result is None:
+            continue
+        if result.verdict is Verdict.ERROR:
+            failures.append(f"start URL {url} could not be fetched: {result.message}")
+        elif result.verdict is Verdict.BROKEN:
+            failures.append(f"start URL {url} answered HTTP {result.status}")
+        elif url in crawler.non_html_pages:
+            failures.append(
+                f"start URL {url} is not an HTML page "
+                f"(Content-Type: {crawler.non_html_pages[url]})"
+            )
+    return failures
+
+
+def _with_start_urls(config: Config, start_urls: list[str]) -> Config:
+    return dataclasses.replace(config, start_urls=tuple(start_urls))
+
+
+async def _tick(stats: CrawlStats, progress: ProgressCallback) -> None:
+    while True:
+        progress(stats)
+        await asyncio.sleep(PROGRESS_INTERVAL)
+
+
+def _install_signal_handlers(
+    task: asyncio.Task[None], received: list[signal.Signals]
+) -> list[Callable[[], None]]:
+    """Make SIGINT/SIGTERM cancel the crawl (not the process) so the report is still written."""
+    loop = asyncio.get_running_loop()
+    removers: list[Callable[[], None]] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, _on_signal, task, signum, received)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            continue
+        removers.append(lambda signum=signum: loop.remove_signal_handler(signum))
+    return removers
+
+
+def _on_signal(
+    task: asyncio.Task[None], signum: signal.Signals, received: list[signal.Signals]
+) -> None:
+    received.append(signum)
+    task.cancel()

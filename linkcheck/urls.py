@@ -1,0 +1,153 @@
+"""Resolve and normalise URLs so that each destination is known by exactly one string.
+
+Normalisation (by yarl, which aiohttp already depends on): lower-case scheme and host,
+IDNA-encoded host, no default port, dot segments removed, percent-encoding made canonical.
+The fragment is split off: it is never sent to a server, but the editor needs to see it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from yarl import URL
+
+FETCHABLE_SCHEMES = frozenset({"http", "https"})
+# Schemes that are legitimate in a page but never fetched; recorded as skipped.
+NON_FETCHED_SCHEMES = frozenset({"mailto", "tel", "javascript", "data", "sms", "callto"})
+MAX_URL_LENGTH = 8_000
+
+_HOST_CHARS = re.compile(r"^[A-Za-z0-9.\-_:\[\]%]+$")
+_WHITESPACE_AND_CONTROLS = re.compile(r"[\x00-\x20\x7f]")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+class InvalidURL(ValueError):
+    """The string cannot be an http(s) URL; the message says why in a few words."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedLink:
+    """An href resolved against its page: ``url`` is None when it is not fetched (see ``reason``)."""
+
+    url: str | None
+    fragment: str
+    scheme: str
+    reason: str = ""  # why it is not fetched: "mailto link", "invalid URL: ...", ...
+
+
+def normalize_url(url: str) -> str:
+    """Return the canonical absolute form of an http(s) URL, without its fragment."""
+    parsed = _parse_absolute(url.strip())
+    return _canonical(parsed)
+
+
+def resolve(base: URL, href: str) -> ResolvedLink:
+    """Resolve ``href`` as written on a page whose base URL is ``base``.
+
+    Whitespace inside the href (a copy-paste slip that browsers forgive) is tolerated at the
+    ends only, as browsers do; everything else that cannot be a URL is reported as invalid.
+    """
+    raw = href.strip()
+    match = _SCHEME.match(raw)
+    scheme = match.group(1).lower() if match else base.scheme
+    if scheme in NON_FETCHED_SCHEMES:
+        return ResolvedLink(None, "", scheme, f"{scheme}: link (not fetched)")
+    if scheme not in FETCHABLE_SCHEMES:
+        return ResolvedLink(None, "", scheme, f"unsupported scheme '{scheme}:'")
+    if len(raw) > MAX_URL_LENGTH:
+        return ResolvedLink(None, "", scheme, f"invalid URL: longer than {MAX_URL_LENGTH} characters")
+    try:
+        joined = base.join(URL(raw))
+    except (ValueError, TypeError) as exc:
+        return ResolvedLink(None, "", scheme, f"invalid URL: {exc}")
+    fragment = joined.raw_fragment
+    try:
+        _check_host(joined)
+        return ResolvedLink(_canonical(joined), fragment, scheme)
+    except InvalidURL as exc:
+        return ResolvedLink(None, fragment, scheme, f"invalid URL: {exc}")
+
+
+@lru_cache(maxsize=65_536)
+def resolve_cached(base: str, href: str) -> ResolvedLink:
+    """:func:`resolve` memoised: a site's nav repeats the same hrefs on every page."""
+    return resolve(URL(base), href)
+
+
+def page_base(page_url: str, base_href: str | None) -> URL:
+    """The URL that relative links on a page resolve against, honouring ``<base href>``."""
+    base = URL(page_url)
+    if base_href:
+        try:
+            candidate = base.join(URL(base_href.strip()))
+            if candidate.scheme in FETCHABLE_SCHEMES and candidate.host:
+                return candidate
+        except (ValueError, TypeError):
+            pass
+    return base
+
+
+def join(base: str, location: str) -> str:
+    """Resolve a redirect's Location header against the URL that sent it."""
+    resolved = resolve(URL(base), location)
+    if resolved.url is None:
+        raise InvalidURL(resolved.reason)
+    return resolved.url
+
+
+def origin(url: str) -> str:
+    """scheme://host:port — the unit that credentials, limits and politeness apply to."""
+    parsed = URL(url)
+    return f"{parsed.scheme}://{parsed.raw_host}:{parsed.port}"
+
+
+def host_of(url: str) -> str:
+    return URL(url).raw_host or ""
+
+
+def display_host(url: str) -> str:
+    """The host as a reader knows it: Unicode for IDN hosts (``bücher.de``)."""
+    return URL(url).host or ""
+
+
+def directory_prefix(url: str) -> str:
+    """``http://h/guide/index.html`` → ``http://h/guide/``: the default crawl scope of a start URL."""
+    canonical = normalize_url(url)
+    without_query = canonical.split("?", 1)[0]
+    return without_query[: without_query.rfind("/") + 1]
+
+
+def _parse_absolute(url: str) -> URL:
+    if not url:
+        raise InvalidURL("empty URL")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURL(f"longer than {MAX_URL_LENGTH} characters")
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError) as exc:
+        raise InvalidURL(f"{url!r} is not a valid URL ({exc})") from None
+    if parsed.scheme not in FETCHABLE_SCHEMES:
+        raise InvalidURL(f"{url!r} is not an http:// or https:// URL")
+    _check_host(parsed)
+    return parsed
+
+
+def _check_host(parsed: URL) -> None:
+    host = parsed.raw_host
+    if not host:
+        raise InvalidURL("no host name")
+    if not _HOST_CHARS.match(host) or _WHITESPACE_AND_CONTROLS.search(host):
+        raise InvalidURL(f"host {host!r} has characters a host name cannot have")
+    try:
+        parsed.port  # noqa: B018 - yarl validates the port lazily
+    except ValueError as exc:
+        raise InvalidURL(str(exc)) from None
+
+
+def _canonical(parsed: URL) -> str:
+    parsed = parsed.with_fragment(None)
+    if not parsed.raw_path:
+        parsed = parsed.with_path("/")
+    return str(parsed)
