@@ -33,8 +33,22 @@ LINK_ATTRIBUTES: tuple[tuple[str, str], ...] = (
 _ATTRS_BY_TAG: dict[str, tuple[str, ...]] = {}
 for _tag, _attr in LINK_ATTRIBUTES:
     _ATTRS_BY_TAG[_tag] = (*_ATTRS_BY_TAG.get(_tag, ()), _attr)
+# One selector per tag: an element matching two selectors would be returned twice.
 _SELECTOR = ", ".join(
-    [f"{tag}[{attr}]" for tag, attr in LINK_ATTRIBUTES] + ["meta[http-equiv]", "base[href]"]
+    [
+        f"{tag}[{attrs[0]}]" if len(attrs) == 1 else tag
+        for tag, attrs in _ATTRS_BY_TAG.items()
+    ]
+    + ["meta[http-equiv]", "base[href]"]
+)
+# The HTML5 tree builder scans the stack of open elements for many start tags, so a hostile
+# page of 100,000 nested <div>s takes minutes to parse. Pages with that many tags get their
+# nesting flattened below MAX_NESTING first; real pages never come close.
+MAX_NESTING = 512
+_FLATTEN_ABOVE_TAGS = 10_000
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
+_VOID_TAGS = frozenset(
+    "area base br col embed hr img input link meta source track wbr".split()
 )
 
 HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -43,6 +57,7 @@ _META_CHARSET = re.compile(
 )
 _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""", re.I)
 _SPACES = re.compile(r"\s+")
+_NEWLINE = re.compile("\n")
 # WHATWG encoding labels that name a superset in practice: decode as the superset.
 _ENCODING_ALIASES = {
     "shift_jis": "cp932",
@@ -104,6 +119,8 @@ def decode(body: bytes, header_charset: str | None) -> str:
 
 def parse_page(text: str) -> ParsedPage:
     """Every link on the page in document order, with its text and 1-based source line."""
+    if text.count("<") > _FLATTEN_ABOVE_TAGS:
+        text = flatten_deep_nesting(text)
     tree = LexborHTMLParser(text)
     title_node = tree.css_first("title")
     title = _clean(title_node.text()) if title_node is not None else ""
@@ -135,6 +152,40 @@ def parse_page(text: str) -> ParsedPage:
             elif value.strip() or tag in ("a", "area"):
                 links.append(RawLink(value, text_of_node, tag, attr, lines.find(value)))
     return ParsedPage(title=title, base_href=base_href, links=links)
+
+
+def flatten_deep_nesting(text: str, max_depth: int = MAX_NESTING) -> str:
+    """Drop start and end tags that would nest deeper than ``max_depth`` (their content stays)."""
+    pieces: list[str] = []
+    depth = 0
+    dropped: dict[str, int] = {}
+    position = 0
+    for match in _TAG.finditer(text):
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _VOID_TAGS or self_closing:
+            continue
+        if closing:
+            if name in _ATTRS_BY_TAG:
+                continue
+            if dropped.get(name):
+                dropped[name] -= 1
+                pieces.append(text[position : match.start()])
+                position = match.end()
+            else:
+                depth = max(depth - 1, 0)
+            continue
+        if name in _ATTRS_BY_TAG:
+            continue  # link-bearing elements always stay (uncounted: they are shallow)
+        if depth >= max_depth:
+            dropped[name] = dropped.get(name, 0) + 1
+            pieces.append(text[position : match.start()])
+            position = match.end()
+        else:
+            depth += 1
+    if not pieces:
+        return text
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def parse_srcset(value: str) -> list[str]:
@@ -215,16 +266,26 @@ class _LineFinder:
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._newlines = [index for index, char in enumerate(text) if char == "\n"] if (
-            "\n" in text
-        ) else []
+        self._newlines = [match.start() for match in _NEWLINE.finditer(text)]
         self._cursor = 0
 
     def find(self, value: str) -> int:
         if value:
-            for form in (value, escape(value, quote=False), escape(value)):
-                position = self._text.find(form, self._cursor)
+            for form in dict.fromkeys((value, escape(value, quote=False), escape(value))):
+                position = self._find_attribute(form)
                 if position >= 0:
                     self._cursor = position + len(form)
                     break
         return bisect_right(self._newlines, self._cursor - 1) + 1
+
+    def _find_attribute(self, form: str) -> int:
+        """The position of ``form`` written as an attribute value (after =, ", or ')."""
+        text, cursor = self._text, self._cursor
+        while True:
+            position = text.find(form, cursor)
+            if position <= 0:
+                return position
+            before = text[position - 1]
+            if before in "\"'=" or before.isspace():
+                return position
+            cursor = position + 1

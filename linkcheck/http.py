@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import aiohttp
+import aiohttp.abc
 from yarl import URL
 
 from linkcheck._version import __version__
@@ -81,8 +82,17 @@ Outcome = Response | Failure
 class HttpClient:
     """A pooled client with linkcheck's bounds. Use as ``async with HttpClient(settings) as c``."""
 
-    def __init__(self, settings: HttpSettings) -> None:
+    def __init__(
+        self,
+        settings: HttpSettings,
+        *,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``resolver`` and ``ssl_context`` are seams for tests and special networks."""
         self._settings = settings
+        self._resolver = resolver
+        self._ssl_context = ssl_context
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpClient:
@@ -90,7 +100,8 @@ class HttpClient:
             limit=self._settings.concurrency,
             limit_per_host=0,  # per-host limits are linkcheck.hosts' job, shared by all requests
             ttl_dns_cache=300,
-            ssl=ssl.create_default_context(),
+            ssl=self._ssl_context or ssl.create_default_context(),
+            resolver=self._resolver,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

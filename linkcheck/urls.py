@@ -148,6 +148,6 @@ def _check_host(parsed: URL) -> None:
 
 def _canonical(parsed: URL) -> str:
     parsed = parsed.with_fragment(None)
-    if not parsed.raw_path:
-        parsed = parsed.with_path("/")
+    if parsed.raw_path in ("", "/") and not parsed.raw_query_string:
+        parsed = parsed.with_path("/")  # yarl prints "http://h" for "http://h/": keep the slash
     return str(parsed)

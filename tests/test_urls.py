@@ -1,0 +1,92 @@
+"""URL resolution and normalisation: one destination, one string."""
+
+from __future__ import annotations
+
+import pytest
+from yarl import URL
+
+from linkcheck.urls import InvalidURL, directory_prefix, normalize_url, page_base, resolve
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTP://Example.COM:80/a/./b/../c?q=1#frag", "http://example.com/a/c?q=1"),
+        ("https://EXAMPLE.com:443", "https://example.com/"),
+        ("http://example.com:8080/x", "http://example.com:8080/x"),
+        ("http://ex.com/%7euser/%e3%81%82", "http://ex.com/~user/%E3%81%82"),
+        ("http://bücher.de/straße", "http://xn--bcher-kva.de/stra%C3%9Fe"),
+        ("http://ex.com/a b", "http://ex.com/a%20b"),
+        ("  http://ex.com/  ", "http://ex.com/"),
+        ("http://[::1]:8080/x", "http://[::1]:8080/x"),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "ftp://ex.com/", "ex.com/page", "http://exa mple.com/", "http://ex.com:99999/", "http:///x"]
+)
+def test_normalize_rejects(raw: str) -> None:
+    with pytest.raises(InvalidURL):
+        normalize_url(raw)
+
+
+BASE = URL("http://ex.com/guide/topics/page.html")
+
+
+@pytest.mark.parametrize(
+    ("href", "url", "fragment"),
+    [
+        ("other.html", "http://ex.com/guide/topics/other.html", ""),
+        ("../index.html#top", "http://ex.com/guide/index.html", "top"),
+        ("/guide/a.html", "http://ex.com/guide/a.html", ""),
+        ("//cdn.example.org/x.js", "http://cdn.example.org/x.js", ""),
+        ("#section", "http://ex.com/guide/topics/page.html", "section"),
+        ("", "http://ex.com/guide/topics/page.html", ""),
+        ("?page=2", "http://ex.com/guide/topics/page.html?page=2", ""),
+        ("  spaced.html \n", "http://ex.com/guide/topics/spaced.html", ""),
+        ("HTTPS://Other.ORG", "https://other.org/", ""),
+    ],
+)
+def test_resolve(href: str, url: str, fragment: str) -> None:
+    resolved = resolve(BASE, href)
+    assert (resolved.url, resolved.fragment) == (url, fragment)
+
+
+@pytest.mark.parametrize(
+    ("href", "reason"),
+    [
+        ("mailto:someone@example.com", "mailto: link"),
+        ("tel:+81-3-1234-5678", "tel: link"),
+        ("javascript:void(0)", "javascript: link"),
+        ("data:image/png;base64,AAAA", "data: link"),
+        ("file:///etc/passwd", "unsupported scheme 'file:'"),
+        ("http://exa mple.com/", "invalid URL"),
+    ],
+)
+def test_resolve_not_fetched(href: str, reason: str) -> None:
+    resolved = resolve(BASE, href)
+    assert resolved.url is None
+    assert reason in resolved.reason
+
+
+def test_page_base_honours_base_href() -> None:
+    assert str(page_base("http://ex.com/a/b.html", "/docs/")) == "http://ex.com/docs/"
+    assert str(page_base("http://ex.com/a/b.html", "javascript:alert(1)")) == "http://ex.com/a/b.html"
+    assert str(page_base("http://ex.com/a/b.html", None)) == "http://ex.com/a/b.html"
+
+
+@pytest.mark.parametrize(
+    ("url", "prefix"),
+    [
+        ("http://h/guide/", "http://h/guide/"),
+        ("http://h/guide/index.html", "http://h/guide/"),
+        ("http://h/guide", "http://h/"),
+        ("http://h", "http://h/"),
+        ("http://h/a/b?x=/c/d", "http://h/a/"),
+    ],
+)
+def test_directory_prefix(url: str, prefix: str) -> None:
+    assert directory_prefix(url) == prefix
