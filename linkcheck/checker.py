@@ -58,8 +58,15 @@ class Checker:
                 method = "GET"
                 outcome = await self._attempt(method, current, read_body=False)
             if isinstance(outcome, Failure):
-                return self._done(url, started, Verdict.ERROR, hops, error=outcome.kind,
-                                  message=outcome.message, final_url=current)
+                return self._done(
+                    url,
+                    started,
+                    Verdict.ERROR,
+                    hops,
+                    error=outcome.kind,
+                    message=outcome.message,
+                    final_url=current,
+                )
             location = outcome.location
             if outcome.status not in REDIRECT_STATUSES or not location:
                 break
@@ -67,19 +74,35 @@ class Checker:
             try:
                 target = join(current, location)
             except InvalidURL as exc:
-                return self._done(url, started, Verdict.ERROR, hops, error=ErrorKind.INVALID_URL,
-                                  message=f"redirect to an unusable URL {location!r}: {exc}",
-                                  final_url=current)
+                return self._done(
+                    url,
+                    started,
+                    Verdict.ERROR,
+                    hops,
+                    error=ErrorKind.INVALID_URL,
+                    message=f"redirect to an unusable URL {location!r}: {exc}",
+                    final_url=current,
+                )
             if target in seen:
-                return self._done(url, started, Verdict.ERROR, hops,
-                                  error=ErrorKind.REDIRECT_LOOP,
-                                  message=f"redirect loop: {target} was already visited",
-                                  final_url=target)
+                return self._done(
+                    url,
+                    started,
+                    Verdict.ERROR,
+                    hops,
+                    error=ErrorKind.REDIRECT_LOOP,
+                    message=f"redirect loop: {target} was already visited",
+                    final_url=target,
+                )
             if len(hops) > self._settings.max_redirects:
-                return self._done(url, started, Verdict.ERROR, hops,
-                                  error=ErrorKind.TOO_MANY_REDIRECTS,
-                                  message=f"more than {self._settings.max_redirects} redirects",
-                                  final_url=target)
+                return self._done(
+                    url,
+                    started,
+                    Verdict.ERROR,
+                    hops,
+                    error=ErrorKind.TOO_MANY_REDIRECTS,
+                    message=f"more than {self._settings.max_redirects} redirects",
+                    final_url=target,
+                )
             seen.add(target)
             current = target
             if outcome.status == 303 and method != "HEAD":
@@ -91,8 +114,9 @@ class Checker:
         else:
             verdict = Verdict.BROKEN
             message = f"HTTP {status}"
-        result = self._done(url, started, verdict, hops, status=status, message=message,
-                            final_url=current)
+        result = self._done(
+            url, started, verdict, hops, status=status, message=message, final_url=current
+        )
         return Checked(result.result, outcome if as_page else None)
 
     async def _attempt(self, method: str, url: str, *, read_body: bool) -> Outcome:

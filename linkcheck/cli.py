@@ -52,29 +52,71 @@ def main() -> None:
 
 @main.command()
 @click.argument("start_urls", nargs=-1, metavar="[START_URL]...")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help=f"Configuration file. Default: ./{DEFAULT_CONFIG_FILE} if it exists.")
-@click.option("-o", "--output", type=click.Path(file_okay=False),
-              help="Folder for the reports. Default: reports (or [report] output).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS),
-              help="Report format; repeat for several. Default: html and json.")
-@click.option("--concurrency", type=click.IntRange(min=1),
-              help="Requests in flight at once, over all hosts. Default: 32.")
-@click.option("--max-pages", type=click.IntRange(min=1),
-              help="Crawl at most this many pages (links beyond are checked, not crawled).")
-@click.option("--max-depth", type=click.IntRange(min=0),
-              help="Crawl at most this many clicks from a start URL (0: start pages only).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Total time allowed for one request, body included. Default: 20.")
-@click.option("--include", multiple=True, metavar="REGEX",
-              help="Also crawl URLs matching REGEX (repeatable; replaces [crawl] include).")
-@click.option("--exclude", multiple=True, metavar="REGEX",
-              help="Neither crawl nor check URLs matching REGEX (repeatable; replaces "
-                   "[crawl] exclude).")
-@click.option("--no-external", is_flag=True, default=None,
-              help="Do not check links that leave the crawl scope.")
-@click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(VERDICT_NAMES),
-              help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Configuration file. Default: ./{DEFAULT_CONFIG_FILE} if it exists.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Folder for the reports. Default: reports (or [report] output).",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(REPORT_FORMATS),
+    help="Report format; repeat for several. Default: html and json.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    help="Requests in flight at once, over all hosts. Default: 32.",
+)
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    help="Crawl at most this many pages (links beyond are checked, not crawled).",
+)
+@click.option(
+    "--max-depth",
+    type=click.IntRange(min=0),
+    help="Crawl at most this many clicks from a start URL (0: start pages only).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Total time allowed for one request, body included. Default: 20.",
+)
+@click.option(
+    "--include",
+    multiple=True,
+    metavar="REGEX",
+    help="Also crawl URLs matching REGEX (repeatable; replaces [crawl] include).",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="REGEX",
+    help="Neither crawl nor check URLs matching REGEX (repeatable; replaces [crawl] exclude).",
+)
+@click.option(
+    "--no-external",
+    is_flag=True,
+    default=None,
+    help="Do not check links that leave the crawl scope.",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    type=click.Choice(VERDICT_NAMES),
+    help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.",
+)
 @click.option("-v", "--verbose", count=True, help="Log each check (-vv: and each request).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors; no progress line.")
 def run(
@@ -126,8 +168,9 @@ def run(
     except Exception as exc:  # a bug: one line for the user, the traceback with -v
         if verbose:
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)",
-              EXIT_INTERNAL)
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", EXIT_INTERNAL
+        )
     if not quiet:
         for line in summary_lines(result, written):
             click.echo(line)
@@ -136,8 +179,13 @@ def run(
 
 @main.command("serve-demo")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8735, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8735,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
 def serve_demo(host: str, port: int) -> None:
     """Serve the embedded demo guide and its carrier simulators (until Ctrl-C).
 

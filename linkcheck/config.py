@@ -233,7 +233,9 @@ def _build_section(cls: type[Any], raw: Mapping[str, Any], source: str, section:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     _reject_unknown(raw.keys(), names, source, f"[{section}]")
-    values = {key: _coerce(value, hints[key], source, f"[{section}] {key}") for key, value in raw.items()}
+    values = {
+        key: _coerce(value, hints[key], source, f"[{section}] {key}") for key, value in raw.items()
+    }
     return cls(**values)
 
 

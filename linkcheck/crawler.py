@@ -71,12 +71,12 @@ class Crawler:
         if self._limits.pages_not_crawled_max_pages:
             notes.append(
                 f"crawl stopped at max pages ({crawl.max_pages}): "
-                f"{self._limits.pages_not_crawled_max_pages} more pages were checked but not crawled"
+                f"{self._limits.pages_not_crawled_max_pages} more pages were checked, not crawled"
             )
         if self._limits.pages_not_crawled_max_depth:
             notes.append(
                 f"crawl stopped at max depth ({crawl.max_depth}): "
-                f"{self._limits.pages_not_crawled_max_depth} deeper pages were checked but not crawled"
+                f"{self._limits.pages_not_crawled_max_depth} deeper pages were checked, not crawled"
             )
         if self._limits.truncated_pages:
             notes.append(
@@ -173,8 +173,9 @@ class Crawler:
         if target in self.links or not self._scope.is_internal(target):
             return ""
         self.links[target] = Link(target, internal=True)
-        self.links[target].result = CheckResult(target, Verdict.OK, status=response.status,
-                                                final_url=target)
+        self.links[target].result = CheckResult(
+            target, Verdict.OK, status=response.status, final_url=target
+        )
         return target
 
     def _parse(self, page_url: str, depth: int, response: Response) -> None:

@@ -35,10 +35,7 @@ for _tag, _attr in LINK_ATTRIBUTES:
     _ATTRS_BY_TAG[_tag] = (*_ATTRS_BY_TAG.get(_tag, ()), _attr)
 # One selector per tag: an element matching two selectors would be returned twice.
 _SELECTOR = ", ".join(
-    [
-        f"{tag}[{attrs[0]}]" if len(attrs) == 1 else tag
-        for tag, attrs in _ATTRS_BY_TAG.items()
-    ]
+    [f"{tag}[{attrs[0]}]" if len(attrs) == 1 else tag for tag, attrs in _ATTRS_BY_TAG.items()]
     + ["meta[http-equiv]", "base[href]"]
 )
 # The HTML5 tree builder scans the stack of open elements for many start tags, so a hostile
@@ -48,7 +45,21 @@ MAX_NESTING = 512
 _FLATTEN_ABOVE_TAGS = 10_000
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
 _VOID_TAGS = frozenset(
-    "area base br col embed hr img input link meta source track wbr".split()
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    ]
 )
 
 HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -106,8 +117,11 @@ def is_html(content_type: str | None, body: bytes) -> bool:
 
 def decode(body: bytes, header_charset: str | None) -> str:
     """Decode a page to text the way a browser would, never failing."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if body.startswith(bom):
             return body.decode(encoding, errors="replace")
     for label in (header_charset, _meta_charset(body)):

@@ -139,13 +139,19 @@ class HttpClient:
             async with asyncio.timeout(self._settings.timeout):
                 return await self._send(method, url, read_body=read_body)
         except TimeoutError:
-            return Failure(url, ErrorKind.TIMEOUT, f"no complete answer within {self._settings.timeout:g} s")
+            return Failure(
+                url, ErrorKind.TIMEOUT, f"no complete answer within {self._settings.timeout:g} s"
+            )
         except aiohttp.ClientError as exc:
             return _failure_from(url, exc)
         except (ssl.SSLError, ssl.CertificateError) as exc:
             return Failure(url, ErrorKind.TLS, _describe(exc))
         except (OSError, ValueError, UnicodeError) as exc:
-            return Failure(url, ErrorKind.CONNECT if isinstance(exc, OSError) else ErrorKind.PROTOCOL, _describe(exc))
+            return Failure(
+                url,
+                ErrorKind.CONNECT if isinstance(exc, OSError) else ErrorKind.PROTOCOL,
+                _describe(exc),
+            )
 
     async def _send(self, method: str, url: str, *, read_body: bool) -> Response:
         assert self._session is not None
@@ -153,7 +159,9 @@ class HttpClient:
         async with self._session.request(
             method, URL(url, encoded=True), allow_redirects=False
         ) as response:
-            headers = {name.lower(): value for name, value in reversed(response.headers.items())}
+            headers: dict[str, str] = {}
+            for name, value in response.headers.items():
+                headers.setdefault(name.lower(), value)  # the first of repeated headers
             body, truncated = b"", False
             if read_body and method != "HEAD":
                 body, truncated = await _read_capped(response, self._settings.max_body_bytes)

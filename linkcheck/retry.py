@@ -49,11 +49,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 def backoff(attempt: int, *, base: float = BASE_WAIT, jitter: float = MAX_JITTER) -> float:
     """Exponential back-off for the given 1-based attempt, plus random jitter."""
-    return base * (2 ** (attempt - 1)) + random.uniform(0, jitter)
+    return float(base * 2 ** (attempt - 1) + random.uniform(0, jitter))
 
 
 def wait_before_retry(outcome: Outcome, attempt: int, cap: float) -> float:
-    """How long to wait after ``outcome``: the server's Retry-After if it gave one, else back-off."""
+    """The wait after ``outcome``: the server's Retry-After if it gave one, else back-off."""
     if isinstance(outcome, Response):
         asked = parse_retry_after(outcome.headers.get("retry-after"))
         if asked is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ def run_check(
     progress: ProgressCallback | None = None,
     handle_signals: bool = False,
 ) -> RunResult:
-    """Crawl and check synchronously. ``handle_signals`` turns SIGINT/SIGTERM into a partial result."""
+    """Crawl and check. ``handle_signals`` turns SIGINT/SIGTERM into a partial result."""
     return asyncio.run(run_check_async(config, progress=progress, handle_signals=handle_signals))
 
 
@@ -69,7 +70,7 @@ async def run_check_async(
         finally:
             for remove in removers:
                 remove()
-            if ticker is not None:
+            if ticker is not None and progress is not None:
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
@@ -106,8 +107,7 @@ def _start_failures(crawler: Crawler, start_urls: list[str]) -> list[str]:
             failures.append(f"start URL {url} answered HTTP {result.status}")
         elif url in crawler.non_html_pages:
             failures.append(
-                f"start URL {url} is not an HTML page "
-                f"(Content-Type: {crawler.non_html_pages[url]})"
+                f"start URL {url} is not an HTML page (Content-Type: {crawler.non_html_pages[url]})"
             )
     return failures
 
@@ -133,8 +133,12 @@ def _install_signal_handlers(
             loop.add_signal_handler(signum, _on_signal, task, signum, received)
         except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
             continue
-        removers.append(lambda signum=signum: loop.remove_signal_handler(signum))
+        removers.append(functools.partial(_remove_handler, loop, signum))
     return removers
+
+
+def _remove_handler(loop: asyncio.AbstractEventLoop, signum: signal.Signals) -> None:
+    loop.remove_signal_handler(signum)
 
 
 def _on_signal(

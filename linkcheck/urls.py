@@ -29,7 +29,7 @@ class InvalidURL(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ResolvedLink:
-    """An href resolved against its page: ``url`` is None when it is not fetched (see ``reason``)."""
+    """An href resolved against its page; ``url`` is None when it is not fetched (``reason``)."""
 
     url: str | None
     fragment: str
@@ -57,7 +57,9 @@ def resolve(base: URL, href: str) -> ResolvedLink:
     if scheme not in FETCHABLE_SCHEMES:
         return ResolvedLink(None, "", scheme, f"unsupported scheme '{scheme}:'")
     if len(raw) > MAX_URL_LENGTH:
-        return ResolvedLink(None, "", scheme, f"invalid URL: longer than {MAX_URL_LENGTH} characters")
+        return ResolvedLink(
+            None, "", scheme, f"invalid URL: longer than {MAX_URL_LENGTH} characters"
+        )
     try:
         joined = base.join(URL(raw))
     except (ValueError, TypeError) as exc:
@@ -113,7 +115,7 @@ def display_host(url: str) -> str:
 
 
 def directory_prefix(url: str) -> str:
-    """``http://h/guide/index.html`` → ``http://h/guide/``: the default crawl scope of a start URL."""
+    """``http://h/guide/index.html`` → ``http://h/guide/``: a start URL's default scope."""
     canonical = normalize_url(url)
     without_query = canonical.split("?", 1)[0]
     return without_query[: without_query.rfind("/") + 1]

@@ -42,7 +42,11 @@ Route = Reply | Callable[["Seen"], Reply]
 
 
 def page(html: str, **kwargs: Any) -> Reply:
-    return Reply(200, f"<!DOCTYPE html><html><head><title>t</title></head><body>{html}</body></html>", **kwargs)
+    return Reply(
+        200,
+        f"<!DOCTYPE html><html><head><title>t</title></head><body>{html}</body></html>",
+        **kwargs,
+    )
 
 
 def redirect(location: str, status: int = 301) -> Reply:
@@ -72,8 +76,12 @@ class TestServer:
                 pass
 
             def _serve(self) -> None:
-                seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                            time.monotonic())
+                seen = Seen(
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    time.monotonic(),
+                )
                 with outer._lock:
                     outer.requests.append(seen)
                 route = outer.routes.get(self.path)

@@ -56,8 +56,21 @@ def external() -> Iterator[TestServer]:
 
 def test_every_verdict_in_one_crawl(external: TestServer) -> None:
     refused = f"http://127.0.0.1:{closed_port()}/down"
-    paths = ["/ok", "/missing", "/error500", "/moved", "/moved308", "/temp", "/chain", "/loop",
-             "/redirect-to-404", "/no-location", "/bad-location", "/to-mailto", "/many0"]
+    paths = [
+        "/ok",
+        "/missing",
+        "/error500",
+        "/moved",
+        "/moved308",
+        "/temp",
+        "/chain",
+        "/loop",
+        "/redirect-to-404",
+        "/no-location",
+        "/bad-location",
+        "/to-mailto",
+        "/many0",
+    ]
     links = "".join(f'<a href="{external.url(p)}">{p}</a>' for p in paths)
     links += f'<a href="{refused}">down</a><a href="mailto:a@example.com">mail</a>'
     links += '<a href="here.html">here</a><a href="gone.html">gone</a>'
@@ -115,7 +128,9 @@ def test_head_refused_falls_back_to_get() -> None:
         return Reply(drop=True) if seen.method == "HEAD" else Reply(200, "ok")
 
     with TestServer({"/refuse": refuse_head, "/drop": drop_head}) as ext:
-        with TestServer({"/": page(f'<a href="{ext.url("/refuse")}">r</a><a href="{ext.url("/drop")}">d</a>')}) as site:
+        with TestServer(
+            {"/": page(f'<a href="{ext.url("/refuse")}">r</a><a href="{ext.url("/drop")}">d</a>')}
+        ) as site:
             run = crawl(site.url("/"), http={"retries": 0})
         assert result(run, ext.url("/refuse")).verdict is Verdict.OK
         assert ext.methods("/refuse") == ["HEAD", "GET"]
@@ -166,7 +181,9 @@ def test_retry_after_is_honoured() -> None:
 
     def limited(seen: Seen) -> Reply:
         calls.append(1)
-        return Reply(429, "slow down", {"Retry-After": "1"}) if len(calls) == 1 else Reply(200, "ok")
+        return (
+            Reply(429, "slow down", {"Retry-After": "1"}) if len(calls) == 1 else Reply(200, "ok")
+        )
 
     with TestServer({"/limited": limited}) as ext:
         with TestServer({"/": page(f'<a href="{ext.url("/limited")}">l</a>')}) as site:

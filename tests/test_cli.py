@@ -23,7 +23,10 @@ FAST = ["--timeout", "2"]
 def linkcheck(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "linkcheck", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=60,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
     )
 
@@ -44,18 +47,24 @@ def test_clean_site_exits_0_and_writes_both_reports(tmp_path: Path) -> None:
     assert "ok 2" in proc.stdout
     document = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert document["counts"]["ok"] == 2
-    assert (tmp_path / "out" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert (
+        (tmp_path / "out" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    )
 
 
 def test_broken_links_exit_1_and_fail_on_is_configurable(tmp_path: Path) -> None:
-    routes = {"/": page('<a href="/gone">gone</a><a href="/moved">moved</a>'),
-              "/moved": redirect("/a"), "/a": page("")}
+    routes = {
+        "/": page('<a href="/gone">gone</a><a href="/moved">moved</a>'),
+        "/moved": redirect("/a"),
+        "/a": page(""),
+    }
     with TestServer(routes) as site:
         broken = linkcheck("run", site.url("/"), *FAST, cwd=tmp_path)
         assert broken.returncode == 1
         assert "Worst offenders" in broken.stdout and site.url("/gone") in broken.stdout
-        only_redirects = linkcheck("run", site.url("/"), "--fail-on", "redirected", "--format", "json",
-                                   *FAST, cwd=tmp_path)
+        only_redirects = linkcheck(
+            "run", site.url("/"), "--fail-on", "redirected", "--format", "json", *FAST, cwd=tmp_path
+        )
         assert only_redirects.returncode == 1
         nothing = linkcheck("run", site.url("/"), "--fail-on", "excluded", *FAST, cwd=tmp_path)
         assert nothing.returncode == 0
@@ -70,7 +79,9 @@ def test_format_flag_limits_the_files(tmp_path: Path) -> None:
 
 
 def test_config_file_and_flags(tmp_path: Path) -> None:
-    with TestServer({"/": page('<a href="/private/x">x</a><a href="/a">a</a>'), "/a": page("")}) as site:
+    with TestServer(
+        {"/": page('<a href="/private/x">x</a><a href="/a">a</a>'), "/a": page("")}
+    ) as site:
         (tmp_path / "config.toml").write_text(
             f'start_urls = ["{site.url("/")}"]\n[crawl]\nexclude = ["/private/"]\n'
             '[report]\nformats = ["json"]\n',
@@ -87,15 +98,20 @@ def test_config_file_and_flags(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("config", "args", "fragments"),
     [
-        ("[http]\nconcurency = 3\n", [], ["unknown key 'concurency'", "did you mean 'concurrency'"]),
+        (
+            "[http]\nconcurency = 3\n",
+            [],
+            ["unknown key 'concurency'", "did you mean 'concurrency'"],
+        ),
         ("[crawl]\nmax_depth = 'deep'\n", [], ["max_depth must be a whole number"]),
         ("", ["--exclude", "(oops"], ["is not a valid regular expression"]),
         ("", ["not a url"], ["'not a url' is not an http"]),
         ("", [], ["no start URL"]),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(tmp_path: Path, config: str, args: list[str],
-                                           fragments: list[str]) -> None:
+def test_usage_errors_exit_2_with_one_line(
+    tmp_path: Path, config: str, args: list[str], fragments: list[str]
+) -> None:
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
     proc = linkcheck("run", *args, cwd=tmp_path)
     assert_one_line_error(proc, *fragments)
@@ -104,8 +120,11 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path, config: str, args: li
 
 
 def test_missing_config_file_and_bad_option_values(tmp_path: Path) -> None:
-    assert_one_line_error(linkcheck("run", "--config", "nope.toml", "http://x.example/", cwd=tmp_path),
-                          "nope.toml", "not found")
+    assert_one_line_error(
+        linkcheck("run", "--config", "nope.toml", "http://x.example/", cwd=tmp_path),
+        "nope.toml",
+        "not found",
+    )
     proc = linkcheck("run", "--concurrency", "0", "http://x.example/", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
@@ -137,12 +156,17 @@ def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_writes_a_partial_report(tmp_path: Path, signum: int, code: int) -> None:
-    chain = {f"/s/{n}.html": page(f'<a href="{n + 1}.html">next</a><a href="/x{n}">x</a>', delay=0.2)
-             for n in range(100)}
+    chain = {
+        f"/s/{n}.html": page(f'<a href="{n + 1}.html">next</a><a href="/x{n}">x</a>', delay=0.2)
+        for n in range(100)
+    }
     with TestServer(chain) as site:
         process = subprocess.Popen(
             [sys.executable, "-m", "linkcheck", "run", site.url("/s/0.html"), *FAST],
-            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
         )
         deadline = time.monotonic() + 20
@@ -164,8 +188,23 @@ def test_version_and_help_are_complete() -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["--version"]).output.strip() == f"linkcheck, version {__version__}"
     help_text = runner.invoke(main, ["run", "--help"]).output
-    for option in ("--output", "-o", "--format", "--concurrency", "--max-pages", "--max-depth",
-                   "--timeout", "--include", "--exclude", "--no-external", "--config",
-                   "--verbose", "-v", "--quiet", "-q", "--fail-on"):
+    for option in (
+        "--output",
+        "-o",
+        "--format",
+        "--concurrency",
+        "--max-pages",
+        "--max-depth",
+        "--timeout",
+        "--include",
+        "--exclude",
+        "--no-external",
+        "--config",
+        "--verbose",
+        "-v",
+        "--quiet",
+        "-q",
+        "--fail-on",
+    ):
         assert option in help_text, option
     assert "serve-demo" in runner.invoke(main, ["--help"]).output

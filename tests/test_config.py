@@ -27,7 +27,9 @@ def test_shipped_config_toml_is_valid_and_documents_every_key() -> None:
             assert f"\n{key} = " in text, f"config.toml does not document {key}"
 
 
-def test_missing_default_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_default_file_means_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert load_config() == Config()
     assert Config().http.concurrency == DEFAULT_CONCURRENCY
@@ -41,19 +43,37 @@ def test_missing_named_file_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("[http]\nconcurency = 4\n", r"\[http\]: unknown key 'concurency' \(did you mean 'concurrency'\?\)"),
-        ("strat_urls = []\n", r"top level: unknown key 'strat_urls' \(did you mean 'start_urls'\?\)"),
-        ("[crawl]\nmax_pages = 'ten'\n", r"\[crawl\] max_pages must be a whole number, got a string 'ten'"),
+        (
+            "[http]\nconcurency = 4\n",
+            r"\[http\]: unknown key 'concurency' \(did you mean 'concurrency'\?\)",
+        ),
+        (
+            "strat_urls = []\n",
+            r"top level: unknown key 'strat_urls' \(did you mean 'start_urls'\?\)",
+        ),
+        (
+            "[crawl]\nmax_pages = 'ten'\n",
+            r"\[crawl\] max_pages must be a whole number, got a string 'ten'",
+        ),
         ("[http]\ntimeout = true\n", r"\[http\] timeout must be a number"),
         ("[crawl]\ncheck_external = 'yes'\n", r"check_external must be true or false"),
         ("[crawl]\nexclude = 'x'\n", r'exclude must be a list of strings, e\.g\. \["x"\]'),
-        ("[crawl]\nexclude = ['ok', '(unclosed']\n", r"\[crawl\] exclude\[1\] is not a valid regular expression"),
+        (
+            "[crawl]\nexclude = ['ok', '(unclosed']\n",
+            r"\[crawl\] exclude\[1\] is not a valid regular expression",
+        ),
         ("[http]\nconcurrency = 0\n", r"concurrency must be at least 1, got 0"),
         ("[report]\nformats = ['htm']\n", r"unknown value 'htm' \(did you mean 'html'\?"),
         ("[report]\nfail_on = ['borken']\n", r"did you mean 'broken'"),
-        ("start_urls = ['ftp://example.com/']\n", r"start_urls\[0\]: 'ftp://example.com/' is not an http"),
+        (
+            "start_urls = ['ftp://example.com/']\n",
+            r"start_urls\[0\]: 'ftp://example.com/' is not an http",
+        ),
         ("http = 3\n", r"\[http\] must be a table"),
-        ("[[remap]]\npattern = '('\nreplace = 'x'\n", r"\[\[remap\]\] #1 pattern is not a valid regular expression"),
+        (
+            "[[remap]]\npattern = '('\nreplace = 'x'\n",
+            r"\[\[remap\]\] #1 pattern is not a valid regular expression",
+        ),
         ("[[remap]]\npattern = 'x'\n", r"\[\[remap\]\] #1 needs a string 'replace'"),
         ("[[remap]]\npattern = 'x'\nreplace = 'y'\nwith = 'z'\n", r"unknown key 'with'"),
         ("[http\n", r"invalid TOML"),
@@ -91,7 +111,10 @@ def test_remap_first_matching_rule_wins() -> None:
     config = config_from_mapping(
         {
             "remap": [
-                {"pattern": r"^https://www\.dhl\.com/(.*)", "replace": r"http://127.0.0.1:9/dhl/\1"},
+                {
+                    "pattern": r"^https://www\.dhl\.com/(.*)",
+                    "replace": r"http://127.0.0.1:9/dhl/\1",
+                },
                 {"pattern": r"^https://", "replace": "http://never/"},
             ]
         }

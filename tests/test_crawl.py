@@ -31,7 +31,9 @@ def test_each_unique_url_is_requested_once() -> None:
     assert len(carrier.occurrences) == NAV_PAGES + 1  # recorded everywhere, requested once
     gone = result(run, site.url("/guide/gone.html"))
     assert gone.verdict is Verdict.BROKEN
-    assert len({o.page for o in run.links[site.url("/guide/gone.html")].occurrences}) == NAV_PAGES + 1
+    assert (
+        len({o.page for o in run.links[site.url("/guide/gone.html")].occurrences}) == NAV_PAGES + 1
+    )
 
 
 def test_scope_is_the_start_urls_folder() -> None:
@@ -44,7 +46,9 @@ def test_scope_is_the_start_urls_folder() -> None:
     with TestServer(routes) as site:
         run = crawl(site.url("/guide/"))
         assert {p.url for p in run.pages} == {
-            site.url("/guide/"), site.url("/guide/a.html"), site.url("/guide/deeper/b.html")
+            site.url("/guide/"),
+            site.url("/guide/a.html"),
+            site.url("/guide/deeper/b.html"),
         }
         assert result(run, site.url("/blog/post.html")).verdict is Verdict.OK  # checked...
         assert site.methods("/blog/post.html") == ["HEAD"]  # ...but not fetched for parsing
@@ -105,10 +109,17 @@ def test_relative_links_and_base_href() -> None:
         ),
     }
     with TestServer(routes) as site:
-        run = crawl(site.url("/docs/guide/start.html"), crawl={"allowed_prefixes": [site.url("/docs/")]})
+        run = crawl(
+            site.url("/docs/guide/start.html"), crawl={"allowed_prefixes": [site.url("/docs/")]}
+        )
         crawl(site.url("/docs/based.html"))
         paths = [r.path for r in site.requests]
-    for url in ("/docs/intro.html", "/docs/guide/same.html", "/root.html", "/docs/guide/start.html?q=1"):
+    for url in (
+        "/docs/intro.html",
+        "/docs/guide/same.html",
+        "/root.html",
+        "/docs/guide/start.html?q=1",
+    ):
         assert site.url(url) in run.links
     frag = run.links[site.url("/docs/guide/start.html")]
     assert [o.fragment for o in frag.occurrences] == ["frag"]
@@ -136,7 +147,9 @@ def test_redirect_inside_scope_is_parsed_as_its_target_once() -> None:
 def test_shift_jis_pages_give_readable_japanese_text() -> None:
     text = "ページが見つかりません"
     by_header = f'<html><body><a href="/a">{text}</a></body></html>'.encode("cp932")
-    by_meta = f'<html><head><meta charset="Shift_JIS"></head><body><a href="/b">{text}</a></body></html>'.encode("cp932")
+    by_meta = f'<html><head><meta charset="Shift_JIS"></head><body><a href="/b">{text}</a></body></html>'.encode(
+        "cp932"
+    )
     routes = {
         "/": page('<a href="/h.html">h</a><a href="/m.html">m</a>'),
         "/h.html": Reply(200, by_header, content_type="text/html; charset=Shift_JIS"),
@@ -150,11 +163,22 @@ def test_shift_jis_pages_give_readable_japanese_text() -> None:
 
 def test_occurrences_keep_href_text_tag_and_line() -> None:
     html = '<html>\n<body>\n<p>See <a href="Target.html#Part">the  target\n page</a></p>\n<img src="pic.png" alt="A picture">\n</body></html>'
-    with TestServer({"/x/": Reply(200, html), "/x/Target.html": page(""), "/x/pic.png": Reply(200, b"png", content_type="image/png")}) as site:
+    with TestServer(
+        {
+            "/x/": Reply(200, html),
+            "/x/Target.html": page(""),
+            "/x/pic.png": Reply(200, b"png", content_type="image/png"),
+        }
+    ) as site:
         run = crawl(site.url("/x/"))
     (link,) = run.links[site.url("/x/Target.html")].occurrences
     assert (link.href, link.text, link.tag, link.attr, link.line, link.fragment) == (
-        "Target.html#Part", "the target page", "a", "href", 3, "Part"
+        "Target.html#Part",
+        "the target page",
+        "a",
+        "href",
+        3,
+        "Part",
     )
     (image,) = run.links[site.url("/x/pic.png")].occurrences
     assert (image.text, image.tag, image.attr, image.line) == ("A picture", "img", "src", 5)
@@ -163,7 +187,9 @@ def test_occurrences_keep_href_text_tag_and_line() -> None:
 def test_non_html_pages_in_scope_are_checked_not_parsed() -> None:
     routes = {
         "/d/": page('<a href="file.pdf">pdf</a>'),
-        "/d/file.pdf": Reply(200, b"%PDF-1.7 <a href='/d/hidden.html'>", content_type="application/pdf"),
+        "/d/file.pdf": Reply(
+            200, b"%PDF-1.7 <a href='/d/hidden.html'>", content_type="application/pdf"
+        ),
     }
     with TestServer(routes) as site:
         run = crawl(site.url("/d/"))
@@ -173,7 +199,9 @@ def test_non_html_pages_in_scope_are_checked_not_parsed() -> None:
 
 def test_oversized_page_is_cut_at_the_cap_and_reported() -> None:
     filler = "<p>" + "x" * 4000 + "</p>"
-    body = '<html><body><a href="/early">e</a>' + filler * 10 + '<a href="/late">l</a></body></html>'
+    body = (
+        '<html><body><a href="/early">e</a>' + filler * 10 + '<a href="/late">l</a></body></html>'
+    )
     with TestServer({"/": Reply(200, body), "/early": page("")}) as site:
         run = crawl(site.url("/"), http={"max_body_bytes": 8192})
     assert site.url("/early") in run.links
@@ -182,8 +210,10 @@ def test_oversized_page_is_cut_at_the_cap_and_reported() -> None:
 
 
 def test_meta_refresh_and_srcset_are_followed() -> None:
-    html = ('<html><head><meta http-equiv="refresh" content="0; url=/next.html"></head>'
-            '<body><img srcset="/a.png 1x, /b.png 2x" alt="pic"></body></html>')
+    html = (
+        '<html><head><meta http-equiv="refresh" content="0; url=/next.html"></head>'
+        '<body><img srcset="/a.png 1x, /b.png 2x" alt="pic"></body></html>'
+    )
     with TestServer({"/": Reply(200, html)}) as site:
         run = crawl(site.url("/"))
     for path in ("/next.html", "/a.png", "/b.png"):

@@ -64,7 +64,12 @@ def test_demo_crawls_the_whole_guide(demo_run: RunResult, demo_port: int) -> Non
     guide = f"http://127.0.0.1:{demo_port}/guide/"
     crawled = {page.url for page in demo_run.pages}
     assert len(crawled) >= 32
-    for topic in ("shipping-dhl.html", "exchanges-returns.html", "privacy-policy.html", "terms-of-use.html"):
+    for topic in (
+        "shipping-dhl.html",
+        "exchanges-returns.html",
+        "privacy-policy.html",
+        "terms-of-use.html",
+    ):
         assert guide + topic in crawled
     titles = {page.title for page in demo_run.pages}
     assert "Exchanges and Returns | Guide | Akiba Hobby Store" in titles
@@ -82,7 +87,9 @@ def test_demo_shows_every_verdict(demo_run: RunResult, demo_port: int) -> None:
     tenso = "http://faq.tenso.com/articles/en_US/FAQ/q13en/?q=insurance&l=en_US&fs=Search&pn=1"
     assert verdict_of(demo_run, tenso) == (Verdict.BROKEN, 404)
     # a permanently moved carrier page, over a redirect chain, with its replacement
-    dhl = "http://www.dhl.com/en/logistics/customs_security_and_insurance/road_freight_insurance.html"
+    dhl = (
+        "http://www.dhl.com/en/logistics/customs_security_and_insurance/road_freight_insurance.html"
+    )
     moved = demo_run.links[dhl].result
     assert moved is not None and moved.verdict is Verdict.REDIRECTED
     assert moved.redirect_kind is RedirectKind.PERMANENT
@@ -93,7 +100,10 @@ def test_demo_shows_every_verdict(demo_run: RunResult, demo_port: int) -> None:
     tracking = demo_run.links["https://www.dhl.com/en/express/tracking.html"].result
     assert tracking is not None and tracking.redirect_kind is RedirectKind.TEMPORARY
     # FedEx refuses HEAD; the GET fallback shows it is fine
-    assert verdict_of(demo_run, "https://www.fedex.com/en-us/customer-support.html") == (Verdict.OK, 200)
+    assert verdict_of(demo_run, "https://www.fedex.com/en-us/customer-support.html") == (
+        Verdict.OK,
+        200,
+    )
     # a host that cannot be reached
     japan_post = demo_run.links["https://trackings.post.japanpost.jp/services/srv/search/"].result
     assert japan_post is not None and japan_post.error is ErrorKind.CONNECT

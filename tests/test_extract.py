@@ -76,5 +76,7 @@ def test_is_html(content_type: str | None, body: bytes, html: bool) -> None:
 def test_hostile_markup_still_yields_links() -> None:
     deep = "<div>" * 100_000 + "<a href='deep.html'>deep</a>" + "</div>" * 100_000
     assert [link.href for link in parse_page(deep).links] == ["deep.html"]
-    huge = "<a href='big.html' title='" + "x" * 1_000_000 + "'>big</a>\x00<a href='after.html'>a</a>"
+    huge = (
+        "<a href='big.html' title='" + "x" * 1_000_000 + "'>big</a>\x00<a href='after.html'>a</a>"
+    )
     assert [link.href for link in parse_page(huge).links] == ["big.html", "after.html"]

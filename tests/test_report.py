@@ -12,22 +12,46 @@ from linkcheck.report.json_report import SCHEMA_VERSION, to_document
 from tests.conftest import crawl
 from tests.server import Reply, TestServer, page, redirect
 
-LINK_KEYS = {"url", "internal", "verdict", "status", "final_url", "redirect_kind", "redirects",
-             "error", "message", "checked_url", "elapsed_seconds", "occurrences"}
+LINK_KEYS = {
+    "url",
+    "internal",
+    "verdict",
+    "status",
+    "final_url",
+    "redirect_kind",
+    "redirects",
+    "error",
+    "message",
+    "checked_url",
+    "elapsed_seconds",
+    "occurrences",
+}
 OCCURRENCE_KEYS = {"page", "href", "text", "tag", "attr", "line", "fragment"}
 
 
 def test_json_report_follows_the_documented_schema(tmp_path: Path) -> None:
-    routes = {"/": page('<a href="/moved">Moved</a><a href="/gone">Gone</a><a href="mailto:x@y.z">m</a>'),
-              "/moved": redirect("/new"), "/new": page("")}
+    routes = {
+        "/": page('<a href="/moved">Moved</a><a href="/gone">Gone</a><a href="mailto:x@y.z">m</a>'),
+        "/moved": redirect("/new"),
+        "/new": page(""),
+    }
     with TestServer(routes) as site:
         run = crawl(site.url("/"))
     write_reports(run, ["json", "html"], tmp_path)
     document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert document["schema_version"] == SCHEMA_VERSION
     assert set(document) == {"schema_version", "tool", "run", "counts", "links", "pages"}
-    assert {"start_urls", "started_at", "finished_at", "duration_seconds", "complete",
-            "interrupted", "limits_hit", "pages_crawled", "config"} <= set(document["run"])
+    assert {
+        "start_urls",
+        "started_at",
+        "finished_at",
+        "duration_seconds",
+        "complete",
+        "interrupted",
+        "limits_hit",
+        "pages_crawled",
+        "config",
+    } <= set(document["run"])
     assert document["counts"]["total"] == len(document["links"]) == 5
     for link in document["links"]:
         assert set(link) == LINK_KEYS
@@ -40,8 +64,17 @@ def test_json_report_follows_the_documented_schema(tmp_path: Path) -> None:
     assert moved["redirects"] == [{"url": site.url("/moved"), "status": 301}]
     gone = by_url[site.url("/gone")]
     assert (gone["verdict"], gone["status"], gone["error"]) == ("broken", 404, None)
-    assert gone["occurrences"] == [{"page": site.url("/"), "href": "/gone", "text": "Gone",
-                                   "tag": "a", "attr": "href", "line": 1, "fragment": None}]
+    assert gone["occurrences"] == [
+        {
+            "page": site.url("/"),
+            "href": "/gone",
+            "text": "Gone",
+            "tag": "a",
+            "attr": "href",
+            "line": 1,
+            "fragment": None,
+        }
+    ]
     assert document["links"][0]["verdict"] == "broken"  # problems first
     assert to_document(run)["links"] == document["links"]  # deterministic
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporaries
@@ -57,7 +90,12 @@ def test_hostile_pages_stay_inert_in_the_html_report() -> None:
         "&lt;script&gt;alert(&quot;text&quot;)&lt;/script&gt;\u202eevil\u0007</a>"
         '<a href="/gone" onclick="alert(3)"><img src="/gone.png" alt="&quot; onerror=&quot;alert(4)"></a>'
     )
-    routes = {"/": Reply(200, f"<html><head><title>&lt;/title&gt;&lt;script&gt;x()&lt;/script&gt;</title></head><body>{hostile}</body></html>")}
+    routes = {
+        "/": Reply(
+            200,
+            f"<html><head><title>&lt;/title&gt;&lt;script&gt;x()&lt;/script&gt;</title></head><body>{hostile}</body></html>",
+        )
+    }
     with TestServer(routes) as site:
         run = crawl(site.url("/"))
     html = render_html(run)

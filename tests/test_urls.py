@@ -26,7 +26,15 @@ def test_normalize(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "ftp://ex.com/", "ex.com/page", "http://exa mple.com/", "http://ex.com:99999/", "http:///x"]
+    "raw",
+    [
+        "",
+        "ftp://ex.com/",
+        "ex.com/page",
+        "http://exa mple.com/",
+        "http://ex.com:99999/",
+        "http:///x",
+    ],
 )
 def test_normalize_rejects(raw: str) -> None:
     with pytest.raises(InvalidURL):
@@ -74,7 +82,9 @@ def test_resolve_not_fetched(href: str, reason: str) -> None:
 
 def test_page_base_honours_base_href() -> None:
     assert str(page_base("http://ex.com/a/b.html", "/docs/")) == "http://ex.com/docs/"
-    assert str(page_base("http://ex.com/a/b.html", "javascript:alert(1)")) == "http://ex.com/a/b.html"
+    assert (
+        str(page_base("http://ex.com/a/b.html", "javascript:alert(1)")) == "http://ex.com/a/b.html"
+    )
     assert str(page_base("http://ex.com/a/b.html", None)) == "http://ex.com/a/b.html"
 
 

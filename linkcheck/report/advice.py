@@ -58,13 +58,17 @@ def advise(result: CheckResult) -> str:
         if result.status in (401, 403):
             return "Check the link by hand in a browser; if readers cannot open it, remove it."
         if result.status is not None and result.status >= 500:
-            return "The fault is on that server; check again later and remove the link if it stays down."
+            return (
+                "The fault is on that server; check again later, remove the link if it stays down."
+            )
         return "Open the link in a browser; fix or remove it."
     if result.verdict is Verdict.ERROR:
         if result.error in (ErrorKind.DNS, ErrorKind.INVALID_URL):
             return "Check the address for typos; the site may have closed."
         if result.error in (ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.PROTOCOL):
-            return "The site may be down; check again later and remove the link if it stays unreachable."
+            return (
+                "The site may be down; check again later, remove the link if it stays unreachable."
+            )
         return "Open the link in a browser; fix or remove it."
     if result.verdict is Verdict.REDIRECTED:
         if result.redirect_kind is RedirectKind.PERMANENT:

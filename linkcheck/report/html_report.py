@@ -59,15 +59,20 @@ def render_html(run: RunResult) -> str:
     titles = {page.url: page.title for page in run.pages}
     links = sorted_links(run)
     dead = [
-        _problem(link, titles) for link in links
+        _problem(link, titles)
+        for link in links
         if link.result and link.result.verdict in (Verdict.BROKEN, Verdict.ERROR)
     ]
     redirected = [
-        _problem(link, titles) for link in links
+        _problem(link, titles)
+        for link in links
         if link.result and link.result.verdict is Verdict.REDIRECTED
     ]
-    permanent = [p for p in redirected if p.link.result and
-                 p.link.result.redirect_kind is RedirectKind.PERMANENT]
+    permanent = [
+        p
+        for p in redirected
+        if p.link.result and p.link.result.redirect_kind is RedirectKind.PERMANENT
+    ]
     temporary = [p for p in redirected if p not in permanent]
     by_page: dict[str, list[tuple[ProblemView, Any]]] = defaultdict(list)
     for problem in dead:
@@ -83,8 +88,11 @@ def render_html(run: RunResult) -> str:
         temporary=temporary,
         by_page=sorted(by_page.items()),
         titles=titles,
-        skipped=[link for link in links if link.result and
-                 link.result.verdict in (Verdict.SKIPPED, Verdict.EXCLUDED)],
+        skipped=[
+            link
+            for link in links
+            if link.result and link.result.verdict in (Verdict.SKIPPED, Verdict.EXCLUDED)
+        ],
     )
 
 

@@ -45,8 +45,13 @@ def to_document(run: RunResult) -> dict[str, Any]:
         "counts": {**counts, "total": sum(counts.values())},
         "links": [_link(link) for link in sorted_links(run)],
         "pages": [
-            {"url": page.url, "title": page.title, "status": page.status, "depth": page.depth,
-             "links": page.links_found}
+            {
+                "url": page.url,
+                "title": page.title,
+                "status": page.status,
+                "depth": page.depth,
+                "links": page.links_found,
+            }
             for page in sorted(run.pages, key=lambda page: page.url)
         ],
     }
@@ -73,8 +78,15 @@ def _link(link: Link) -> dict[str, Any]:
         "checked_url": result.checked_url,
         "elapsed_seconds": round(result.elapsed, 3),
         "occurrences": [
-            {"page": o.page, "href": o.href, "text": o.text, "tag": o.tag, "attr": o.attr,
-             "line": o.line, "fragment": o.fragment or None}
+            {
+                "page": o.page,
+                "href": o.href,
+                "text": o.text,
+                "tag": o.tag,
+                "attr": o.attr,
+                "line": o.line,
+                "fragment": o.fragment or None,
+            }
             for o in sorted(link.occurrences, key=lambda o: (o.page, o.line))
         ],
     }

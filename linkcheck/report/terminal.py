@@ -1,4 +1,4 @@
-"""The end-of-run summary printed to the terminal: counts, the worst offenders, where reports are."""
+"""The end-of-run summary on the terminal: counts, the worst offenders, where reports are."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ def summary_lines(run: RunResult, written: Sequence[Path]) -> list[str]:
         "  " + " · ".join(f"{name} {counts[name]}" for name in (v.value for v in Verdict)),
     ]
     if run.interrupted:
-        lines.append(f"  interrupted ({run.interrupted_by}): the report covers what was checked so far")
+        lines.append(
+            f"  interrupted ({run.interrupted_by}): the report covers what was checked so far"
+        )
     lines += [f"  note: {note}" for note in run.limits_hit]
     dead = run.results_with(Verdict.BROKEN, Verdict.ERROR)
     if dead:
