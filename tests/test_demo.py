@@ -120,4 +120,4 @@ def test_demo_html_report_lists_the_problems_for_editors(demo_run: RunResult) ->
     assert "https://www.dhl.com/en/global-forwarding/freight-insurance.html" in html
     assert "Message Cards" in html  # the anchor text an editor recognises
     assert "TENSO: about insurance" in html
-    assert re.search(r"on 3\d pages", html)
+    assert re.search(r"in the site navigation, on 3\d of 3\d pages", html)

@@ -39,7 +39,8 @@ def explain(result: CheckResult) -> str:
             f"The server answered with an error ({result.status}).",
         )
     if result.verdict is Verdict.ERROR and result.error is not None:
-        detail = f" {result.message}." if result.message else ""
+        message = result.message.rstrip(".")
+        detail = f" ({message[:1].upper()}{message[1:]}.)" if message else ""
         return _ERROR_TEXT[result.error] + detail
     if result.verdict is Verdict.REDIRECTED:
         if result.redirect_kind is RedirectKind.PERMANENT:

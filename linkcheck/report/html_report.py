@@ -8,7 +8,7 @@ only http(s) URLs become clickable, and a Content-Security-Policy forbids any sc
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,12 +47,21 @@ _environment = Environment(
 _environment.filters["http_href"] = http_href
 
 
+# A dead link on at least this share of crawled pages (and on TEMPLATE_MIN_PAGES or more)
+# sits in the shared navigation, header or footer: it is fixed once, in the template, so the
+# report names it once instead of on every page.
+TEMPLATE_SHARE = 0.5
+TEMPLATE_MIN_PAGES = 3
+
+
 @dataclass(slots=True)
 class ProblemView:
     link: Link
     what: str
     todo: str
+    text: str  # the anchor text most pages show for it
     pages: list[tuple[str, str]] = field(default_factory=list)  # (url, title)
+    site_wide: bool = False
 
 
 def render_html(run: RunResult) -> str:
@@ -74,8 +83,13 @@ def render_html(run: RunResult) -> str:
         if p.link.result and p.link.result.redirect_kind is RedirectKind.PERMANENT
     ]
     temporary = [p for p in redirected if p not in permanent]
+    template_pages = max(TEMPLATE_MIN_PAGES, TEMPLATE_SHARE * len(run.pages))
+    for problem in dead:
+        problem.site_wide = len(problem.pages) >= template_pages
     by_page: dict[str, list[tuple[ProblemView, Any]]] = defaultdict(list)
     for problem in dead:
+        if problem.site_wide:
+            continue
         for occurrence in problem.link.occurrences:
             by_page[occurrence.page].append((problem, occurrence))
     template = _environment.get_template("report.html.j2")
@@ -84,6 +98,7 @@ def render_html(run: RunResult) -> str:
         counts=run.counts(),
         version=__version__,
         dead=dead,
+        site_wide=[problem for problem in dead if problem.site_wide],
         permanent=permanent,
         temporary=temporary,
         by_page=sorted(by_page.items()),
@@ -99,9 +114,11 @@ def render_html(run: RunResult) -> str:
 def _problem(link: Link, titles: dict[str, str]) -> ProblemView:
     assert link.result is not None
     pages = sorted({o.page for o in link.occurrences})
+    texts = Counter(o.text for o in link.occurrences if o.text)
     return ProblemView(
         link=link,
         what=explain(link.result),
         todo=advise(link.result),
+        text=texts.most_common(1)[0][0] if texts else "",
         pages=[(page, titles.get(page, "")) for page in pages],
     )
