@@ -18,7 +18,7 @@ from linkcheck.extract import decode, is_html, parse_page
 from linkcheck.http import Response
 from linkcheck.models import CheckResult, ErrorKind, Link, Occurrence, Page, Verdict
 from linkcheck.scope import Scope
-from linkcheck.urls import ResolvedLink, page_base, resolve_cached
+from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Crawler:
         self._limits = _Limits()
         self._pages_scheduled = 0
         self._group: asyncio.TaskGroup | None = None
+        self._resolver = CachedResolver()
 
     async def run(self) -> None:
         """Crawl from the start URLs until nothing is left to fetch or check."""
@@ -184,7 +185,7 @@ class Crawler:
         parsed = parse_page(decode(response.body, response.charset))
         base = str(page_base(page_url, parsed.base_href))
         for raw in parsed.links:
-            resolved = resolve_cached(base, raw.href)
+            resolved = self._resolver.resolve(base, raw.href)
             link = self._discover(resolved, raw.href, depth)
             link.occurrences.append(
                 Occurrence(

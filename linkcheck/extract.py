@@ -285,11 +285,15 @@ class _LineFinder:
 
     def find(self, value: str) -> int:
         if value:
-            for form in dict.fromkeys((value, escape(value, quote=False), escape(value))):
-                position = self._find_attribute(form)
-                if position >= 0:
-                    self._cursor = position + len(form)
-                    break
+            position = self._find_attribute(value)
+            if position >= 0:
+                self._cursor = position + len(value)
+            else:  # written with character references, e.g. &amp;
+                for form in dict.fromkeys((escape(value, quote=False), escape(value))):
+                    position = self._find_attribute(form)
+                    if position >= 0:
+                        self._cursor = position + len(form)
+                        break
         return bisect_right(self._newlines, self._cursor - 1) + 1
 
     def _find_attribute(self, form: str) -> int:

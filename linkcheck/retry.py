@@ -78,11 +78,19 @@ async def with_retries(
         outcome: Outcome = state.outcome.result()
         return outcome
 
+    first = await send()
+    if retries == 0 or not is_transient(first):
+        return first, 1  # the common case, without the retry machinery's overhead
+    replay: list[Outcome] = [first]
+
+    async def send_again() -> Outcome:
+        return replay.pop() if replay else await send()
+
     retrying = AsyncRetrying(
         stop=stop_after_attempt(retries + 1),
         wait=wait,
         retry=retry_if_result(is_transient),
         retry_error_callback=give_up,
     )
-    outcome: Outcome = await retrying(send)
+    outcome: Outcome = await retrying(send_again)
     return outcome, int(retrying.statistics.get("attempt_number", 1))

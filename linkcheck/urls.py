@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from yarl import URL
 
@@ -72,10 +71,44 @@ def resolve(base: URL, href: str) -> ResolvedLink:
         return ResolvedLink(None, fragment, scheme, f"invalid URL: {exc}")
 
 
-@lru_cache(maxsize=65_536)
-def resolve_cached(base: str, href: str) -> ResolvedLink:
-    """:func:`resolve` memoised: a site's nav repeats the same hrefs on every page."""
-    return resolve(URL(base), href)
+class CachedResolver:
+    """:func:`resolve` with a cache keyed by what the result really depends on.
+
+    A site's navigation repeats the same hrefs on every page, but each page has its own URL;
+    keying on the part of the base that matters (nothing for absolute URLs, the origin for
+    ``/root`` links, the folder for ``relative`` ones) lets pages share the cache.
+    """
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._cache: dict[tuple[str, str], ResolvedLink] = {}
+        self._max_entries = max_entries
+
+    def resolve(self, base: str, href: str) -> ResolvedLink:
+        context = _resolution_context(base, href)
+        key = (context, href)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= self._max_entries:
+                self._cache.clear()
+            found = self._cache[key] = resolve(URL(context or base), href)
+        return found
+
+
+def _resolution_context(base: str, href: str) -> str:
+    """The prefix of ``base`` that determines how ``href`` resolves (RFC 3986 §5.2)."""
+    raw = href.strip()
+    if not raw or raw[0] in "?#":
+        return base
+    if _SCHEME.match(raw):
+        return ""
+    scheme_end = base.find("://") + 3
+    path_start = base.find("/", scheme_end)
+    if path_start < 0:
+        return base
+    if raw[0] == "/":
+        return base[: path_start + 1]
+    path = base.split("?", 1)[0].split("#", 1)[0]
+    return path[: path.rfind("/") + 1]
 
 
 def page_base(page_url: str, base_href: str | None) -> URL:

@@ -115,7 +115,7 @@ def test_demo_shows_every_verdict(demo_run: RunResult, demo_port: int) -> None:
 
 
 def test_demo_html_report_lists_the_problems_for_editors(demo_run: RunResult) -> None:
-    html = render_html(demo_run)
+    html = "".join(render_html(demo_run))
     assert "Dead links" in html and "Moved pages" in html
     assert "https://www.dhl.com/en/global-forwarding/freight-insurance.html" in html
     assert "Message Cards" in html  # the anchor text an editor recognises

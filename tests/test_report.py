@@ -98,7 +98,7 @@ def test_hostile_pages_stay_inert_in_the_html_report() -> None:
     }
     with TestServer(routes) as site:
         run = crawl(site.url("/"))
-    html = render_html(run)
+    html = "".join(render_html(run))
     assert "<script" not in html.lower()
     assert 'href="javascript:' not in html
     assert "onerror=" not in html.replace("onerror=&#34;", "").replace("onerror=&quot;", "")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
-from linkcheck.urls import InvalidURL, directory_prefix, normalize_url, page_base, resolve
+from linkcheck.urls import (
+    CachedResolver,
+    InvalidURL,
+    directory_prefix,
+    normalize_url,
+    page_base,
+    resolve,
+)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +107,33 @@ def test_page_base_honours_base_href() -> None:
 )
 def test_directory_prefix(url: str, prefix: str) -> None:
     assert directory_prefix(url) == prefix
+
+
+def test_cached_resolver_agrees_with_resolve() -> None:
+    """The cache keys on part of the base; results must equal resolving against the whole."""
+    bases = [
+        "http://ex.com/guide/topics/page.html",
+        "http://ex.com/guide/topics/other.html?x=1",
+        "http://ex.com/guide/",
+        "http://ex.com/",
+        "https://ex.com:8443/a/b/c",
+    ]
+    hrefs = [
+        "p.html",
+        "./p.html",
+        "../up.html",
+        "/root.html",
+        "//cdn.org/x",
+        "?q=2",
+        "#f",
+        "",
+        "sub/dir/",
+        "https://other.org/a",
+        "mailto:a@b.c",
+        " p.html ",
+    ]
+    resolver = CachedResolver()
+    for _ in range(2):  # the second round is answered from the cache
+        for base in bases:
+            for href in hrefs:
+                assert resolver.resolve(base, href) == resolve(URL(base), href), (base, href)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +65,7 @@ class ProblemView:
     site_wide: bool = False
 
 
-def render_html(run: RunResult) -> str:
+def render_html(run: RunResult) -> Iterator[str]:
     titles = {page.url: page.title for page in run.pages}
     links = sorted_links(run)
     dead = [
@@ -93,7 +94,7 @@ def render_html(run: RunResult) -> str:
         for occurrence in problem.link.occurrences:
             by_page[occurrence.page].append((problem, occurrence))
     template = _environment.get_template("report.html.j2")
-    return template.render(
+    return template.generate(
         run=run,
         counts=run.counts(),
         version=__version__,

@@ -7,6 +7,7 @@ changed meaning); adding keys does not need a bump.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from linkcheck._version import __version__
@@ -25,6 +26,15 @@ def sorted_links(run: RunResult) -> list[Link]:
 
 
 def to_document(run: RunResult) -> dict[str, Any]:
+    """The whole report as one object (for library users; the file is written in chunks)."""
+    return {
+        **_head(run),
+        "links": [_link(link) for link in sorted_links(run)],
+        "pages": _pages(run),
+    }
+
+
+def _head(run: RunResult) -> dict[str, Any]:
     counts = run.counts()
     return {
         "schema_version": SCHEMA_VERSION,
@@ -43,22 +53,38 @@ def to_document(run: RunResult) -> dict[str, Any]:
             "config": run.config_summary,
         },
         "counts": {**counts, "total": sum(counts.values())},
-        "links": [_link(link) for link in sorted_links(run)],
-        "pages": [
-            {
-                "url": page.url,
-                "title": page.title,
-                "status": page.status,
-                "depth": page.depth,
-                "links": page.links_found,
-            }
-            for page in sorted(run.pages, key=lambda page: page.url)
-        ],
     }
 
 
-def render_json(run: RunResult) -> str:
-    return json.dumps(to_document(run), ensure_ascii=False, indent=2) + "\n"
+def _pages(run: RunResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": page.url,
+            "title": page.title,
+            "status": page.status,
+            "depth": page.depth,
+            "links": page.links_found,
+        }
+        for page in sorted(run.pages, key=lambda page: page.url)
+    ]
+
+
+def render_json(run: RunResult) -> Iterator[str]:
+    """The document in chunks, one link per line, so a large run is never one giant string."""
+    yield "{\n"
+    for key, value in _head(run).items():
+        yield f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n"
+    yield '  "links": [\n'
+    links = sorted_links(run)
+    for index, link in enumerate(links):
+        separator = ",\n" if index < len(links) - 1 else "\n"
+        yield "    " + json.dumps(_link(link), ensure_ascii=False) + separator
+    yield '  ],\n  "pages": [\n'
+    pages = _pages(run)
+    for index, page in enumerate(pages):
+        separator = ",\n" if index < len(pages) - 1 else "\n"
+        yield "    " + json.dumps(page, ensure_ascii=False) + separator
+    yield "  ]\n}\n"
 
 
 def _link(link: Link) -> dict[str, Any]:
