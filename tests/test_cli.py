@@ -208,3 +208,21 @@ def test_version_and_help_are_complete() -> None:
     ):
         assert option in help_text, option
     assert "serve-demo" in runner.invoke(main, ["--help"]).output
+
+
+def test_progress_line_only_on_a_terminal() -> None:
+    import io
+
+    from linkcheck.crawler import CrawlStats
+    from linkcheck.progress import ProgressLine
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    piped, terminal = io.StringIO(), Terminal()
+    stats = CrawlStats(pages_crawled=3, links_checked=5, links_found=9, problems=1)
+    ProgressLine(piped)(stats)
+    ProgressLine(terminal)(stats)
+    assert piped.getvalue() == ""
+    assert "pages crawled 3" in terminal.getvalue() and "problems 1" in terminal.getvalue()

@@ -110,3 +110,31 @@ def test_hostile_pages_stay_inert_in_the_html_report() -> None:
     # every clickable link in the report is http(s)
     for href in re.findall(r'href="([^"]*)"', html):
         assert href.startswith(("http://", "https://")), href
+
+
+def test_saved_json_loads_back_into_the_same_run(tmp_path: Path) -> None:
+    from linkcheck.report.load import load_run
+
+    routes = {
+        "/": page('<a href="/moved">Moved</a><a href="/gone">Gone</a>'),
+        "/moved": redirect("/new"),
+        "/new": page(""),
+    }
+    with TestServer(routes) as site:
+        run = crawl(site.url("/"))
+    write_reports(run, ["json"], tmp_path)
+    loaded = load_run(tmp_path / "report.json")
+    assert to_document(loaded) == to_document(run)
+
+
+def test_loading_something_else_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from linkcheck.report.load import ReportError, load_run
+
+    (tmp_path / "x.json").write_text('{"schema_version": 99}', encoding="utf-8")
+    with pytest.raises(ReportError, match="schema_version 99"):
+        load_run(tmp_path / "x.json")
+    (tmp_path / "y.json").write_text("not json", encoding="utf-8")
+    with pytest.raises(ReportError, match="not a JSON report"):
+        load_run(tmp_path / "y.json")

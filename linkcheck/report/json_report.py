@@ -41,8 +41,8 @@ def _head(run: RunResult) -> dict[str, Any]:
         "tool": {"name": "linkcheck", "version": __version__},
         "run": {
             "start_urls": run.start_urls,
-            "started_at": run.started_at.isoformat(timespec="seconds"),
-            "finished_at": run.finished_at.isoformat(timespec="seconds"),
+            "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat(),
             "duration_seconds": round(run.duration, 3),
             "complete": run.complete,
             "interrupted": run.interrupted,

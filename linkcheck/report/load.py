@@ -1,0 +1,88 @@
+"""Read a saved ``report.json`` back into a RunResult, to re-render it or compare runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from linkcheck.models import (
+    CheckResult,
+    ErrorKind,
+    Link,
+    Occurrence,
+    Page,
+    RedirectHop,
+    RunResult,
+    Verdict,
+)
+from linkcheck.report.json_report import SCHEMA_VERSION
+
+
+class ReportError(ValueError):
+    """The file is not a linkcheck JSON report this version can read; says why in one line."""
+
+
+def load_run(path: str | Path) -> RunResult:
+    file = Path(path)
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReportError(f"{file}: cannot be read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{file}: not a JSON report: {exc}") from None
+    try:
+        return run_from_document(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportError(f"{file}: not a linkcheck report ({type(exc).__name__}: {exc})") from None
+
+
+def run_from_document(document: dict[str, Any]) -> RunResult:
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"schema_version {version!r}, this linkcheck reads {SCHEMA_VERSION}")
+    run = document["run"]
+    links = {}
+    for item in document["links"]:
+        link = Link(item["url"], internal=bool(item["internal"]))
+        link.occurrences = [
+            Occurrence(
+                page=o["page"],
+                href=o["href"],
+                text=o["text"],
+                tag=o["tag"],
+                attr=o["attr"],
+                line=int(o["line"]),
+                fragment=o.get("fragment") or "",
+            )
+            for o in item["occurrences"]
+        ]
+        link.result = CheckResult(
+            url=item["url"],
+            verdict=Verdict(item["verdict"]),
+            status=item["status"],
+            final_url=item["final_url"],
+            redirects=tuple(RedirectHop(h["url"], int(h["status"])) for h in item["redirects"]),
+            error=ErrorKind(item["error"]) if item["error"] else None,
+            message=item.get("message") or "",
+            checked_url=item.get("checked_url"),
+            elapsed=float(item.get("elapsed_seconds") or 0.0),
+        )
+        links[link.url] = link
+    pages = [
+        Page(p["url"], int(p["depth"]), p["title"], p["status"], int(p["links"]))
+        for p in document.get("pages", [])
+    ]
+    return RunResult(
+        start_urls=list(run["start_urls"]),
+        started_at=datetime.fromisoformat(run["started_at"]),
+        finished_at=datetime.fromisoformat(run["finished_at"]),
+        links=links,
+        pages=pages,
+        limits_hit=list(run.get("limits_hit", [])),
+        interrupted=bool(run.get("interrupted")),
+        interrupted_by=run.get("interrupted_by") or "",
+        config_summary=dict(run.get("config", {})),
+        start_failures=list(run.get("start_failures", [])),
+    )
