@@ -10,24 +10,52 @@ from pathlib import Path
 from linkcheck.models import RunResult
 from linkcheck.report.html_report import render_html
 from linkcheck.report.json_report import render_json
+from linkcheck.report.load import ReportError, load_run
 
-RENDERERS: dict[str, tuple[str, Callable[[RunResult], Iterable[str]]]] = {
+# A renderer gets this run and, when there is one, the previous run (for "new" and "fixed").
+Renderer = Callable[[RunResult, RunResult | None], Iterable[str]]
+
+RENDERERS: dict[str, tuple[str, Renderer]] = {
     "html": ("report.html", render_html),
     "json": ("report.json", render_json),
 }
+PREVIOUS_RUN_FILE = "report.json"
 
 
-def write_reports(run: RunResult, formats: Sequence[str], output_dir: str | Path) -> list[Path]:
-    """Render each format into ``output_dir`` under a fixed name (never one built from a URL)."""
+def write_reports(
+    run: RunResult,
+    formats: Sequence[str],
+    output_dir: str | Path,
+    *,
+    previous: RunResult | None = None,
+) -> list[Path]:
+    """Render each format into ``output_dir`` under a fixed name (never one built from a URL).
+
+    Without ``previous``, the JSON report a former run left in ``output_dir`` (if any, and
+    readable) is the run to compare with; it is read before anything is overwritten.
+    """
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    if previous is None:
+        previous = previous_run(folder)
     written = []
     for fmt in dict.fromkeys(formats):
         filename, render = RENDERERS[fmt]
         path = folder / filename
-        write_atomic(path, render(run))
+        write_atomic(path, render(run, previous))
         written.append(path)
     return written
+
+
+def previous_run(folder: Path) -> RunResult | None:
+    """The run recorded in ``folder``'s report.json, or None when absent or unreadable."""
+    path = folder / PREVIOUS_RUN_FILE
+    if not path.is_file():
+        return None
+    try:
+        return load_run(path)
+    except ReportError:
+        return None
 
 
 def write_atomic(path: Path, chunks: Iterable[str]) -> None:

@@ -65,7 +65,7 @@ class ProblemView:
     site_wide: bool = False
 
 
-def render_html(run: RunResult) -> Iterator[str]:
+def render_html(run: RunResult, previous: RunResult | None = None) -> Iterator[str]:
     titles = {page.url: page.title for page in run.pages}
     links = sorted_links(run)
     dead = [

@@ -69,7 +69,7 @@ def _pages(run: RunResult) -> list[dict[str, Any]]:
     ]
 
 
-def render_json(run: RunResult) -> Iterator[str]:
+def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[str]:
     """The document in chunks, one link per line, so a large run is never one giant string."""
     yield "{\n"
     for key, value in _head(run).items():
