@@ -1,26 +1,41 @@
 """Check one URL: request it, follow redirects by hand, retry what is transient, give a verdict.
 
 Redirects are followed here rather than by the HTTP client so that every hop is recorded
-(the report offers the final URL as a replacement), loops are named as loops, and remap
-rules apply to each hop. External links are asked with HEAD first and with GET when a
-server refuses HEAD, because many do (405, 403, 501, or a broken answer).
+(the report offers the final URL as a replacement), loops are named as loops, and each hop
+gets its own host rules: remap, credentials (which therefore never cross to another origin),
+timeouts, politeness and the private-address guard. Links that are only checked are asked
+with HEAD first and with GET when a server refuses HEAD, because many do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from linkcheck.config import HttpSettings
-from linkcheck.hosts import HostLimiter
+from linkcheck.hosts import HostLimiter, HostRules, RequestRules
 from linkcheck.http import Failure, HttpClient, Outcome, Response
 from linkcheck.models import REDIRECT_STATUSES, CheckResult, ErrorKind, RedirectHop, Verdict
-from linkcheck.retry import with_retries
+from linkcheck.retry import TRANSIENT_ERRORS, parse_retry_after, with_retries
 from linkcheck.urls import InvalidURL, join
 
-HEAD_REFUSED_STATUSES = frozenset({400, 403, 405, 501})
+# HEAD answers that may not be what GET would say: servers that refuse HEAD, and bot walls
+# whose challenge page (in the body, which HEAD lacks) tells them apart from a real error.
+HEAD_REFUSED_STATUSES = frozenset({400, 403, 405, 501, 503})
+# Bot walls answer instead of the page: LinkedIn's 999, Cloudflare's challenge header, and
+# the tell-tale bodies of the common services. Such a link could not be verified; it is not
+# known to be broken.
+BOT_STATUSES = frozenset({999})
+BOT_WALL_STATUSES = frozenset({403, 429, 503})
+_BOT_BODY = re.compile(
+    rb"cf-chl|challenge-platform|Just a moment\.\.\.|Attention Required! \| Cloudflare"
+    rb"|_Incapsula_Resource|captcha-delivery\.com|datadome|px-captcha|/_sec/cp_challenge"
+    rb"|Pardon Our Interruption|verify you are (a )?human",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,32 +46,43 @@ class Checked:
     response: Response | None = None
 
 
+def is_transient_result(result: CheckResult) -> bool:
+    """Worth a second look at the end of the run before it is reported as a failure."""
+    if result.verdict is Verdict.ERROR:
+        return result.error in TRANSIENT_ERRORS
+    return result.verdict is Verdict.BROKEN and (result.status or 0) >= 500
+
+
 class Checker:
     def __init__(
         self,
         client: HttpClient,
         settings: HttpSettings,
+        rules: HostRules,
         *,
         remap: Callable[[str], str | None] = lambda url: None,
     ) -> None:
         self._client = client
         self._settings = settings
+        self._rules = rules
         self._remap = remap
         self._global = asyncio.Semaphore(settings.concurrency)
-        self._hosts = HostLimiter(settings.per_host_concurrency)
+        self._hosts = HostLimiter()
 
     async def check(self, url: str, *, as_page: bool = False) -> Checked:
         """Check ``url``; with ``as_page``, GET it and keep the final body for parsing."""
         started = time.monotonic()
-        method = "GET" if as_page or self._settings.external_method == "get" else "HEAD"
+        first_rules = self._rules.for_url(self._remap(url) or url)
+        method = "GET" if as_page or first_rules.method == "get" else "HEAD"
         hops: list[RedirectHop] = []
         seen = {url}
         current = url
         while True:
-            outcome = await self._attempt(method, current, read_body=as_page)
+            rules = self._rules.for_url(self._remap(current) or current)
+            outcome = await self._attempt(method, current, rules, read_body=as_page)
             if method == "HEAD" and _head_refused(outcome):
                 method = "GET"
-                outcome = await self._attempt(method, current, read_body=False)
+                outcome = await self._attempt(method, current, rules, read_body=False)
             if isinstance(outcome, Failure):
                 return self._done(
                     url,
@@ -107,28 +133,62 @@ class Checker:
             current = target
             if outcome.status == 303 and method != "HEAD":
                 method = "GET"
-        status = outcome.status
-        if 200 <= status < 300:
-            verdict = Verdict.REDIRECTED if hops else Verdict.OK
-            message = ""
-        else:
-            verdict = Verdict.BROKEN
-            message = f"HTTP {status}"
+        verdict, message = self._judge(outcome, rules)
+        if hops and verdict is Verdict.OK:
+            verdict = Verdict.REDIRECTED
         result = self._done(
-            url, started, verdict, hops, status=status, message=message, final_url=current
+            url, started, verdict, hops, status=outcome.status, message=message, final_url=current
         )
         return Checked(result.result, outcome if as_page else None)
 
-    async def _attempt(self, method: str, url: str, *, read_body: bool) -> Outcome:
+    def _judge(self, response: Response, rules: RequestRules) -> tuple[Verdict, str]:
+        status = response.status
+        if status in rules.accept:
+            return Verdict.OK, ""
+        if status in BOT_STATUSES or (
+            status in BOT_WALL_STATUSES
+            and (
+                "cf-mitigated" in response.headers
+                or _BOT_BODY.search(response.body[:65536]) is not None
+            )
+        ):
+            return Verdict.BLOCKED, f"HTTP {status}: bot protection answered; check it by hand"
+        if status == 429:
+            return Verdict.RATE_LIMITED, "HTTP 429: the server limits automated requests"
+        asked = parse_retry_after(response.headers.get("retry-after"))
+        if status == 503 and asked is not None and asked > self._settings.retry_max_wait:
+            return Verdict.RATE_LIMITED, (
+                f"HTTP 503 asking to come back in {asked:.0f} s "
+                f"(more than retry_max_wait, {self._settings.retry_max_wait:g} s)"
+            )
+        return Verdict.BROKEN, f"HTTP {status}"
+
+    async def _attempt(
+        self, method: str, url: str, rules: RequestRules, *, read_body: bool
+    ) -> Outcome:
         target = self._remap(url) or url
 
         async def send() -> Outcome:
-            async with self._global, self._hosts.slot(target):
-                outcome = await self._client.request(method, target, read_body=read_body)
+            async with self._global, self._hosts.slot(target, rules):
+                outcome = await self._client.request(
+                    method,
+                    target,
+                    read_body=read_body,
+                    headers=rules.headers,
+                    timeout=rules.timeout,
+                    verify_tls=rules.verify_tls,
+                )
+            if isinstance(outcome, Response) and outcome.status in (429, 503):
+                asked = parse_retry_after(outcome.headers.get("retry-after"))
+                if asked is not None:  # slow down every request to this host, not just ours
+                    self._hosts.pause(target, rules, min(asked, self._settings.retry_max_wait))
             return outcome
 
         outcome, _attempts = await with_retries(
-            send, retries=self._settings.retries, max_wait=self._settings.retry_max_wait
+            send,
+            retries=self._settings.retries,
+            max_wait=self._settings.retry_max_wait,
+            settle=_head_refused if method == "HEAD" else lambda outcome: False,
         )
         return outcome
 

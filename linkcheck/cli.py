@@ -111,6 +111,20 @@ def main() -> None:
     help="Do not check links that leave the crawl scope.",
 )
 @click.option(
+    "--max-duration",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Stop the whole run after this long and report what was found (0: no limit). "
+    "Default: 3600.",
+)
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    default=None,
+    help="Let external links reach private and loopback addresses (off by default: only "
+    "the crawled site and hosts named in the config may be private).",
+)
+@click.option(
     "--fail-on",
     "fail_on",
     multiple=True,
@@ -131,6 +145,8 @@ def run(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     no_external: bool | None,
+    max_duration: float | None,
+    allow_private: bool | None,
     fail_on: tuple[str, ...],
     verbose: int,
     quiet: bool,
@@ -156,6 +172,8 @@ def run(
             include=list(include) or None,
             exclude=list(exclude) or None,
             check_external=False if no_external else None,
+            max_duration=max_duration,
+            allow_private=True if allow_private else None,
             fail_on=list(fail_on) or None,
         )
         progress = None if quiet else ProgressLine()

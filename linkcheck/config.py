@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 import tomllib
 import types
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yarl import URL
+
 from linkcheck.models import Verdict
 from linkcheck.urls import InvalidURL, normalize_url
 
@@ -25,8 +28,18 @@ DEFAULT_CONFIG_FILE = "config.toml"
 
 DEFAULT_MAX_PAGES = 10_000
 DEFAULT_MAX_DEPTH = 50
+DEFAULT_MAX_LINKS_PER_PAGE = 10_000
+DEFAULT_MAX_URL_LENGTH = 2_048
+DEFAULT_MAX_DURATION = 3_600.0  # seconds for the whole run; 0 means no limit
+DEFAULT_RESPECT_ROBOTS = True
 DEFAULT_CONCURRENCY = 32
-DEFAULT_PER_HOST_CONCURRENCY = 8
+DEFAULT_PER_HOST_CONCURRENCY = 8  # hosts being crawled: usually your own servers
+DEFAULT_EXTERNAL_PER_HOST_CONCURRENCY = 2  # other sites: be a modest guest
+DEFAULT_PER_HOST_INTERVAL = 0.0
+DEFAULT_EXTERNAL_PER_HOST_INTERVAL = 0.0
+DEFAULT_ACCEPT = "200-299"
+DEFAULT_RECHECK = True
+DEFAULT_RECHECK_DELAY = 5.0
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_REDIRECTS = 10
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -35,7 +48,7 @@ DEFAULT_RETRY_MAX_WAIT = 30.0
 DEFAULT_EXTERNAL_METHOD = "head"
 DEFAULT_OUTPUT = "reports"
 DEFAULT_FORMATS = ("html", "json")
-DEFAULT_FAIL_ON = ("broken", "error")
+DEFAULT_FAIL_ON = ("broken", "error")  # blocked and rate-limited do not fail a run by default
 
 REPORT_FORMATS = ("html", "json")
 EXTERNAL_METHODS = ("head", "get")
@@ -57,6 +70,10 @@ class CrawlSettings:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     check_external: bool = True
+    respect_robots: bool = DEFAULT_RESPECT_ROBOTS
+    max_links_per_page: int = DEFAULT_MAX_LINKS_PER_PAGE
+    max_url_length: int = DEFAULT_MAX_URL_LENGTH
+    max_duration: float = DEFAULT_MAX_DURATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +82,9 @@ class HttpSettings:
 
     concurrency: int = DEFAULT_CONCURRENCY
     per_host_concurrency: int = DEFAULT_PER_HOST_CONCURRENCY
+    external_per_host_concurrency: int = DEFAULT_EXTERNAL_PER_HOST_CONCURRENCY
+    per_host_interval: float = DEFAULT_PER_HOST_INTERVAL
+    external_per_host_interval: float = DEFAULT_EXTERNAL_PER_HOST_INTERVAL
     timeout: float = DEFAULT_TIMEOUT
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -72,6 +92,12 @@ class HttpSettings:
     retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
     external_method: str = DEFAULT_EXTERNAL_METHOD
     user_agent: str = ""
+    accept: str = DEFAULT_ACCEPT
+    recheck: bool = DEFAULT_RECHECK
+    recheck_delay: float = DEFAULT_RECHECK_DELAY
+    allow_private: bool = False
+    verify_tls: bool = True
+    ca_bundle: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +105,57 @@ class ReportSettings:
     output: str = DEFAULT_OUTPUT
     formats: tuple[str, ...] = DEFAULT_FORMATS
     fail_on: tuple[str, ...] = DEFAULT_FAIL_ON
+
+
+@dataclass(frozen=True, slots=True)
+class HostProfile:
+    """``[hosts."name"]``: settings for one host (or one origin), overriding [http].
+
+    The key is ``host``, ``host:port`` or ``scheme://host[:port]``. A profile applies to a
+    request whose origin matches every part the key names. Credentials and extra headers
+    go only to such requests, and over plain http only when the key says ``http://``.
+    """
+
+    key: str
+    host: str
+    scheme: str | None = None
+    port: int | None = None
+    accept: str | None = None
+    method: str | None = None
+    timeout: float | None = None
+    user_agent: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    username: str | None = None
+    password: str | None = None
+    verify_tls: bool | None = None
+    concurrency: int | None = None
+    interval: float | None = None
+    allow_private: bool | None = None
+
+    def matches(self, scheme: str, host: str, port: int) -> bool:
+        return (
+            host == self.host
+            and (self.scheme is None or scheme == self.scheme)
+            and (self.port is None or port == self.port)
+        )
+
+    def may_receive_secrets(self, scheme: str) -> bool:
+        """Secrets travel over https, or over http only when the key asked for it."""
+        return scheme == "https" or self.scheme == "http"
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready and safe to publish: secrets are masked."""
+        values = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("key", "host", "scheme", "port", "headers", "password")
+        }
+        values = {k: v for k, v in values.items() if v is not None}
+        if self.password is not None:
+            values["password"] = "***"
+        if self.headers:
+            values["headers"] = {name: "***" for name, _ in self.headers}
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +177,17 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     remap: tuple[RemapRule, ...] = ()
+    hosts: tuple[HostProfile, ...] = ()
     source: str = "built-in defaults"
+
+    def profile_for(self, url: str) -> HostProfile | None:
+        """The most specific ``[hosts]`` profile for the URL's origin, if any."""
+        parsed = URL(url)
+        scheme, host, port = parsed.scheme, (parsed.raw_host or "").lower(), parsed.port or 0
+        matching = [p for p in self.hosts if p.matches(scheme, host, port)]
+        if not matching:
+            return None
+        return max(matching, key=lambda p: (p.scheme is not None) + (p.port is not None))
 
     def remapped(self, url: str) -> str | None:
         """The URL to request instead of ``url``, or None when no rule applies."""
@@ -119,6 +206,7 @@ class Config:
             "http": _plain(dataclasses.asdict(self.http)),
             "report": _plain(dataclasses.asdict(self.report)),
             "remap": [{"pattern": r.pattern.pattern, "replace": r.replace} for r in self.remap],
+            "hosts": {profile.key: profile.summary() for profile in self.hosts},
         }
 
 
@@ -131,7 +219,15 @@ _SECTIONS: dict[str, type[Any]] = {
     "http": HttpSettings,
     "report": ReportSettings,
 }
-_TOP_LEVEL_KEYS = ("start_urls", "remap", *_SECTIONS)
+_TOP_LEVEL_KEYS = ("start_urls", "remap", "hosts", *_SECTIONS)
+_HOST_KEYS = (
+    *(
+        f.name
+        for f in dataclasses.fields(HostProfile)
+        if f.name not in ("key", "host", "scheme", "port")
+    ),
+    "password_env",
+)
 
 
 def load_config(path: str | Path | None = None, *, required: bool = False) -> Config:
@@ -164,12 +260,14 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<config>") ->
             raise ConfigError(f"{source}: [{name}] must be a table, got {_type_name(raw)}")
         sections[name] = _build_section(cls, raw, source, name)
     remap = _build_remap(data.get("remap", []), source)
+    hosts = _build_hosts(data.get("hosts", {}), source)
     config = Config(
         start_urls=tuple(start_urls),
         crawl=sections["crawl"],
         http=sections["http"],
         report=sections["report"],
         remap=remap,
+        hosts=hosts,
         source=source,
     )
     return validate(config)
@@ -215,6 +313,17 @@ def validate(config: Config, *, source: str | None = None) -> Config:
     if http.retry_max_wait < 0:
         raise ConfigError(f"{where}: [http] retry_max_wait must not be negative")
     _one_of(http.external_method, EXTERNAL_METHODS, where, "http", "external_method")
+    _at_least(crawl.max_links_per_page, 1, where, "crawl", "max_links_per_page")
+    _at_least(crawl.max_url_length, 64, where, "crawl", "max_url_length")
+    _at_least(http.external_per_host_concurrency, 1, where, "http", "external_per_host_concurrency")
+    for key in ("per_host_interval", "external_per_host_interval", "recheck_delay"):
+        if getattr(http, key) < 0:
+            raise ConfigError(f"{where}: [http] {key} must not be negative")
+    if crawl.max_duration < 0:
+        raise ConfigError(f"{where}: [crawl] max_duration must not be negative (0: no limit)")
+    _check_accept(http.accept, where, "[http] accept")
+    if http.ca_bundle and not Path(http.ca_bundle).is_file():
+        raise ConfigError(f"{where}: [http] ca_bundle: file not found: {http.ca_bundle}")
     for fmt in report.formats:
         _one_of(fmt, REPORT_FORMATS, where, "report", "formats")
     for verdict in report.fail_on:
@@ -229,6 +338,109 @@ def validate(config: Config, *, source: str | None = None) -> Config:
     return config
 
 
+def parse_accept(spec: str) -> frozenset[int]:
+    """``"200-299,403"`` → the set of accepted status codes; ValueError says what is wrong."""
+    codes: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if not 100 <= first <= last <= 999:
+            raise ValueError(f"'{part}' is not a status code or range between 100 and 999")
+        codes.update(range(first, last + 1))
+    if not codes:
+        raise ValueError("no status codes given")
+    return frozenset(codes)
+
+
+def _check_accept(spec: str, source: str, where: str) -> None:
+    try:
+        parse_accept(spec)
+    except ValueError as exc:
+        raise ConfigError(
+            f'{source}: {where} must look like "200-299,403": {exc}'.replace(
+                "invalid literal for int() with base 10", "not a number"
+            )
+        ) from None
+
+
+def _build_hosts(raw: Any, source: str) -> tuple[HostProfile, ...]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f'{source}: hosts must be written as [hosts."name"] tables')
+    profiles = []
+    for key, table in raw.items():
+        where = f'[hosts."{key}"]'
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{source}: {where} must be a table")
+        _reject_unknown(table.keys(), _HOST_KEYS, source, where)
+        scheme, host, port = _parse_host_key(key, source, where)
+        values: dict[str, Any] = {}
+        hints = typing.get_type_hints(HostProfile)
+        for name, value in table.items():
+            if name == "headers":
+                if not isinstance(value, Mapping) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+                ):
+                    raise ConfigError(f"{source}: {where} headers must be a table of strings")
+                values["headers"] = tuple(value.items())
+            elif name == "password_env":
+                if not isinstance(value, str):
+                    raise ConfigError(f"{source}: {where} password_env must be a string")
+                if value not in os.environ:
+                    raise ConfigError(
+                        f"{source}: {where} password_env: environment variable {value} is not set"
+                    )
+                values["password"] = os.environ[value]
+            else:
+                values[name] = _coerce(value, hints[name], source, f"{where} {name}")
+        profile = HostProfile(key=key, host=host, scheme=scheme, port=port, **values)
+        if profile.accept is not None:
+            _check_accept(profile.accept, source, f"{where} accept")
+        if profile.method is not None:
+            _one_of(profile.method, EXTERNAL_METHODS, source, f'hosts."{key}"', "method")
+        if (profile.password is None) != (profile.username is None):
+            raise ConfigError(
+                f"{source}: {where} needs both username and password (or password_env)"
+            )
+        for name in ("concurrency",):
+            if getattr(profile, name) is not None and getattr(profile, name) < 1:
+                raise ConfigError(f"{source}: {where} {name} must be at least 1")
+        for name in ("timeout", "interval"):
+            if getattr(profile, name) is not None and getattr(profile, name) < 0:
+                raise ConfigError(f"{source}: {where} {name} must not be negative")
+        profiles.append(profile)
+    return tuple(profiles)
+
+
+def _parse_host_key(key: str, source: str, where: str) -> tuple[str | None, str, int | None]:
+    scheme: str | None = None
+    rest = key.strip().lower()
+    if "://" in rest:
+        scheme, _, rest = rest.partition("://")
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"{source}: {where}: only http:// or https:// can be named")
+    rest = rest.rstrip("/")
+    if "/" in rest or not rest:
+        raise ConfigError(f"{source}: {where}: name a host, host:port or scheme://host:port")
+    host, port = rest, None
+    if rest.count(":") == 1:  # host:port (bare IPv6 addresses are written [::1]:port)
+        host, _, port_text = rest.partition(":")
+        if not port_text.isdigit():
+            raise ConfigError(f"{source}: {where}: '{port_text}' is not a port number")
+        port = int(port_text)
+    elif rest.startswith("[") and "]:" in rest:
+        host, _, port_text = rest[1:].partition("]:")
+        port = int(port_text) if port_text.isdigit() else None
+    host = host.strip("[]")
+    try:
+        host = URL.build(scheme="http", host=host).raw_host or host
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {where}: {exc}") from None
+    return scheme, host, port
+
+
 def _build_section(cls: type[Any], raw: Mapping[str, Any], source: str, section: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
@@ -241,6 +453,9 @@ def _build_section(cls: type[Any], raw: Mapping[str, Any], source: str, section:
 
 def _coerce(value: Any, hint: Any, source: str, where: str) -> Any:
     """Check a TOML value against a settings field's type (ints are accepted as floats)."""
+    args = typing.get_args(hint)
+    if type(None) in args:  # "X | None": a value given in the file is never None
+        hint = next(arg for arg in args if arg is not type(None))
     if hint is bool:
         if isinstance(value, bool):
             return value

@@ -12,11 +12,12 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from linkcheck.checker import Checker
+from linkcheck.checker import Checker, is_transient_result
 from linkcheck.config import Config
 from linkcheck.extract import decode, is_html, parse_page
 from linkcheck.http import Response
 from linkcheck.models import CheckResult, ErrorKind, Link, Occurrence, Page, Verdict
+from linkcheck.robots import RobotsRules
 from linkcheck.scope import Scope
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
@@ -38,12 +39,18 @@ class _Limits:
     pages_not_crawled_max_pages: int = 0
     pages_not_crawled_max_depth: int = 0
     truncated_pages: list[str] = field(default_factory=list)
+    pages_over_max_links: int = 0
+    traps: int = 0
 
 
 class Crawler:
-    def __init__(self, config: Config, checker: Checker) -> None:
+    def __init__(self, config: Config, checker: Checker, robots: RobotsRules | None = None) -> None:
         self._config = config
         self._checker = checker
+        self._robots = robots
+        self._start_urls = frozenset(config.start_urls)
+        self._page_depth: dict[str, int] = {}
+        self.rechecked = 0
         self._scope = Scope.from_config(config)
         self.links: dict[str, Link] = {}
         self.pages: list[Page] = []
@@ -52,19 +59,45 @@ class Crawler:
         self._limits = _Limits()
         self._pages_scheduled = 0
         self._group: asyncio.TaskGroup | None = None
-        self._resolver = CachedResolver()
+        self._resolver = CachedResolver(max_url_length=config.crawl.max_url_length)
 
     async def run(self) -> None:
-        """Crawl from the start URLs until nothing is left to fetch or check."""
+        """Crawl from the start URLs until nothing is left to fetch or check, then re-check."""
         async with asyncio.TaskGroup() as group:
             self._group = group
-            for url in self._config.start_urls:
-                canonical = url  # already normalised by the runner
-                if canonical in self.links:
+            for url in self._config.start_urls:  # already normalised by the runner
+                if url in self.links:
                     continue
-                self.links[canonical] = Link(canonical, internal=True)
+                self.links[url] = Link(url, internal=True)
                 self.stats.links_found += 1
-                self._schedule_page(canonical, depth=0)
+                self._schedule_page(url, depth=0)
+        if self._config.http.recheck:
+            await self._recheck()
+
+    async def _recheck(self) -> None:
+        """Look again, after a pause, at links that failed in a way that is often temporary.
+
+        A carrier's server that hiccupped once should not page anyone; one that is still
+        down after the pause is reported, with the second answer.
+        """
+        again = [
+            link.url
+            for link in self.links.values()
+            if link.result is not None and is_transient_result(link.result)
+        ]
+        if not again:
+            return
+        log.info("re-checking %d link(s) in %g s", len(again), self._config.http.recheck_delay)
+        await asyncio.sleep(self._config.http.recheck_delay)
+        self.rechecked = len(again)
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            for url in again:
+                self.stats.problems -= 1
+                if url in self._page_depth:
+                    group.create_task(self._crawl_page(url, self._page_depth[url]))
+                else:
+                    group.create_task(self._check_link(url))
 
     def limits_hit(self) -> list[str]:
         notes = []
@@ -79,6 +112,16 @@ class Crawler:
                 f"crawl stopped at max depth ({crawl.max_depth}): "
                 f"{self._limits.pages_not_crawled_max_depth} deeper pages were checked, not crawled"
             )
+        if self._limits.pages_over_max_links:
+            notes.append(
+                f"{self._limits.pages_over_max_links} page(s) had more than "
+                f"{crawl.max_links_per_page} links; only the first were followed"
+            )
+        if self._limits.traps:
+            notes.append(
+                f"{self._limits.traps} URL(s) with repeating path segments were not followed "
+                "(they look like a crawl trap)"
+            )
         if self._limits.truncated_pages:
             notes.append(
                 f"{len(self._limits.truncated_pages)} page(s) were larger than "
@@ -91,13 +134,14 @@ class Crawler:
     def _schedule_page(self, url: str, depth: int) -> None:
         assert self._group is not None
         self._pages_scheduled += 1
+        self._page_depth[url] = depth
         self._group.create_task(self._crawl_page(url, depth))
 
     def _schedule_check(self, url: str) -> None:
         assert self._group is not None
         self._group.create_task(self._check_link(url))
 
-    def _discover(self, resolved: ResolvedLink, href: str, depth: int) -> Link:
+    def _discover(self, resolved: ResolvedLink, href: str, depth: int, follow: bool) -> Link:
         """Record a link seen for the first time, and decide what happens to it."""
         if resolved.url is None:
             key = href.strip()
@@ -128,8 +172,17 @@ class Crawler:
             link.result = CheckResult(
                 url, Verdict.EXCLUDED, message=f"matches exclude pattern {pattern!r}"
             )
+        elif internal and self._scope.looks_like_trap(url):
+            self._limits.traps += 1
+            link.result = CheckResult(
+                url,
+                Verdict.EXCLUDED,
+                message="repeating path segments: looks like a crawl trap, not followed",
+            )
         elif internal:
-            if depth + 1 > crawl.max_depth:
+            if not follow:
+                self._schedule_check(url)  # rel=nofollow: checked, not crawled
+            elif depth + 1 > crawl.max_depth:
                 self._limits.pages_not_crawled_max_depth += 1
                 self._schedule_check(url)
             elif self._pages_scheduled >= crawl.max_pages:
@@ -152,6 +205,15 @@ class Crawler:
         self._record(url, checked.result)
 
     async def _crawl_page(self, url: str, depth: int) -> None:
+        if (
+            self._robots is not None
+            and url not in self._start_urls
+            and not await self._robots.allows(url)
+        ):
+            self.links[url].result = CheckResult(
+                url, Verdict.EXCLUDED, message="disallowed by the site's robots.txt"
+            )
+            return
         checked = await self._checker.check(url, as_page=True)
         result = checked.result
         self._record(url, result)
@@ -184,9 +246,14 @@ class Crawler:
             self._limits.truncated_pages.append(page_url)
         parsed = parse_page(decode(response.body, response.charset))
         base = str(page_base(page_url, parsed.base_href))
-        for raw in parsed.links:
+        raw_links = parsed.links
+        if len(raw_links) > self._config.crawl.max_links_per_page:
+            self._limits.pages_over_max_links += 1
+            raw_links = raw_links[: self._config.crawl.max_links_per_page]
+        for raw in raw_links:
             resolved = self._resolver.resolve(base, raw.href)
-            link = self._discover(resolved, raw.href, depth)
+            follow = not (raw.nofollow or parsed.nofollow)
+            link = self._discover(resolved, raw.href, depth, follow)
             link.occurrences.append(
                 Occurrence(
                     page=page_url,

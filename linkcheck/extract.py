@@ -36,7 +36,7 @@ for _tag, _attr in LINK_ATTRIBUTES:
 # One selector per tag: an element matching two selectors would be returned twice.
 _SELECTOR = ", ".join(
     [f"{tag}[{attrs[0]}]" if len(attrs) == 1 else tag for tag, attrs in _ATTRS_BY_TAG.items()]
-    + ["meta[http-equiv]", "base[href]"]
+    + ["meta[http-equiv]", "meta[name]", "base[href]"]
 )
 # The HTML5 tree builder scans the stack of open elements for many start tags, so a hostile
 # page of 100,000 nested <div>s takes minutes to parse. Pages with that many tags get their
@@ -98,6 +98,7 @@ class RawLink:
     tag: str
     attr: str
     line: int
+    nofollow: bool = False  # rel="nofollow": check the link, but do not crawl on from it
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class ParsedPage:
     title: str
     base_href: str | None
     links: list[RawLink]
+    nofollow: bool = False  # <meta name="robots" content="nofollow">: crawl on from none
 
 
 def is_html(content_type: str | None, body: bytes) -> bool:
@@ -141,6 +143,7 @@ def parse_page(text: str) -> ParsedPage:
     lines = _LineFinder(text)
     links: list[RawLink] = []
     base_href: str | None = None
+    page_nofollow = False
     for node in tree.css(_SELECTOR):
         tag = node.tag or ""
         attributes = node.attributes
@@ -149,11 +152,18 @@ def parse_page(text: str) -> ParsedPage:
                 base_href = attributes.get("href")
             continue
         if tag == "meta":
+            if (attributes.get("name") or "").strip().lower() == "robots":
+                directives = {
+                    d.strip() for d in (attributes.get("content") or "").lower().split(",")
+                }
+                page_nofollow = page_nofollow or bool(directives & {"nofollow", "none"})
+                continue
             url = _refresh_url(attributes)
             if url:
                 links.append(RawLink(url, "meta refresh", "meta", "content", lines.find(url)))
             continue
         text_of_node: str | None = None
+        nofollow = tag in ("a", "area") and "nofollow" in (attributes.get("rel") or "").lower()
         for attr in _ATTRS_BY_TAG.get(tag, ()):
             value = attributes.get(attr)
             if value is None:
@@ -164,8 +174,8 @@ def parse_page(text: str) -> ParsedPage:
                 for candidate in parse_srcset(value):
                     links.append(RawLink(candidate, text_of_node, tag, attr, lines.find(candidate)))
             elif value.strip() or tag in ("a", "area"):
-                links.append(RawLink(value, text_of_node, tag, attr, lines.find(value)))
-    return ParsedPage(title=title, base_href=base_href, links=links)
+                links.append(RawLink(value, text_of_node, tag, attr, lines.find(value), nofollow))
+    return ParsedPage(title=title, base_href=base_href, links=links, nofollow=page_nofollow)
 
 
 def flatten_deep_nesting(text: str, max_depth: int = MAX_NESTING) -> str:

@@ -1,29 +1,136 @@
-"""Per-host politeness: a cap on requests in flight to one origin, shared by every request.
+"""Per-host rules and politeness, shared by every request to the same origin.
 
-The global cap lives in the crawler; this one stops a fast run from hammering a single
-carrier site with all of its concurrency at once.
+:class:`HostRules` answers "how do we talk to this origin?" — the ``[http]`` defaults, the
+modest ones for other people's sites, and any ``[hosts."name"]`` profile — once per origin.
+:class:`HostLimiter` enforces, per origin, a cap on requests in flight, a minimum interval
+between request starts, and a shared pause when the server sent ``Retry-After``: one 429
+slows every request to that host, not just the one that got it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
 
-from linkcheck.urls import origin
+from yarl import URL
+
+from linkcheck.config import Config, HostProfile, parse_accept
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRules:
+    """Everything the checker needs to know to send a request to one origin."""
+
+    site: bool  # one of the hosts being crawled (start URLs, allowed_hosts)
+    concurrency: int
+    interval: float
+    timeout: float
+    accept: frozenset[int]
+    method: str  # for links that are only checked: "head" (GET fallback) or "get"
+    headers: tuple[tuple[str, str], ...]  # profile headers, credentials included when allowed
+    verify_tls: bool
+
+
+def origin_key(url: str) -> tuple[str, str, int]:
+    parsed = URL(url)
+    return parsed.scheme, (parsed.raw_host or "").lower(), parsed.port or 0
+
+
+class HostRules:
+    def __init__(self, config: Config, site_hosts: frozenset[str]) -> None:
+        self._config = config
+        self._site_hosts = site_hosts
+        self._http = config.http
+        self._accept = parse_accept(config.http.accept)
+        self._cache: dict[tuple[str, str, int], RequestRules] = {}
+
+    def for_url(self, url: str) -> RequestRules:
+        key = origin_key(url)
+        rules = self._cache.get(key)
+        if rules is None:
+            rules = self._cache[key] = self._build(url, *key)
+        return rules
+
+    def _build(self, url: str, scheme: str, host: str, port: int) -> RequestRules:
+        http = self._http
+        site = host in self._site_hosts
+        profile = self._config.profile_for(url)
+        headers: list[tuple[str, str]] = []
+        if profile is not None and profile.may_receive_secrets(scheme):
+            headers.extend(profile.headers)
+            if profile.username is not None and profile.password is not None:
+                token = f"{profile.username}:{profile.password}".encode()
+                headers.append(("Authorization", "Basic " + base64.b64encode(token).decode()))
+        if profile is not None and profile.user_agent:
+            headers.append(("User-Agent", profile.user_agent))
+
+        p = profile or _NO_PROFILE
+        return RequestRules(
+            site=site,
+            concurrency=_first(
+                p.concurrency,
+                http.per_host_concurrency if site else http.external_per_host_concurrency,
+            ),
+            interval=_first(
+                p.interval,
+                http.per_host_interval if site else http.external_per_host_interval,
+            ),
+            timeout=_first(p.timeout, http.timeout),
+            accept=parse_accept(p.accept) if p.accept else self._accept,
+            method=_first(p.method, http.external_method),
+            headers=tuple(headers),
+            verify_tls=_first(p.verify_tls, http.verify_tls),
+        )
+
+
+_NO_PROFILE = HostProfile(key="", host="")
+
+
+def _first(value: T | None, default: T) -> T:
+    """The profile's value when it sets one, else the default."""
+    return default if value is None else value
+
+
+@dataclass(slots=True)
+class _HostState:
+    semaphore: asyncio.Semaphore
+    next_start: float = 0.0  # earliest monotonic time the next request may start
+    paused_until: float = 0.0  # Retry-After: nobody talks to this host before then
 
 
 class HostLimiter:
-    def __init__(self, per_host: int) -> None:
-        self._per_host = per_host
-        self._slots: dict[str, asyncio.Semaphore] = {}
+    def __init__(self) -> None:
+        self._hosts: dict[tuple[str, str, int], _HostState] = {}
 
     @asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
-        """Hold one of the origin's request slots for the duration of the block."""
-        key = origin(url)
-        semaphore = self._slots.get(key)
-        if semaphore is None:
-            semaphore = self._slots[key] = asyncio.Semaphore(self._per_host)
-        async with semaphore:
+    async def slot(self, url: str, rules: RequestRules) -> AsyncIterator[None]:
+        """Hold one of the origin's request slots, started no sooner than its spacing allows."""
+        state = self._state(url, rules)
+        async with state.semaphore:
+            while True:
+                now = time.monotonic()
+                start = max(now, state.next_start, state.paused_until)
+                if start <= now:
+                    break
+                await asyncio.sleep(start - now)
+            state.next_start = time.monotonic() + rules.interval
             yield
+
+    def pause(self, url: str, rules: RequestRules, seconds: float) -> None:
+        """The server asked for a break: every request to this origin waits ``seconds``."""
+        state = self._state(url, rules)
+        state.paused_until = max(state.paused_until, time.monotonic() + seconds)
+
+    def _state(self, url: str, rules: RequestRules) -> _HostState:
+        key = origin_key(url)
+        state = self._hosts.get(key)
+        if state is None:
+            state = self._hosts[key] = _HostState(asyncio.Semaphore(rules.concurrency))
+        return state

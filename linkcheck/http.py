@@ -18,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 import aiohttp.abc
@@ -30,6 +32,7 @@ from yarl import URL
 from linkcheck._version import __version__
 from linkcheck.config import HttpSettings
 from linkcheck.models import ErrorKind
+from linkcheck.safety import AddressPolicy, GuardedResolver, PrivateAddressError, parse_ip
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 # Only encodings whose decoders aiohttp runs incrementally, so the body cap bounds them too.
 ACCEPT_ENCODING = "gzip, deflate"
 _CHUNK = 64 * 1024
+ERROR_BODY_PEEK = 16 * 1024  # enough of an error page to recognise a bot challenge
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +90,21 @@ class HttpClient:
         self,
         settings: HttpSettings,
         *,
+        policy: AddressPolicy | None = None,
         resolver: aiohttp.abc.AbstractResolver | None = None,
-        ssl_context: ssl.SSLContext | None = None,
+        socket_factory: Callable[[Any], socket.socket] | None = None,
     ) -> None:
-        """``resolver`` and ``ssl_context`` are seams for tests and special networks."""
+        """``policy`` decides which hosts may resolve to private addresses (default: none).
+
+        ``resolver`` and ``socket_factory`` are seams for tests and special networks: every
+        name lookup goes through ``resolver`` (behind the private-address guard), and every
+        connection attempt creates its socket with ``socket_factory``.
+        """
         self._settings = settings
-        self._resolver = resolver
-        self._ssl_context = ssl_context
+        self._policy = policy or AddressPolicy()
+        self._resolver = GuardedResolver(self._policy, resolver)
+        self._socket_factory = socket_factory
+        self._ssl_context = _ssl_context(settings.ca_bundle)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpClient:
@@ -100,8 +112,9 @@ class HttpClient:
             limit=self._settings.concurrency,
             limit_per_host=0,  # per-host limits are linkcheck.hosts' job, shared by all requests
             ttl_dns_cache=300,
-            ssl=self._ssl_context or ssl.create_default_context(),
+            ssl=self._ssl_context,
             resolver=self._resolver,
+            socket_factory=self._socket_factory,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -131,17 +144,32 @@ class HttpClient:
             await self._session.close()
             self._session = None
 
-    async def request(self, method: str, url: str, *, read_body: bool = False) -> Outcome:
-        """Send one request, without following redirects, within the total deadline."""
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        read_body: bool = False,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float | None = None,
+        verify_tls: bool = True,
+    ) -> Outcome:
+        """Send one request, without following redirects, within the total deadline.
+
+        ``read_body`` reads the body up to the size cap; otherwise only an error answer's
+        first bytes are read (enough to recognise a bot-protection page).
+        """
         if self._session is None:
             raise RuntimeError("HttpClient used outside 'async with'")
+        deadline = timeout or self._settings.timeout
+        refusal = self._refusal_for_literal(url)
+        if refusal is not None:
+            return Failure(url, ErrorKind.PRIVATE_ADDRESS, refusal)
         try:
-            async with asyncio.timeout(self._settings.timeout):
-                return await self._send(method, url, read_body=read_body)
+            async with asyncio.timeout(deadline):
+                return await self._send(method, url, read_body, headers, verify_tls)
         except TimeoutError:
-            return Failure(
-                url, ErrorKind.TIMEOUT, f"no complete answer within {self._settings.timeout:g} s"
-            )
+            return Failure(url, ErrorKind.TIMEOUT, f"no complete answer within {deadline:g} s")
         except aiohttp.ClientError as exc:
             return _failure_from(url, exc)
         except (ssl.SSLError, ssl.CertificateError) as exc:
@@ -153,18 +181,39 @@ class HttpClient:
                 _describe(exc),
             )
 
-    async def _send(self, method: str, url: str, *, read_body: bool) -> Response:
+    def _refusal_for_literal(self, url: str) -> str | None:
+        """IP literals never reach the resolver, so the private-address rule is applied here."""
+        host = URL(url, encoded=True).raw_host or ""
+        if parse_ip(host) is None:
+            return None
+        return self._policy.refusal(host, host)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        read_body: bool,
+        extra_headers: Sequence[tuple[str, str]],
+        verify_tls: bool,
+    ) -> Response:
         assert self._session is not None
         log.debug("%s %s", method, url)
         async with self._session.request(
-            method, URL(url, encoded=True), allow_redirects=False
+            method,
+            URL(url, encoded=True),
+            allow_redirects=False,
+            headers=dict(extra_headers) if extra_headers else None,
+            ssl=self._ssl_context if verify_tls else False,
         ) as response:
             headers: dict[str, str] = {}
             for name, value in response.headers.items():
                 headers.setdefault(name.lower(), value)  # the first of repeated headers
             body, truncated = b"", False
-            if read_body and method != "HEAD":
-                body, truncated = await _read_capped(response, self._settings.max_body_bytes)
+            if method != "HEAD":
+                if read_body:
+                    body, truncated = await _read_capped(response, self._settings.max_body_bytes)
+                elif response.status >= 400:
+                    body, _ = await _read_capped(response, ERROR_BODY_PEEK)
             return Response(url, response.status, headers, body, truncated)
 
 
@@ -181,9 +230,32 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[by
     return b"".join(chunks), False
 
 
+# OpenSSL's verify messages, in words an editor (or a tired admin) understands.
+_TLS_REASONS = {
+    "self-signed": "the certificate is self-signed",
+    "self signed": "the certificate is self-signed",
+    "unable to get local issuer": "issued by a certificate authority that is not trusted",
+    "expired": "the certificate has expired",
+    "not yet valid": "the certificate is not valid yet",
+    "hostname mismatch": "the certificate is for another host name",
+    "ip address mismatch": "the certificate is for another address",
+}
+
+
+def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
+    """The system's trust store (honouring SSL_CERT_FILE), plus an extra CA bundle if given."""
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 def _failure_from(url: str, exc: aiohttp.ClientError) -> Failure:
     """Map aiohttp's exception hierarchy onto ErrorKind; the most specific class wins."""
     kind = ErrorKind.PROTOCOL
+    cause = getattr(exc, "os_error", None)
+    if isinstance(cause, PrivateAddressError):
+        return Failure(url, ErrorKind.PRIVATE_ADDRESS, str(cause))
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         kind = ErrorKind.DNS
     elif isinstance(exc, aiohttp.ClientSSLError | aiohttp.ClientConnectorCertificateError):
@@ -204,7 +276,14 @@ def _failure_from(url: str, exc: aiohttp.ClientError) -> Failure:
 def _describe(exc: BaseException) -> str:
     """One readable line: the most specific cause, without Python's class path."""
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"certificate rejected: {exc.certificate_error}"
+        error = exc.certificate_error
+        reason = getattr(error, "verify_message", None) or str(error)
+        plain = next((text for key, text in _TLS_REASONS.items() if key in reason.lower()), "")
+        return (
+            f"certificate rejected: {plain} ({reason})"
+            if plain
+            else (f"certificate rejected: {reason}")
+        )
     if isinstance(exc, aiohttp.ClientConnectorError):
         cause = exc.os_error
         text = os.strerror(cause.errno) if cause.errno else str(cause) or type(cause).__name__

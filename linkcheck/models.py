@@ -17,6 +17,8 @@ class Verdict(enum.StrEnum):
 
     BROKEN = "broken"  # the server answered with a 4xx/5xx status (after retries)
     ERROR = "error"  # no usable HTTP answer at all: DNS, connect, TLS, timeout, loop, ...
+    BLOCKED = "blocked"  # bot protection answered instead of the page: could not verify
+    RATE_LIMITED = "rate-limited"  # the server asked us to wait longer than we may
     REDIRECTED = "redirected"  # works, but through one or more redirects
     OK = "ok"
     SKIPPED = "skipped"  # not an http(s) link (mailto:, tel:, javascript:, data:, ...)
@@ -35,6 +37,7 @@ class ErrorKind(enum.StrEnum):
     REDIRECT_LOOP = "redirect-loop"
     INVALID_URL = "invalid-url"
     UNSUPPORTED_SCHEME = "unsupported-scheme"
+    PRIVATE_ADDRESS = "private-address"  # refused: points into a private network
 
 
 class RedirectKind(enum.StrEnum):

@@ -30,6 +30,17 @@ def is_transient(outcome: Outcome) -> bool:
     return outcome.status in TRANSIENT_STATUSES
 
 
+def worth_retrying(outcome: Outcome, cap: float) -> bool:
+    """Transient, unless the server asked for a longer break than we may wait (then stop now)."""
+    if not is_transient(outcome):
+        return False
+    if isinstance(outcome, Response):
+        asked = parse_retry_after(outcome.headers.get("retry-after"))
+        if asked is not None and asked > cap:
+            return False
+    return True
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (RFC 9110 §10.2.3), or None if unusable."""
     if value is None:
@@ -62,12 +73,20 @@ def wait_before_retry(outcome: Outcome, attempt: int, cap: float) -> float:
 
 
 async def with_retries(
-    send: Callable[[], Awaitable[Outcome]], *, retries: int, max_wait: float
+    send: Callable[[], Awaitable[Outcome]],
+    *,
+    retries: int,
+    max_wait: float,
+    settle: Callable[[Outcome], bool] = lambda outcome: False,
 ) -> tuple[Outcome, int]:
     """Call ``send`` until it gives a non-transient outcome or ``retries`` are used up.
 
-    Returns the last outcome and how many attempts were made.
+    ``settle`` marks outcomes the caller handles itself (no retry), e.g. a HEAD answer
+    that will be asked again with GET. Returns the last outcome and the attempts made.
     """
+
+    def retry_it(outcome: Outcome) -> bool:
+        return not settle(outcome) and worth_retrying(outcome, max_wait)
 
     def wait(state: RetryCallState) -> float:
         assert state.outcome is not None
@@ -79,7 +98,7 @@ async def with_retries(
         return outcome
 
     first = await send()
-    if retries == 0 or not is_transient(first):
+    if retries == 0 or not retry_it(first):
         return first, 1  # the common case, without the retry machinery's overhead
     replay: list[Outcome] = [first]
 
@@ -89,7 +108,7 @@ async def with_retries(
     retrying = AsyncRetrying(
         stop=stop_after_attempt(retries + 1),
         wait=wait,
-        retry=retry_if_result(is_transient),
+        retry=retry_if_result(retry_it),
         retry_error_callback=give_up,
     )
     outcome: Outcome = await retrying(send_again)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import re
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,9 +19,12 @@ from datetime import UTC, datetime
 from linkcheck.checker import Checker
 from linkcheck.config import Config, ConfigError
 from linkcheck.crawler import Crawler, CrawlStats
-from linkcheck.http import HttpClient
+from linkcheck.hosts import HostRules
+from linkcheck.http import DEFAULT_USER_AGENT, HttpClient
 from linkcheck.models import CheckResult, RunResult, Verdict
-from linkcheck.urls import InvalidURL, normalize_url
+from linkcheck.robots import RobotsRules
+from linkcheck.safety import AddressPolicy
+from linkcheck.urls import InvalidURL, host_of, normalize_url
 
 ProgressCallback = Callable[[CrawlStats], None]
 PROGRESS_INTERVAL = 0.2  # seconds between progress callbacks
@@ -53,15 +57,33 @@ async def run_check_async(
     config = _with_start_urls(config, start_urls)
     started_at = datetime.now(UTC)
     interrupted = False
-    async with HttpClient(config.http) as client:
-        checker = Checker(client, config.http, remap=config.remapped)
-        crawler = Crawler(config, checker)
+    out_of_time = False
+    site_hosts = _site_hosts(config)
+    policy = AddressPolicy(
+        allowed_hosts=site_hosts | _configured_hosts(config), allow_all=config.http.allow_private
+    )
+    async with HttpClient(config.http, policy=policy) as client:
+        checker = Checker(client, config.http, HostRules(config, site_hosts), remap=config.remapped)
+        robots = (
+            RobotsRules(checker, config.http.user_agent or DEFAULT_USER_AGENT)
+            if config.crawl.respect_robots
+            else None
+        )
+        crawler = Crawler(config, checker, robots)
         crawl = asyncio.create_task(crawler.run())
         ticker = asyncio.create_task(_tick(crawler.stats, progress)) if progress else None
         received: list[signal.Signals] = []
         removers = _install_signal_handlers(crawl, received) if handle_signals else []
         try:
-            await crawl
+            deadline = config.crawl.max_duration or None
+            done, _ = await asyncio.wait({crawl}, timeout=deadline)
+            if not done:  # the whole-run deadline: stop, and report what was found
+                out_of_time = True
+                crawl.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await crawl
+            else:
+                await crawl
         except asyncio.CancelledError:
             interrupted = True
             current = asyncio.current_task()
@@ -75,18 +97,22 @@ async def run_check_async(
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
                 progress(crawler.stats)
+    why = "the run reached max_duration" if out_of_time else "the run was interrupted"
     for link in crawler.links.values():
         if link.result is None:
-            link.result = CheckResult(
-                link.url, Verdict.EXCLUDED, message="not checked: the run was interrupted"
-            )
+            link.result = CheckResult(link.url, Verdict.EXCLUDED, message=f"not checked: {why}")
+    limits_hit = crawler.limits_hit()
+    if out_of_time:
+        limits_hit.insert(
+            0, f"run stopped at max duration ({config.crawl.max_duration:g} s) before it finished"
+        )
     return RunResult(
         start_urls=start_urls,
         started_at=started_at,
         finished_at=datetime.now(UTC),
         links=crawler.links,
         pages=crawler.pages,
-        limits_hit=crawler.limits_hit(),
+        limits_hit=limits_hit,
         interrupted=interrupted,
         interrupted_by=received[0].name if received else ("cancelled" if interrupted else ""),
         config_summary=config.summary(),
@@ -110,6 +136,24 @@ def _start_failures(crawler: Crawler, start_urls: list[str]) -> list[str]:
                 f"start URL {url} is not an HTML page (Content-Type: {crawler.non_html_pages[url]})"
             )
     return failures
+
+
+def _site_hosts(config: Config) -> frozenset[str]:
+    """The hosts being crawled: they get the site's (not a guest's) politeness settings."""
+    urls = [*config.start_urls, *config.crawl.allowed_prefixes]
+    return frozenset(host_of(url).lower() for url in urls) | frozenset(
+        host.lower() for host in config.crawl.allowed_hosts
+    )
+
+
+def _configured_hosts(config: Config) -> frozenset[str]:
+    """Hosts the configuration names: remap targets and [hosts] sections may be private."""
+    hosts = {profile.host for profile in config.hosts}
+    for rule in config.remap:
+        match = re.match(r"^[a-z]+://(\[[^\]]+\]|[^/:?#]+)", rule.replace, re.IGNORECASE)
+        if match:
+            hosts.add(match.group(1).strip("[]").lower())
+    return frozenset(hosts)
 
 
 def _with_start_urls(config: Config, start_urls: list[str]) -> Config:

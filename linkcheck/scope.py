@@ -42,6 +42,14 @@ class Scope:
                 return pattern.pattern
         return None
 
+    @staticmethod
+    def looks_like_trap(url: str) -> bool:
+        """A path that repeats a segment 3 times (``/a/b/a/b/a/b/``) is a generated loop:
+        typically a relative link that grows the path on every page."""
+        path = url.split("://", 1)[-1].split("?", 1)[0]
+        segments = [segment for segment in path.split("/")[1:] if segment]
+        return len(segments) >= 3 and max(segments.count(s) for s in set(segments)) >= 3
+
     def is_internal(self, url: str) -> bool:
         """In scope: its page is fetched with GET and parsed for more links."""
         if any(url.startswith(prefix) for prefix in self.prefixes):

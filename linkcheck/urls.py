@@ -42,7 +42,7 @@ def normalize_url(url: str) -> str:
     return _canonical(parsed)
 
 
-def resolve(base: URL, href: str) -> ResolvedLink:
+def resolve(base: URL, href: str, max_length: int = MAX_URL_LENGTH) -> ResolvedLink:
     """Resolve ``href`` as written on a page whose base URL is ``base``.
 
     Whitespace inside the href (a copy-paste slip that browsers forgive) is tolerated at the
@@ -55,10 +55,8 @@ def resolve(base: URL, href: str) -> ResolvedLink:
         return ResolvedLink(None, "", scheme, f"{scheme}: link (not fetched)")
     if scheme not in FETCHABLE_SCHEMES:
         return ResolvedLink(None, "", scheme, f"unsupported scheme '{scheme}:'")
-    if len(raw) > MAX_URL_LENGTH:
-        return ResolvedLink(
-            None, "", scheme, f"invalid URL: longer than {MAX_URL_LENGTH} characters"
-        )
+    if len(raw) > max_length:
+        return ResolvedLink(None, "", scheme, f"invalid URL: longer than {max_length} characters")
     try:
         joined = base.join(URL(raw))
     except (ValueError, TypeError) as exc:
@@ -66,7 +64,10 @@ def resolve(base: URL, href: str) -> ResolvedLink:
     fragment = joined.raw_fragment
     try:
         _check_host(joined)
-        return ResolvedLink(_canonical(joined), fragment, scheme)
+        canonical = _canonical(joined)
+        if len(canonical) > max_length:
+            raise InvalidURL(f"longer than {max_length} characters once resolved")
+        return ResolvedLink(canonical, fragment, scheme)
     except InvalidURL as exc:
         return ResolvedLink(None, fragment, scheme, f"invalid URL: {exc}")
 
@@ -79,9 +80,10 @@ class CachedResolver:
     ``/root`` links, the folder for ``relative`` ones) lets pages share the cache.
     """
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(self, max_entries: int = 100_000, max_url_length: int = MAX_URL_LENGTH) -> None:
         self._cache: dict[tuple[str, str], ResolvedLink] = {}
         self._max_entries = max_entries
+        self._max_url_length = max_url_length
 
     def resolve(self, base: str, href: str) -> ResolvedLink:
         context = _resolution_context(base, href)
@@ -90,7 +92,7 @@ class CachedResolver:
         if found is None:
             if len(self._cache) >= self._max_entries:
                 self._cache.clear()
-            found = self._cache[key] = resolve(URL(context or base), href)
+            found = self._cache[key] = resolve(URL(context or base), href, self._max_url_length)
         return found
 
 

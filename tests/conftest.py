@@ -12,7 +12,7 @@ from linkcheck.models import CheckResult, RunResult
 from linkcheck.runner import run_check
 from tests.server import Route, TestServer
 
-FAST_HTTP = {"timeout": 2.0, "retries": 1, "retry_max_wait": 0.05}
+FAST_HTTP = {"timeout": 2.0, "retries": 1, "retry_max_wait": 0.05, "recheck": False}
 
 
 def make_config(*start_urls: str, **sections: dict[str, Any]) -> Config:

@@ -66,6 +66,8 @@ class TestServer:
     ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[Seen] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests this server was answering at once
         self._lock = threading.Lock()
         outer = self
 
@@ -84,6 +86,15 @@ class TestServer:
                 )
                 with outer._lock:
                     outer.requests.append(seen)
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                try:
+                    self._answer(seen)
+                finally:
+                    with outer._lock:
+                        outer.in_flight -= 1
+
+            def _answer(self, seen: Seen) -> None:
                 route = outer.routes.get(self.path)
                 if route is None:
                     route = outer.routes.get(self.path.split("?", 1)[0], Reply(404, "not found"))
@@ -118,7 +129,11 @@ class TestServer:
 
             do_GET = do_HEAD = do_POST = _serve
 
-        self._server = ThreadingHTTPServer((host, 0), Handler)
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # clients that hang up early are part of the tests, not failures
+
+        self._server = QuietServer((host, 0), Handler)
         if tls is not None:
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.scheme = "https" if tls is not None else "http"

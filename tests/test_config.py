@@ -25,6 +25,10 @@ def test_shipped_config_toml_is_valid_and_documents_every_key() -> None:
     for section in (config.crawl, config.http, config.report):
         for key in type(section).__dataclass_fields__:
             assert f"\n{key} = " in text, f"config.toml does not document {key}"
+    from linkcheck.config import _HOST_KEYS
+
+    for key in _HOST_KEYS:
+        assert key in text, f"config.toml does not document [hosts] {key}"
 
 
 def test_missing_default_file_means_defaults(
