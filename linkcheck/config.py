@@ -50,7 +50,7 @@ DEFAULT_OUTPUT = "reports"
 DEFAULT_FORMATS = ("html", "json")
 DEFAULT_FAIL_ON = ("broken", "error")  # blocked and rate-limited do not fail a run by default
 
-REPORT_FORMATS = ("html", "json")
+REPORT_FORMATS = ("html", "json", "junit", "sarif", "markdown", "csv", "github")
 EXTERNAL_METHODS = ("head", "get")
 VERDICT_NAMES = tuple(verdict.value for verdict in Verdict)
 

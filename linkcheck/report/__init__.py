@@ -8,9 +8,14 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from linkcheck.models import RunResult
+from linkcheck.report.csv_report import render_csv
+from linkcheck.report.github import render_github
 from linkcheck.report.html_report import render_html
 from linkcheck.report.json_report import render_json
+from linkcheck.report.junit import render_junit
 from linkcheck.report.load import ReportError, load_run
+from linkcheck.report.markdown import render_markdown
+from linkcheck.report.sarif import render_sarif
 
 # A renderer gets this run and, when there is one, the previous run (for "new" and "fixed").
 Renderer = Callable[[RunResult, RunResult | None], Iterable[str]]
@@ -18,6 +23,11 @@ Renderer = Callable[[RunResult, RunResult | None], Iterable[str]]
 RENDERERS: dict[str, tuple[str, Renderer]] = {
     "html": ("report.html", render_html),
     "json": ("report.json", render_json),
+    "junit": ("report.junit.xml", render_junit),
+    "sarif": ("report.sarif", render_sarif),
+    "markdown": ("report.md", render_markdown),
+    "csv": ("report.csv", render_csv),
+    "github": ("report.github.txt", render_github),
 }
 PREVIOUS_RUN_FILE = "report.json"
 
