@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from linkcheck._version import __version__
@@ -32,7 +33,7 @@ def test_host_profile_sets_concurrency_and_interval() -> None:
         with TestServer({"/": page(html)}) as site:
             crawl(site.url("/"), hosts={host: {"concurrency": 1, "interval": 0.2}})
         starts = sorted(r.at for r in ext.requests)
-        gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
         assert len(starts) == 4 and min(gaps) >= 0.18
         assert ext.max_in_flight == 1
 
