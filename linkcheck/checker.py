@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from linkcheck.config import HttpSettings
 from linkcheck.hosts import HostLimiter, HostRules, RequestRules
-from linkcheck.http import Failure, HttpClient, Outcome, Response
+from linkcheck.http import Failure, Outcome, Response, Transport
 from linkcheck.models import REDIRECT_STATUSES, CheckResult, ErrorKind, RedirectHop, Verdict
 from linkcheck.retry import TRANSIENT_ERRORS, parse_retry_after, with_retries
 from linkcheck.urls import InvalidURL, join
@@ -56,7 +56,7 @@ def is_transient_result(result: CheckResult) -> bool:
 class Checker:
     def __init__(
         self,
-        client: HttpClient,
+        client: Transport,
         settings: HttpSettings,
         rules: HostRules,
         *,

@@ -26,6 +26,7 @@ from linkcheck.config import (
     load_config,
     with_overrides,
 )
+from linkcheck.local import describe, local_site
 from linkcheck.models import RunResult, Verdict
 from linkcheck.progress import ProgressLine
 from linkcheck.report import write_reports
@@ -51,7 +52,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("start_urls", nargs=-1, metavar="[START_URL]...")
+@click.argument("start_urls", nargs=-1, metavar="[START_URL|FOLDER]...")
 @click.option(
     "--config",
     "config_path",
@@ -111,6 +112,18 @@ def main() -> None:
     help="Do not check links that leave the crawl scope.",
 )
 @click.option(
+    "--base-url",
+    metavar="URL",
+    help="With a FOLDER: the address it is served at, e.g. https://example.com/guide/ "
+    "(links written with it are checked against the files).",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    default=None,
+    help="Make no network request: links outside the site or folder are not checked.",
+)
+@click.option(
     "--max-duration",
     type=click.FloatRange(min=0),
     metavar="SECONDS",
@@ -145,6 +158,8 @@ def run(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     no_external: bool | None,
+    base_url: str | None,
+    offline: bool | None,
     max_duration: float | None,
     allow_private: bool | None,
     fail_on: tuple[str, ...],
@@ -159,10 +174,15 @@ def run(
     """
     _setup_logging(verbose, quiet)
     try:
+        folders = [arg for arg in start_urls if "://" not in arg and Path(arg).is_dir()]
+        if folders and (len(folders) > 1 or len(folders) != len(start_urls)):
+            raise ConfigError("give either one FOLDER or start URLs, not both")
         config = load_config(config_path)
         config = with_overrides(
             config,
-            start_urls=list(start_urls) or None,
+            start_urls=None if folders else (list(start_urls) or None),
+            root=folders[0] if folders else None,
+            base_url=base_url,
             output=output,
             formats=list(formats) or None,
             concurrency=concurrency,
@@ -171,11 +191,13 @@ def run(
             timeout=timeout,
             include=list(include) or None,
             exclude=list(exclude) or None,
-            check_external=False if no_external else None,
+            check_external=False if (no_external or offline) else None,
             max_duration=max_duration,
             allow_private=True if allow_private else None,
             fail_on=list(fail_on) or None,
         )
+        if config.local.root and not quiet:
+            click.echo(describe(local_site(config)), err=True)
         progress = None if quiet else ProgressLine()
         result = run_check(config, progress=progress, handle_signals=True)
         if progress is not None:
@@ -224,6 +246,10 @@ def serve_demo(host: str, port: int) -> None:
 def _exit_code(result: RunResult, fail_on: tuple[str, ...]) -> int:
     if result.interrupted:
         return EXIT_INTERRUPTED.get(result.interrupted_by, 130)
+    if result.setup_errors:
+        for problem in result.setup_errors:
+            click.echo(f"error: {problem}", err=True)
+        return EXIT_USAGE
     if result.start_failures and len(result.start_failures) == len(result.start_urls):
         for failure in result.start_failures:
             click.echo(f"error: {failure}", err=True)

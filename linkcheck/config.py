@@ -46,6 +46,8 @@ DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 DEFAULT_RETRIES = 2
 DEFAULT_RETRY_MAX_WAIT = 30.0
 DEFAULT_EXTERNAL_METHOD = "head"
+DEFAULT_INDEX_FILES = ("index.html",)
+DEFAULT_EXTENSIONS = (".html", ".htm")
 DEFAULT_OUTPUT = "reports"
 DEFAULT_FORMATS = ("html", "json")
 DEFAULT_FAIL_ON = ("broken", "error")  # blocked and rate-limited do not fail a run by default
@@ -98,6 +100,16 @@ class HttpSettings:
     allow_private: bool = False
     verify_tls: bool = True
     ca_bundle: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSettings:
+    """A built site in a folder, checked as if deployed at ``base_url``."""
+
+    root: str = ""
+    base_url: str = ""
+    index_files: tuple[str, ...] = DEFAULT_INDEX_FILES
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +188,7 @@ class Config:
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    local: LocalSettings = field(default_factory=LocalSettings)
     remap: tuple[RemapRule, ...] = ()
     hosts: tuple[HostProfile, ...] = ()
     source: str = "built-in defaults"
@@ -205,6 +218,7 @@ class Config:
             "crawl": _plain(dataclasses.asdict(self.crawl)),
             "http": _plain(dataclasses.asdict(self.http)),
             "report": _plain(dataclasses.asdict(self.report)),
+            "local": _plain(dataclasses.asdict(self.local)),
             "remap": [{"pattern": r.pattern.pattern, "replace": r.replace} for r in self.remap],
             "hosts": {profile.key: profile.summary() for profile in self.hosts},
         }
@@ -218,6 +232,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "crawl": CrawlSettings,
     "http": HttpSettings,
     "report": ReportSettings,
+    "local": LocalSettings,
 }
 _TOP_LEVEL_KEYS = ("start_urls", "remap", "hosts", *_SECTIONS)
 _HOST_KEYS = (
@@ -266,6 +281,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<config>") ->
         crawl=sections["crawl"],
         http=sections["http"],
         report=sections["report"],
+        local=sections["local"],
         remap=remap,
         hosts=hosts,
         source=source,
@@ -293,6 +309,7 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
         crawl=dataclasses.replace(config.crawl, **changes["crawl"]),
         http=dataclasses.replace(config.http, **changes["http"]),
         report=dataclasses.replace(config.report, **changes["report"]),
+        local=dataclasses.replace(config.local, **changes["local"]),
     )
     return validate(config, source="command line")
 
@@ -331,6 +348,22 @@ def validate(config: Config, *, source: str | None = None) -> Config:
     for key in ("include", "exclude"):
         for index, pattern in enumerate(getattr(crawl, key)):
             _compile(pattern, where, f"[crawl] {key}[{index}]")
+    local = config.local
+    if local.root and not Path(local.root).is_dir():
+        raise ConfigError(f"{where}: [local] root: {local.root} is not a folder")
+    if local.base_url:
+        _check_http_url(local.base_url, where, "[local] base_url")
+        if not local.base_url.split("?", 1)[0].endswith("/"):
+            folder = local.base_url.split("?", 1)[0].rsplit("/", 1)[0] + "/"
+            raise ConfigError(
+                f"{where}: [local] base_url must be the address the folder is served at, "
+                f"ending in '/' (did you mean {folder!r} or {local.base_url + '/'!r}?)"
+            )
+    if not local.index_files:
+        raise ConfigError(f"{where}: [local] index_files must name at least one file")
+    for extension in local.extensions:
+        if not extension.startswith("."):
+            raise ConfigError(f"{where}: [local] extensions: {extension!r} must start with '.'")
     for index, url in enumerate(config.start_urls):
         _check_http_url(url, where, f"start_urls[{index}]")
     for index, prefix in enumerate(crawl.allowed_prefixes):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from linkcheck.checker import Checker, is_transient_result
 from linkcheck.config import Config
@@ -44,12 +46,24 @@ class _Limits:
 
 
 class Crawler:
-    def __init__(self, config: Config, checker: Checker, robots: RobotsRules | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        checker: Checker,
+        robots: RobotsRules | None = None,
+        *,
+        document_of: Callable[[str], object] = lambda url: url,
+    ) -> None:
+        """``document_of`` says which URLs are one document (in a folder, ``docs/`` and
+        ``docs/index.html`` are one file): each document is parsed once."""
         self._config = config
         self._checker = checker
         self._robots = robots
+        self._document_of = document_of
+        self._parsed_documents: set[object] = set()
         self._start_urls = frozenset(config.start_urls)
         self._page_depth: dict[str, int] = {}
+        self._page_ids: dict[object, frozenset[str]] = {}  # by document, for #fragments
         self.rechecked = 0
         self._scope = Scope.from_config(config)
         self.links: dict[str, Link] = {}
@@ -62,7 +76,7 @@ class Crawler:
         self._resolver = CachedResolver(max_url_length=config.crawl.max_url_length)
 
     async def run(self) -> None:
-        """Crawl from the start URLs until nothing is left to fetch or check, then re-check."""
+        """Crawl from the start URLs until nothing is left to fetch or check."""
         async with asyncio.TaskGroup() as group:
             self._group = group
             for url in self._config.start_urls:  # already normalised by the runner
@@ -71,10 +85,61 @@ class Crawler:
                 self.links[url] = Link(url, internal=True)
                 self.stats.links_found += 1
                 self._schedule_page(url, depth=0)
-        if self._config.http.recheck:
-            await self._recheck()
 
-    async def _recheck(self) -> None:
+    async def seed(self, urls: list[str]) -> None:
+        """Crawl more start pages after the main crawl (a folder's unlinked files)."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            for url in urls:
+                if url not in self.links:
+                    self.links[url] = Link(url, internal=True)
+                    self.stats.links_found += 1
+                    self._schedule_page(url, depth=0)
+
+    def check_fragments(self) -> int:
+        """Split off links whose #fragment names no element on the crawled target page.
+
+        The page itself works, so the problem is recorded as its own link ``page#fragment``
+        (verdict broken), carrying the occurrences that use that fragment. Each target was
+        parsed once during the crawl, however many fragments point into it.
+        """
+        missing: dict[str, Link] = {}
+        for link in list(self.links.values()):
+            result = link.result
+            if not link.internal or result is None or not link.occurrences:
+                continue
+            if result.verdict not in (Verdict.OK, Verdict.REDIRECTED):
+                continue
+            ids = self._page_ids.get(self._document_of(result.final_url or link.url))
+            if ids is None:
+                continue  # not an HTML page we parsed
+            kept = []
+            for occurrence in link.occurrences:
+                fragment = occurrence.fragment
+                if not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids:
+                    kept.append(occurrence)
+                    continue
+                key = f"{link.url}#{fragment}"
+                broken = missing.get(key)
+                if broken is None:
+                    broken = missing[key] = Link(key, internal=True)
+                    broken.result = CheckResult(  # no status: the page is fine, the anchor not
+                        key,
+                        Verdict.BROKEN,
+                        final_url=result.final_url,
+                        message=f"The page has no element with id or name {fragment!r}: the "
+                        "link opens at the top of the page, not at that section",
+                    )
+                broken.occurrences.append(occurrence)
+            link.occurrences = kept
+        self.links.update(missing)
+        return len(missing)
+
+    @property
+    def recheck_enabled(self) -> bool:
+        return self._config.http.recheck
+
+    async def recheck(self) -> None:
         """Look again, after a pause, at links that failed in a way that is often temporary.
 
         A carrier's server that hiccupped once should not page anyone; one that is still
@@ -242,6 +307,10 @@ class Crawler:
         return target
 
     def _parse(self, page_url: str, depth: int, response: Response) -> None:
+        document = self._document_of(page_url)
+        if document in self._parsed_documents:
+            return
+        self._parsed_documents.add(document)
         if response.truncated:
             self._limits.truncated_pages.append(page_url)
         parsed = parse_page(decode(response.body, response.charset))
@@ -265,6 +334,8 @@ class Crawler:
                     fragment=resolved.fragment,
                 )
             )
+        if parsed.ids:
+            self._page_ids[document] = parsed.ids
         self.pages.append(
             Page(page_url, depth, parsed.title, response.status, links_found=len(parsed.links))
         )
@@ -276,3 +347,8 @@ class Crawler:
         self.stats.links_checked += 1
         if result.verdict in (Verdict.BROKEN, Verdict.ERROR):
             self.stats.problems += 1
+
+
+def _is_anchor(fragment: str) -> bool:
+    """Fragments that name an element; not empty, "top" (always valid), or "#!/app/routes"."""
+    return bool(fragment) and fragment != "top" and not fragment.startswith(("!", "/", ":~:"))

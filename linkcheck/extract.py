@@ -107,6 +107,7 @@ class ParsedPage:
     base_href: str | None
     links: list[RawLink]
     nofollow: bool = False  # <meta name="robots" content="nofollow">: crawl on from none
+    ids: frozenset[str] = frozenset()  # fragment targets: every id, and <a name>
 
 
 def is_html(content_type: str | None, body: bytes) -> bool:
@@ -175,7 +176,15 @@ def parse_page(text: str) -> ParsedPage:
                     links.append(RawLink(candidate, text_of_node, tag, attr, lines.find(candidate)))
             elif value.strip() or tag in ("a", "area"):
                 links.append(RawLink(value, text_of_node, tag, attr, lines.find(value), nofollow))
-    return ParsedPage(title=title, base_href=base_href, links=links, nofollow=page_nofollow)
+    ids = frozenset(
+        value
+        for node in tree.css("[id], a[name]")
+        for value in (node.attributes.get("id"), node.attributes.get("name"))
+        if value
+    )
+    return ParsedPage(
+        title=title, base_href=base_href, links=links, nofollow=page_nofollow, ids=ids
+    )
 
 
 def flatten_deep_nesting(text: str, max_depth: int = MAX_NESTING) -> str:

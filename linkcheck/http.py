@@ -23,7 +23,7 @@ import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import aiohttp.abc
@@ -81,6 +81,21 @@ class Failure:
 
 
 Outcome = Response | Failure
+
+
+class Transport(Protocol):
+    """What the checker needs from a client: :class:`HttpClient`, or the local-folder one."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        read_body: bool = False,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float | None = None,
+        verify_tls: bool = True,
+    ) -> Outcome: ...
 
 
 class HttpClient:
@@ -286,7 +301,12 @@ def _describe(exc: BaseException) -> str:
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
         cause = exc.os_error
-        text = os.strerror(cause.errno) if cause.errno else str(cause) or type(cause).__name__
+        if isinstance(cause, socket.gaierror) and cause.strerror:
+            text = cause.strerror  # "Name or service not known"
+        elif cause.errno and cause.errno > 0:
+            text = os.strerror(cause.errno)  # "Connection refused", not asyncio's wording
+        else:
+            text = str(cause) or type(cause).__name__
         return f"cannot connect to {exc.host}:{exc.port}: {text}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "the server closed the connection without a complete answer"

@@ -127,6 +127,10 @@ class RunResult:
     interrupted_by: str = ""  # "SIGINT", "SIGTERM" or "cancelled"
     config_summary: dict[str, object] = field(default_factory=dict)
     start_failures: list[str] = field(default_factory=list)  # one line per unusable start URL
+    root: str = ""  # a checked folder (linkcheck run ./public), as the user named it
+    base_url: str = ""  # the address that folder was checked as
+    orphans: list[str] = field(default_factory=list)  # files in the folder no page links to
+    setup_errors: list[str] = field(default_factory=list)  # e.g. a base_url that cannot be right
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run() formats the repr of its main task (whose result

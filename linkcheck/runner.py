@@ -20,7 +20,8 @@ from linkcheck.checker import Checker
 from linkcheck.config import Config, ConfigError
 from linkcheck.crawler import Crawler, CrawlStats
 from linkcheck.hosts import HostRules
-from linkcheck.http import DEFAULT_USER_AGENT, HttpClient
+from linkcheck.http import DEFAULT_USER_AGENT, HttpClient, Transport
+from linkcheck.local import LocalSite, LocalTransport, as_files, local_site
 from linkcheck.models import CheckResult, RunResult, Verdict
 from linkcheck.robots import RobotsRules
 from linkcheck.safety import AddressPolicy
@@ -46,6 +47,9 @@ async def run_check_async(
     progress: ProgressCallback | None = None,
     handle_signals: bool = False,
 ) -> RunResult:
+    site = local_site(config) if config.local.root else None
+    if site is not None:
+        config = _local_config(config, site)
     if not config.start_urls:
         raise ConfigError(
             "no start URL: give one on the command line or set start_urls in config.toml"
@@ -63,14 +67,21 @@ async def run_check_async(
         allowed_hosts=site_hosts | _configured_hosts(config), allow_all=config.http.allow_private
     )
     async with HttpClient(config.http, policy=policy) as client:
-        checker = Checker(client, config.http, HostRules(config, site_hosts), remap=config.remapped)
+        transport: Transport = client
+        if site is not None:
+            transport = LocalTransport(site, client, config.http.max_body_bytes)
+        checker = Checker(
+            transport, config.http, HostRules(config, site_hosts), remap=config.remapped
+        )
         robots = (
             RobotsRules(checker, config.http.user_agent or DEFAULT_USER_AGENT)
-            if config.crawl.respect_robots
+            if config.crawl.respect_robots and site is None
             else None
         )
-        crawler = Crawler(config, checker, robots)
-        crawl = asyncio.create_task(crawler.run())
+        crawler = Crawler(
+            config, checker, robots, document_of=site.file_for if site else lambda url: url
+        )
+        crawl = asyncio.create_task(_crawl_all(crawler, site))
         ticker = asyncio.create_task(_tick(crawler.stats, progress)) if progress else None
         received: list[signal.Signals] = []
         removers = _install_signal_handlers(crawl, received) if handle_signals else []
@@ -106,7 +117,7 @@ async def run_check_async(
         limits_hit.insert(
             0, f"run stopped at max duration ({config.crawl.max_duration:g} s) before it finished"
         )
-    return RunResult(
+    run = RunResult(
         start_urls=start_urls,
         started_at=started_at,
         finished_at=datetime.now(UTC),
@@ -116,8 +127,22 @@ async def run_check_async(
         interrupted=interrupted,
         interrupted_by=received[0].name if received else ("cancelled" if interrupted else ""),
         config_summary=config.summary(),
-        start_failures=_start_failures(crawler, start_urls),
+        start_failures=[] if site is not None else _start_failures(crawler, start_urls),
     )
+    return as_files(run, site) if site is not None else run
+
+
+async def _crawl_all(crawler: Crawler, site: LocalSite | None) -> None:
+    """The crawl, then (for a folder) every HTML file no page led to, then #fragments."""
+    await crawler.run()
+    if site is not None:
+        crawled = {site.file_for(page.url) for page in crawler.pages}
+        await crawler.seed(
+            [site.url_for(path) for path in site.html_files() if path not in crawled]
+        )
+    if crawler.recheck_enabled:
+        await crawler.recheck()
+    crawler.check_fragments()
 
 
 def _start_failures(crawler: Crawler, start_urls: list[str]) -> list[str]:
@@ -154,6 +179,24 @@ def _configured_hosts(config: Config) -> frozenset[str]:
         if match:
             hosts.add(match.group(1).strip("[]").lower())
     return frozenset(hosts)
+
+
+def _local_config(config: Config, site: LocalSite) -> Config:
+    """A folder is crawled from its index page, with the whole base URL in scope."""
+    files = site.html_files()
+    if not files:
+        raise ConfigError(f"{site.shown_root}: no HTML files ({', '.join(site.extensions)}) in it")
+    index = site.file_for(site.base_url)
+    start = site.base_url if index is not None else site.url_for(files[0])
+    return dataclasses.replace(
+        config,
+        start_urls=(start,),
+        crawl=dataclasses.replace(
+            config.crawl,
+            allowed_prefixes=(*config.crawl.allowed_prefixes, site.base_url),
+            respect_robots=False,
+        ),
+    )
 
 
 def _with_start_urls(config: Config, start_urls: list[str]) -> Config:

@@ -218,3 +218,24 @@ def test_meta_refresh_and_srcset_are_followed() -> None:
         run = crawl(site.url("/"))
     for path in ("/next.html", "/a.png", "/b.png"):
         assert result(run, site.url(path)).verdict is Verdict.BROKEN
+
+
+def test_fragments_are_checked_against_the_crawled_page_once() -> None:
+    target = '<h2 id="shipping">Shipping</h2><a name="old-style">old</a><a href="/g/">home</a>'
+    routes = {
+        "/g/": page(
+            '<a href="t.html#shipping">ok</a><a href="t.html#old-style">name=</a>'
+            '<a href="t.html#nowhere">bad</a><a href="t.html#nowhere">bad again</a>'
+            '<a href="t.html#top">top</a><a href="t.html#!/app/route">app</a>'
+        ),
+        "/g/t.html": page(target),
+    }
+    with TestServer(routes) as site:
+        run = crawl(site.url("/g/"))
+        assert site.count("/g/t.html") == 1  # fetched and parsed once for all its fragments
+    bad = run.links[site.url("/g/t.html") + "#nowhere"]
+    assert bad.result is not None and bad.result.verdict is Verdict.BROKEN
+    assert [o.text for o in bad.occurrences] == ["bad", "bad again"]
+    fine = run.links[site.url("/g/t.html")]
+    assert {o.fragment for o in fine.occurrences} == {"shipping", "old-style", "top", "!/app/route"}
+    assert result(run, site.url("/g/t.html")).verdict is Verdict.OK

@@ -85,4 +85,8 @@ def run_from_document(document: dict[str, Any]) -> RunResult:
         interrupted_by=run.get("interrupted_by") or "",
         config_summary=dict(run.get("config", {})),
         start_failures=list(run.get("start_failures", [])),
+        root=run.get("root") or "",
+        base_url=run.get("base_url") or "",
+        orphans=list(run.get("orphans", [])),
+        setup_errors=list(run.get("setup_errors", [])),
     )

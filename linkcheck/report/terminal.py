@@ -23,6 +23,9 @@ def summary_lines(run: RunResult, written: Sequence[Path]) -> list[str]:
             f"  interrupted ({run.interrupted_by}): the report covers what was checked so far"
         )
     lines += [f"  note: {note}" for note in run.limits_hit]
+    if run.orphans:
+        shown = ", ".join(run.orphans[:5]) + (" …" if len(run.orphans) > 5 else "")
+        lines.append(f"  {len(run.orphans)} file(s) no page links to: {shown}")
     dead = run.results_with(Verdict.BROKEN, Verdict.ERROR)
     if dead:
         dead.sort(key=lambda link: (-len({o.page for o in link.occurrences}), link.url))

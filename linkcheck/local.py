@@ -1,0 +1,292 @@
+"""Check a built site in a folder (``linkcheck run ./public``) through the same pipeline.
+
+The folder is served as if it were deployed at ``base_url`` (by default a stand-in address
+that never reaches the network): requests for URLs under it are answered from files, every
+other request goes out over HTTP as usual. So extraction, scope, verdicts, reports and the
+external-link rules are exactly those of a live crawl; only the transport differs. Links
+resolve like on the web server — ``/a/b`` from the site root, ``../x`` relative, ``dir/`` to
+its index file, ``/about`` to ``about.html`` or ``about/index.html`` — and a missing file is
+reported with the paths that were looked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import mimetypes
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from linkcheck.config import Config
+from linkcheck.http import Outcome, Response, Transport
+from linkcheck.models import Link, RunResult
+
+# Used when no base_url is configured: a reserved name (RFC 2606) that cannot resolve, so a
+# mistake could never send a request for it anywhere.
+STAND_IN_BASE = "http://local.invalid/"
+FILE_NOT_FOUND = 404
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSite:
+    root: Path  # absolute, resolved
+    base_url: str  # ends with "/"
+    index_files: tuple[str, ...] = ("index.html",)
+    extensions: tuple[str, ...] = (".html", ".htm")
+    shown_root: str = ""  # the folder as the user wrote it, for messages and reports
+
+    def contains(self, url: str) -> bool:
+        return url.startswith(self.base_url)
+
+    def candidates(self, url: str) -> list[Path]:
+        """The files a web server would try for ``url``, in order."""
+        relative = unquote(url[len(self.base_url) :].split("?", 1)[0])
+        if relative == "" or relative.endswith("/"):
+            return [self.root / relative / index for index in self.index_files]
+        paths = [self.root / relative]
+        if not Path(relative).suffix:  # a "pretty URL": /about -> about.html
+            paths += [self.root / (relative + extension) for extension in self.extensions]
+        paths += [self.root / relative / index for index in self.index_files]
+        return paths
+
+    def file_for(self, url: str) -> Path | None:
+        """The file that answers ``url``, never one outside the folder (symlinks included)."""
+        for candidate in self.candidates(url):
+            try:
+                resolved = candidate.resolve()
+            except (OSError, RuntimeError):
+                continue
+            if resolved.is_relative_to(self.root) and resolved.is_file():
+                return candidate
+        return None
+
+    def shown(self, path: Path) -> str:
+        """A path as the user knows it: under the folder they named."""
+        try:
+            relative = path.relative_to(self.root)
+        except ValueError:
+            return str(path)
+        return os.path.join(self.shown_root or str(self.root), str(relative))
+
+    def missing_message(self, url: str) -> str:
+        tried = [self.shown(path) for path in self.candidates(url)]
+        also = f" (also tried {', '.join(tried[1:])})" if len(tried) > 1 else ""
+        return f"no such file: {tried[0]}{also}"
+
+    def url_for(self, path: Path) -> str:
+        """The URL a file is served at (index files as their folder)."""
+        relative = path.relative_to(self.root).as_posix()
+        for index in self.index_files:
+            if relative == index or relative.endswith("/" + index):
+                relative = relative[: -len(index)]
+                break
+        return self.base_url + quote(relative)
+
+    def html_files(self) -> list[Path]:
+        files = []
+        for directory, _, names in os.walk(self.root):
+            for name in names:
+                if Path(name).suffix.lower() in self.extensions:
+                    files.append(Path(directory) / name)
+        return sorted(files)
+
+
+class LocalTransport:
+    """Answers URLs under the site's base from files; passes everything else to ``network``."""
+
+    def __init__(self, site: LocalSite, network: Transport, max_body_bytes: int) -> None:
+        self._site = site
+        self._network = network
+        self._max_body = max_body_bytes
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        read_body: bool = False,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float | None = None,
+        verify_tls: bool = True,
+    ) -> Outcome:
+        if not self._site.contains(url):
+            return await self._network.request(
+                method,
+                url,
+                read_body=read_body,
+                headers=headers,
+                timeout=timeout,
+                verify_tls=verify_tls,
+            )
+        path = self._site.file_for(url)
+        if path is None:
+            return Response(url, FILE_NOT_FOUND, {"content-type": "text/plain"})
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if content_type == "text/html":
+            content_type = "text/html"  # no charset: <meta charset> or UTF-8 decide, as on disk
+        body, truncated = b"", False
+        if read_body and method != "HEAD":
+            with path.open("rb") as handle:
+                body = handle.read(self._max_body + 1)
+            truncated = len(body) > self._max_body
+            body = body[: self._max_body]
+        return Response(url, 200, {"content-type": content_type}, body, truncated)
+
+
+def local_site(config: Config) -> LocalSite:
+    local = config.local
+    return LocalSite(
+        root=Path(local.root).resolve(),
+        base_url=local.base_url or STAND_IN_BASE,
+        index_files=local.index_files,
+        extensions=tuple(extension.lower() for extension in local.extensions),
+        shown_root=local.root,
+    )
+
+
+def describe(site: LocalSite) -> str:
+    """One line that says how the folder is read, so a wrong base_url is seen at once."""
+    if site.base_url == STAND_IN_BASE:
+        served = "the site root: '/' is the folder itself"
+    else:
+        served = f"{site.base_url} (links to it are checked against the files)"
+    return (
+        f"Checking folder {site.shown_root} ({site.root}) as {served}; index files: "
+        f"{', '.join(site.index_files)}; pretty URLs try {', '.join(site.extensions)}"
+    )
+
+
+def as_files(run: RunResult, site: LocalSite) -> RunResult:
+    """Name files where a live crawl names URLs, and list the folder's orphan files."""
+
+    def shown(url: str) -> str:
+        if not site.contains(url):
+            return url
+        base, hash_, fragment = url.partition("#")
+        path = site.file_for(base)
+        text = site.shown(path) if path is not None else site.shown(site.candidates(base)[0])
+        return text + hash_ + fragment
+
+    links: dict[str, Link] = {}
+    for link in run.links.values():
+        result = link.result
+        if result is not None and link.internal and site.contains(link.url):
+            message = result.message
+            if result.status == FILE_NOT_FOUND and "#" not in link.url:
+                message = site.missing_message(link.url)
+            result = dataclasses.replace(
+                result,
+                url=shown(result.url),
+                final_url=shown(result.final_url) if result.final_url else None,
+                redirects=tuple(
+                    dataclasses.replace(hop, url=shown(hop.url)) for hop in result.redirects
+                ),
+                message=message,
+            )
+        key = shown(link.url)
+        occurrences = [dataclasses.replace(o, page=shown(o.page)) for o in link.occurrences]
+        if key in links:  # /about and /about/ are one file: one entry
+            links[key].occurrences.extend(occurrences)
+            continue
+        moved = Link(key, link.internal, result=result)
+        moved.occurrences = occurrences
+        links[key] = moved
+    linked_from_elsewhere = {
+        link.url for link in links.values() if any(o.page != link.url for o in link.occurrences)
+    }
+    entry = site.file_for(site.base_url)
+    orphans = [
+        site.shown(path)
+        for path in site.html_files()
+        if site.shown(path) not in linked_from_elsewhere and path != entry
+    ]
+    return dataclasses.replace(
+        run,
+        start_urls=[shown(url) for url in run.start_urls],
+        links=links,
+        pages=[dataclasses.replace(page, url=shown(page.url)) for page in run.pages],
+        root=site.shown_root,
+        base_url="" if site.base_url == STAND_IN_BASE else site.base_url,
+        orphans=orphans,
+        setup_errors=base_url_problems(run, site),
+    )
+
+
+def base_url_problems(run: RunResult, site: LocalSite) -> list[str]:
+    """Say so when most root-relative links miss, but would hit under another base path.
+
+    The classic mistake (lychee #1265, #1896, #2000): the site is served under /docs/, the
+    folder is the /docs/ folder, and base_url says https://example.com/. Then every
+    ``/docs/page.html`` link looks for ``public/docs/page.html``; stripping the extra first
+    segment finds ``public/page.html`` — and that is the fix to suggest.
+    """
+    outside = _outside_base_problem(run, site)
+    if outside:
+        return [outside]
+    missing = [
+        link.url
+        for link in run.links.values()
+        if link.internal
+        and site.contains(link.url)
+        and link.result is not None
+        and link.result.status == FILE_NOT_FOUND
+        and any(o.href.startswith("/") for o in link.occurrences)
+    ]
+    rooted = sum(
+        1
+        for link in run.links.values()
+        if link.internal and any(o.href.startswith("/") for o in link.occurrences)
+    )
+    if len(missing) < 3 or len(missing) * 2 < rooted:
+        return []
+    segments: dict[str, int] = {}
+    for url in missing:
+        relative = url[len(site.base_url) :]
+        first, _, rest = relative.partition("/")
+        if rest and site.file_for(site.base_url + rest) is not None:
+            segments[first] = segments.get(first, 0) + 1
+    if not segments:
+        return [
+            f"{len(missing)} of {rooted} root-relative links point to files missing from "
+            f"{site.shown_root}: is base_url ({site.base_url}) the address this folder is "
+            "served at?"
+        ]
+    segment, hits = max(segments.items(), key=lambda item: item[1])
+    if hits * 2 < len(missing):
+        return []
+    better = site.base_url + segment + "/"
+    return [
+        f"base_url {site.base_url} looks wrong: {hits} of {len(missing)} missing root-relative "
+        f"links exist in {site.shown_root} once '{segment}/' is dropped; set "
+        f'base_url = "{better}"'
+    ]
+
+
+def _outside_base_problem(run: RunResult, site: LocalSite) -> str:
+    """Root-relative links that leave base_url's path but name files that are in the folder.
+
+    With base_url https://example.com/docs/ and links written ``/page.html``, the files are
+    there but the links point outside the folder's address: base_url has one segment too many.
+    """
+    origin_end = site.base_url.find("/", site.base_url.find("://") + 3) + 1
+    origin = site.base_url[:origin_end]
+    if origin == site.base_url:
+        return ""
+    at_origin = dataclasses.replace(site, base_url=origin)
+    found = [
+        link.url
+        for link in run.links.values()
+        if link.url.startswith(origin)
+        and not site.contains(link.url)
+        and any(o.href.startswith("/") for o in link.occurrences)
+        and at_origin.file_for(link.url) is not None
+    ]
+    if len(found) < 3:
+        return ""
+    return (
+        f"base_url {site.base_url} looks wrong: {len(found)} root-relative links leave it "
+        f"(e.g. {found[0]}) but name files that are in {site.shown_root}; set "
+        f'base_url = "{origin}"'
+    )

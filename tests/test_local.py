@@ -1,0 +1,226 @@
+"""Checking a built site in a folder: same pipeline, files instead of a web server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkcheck.config import ConfigError, config_from_mapping
+from linkcheck.models import RunResult, Verdict
+from linkcheck.runner import run_check
+from tests.server import Reply, TestServer
+
+REPO = Path(__file__).parent.parent
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, body in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    return root
+
+
+def check_folder(root: Path, **local: Any) -> RunResult:
+    sections: dict[str, Any] = {"local": {"root": str(root), **local}}
+    sections["http"] = {"timeout": 2, "retries": 0, "recheck": False}
+    sections.update(local.pop("extra", {}))
+    sections["local"] = {"root": str(root), **local}
+    return run_check(config_from_mapping(sections, source="test"))
+
+
+def verdict(run: RunResult, key: str) -> Verdict:
+    result = run.links[key].result
+    assert result is not None, key
+    return result.verdict
+
+
+SITE = {
+    "index.html": (
+        "<html><head><title>Home</title></head><body>\n"
+        '<a href="/about">About</a>\n'  # pretty URL -> about.html
+        '<a href="/team">Team</a>\n'  # pretty URL -> team/index.html
+        '<a href="docs/">Docs</a>\n'  # folder -> docs/index.html
+        '<a href="docs/guide.html#install">Install</a>\n'
+        '<a href="docs/guide.html#missing-section">Gone section</a>\n'
+        '<a href="/missing.html">Missing</a>\n'
+        "</body></html>"
+    ),
+    "about.html": '<html><body><a href="./">Home</a></body></html>',
+    "team/index.html": '<html><body><a href="../about">About</a></body></html>',
+    "docs/index.html": '<html><body><a href="guide.html">Guide</a></body></html>',
+    "docs/guide.html": '<html><body><h2 id="install">Install</h2><a href="../index.html">Home</a></body></html>',
+    "lost.html": '<html><body><a href="/about">About</a></body></html>',
+}
+
+
+def test_folder_links_resolve_like_a_web_server(tmp_path: Path) -> None:
+    root = write(tmp_path / "public", SITE)
+    run = check_folder(root)
+    shown = str(root)
+    for name in ("about.html", "team/index.html", "docs/index.html", "docs/guide.html"):
+        assert verdict(run, f"{shown}/{name}") is Verdict.OK, name
+    missing = run.links[f"{shown}/missing.html"].result
+    assert missing is not None and missing.verdict is Verdict.BROKEN
+    assert missing.message.startswith(f"no such file: {shown}/missing.html")
+    assert f"{shown}/missing.html/index.html" in missing.message  # what else it looked for
+
+
+def test_report_names_files_and_lines(tmp_path: Path) -> None:
+    root = write(tmp_path / "public", SITE)
+    run = check_folder(root)
+    (occurrence,) = run.links[f"{root}/missing.html"].occurrences
+    assert (occurrence.page, occurrence.line, occurrence.text) == (
+        f"{root}/index.html",
+        7,
+        "Missing",
+    )
+    assert {page.url for page in run.pages} >= {f"{root}/index.html", f"{root}/docs/guide.html"}
+
+
+def test_fragments_are_checked_from_the_files(tmp_path: Path) -> None:
+    root = write(tmp_path / "public", SITE)
+    run = check_folder(root)
+    gone = run.links[f"{root}/docs/guide.html#missing-section"]
+    assert gone.result is not None and gone.result.verdict is Verdict.BROKEN
+    assert "missing-section" in gone.result.message
+    assert [o.text for o in gone.occurrences] == ["Gone section"]
+    fine = run.links[f"{root}/docs/guide.html"]
+    assert "install" in {o.fragment for o in fine.occurrences}
+
+
+def test_orphan_files_are_listed_and_still_checked(tmp_path: Path) -> None:
+    root = write(tmp_path / "public", SITE)
+    run = check_folder(root)
+    assert run.orphans == [f"{root}/lost.html"]
+    assert f"{root}/lost.html" in {page.url for page in run.pages}
+
+
+def test_base_url_makes_production_links_internal(tmp_path: Path) -> None:
+    with TestServer({"/ok": Reply(200, "fine")}) as external:
+        files = {
+            "index.html": (
+                '<a href="https://www.example.com/guide/new-page.html">New, not deployed yet</a>'
+                '<a href="https://www.example.com/guide/gone.html">Gone</a>'
+                f'<a href="{external.url("/ok")}">External</a>'
+            ),
+            "new-page.html": "<p>new</p>",
+        }
+        root = write(tmp_path / "public", files)
+        run = check_folder(
+            root,
+            base_url="https://www.example.com/guide/",
+            extra={"http": {"allow_private": True, "recheck": False, "timeout": 2, "retries": 0}},
+        )
+        assert verdict(run, f"{root}/new-page.html") is Verdict.OK
+        assert verdict(run, f"{root}/gone.html") is Verdict.BROKEN
+        assert verdict(run, external.url("/ok")) is Verdict.OK
+        assert external.count("/ok") == 1
+    assert run.base_url == "https://www.example.com/guide/" and run.root == str(root)
+
+
+def test_offline_makes_no_request(tmp_path: Path) -> None:
+    with TestServer({"/ok": Reply(200, "fine")}) as external:
+        root = write(
+            tmp_path / "public",
+            {
+                "index.html": f'<a href="{external.url("/ok")}">x</a><a href="a.html">a</a>',
+                "a.html": "",
+            },
+        )
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "linkcheck",
+                "run",
+                str(root),
+                "--offline",
+                "-o",
+                str(tmp_path / "out"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert external.requests == []
+    assert "Checking folder" in proc.stderr and str(root) in proc.stderr
+
+
+def test_symlinks_never_escape_the_folder(tmp_path: Path) -> None:
+    secret = write(tmp_path / "outside", {"secret.html": "<p>secret</p>"})
+    root = write(tmp_path / "public", {"index.html": '<a href="leak.html">leak</a>'})
+    (root / "leak.html").symlink_to(secret / "secret.html")
+    run = check_folder(root)
+    assert verdict(run, f"{root}/leak.html") is Verdict.BROKEN
+
+
+def test_base_url_must_name_a_folder(tmp_path: Path) -> None:
+    root = write(tmp_path / "public", SITE)
+    with pytest.raises(ConfigError, match=r"ending in '/' \(did you mean 'https://ex.com/guide/'"):
+        check_folder(root, base_url="https://ex.com/guide/index.html")
+
+
+def test_base_url_one_segment_short_is_diagnosed(tmp_path: Path) -> None:
+    """Served at /docs/, folder is the docs folder, base_url says the site root."""
+    pages = {
+        f"p{n}.html": "".join(f'<a href="/docs/p{m}.html">{m}</a>' for m in range(4))
+        for n in range(4)
+    }
+    pages["index.html"] = "".join(f'<a href="/docs/p{m}.html">{m}</a>' for m in range(4))
+    root = write(tmp_path / "public", pages)
+    run = check_folder(root, base_url="https://ex.com/")
+    assert run.setup_errors and 'set base_url = "https://ex.com/docs/"' in run.setup_errors[0]
+    right = check_folder(root, base_url="https://ex.com/docs/")
+    assert right.setup_errors == []
+    assert all(link.result and link.result.verdict is Verdict.OK for link in right.links.values())
+
+
+def test_base_url_one_segment_too_many_is_diagnosed(tmp_path: Path) -> None:
+    pages = {
+        f"p{n}.html": "".join(f'<a href="/p{m}.html">{m}</a>' for m in range(4)) for n in range(4)
+    }
+    pages["index.html"] = "".join(f'<a href="/p{m}.html">{m}</a>' for m in range(4))
+    root = write(tmp_path / "public", pages)
+    run = check_folder(
+        root, base_url="https://ex.com/docs/", extra={"crawl": {"check_external": False}}
+    )
+    assert run.setup_errors and 'set base_url = "https://ex.com/"' in run.setup_errors[0]
+
+
+def test_cli_folder_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    def linkcheck(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "linkcheck", "run", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+
+    no_html = linkcheck(str(empty))
+    assert no_html.returncode == 2 and "no HTML files" in no_html.stderr
+    assert "Traceback" not in no_html.stderr
+    mixed = linkcheck(str(empty), "https://example.com/")
+    assert mixed.returncode == 2 and "either one FOLDER or start URLs" in mixed.stderr
+    root = write(
+        tmp_path / "public",
+        {
+            "index.html": "".join(f'<a href="/docs/p{m}.html">x</a>' for m in range(4)),
+            **{f"p{m}.html": "" for m in range(4)},
+        },
+    )
+    wrong = linkcheck(str(root), "--base-url", "https://ex.com/", "--offline")
+    assert wrong.returncode == 2 and "looks wrong" in wrong.stderr
