@@ -20,6 +20,7 @@ import click
 from linkcheck._version import __version__
 from linkcheck.config import (
     DEFAULT_CONFIG_FILE,
+    FAIL_ON_CHOICES,
     REPORT_FORMATS,
     VERDICT_NAMES,
     ConfigError,
@@ -141,7 +142,7 @@ def main() -> None:
     "--fail-on",
     "fail_on",
     multiple=True,
-    type=click.Choice(VERDICT_NAMES),
+    type=click.Choice(FAIL_ON_CHOICES),
     help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.",
 )
 @click.option("-v", "--verbose", count=True, help="Log each check (-vv: and each request).")
@@ -263,8 +264,13 @@ def _exit_code(result: RunResult, fail_on: tuple[str, ...]) -> int:
             err=True,
         )
         return EXIT_USAGE
-    failing = {Verdict(name) for name in fail_on}
+    failing = {Verdict(name) for name in fail_on if name in VERDICT_NAMES}
     if any(link.result and link.result.verdict in failing for link in result.links.values()):
+        return EXIT_PROBLEMS
+    severities = {"error"} & set(fail_on) | (
+        {"warning", "error"} & set(fail_on) if "warning" in fail_on else set()
+    )
+    if any(finding.severity in severities for finding in result.findings):
         return EXIT_PROBLEMS
     return EXIT_OK
 

@@ -22,6 +22,7 @@ from typing import Any
 from yarl import URL
 
 from linkcheck.models import Verdict
+from linkcheck.quality import DEFAULT_GENERIC_TEXTS
 from linkcheck.urls import InvalidURL, normalize_url
 
 DEFAULT_CONFIG_FILE = "config.toml"
@@ -51,6 +52,8 @@ DEFAULT_EXTENSIONS = (".html", ".htm")
 DEFAULT_OUTPUT = "reports"
 DEFAULT_FORMATS = ("html", "json")
 DEFAULT_FAIL_ON = ("broken", "error")  # blocked and rate-limited do not fail a run by default
+# "error" also covers error-level findings (mixed content); "warning" all other findings.
+FAIL_ON_CHOICES = (*(verdict.value for verdict in Verdict), "warning")
 
 REPORT_FORMATS = ("html", "json", "junit", "sarif", "markdown", "csv", "github")
 EXTERNAL_METHODS = ("head", "get")
@@ -103,6 +106,22 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckSettings:
+    """The content-quality checks; each is on unless marked opt-in."""
+
+    fragments: bool = True  # page#section must name an element on the (crawled) page
+    external_fragments: bool = False  # opt-in: GET external pages once to check #sections
+    soft_404: bool = True  # "not found" pages that answer 200; deep links sent to home/login
+    https: bool = True  # http:// links and mixed content on https:// pages
+    link_text: bool = True  # empty, image-without-alt, generic, same text/different targets
+    generic_link_texts: tuple[str, ...] = DEFAULT_GENERIC_TEXTS
+    mailto_tel: bool = True  # address and number syntax (nothing is sent or dialled)
+    sitemaps: bool = True  # sitemap.xml and robots.txt Sitemap: lines as seeds; orphan pages
+    sitemap_urls: tuple[str, ...] = ()  # more sitemaps to read (.xml or .xml.gz)
+    duplicates: bool = True  # one destination written in several forms
+
+
+@dataclass(frozen=True, slots=True)
 class LocalSettings:
     """A built site in a folder, checked as if deployed at ``base_url``."""
 
@@ -143,6 +162,8 @@ class HostProfile:
     concurrency: int | None = None
     interval: float | None = None
     allow_private: bool | None = None
+    soft_404: bool | None = None  # per-host switch for the soft-404 check
+    fragments: bool | None = None  # per-host switch for #fragment checks
 
     def matches(self, scheme: str, host: str, port: int) -> bool:
         return (
@@ -189,6 +210,7 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     local: LocalSettings = field(default_factory=LocalSettings)
+    checks: CheckSettings = field(default_factory=CheckSettings)
     remap: tuple[RemapRule, ...] = ()
     hosts: tuple[HostProfile, ...] = ()
     source: str = "built-in defaults"
@@ -219,6 +241,7 @@ class Config:
             "http": _plain(dataclasses.asdict(self.http)),
             "report": _plain(dataclasses.asdict(self.report)),
             "local": _plain(dataclasses.asdict(self.local)),
+            "checks": _plain(dataclasses.asdict(self.checks)),
             "remap": [{"pattern": r.pattern.pattern, "replace": r.replace} for r in self.remap],
             "hosts": {profile.key: profile.summary() for profile in self.hosts},
         }
@@ -233,6 +256,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "http": HttpSettings,
     "report": ReportSettings,
     "local": LocalSettings,
+    "checks": CheckSettings,
 }
 _TOP_LEVEL_KEYS = ("start_urls", "remap", "hosts", *_SECTIONS)
 _HOST_KEYS = (
@@ -282,6 +306,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<config>") ->
         http=sections["http"],
         report=sections["report"],
         local=sections["local"],
+        checks=sections["checks"],
         remap=remap,
         hosts=hosts,
         source=source,
@@ -310,6 +335,7 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
         http=dataclasses.replace(config.http, **changes["http"]),
         report=dataclasses.replace(config.report, **changes["report"]),
         local=dataclasses.replace(config.local, **changes["local"]),
+        checks=dataclasses.replace(config.checks, **changes["checks"]),
     )
     return validate(config, source="command line")
 
@@ -344,7 +370,9 @@ def validate(config: Config, *, source: str | None = None) -> Config:
     for fmt in report.formats:
         _one_of(fmt, REPORT_FORMATS, where, "report", "formats")
     for verdict in report.fail_on:
-        _one_of(verdict, VERDICT_NAMES, where, "report", "fail_on")
+        _one_of(verdict, FAIL_ON_CHOICES, where, "report", "fail_on")
+    for index, sitemap in enumerate(config.checks.sitemap_urls):
+        _check_http_url(sitemap, where, f"[checks] sitemap_urls[{index}]")
     for key in ("include", "exclude"):
         for index, pattern in enumerate(getattr(crawl, key)):
             _compile(pattern, where, f"[crawl] {key}[{index}]")

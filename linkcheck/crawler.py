@@ -9,18 +9,29 @@ link that appears on every page costs one request per run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from linkcheck.checker import Checker, is_transient_result
-from linkcheck.config import Config
-from linkcheck.extract import decode, is_html, parse_page
+from linkcheck.config import CheckSettings, Config
+from linkcheck.extract import ParsedPage, RawLink, decode, is_html, parse_page
 from linkcheck.http import Response
-from linkcheck.models import CheckResult, ErrorKind, Link, Occurrence, Page, Verdict
-from linkcheck.robots import RobotsRules
+from linkcheck.models import CheckResult, ErrorKind, Finding, Link, Occurrence, Page, Verdict
+from linkcheck.quality import (
+    check_mailto,
+    check_tel,
+    inconsistent_links,
+    insecure_links,
+    page_link_text_findings,
+    redirect_dead_end,
+)
+from linkcheck.robots import RobotsRules, robots_url
 from linkcheck.scope import Scope
+from linkcheck.sitemaps import read_sitemaps
+from linkcheck.soft404 import SoftNotFoundDetector
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
 log = logging.getLogger(__name__)
@@ -61,6 +72,11 @@ class Crawler:
         self._robots = robots
         self._document_of = document_of
         self._parsed_documents: set[object] = set()
+        self.findings: list[Finding] = []
+        self.notes: list[str] = []  # facts of the run for the report (sitemaps, checks)
+        self._soft404 = SoftNotFoundDetector(checker) if config.checks.soft_404 else None
+        self._generic_texts = frozenset(t.casefold() for t in config.checks.generic_link_texts)
+        self._sitemap_files: set[str] = set()
         self._start_urls = frozenset(config.start_urls)
         self._page_depth: dict[str, int] = {}
         self._page_ids: dict[object, frozenset[str]] = {}  # by document, for #fragments
@@ -85,6 +101,115 @@ class Crawler:
                 self.links[url] = Link(url, internal=True)
                 self.stats.links_found += 1
                 self._schedule_page(url, depth=0)
+            if self._config.checks.sitemaps or self._config.checks.sitemap_urls:
+                group.create_task(self._load_sitemaps())
+
+    async def _load_sitemaps(self) -> None:
+        """Sitemap entries are seeds; each is an occurrence on its sitemap (for the report)."""
+        checks = self._config.checks
+        urls = list(checks.sitemap_urls)
+        if checks.sitemaps:
+            for start in self._config.start_urls:
+                urls.append(robots_url(start).removesuffix("robots.txt") + "sitemap.xml")
+                if self._robots is not None:
+                    urls.extend(await self._robots.sitemaps(start))
+        read = await read_sitemaps(
+            self._checker, list(dict.fromkeys(urls)), explicit=set(checks.sitemap_urls)
+        )
+        self.notes.extend(read.problems)
+        for entry in read.entries:
+            self._sitemap_files.add(entry.sitemap)
+            resolved = self._resolver.resolve(entry.sitemap, entry.loc)
+            link = self._discover(resolved, entry.loc, -1, True)
+            link.occurrences.append(
+                Occurrence(entry.sitemap, entry.loc, "", "sitemap", "loc", entry.line)
+            )
+
+    def sitemap_orphans(self) -> list[str]:
+        """Pages a sitemap lists that no crawled page links to."""
+        return sorted(
+            link.url
+            for link in self.links.values()
+            if link.internal
+            and link.occurrences
+            and all(o.page in self._sitemap_files for o in link.occurrences)
+        )
+
+    def apply_soft_404(self) -> None:
+        """Turn the pages judged "not found" (status 200 all the same) into broken links."""
+        if self._soft404 is None:
+            return
+        found, probe_dropped = self._soft404.results()
+        if probe_dropped:
+            self.notes.append(
+                "the site answers made-up addresses with the same page as real ones (a "
+                "single-page app?): soft 404s were only judged by what pages say"
+            )
+        for item in found:
+            link = self.links.get(item.url)
+            if link is None or link.result is None or link.result.verdict is not Verdict.OK:
+                continue
+            link.result = dataclasses.replace(
+                link.result, verdict=Verdict.BROKEN, message=f"soft 404: {item.reason}"
+            )
+            self.stats.problems += 1
+
+    def quality_findings(self) -> None:
+        """Site-wide checks over everything found: insecure links, inconsistent forms."""
+        checks = self._config.checks
+        if checks.https:
+            secure_pages = {page.url for page in self.pages if page.url.startswith("https://")}
+            self.findings.extend(insecure_links(self.links.values(), secure_pages))
+        if checks.duplicates:
+            self.findings.extend(inconsistent_links(self.links.values()))
+
+    async def offer_https_replacements(self) -> None:
+        """For http:// links on https:// pages, say when the https:// form works."""
+        insecure = sorted({f.url for f in self.findings if f.kind == "insecure-link"})
+        if not insecure:
+            return
+        works: dict[str, bool] = {}
+
+        async def try_https(url: str) -> None:
+            secure = "https://" + url.removeprefix("http://")
+            checked = await self._checker.check(secure)
+            works[url] = checked.result.verdict in (Verdict.OK, Verdict.REDIRECTED)
+
+        async with asyncio.TaskGroup() as group:
+            for url in insecure:
+                group.create_task(try_https(url))
+        self.findings = [
+            dataclasses.replace(
+                f,
+                message=f"{f.message} It works over https: use "
+                f"https://{f.url.removeprefix('http://')} instead.",
+            )
+            if f.kind == "insecure-link" and works.get(f.url)
+            else f
+            for f in self.findings
+        ]
+
+    async def check_external_fragments(self) -> None:
+        """Opt-in: GET each external page that links point into with a #fragment, once."""
+        wanted = [
+            link.url
+            for link in self.links.values()
+            if not link.internal
+            and link.result is not None
+            and link.result.verdict in (Verdict.OK, Verdict.REDIRECTED)
+            and any(_is_anchor(o.fragment) for o in link.occurrences)
+        ]
+
+        async def read_ids(url: str) -> None:
+            checked = await self._checker.check(url, as_page=True)
+            response = checked.response
+            if response is not None and is_html(response.content_type, response.body):
+                parsed = parse_page(decode(response.body, response.charset))
+                self._page_ids[self._document_of(checked.result.final_url or url)] = parsed.ids
+
+        async with asyncio.TaskGroup() as group:
+            for url in wanted:
+                group.create_task(read_ids(url))
 
     async def seed(self, urls: list[str]) -> None:
         """Crawl more start pages after the main crawl (a folder's unlinked files)."""
@@ -106,7 +231,7 @@ class Crawler:
         missing: dict[str, Link] = {}
         for link in list(self.links.values()):
             result = link.result
-            if not link.internal or result is None or not link.occurrences:
+            if result is None or not link.occurrences or not self._fragments_enabled(link.url):
                 continue
             if result.verdict not in (Verdict.OK, Verdict.REDIRECTED):
                 continue
@@ -134,6 +259,10 @@ class Crawler:
             link.occurrences = kept
         self.links.update(missing)
         return len(missing)
+
+    @property
+    def checks(self) -> CheckSettings:
+        return self._config.checks
 
     @property
     def recheck_enabled(self) -> bool:
@@ -194,6 +323,18 @@ class Crawler:
             )
         return notes
 
+    def _fragments_enabled(self, url: str) -> bool:
+        profile = self._config.profile_for(url) if self._config.hosts else None
+        if profile is not None and profile.fragments is not None:
+            return profile.fragments
+        return self._config.checks.fragments
+
+    def _soft_404_enabled(self, url: str) -> bool:
+        profile = self._config.profile_for(url) if self._config.hosts else None
+        if profile is not None and profile.soft_404 is not None:
+            return profile.soft_404
+        return self._config.checks.soft_404
+
     # --- scheduling -------------------------------------------------------------------
 
     def _schedule_page(self, url: str, depth: int) -> None:
@@ -215,11 +356,28 @@ class Crawler:
                 link = self.links[key] = Link(key, internal=False)
                 self.stats.links_found += 1
                 invalid = resolved.reason.startswith("invalid URL")
+                message = resolved.reason
+                if (
+                    not invalid
+                    and self._config.checks.mailto_tel
+                    and resolved.scheme
+                    in (
+                        "mailto",
+                        "tel",
+                    )
+                ):
+                    problem = (check_mailto if resolved.scheme == "mailto" else check_tel)(key)
+                    invalid = bool(problem)
+                    message = (
+                        f"malformed {resolved.scheme}: link: {problem}"
+                        if problem
+                        else f"{resolved.scheme}: link, well formed (nothing is sent or dialled)"
+                    )
                 link.result = CheckResult(
                     url=key,
                     verdict=Verdict.ERROR if invalid else Verdict.SKIPPED,
                     error=ErrorKind.INVALID_URL if invalid else None,
-                    message=resolved.reason,
+                    message=message,
                 )
                 if invalid:
                     self.stats.problems += 1
@@ -293,7 +451,15 @@ class Crawler:
         if not is_html(response.content_type, response.body):
             self.non_html_pages[url] = response.content_type or "unknown"
             return
-        self._parse(page_url, depth, response)
+        parsed = self._parse(page_url, depth, response)
+        if (
+            parsed is not None
+            and self._soft404 is not None
+            and result.verdict is Verdict.OK
+            and url not in self._start_urls
+            and self._soft_404_enabled(url)
+        ):
+            await self._soft404.judge(url, parsed)
 
     def _claim_redirect_target(self, result: CheckResult, response: Response) -> str:
         """A page that redirects inside the scope is parsed as its target, once."""
@@ -306,10 +472,10 @@ class Crawler:
         )
         return target
 
-    def _parse(self, page_url: str, depth: int, response: Response) -> None:
+    def _parse(self, page_url: str, depth: int, response: Response) -> ParsedPage | None:
         document = self._document_of(page_url)
         if document in self._parsed_documents:
-            return
+            return None
         self._parsed_documents.add(document)
         if response.truncated:
             self._limits.truncated_pages.append(page_url)
@@ -319,10 +485,14 @@ class Crawler:
         if len(raw_links) > self._config.crawl.max_links_per_page:
             self._limits.pages_over_max_links += 1
             raw_links = raw_links[: self._config.crawl.max_links_per_page]
+        check_text = self._config.checks.link_text
+        texts: list[tuple[RawLink, str]] = []
         for raw in raw_links:
             resolved = self._resolver.resolve(base, raw.href)
             follow = not (raw.nofollow or parsed.nofollow)
             link = self._discover(resolved, raw.href, depth, follow)
+            if check_text and raw.tag == "a":
+                texts.append((raw, link.url))
             link.occurrences.append(
                 Occurrence(
                     page=page_url,
@@ -340,8 +510,21 @@ class Crawler:
             Page(page_url, depth, parsed.title, response.status, links_found=len(parsed.links))
         )
         self.stats.pages_crawled += 1
+        if texts:
+            self.findings.extend(page_link_text_findings(page_url, texts, self._generic_texts))
+        return parsed
 
     def _record(self, url: str, result: CheckResult) -> None:
+        if (
+            result.verdict is Verdict.REDIRECTED
+            and self._config.checks.soft_404
+            and self._soft_404_enabled(url)
+        ):
+            dead_end = redirect_dead_end(url, result.final_url)
+            if dead_end:
+                result = dataclasses.replace(
+                    result, verdict=Verdict.BROKEN, message=f"soft 404: {dead_end}"
+                )
         self.links[url].result = result
         log.info("%-10s %s %s", result.verdict.value, result.status or result.error or "", url)
         self.stats.links_checked += 1

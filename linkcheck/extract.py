@@ -86,6 +86,7 @@ _ENCODING_ALIASES = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
 }
+MAX_PAGE_TEXT = 20_000  # enough of a page's text to compare it with a "not found" page
 MAX_TEXT_LENGTH = 300  # anchor text is for recognising a link, not for storing whole paragraphs
 
 
@@ -99,6 +100,7 @@ class RawLink:
     attr: str
     line: int
     nofollow: bool = False  # rel="nofollow": check the link, but do not crawl on from it
+    text_issue: str = ""  # "image-without-alt" for an <a> whose only content is such an image
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,8 @@ class ParsedPage:
     links: list[RawLink]
     nofollow: bool = False  # <meta name="robots" content="nofollow">: crawl on from none
     ids: frozenset[str] = frozenset()  # fragment targets: every id, and <a name>
+    heading: str = ""  # the first <h1>, for recognising "not found" pages
+    text: str = ""  # the visible text (capped), for comparing with a host's "not found" page
 
 
 def is_html(content_type: str | None, body: bytes) -> bool:
@@ -175,15 +179,30 @@ def parse_page(text: str) -> ParsedPage:
                 for candidate in parse_srcset(value):
                     links.append(RawLink(candidate, text_of_node, tag, attr, lines.find(candidate)))
             elif value.strip() or tag in ("a", "area"):
-                links.append(RawLink(value, text_of_node, tag, attr, lines.find(value), nofollow))
+                issue = ""
+                if tag == "a" and not text_of_node and node.css_first("img") is not None:
+                    issue = "image-without-alt"
+                links.append(
+                    RawLink(value, text_of_node, tag, attr, lines.find(value), nofollow, issue)
+                )
     ids = frozenset(
         value
         for node in tree.css("[id], a[name]")
         for value in (node.attributes.get("id"), node.attributes.get("name"))
         if value
     )
+    heading_node = tree.css_first("h1")
+    heading = _clean(heading_node.text(deep=True, separator=" ")) if heading_node else ""
+    body = tree.body
+    text = body.text(deep=True, separator=" ", strip=True)[:MAX_PAGE_TEXT] if body else ""
     return ParsedPage(
-        title=title, base_href=base_href, links=links, nofollow=page_nofollow, ids=ids
+        title=title,
+        base_href=base_href,
+        links=links,
+        nofollow=page_nofollow,
+        ids=ids,
+        heading=heading,
+        text=text,
     )
 
 

@@ -202,6 +202,10 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
         for path in site.html_files()
         if site.shown(path) not in linked_from_elsewhere and path != entry
     ]
+    findings = [
+        dataclasses.replace(finding, url=shown(finding.url), page=shown(finding.page))
+        for finding in run.findings
+    ]
     return dataclasses.replace(
         run,
         start_urls=[shown(url) for url in run.start_urls],
@@ -210,6 +214,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
         root=site.shown_root,
         base_url="" if site.base_url == STAND_IN_BASE else site.base_url,
         orphans=orphans,
+        findings=findings,
         setup_errors=base_url_problems(run, site),
     )
 

@@ -113,6 +113,24 @@ class Page:
     links_found: int
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A content-quality problem that is not a dead link: advice for an editor.
+
+    ``severity`` is "error" (mixed content, a malformed mailto:) or "warning" (an insecure
+    link, unhelpful link text, a soft 404's neighbours). ``page`` is "" for site-wide ones.
+    """
+
+    kind: str  # e.g. "mixed-content", "generic-link-text", "inconsistent-link"
+    severity: str
+    url: str
+    page: str
+    href: str
+    text: str
+    line: int
+    message: str
+
+
 @dataclass(slots=True, repr=False)
 class RunResult:
     """Everything a report needs: results, where each link occurs, and the facts of the run."""
@@ -131,6 +149,8 @@ class RunResult:
     base_url: str = ""  # the address that folder was checked as
     orphans: list[str] = field(default_factory=list)  # files in the folder no page links to
     setup_errors: list[str] = field(default_factory=list)  # e.g. a base_url that cannot be right
+    findings: list[Finding] = field(default_factory=list)  # content-quality warnings and errors
+    notes: list[str] = field(default_factory=list)  # facts worth knowing: sitemaps, app shells
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run() formats the repr of its main task (whose result

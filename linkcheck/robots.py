@@ -41,6 +41,12 @@ class RobotsRules:
         rules = await task
         return rules is None or bool(rules.can_fetch(url, self._agent))
 
+    async def sitemaps(self, url: str) -> list[str]:
+        """The ``Sitemap:`` lines of the robots.txt of ``url``'s origin."""
+        await self.allows(url)
+        rules = await self._parsed[origin(url)]
+        return list(rules.sitemaps) if rules is not None else []
+
     async def _fetch(self, url: str) -> Protego | None:
         checked = await self._checker.check(url, as_page=True)
         result, response = checked.result, checked.response

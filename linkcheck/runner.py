@@ -128,6 +128,9 @@ async def run_check_async(
         interrupted_by=received[0].name if received else ("cancelled" if interrupted else ""),
         config_summary=config.summary(),
         start_failures=[] if site is not None else _start_failures(crawler, start_urls),
+        findings=crawler.findings,
+        notes=crawler.notes,
+        orphans=crawler.sitemap_orphans(),
     )
     return as_files(run, site) if site is not None else run
 
@@ -142,7 +145,15 @@ async def _crawl_all(crawler: Crawler, site: LocalSite | None) -> None:
         )
     if crawler.recheck_enabled:
         await crawler.recheck()
-    crawler.check_fragments()
+    crawler.apply_soft_404()
+    checks = crawler.checks
+    if checks.external_fragments:
+        await crawler.check_external_fragments()
+    if checks.fragments or checks.external_fragments:
+        crawler.check_fragments()
+    crawler.quality_findings()
+    if checks.https:
+        await crawler.offer_https_replacements()
 
 
 def _start_failures(crawler: Crawler, start_urls: list[str]) -> list[str]:

@@ -40,7 +40,7 @@ def test_json_report_follows_the_documented_schema(tmp_path: Path) -> None:
     write_reports(run, ["json", "html"], tmp_path)
     document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert document["schema_version"] == SCHEMA_VERSION
-    assert set(document) == {"schema_version", "tool", "run", "counts", "links", "pages"}
+    assert set(document) == {"schema_version", "tool", "run", "counts", "findings", "links", "pages"}
     assert {
         "start_urls",
         "started_at",

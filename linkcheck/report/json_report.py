@@ -53,10 +53,24 @@ def _head(run: RunResult) -> dict[str, Any]:
             "base_url": run.base_url or None,
             "orphans": run.orphans,
             "setup_errors": run.setup_errors,
+            "notes": run.notes,
             "pages_crawled": len(run.pages),
             "config": run.config_summary,
         },
         "counts": {**counts, "total": sum(counts.values())},
+        "findings": [
+            {
+                "kind": f.kind,
+                "severity": f.severity,
+                "url": f.url,
+                "page": f.page or None,
+                "href": f.href,
+                "text": f.text,
+                "line": f.line,
+                "message": f.message,
+            }
+            for f in sorted(run.findings, key=lambda f: (f.severity != "error", f.page, f.line))
+        ],
     }
 
 

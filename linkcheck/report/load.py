@@ -10,6 +10,7 @@ from typing import Any
 from linkcheck.models import (
     CheckResult,
     ErrorKind,
+    Finding,
     Link,
     Occurrence,
     Page,
@@ -89,4 +90,18 @@ def run_from_document(document: dict[str, Any]) -> RunResult:
         base_url=run.get("base_url") or "",
         orphans=list(run.get("orphans", [])),
         setup_errors=list(run.get("setup_errors", [])),
+        notes=list(run.get("notes", [])),
+        findings=[
+            Finding(
+                f["kind"],
+                f["severity"],
+                f["url"],
+                f.get("page") or "",
+                f["href"],
+                f["text"],
+                int(f["line"]),
+                f["message"],
+            )
+            for f in document.get("findings", [])
+        ],
     )

@@ -23,6 +23,12 @@ def summary_lines(run: RunResult, written: Sequence[Path]) -> list[str]:
             f"  interrupted ({run.interrupted_by}): the report covers what was checked so far"
         )
     lines += [f"  note: {note}" for note in run.limits_hit]
+    lines += [f"  note: {note}" for note in run.notes]
+    if run.findings:
+        errors = sum(1 for f in run.findings if f.severity == "error")
+        warnings = len(run.findings) - errors
+        kinds = sorted({f.kind for f in run.findings})
+        lines.append(f"  content: {errors} error(s), {warnings} warning(s) ({', '.join(kinds)})")
     if run.orphans:
         shown = ", ".join(run.orphans[:5]) + (" …" if len(run.orphans) > 5 else "")
         lines.append(f"  {len(run.orphans)} file(s) no page links to: {shown}")

@@ -1,0 +1,293 @@
+"""Content-quality checks beyond "does it resolve": pure functions over what the crawl found.
+
+Each returns findings — warnings for editors, or errors — with advice in plain words:
+soft 404s (a "not found" page that answers 200), insecure links and mixed content, link
+text that tells a reader (or a screen reader) nothing, malformed mailto:/tel: links, and
+the same destination written in several forms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
+
+from linkcheck.extract import RawLink
+from linkcheck.models import Finding, Link
+
+# Titles and main headings of "not found" pages, in the languages a shop's guide meets.
+_NOT_FOUND = re.compile(
+    r"\b404\b|page not found|not found|no longer (available|exists)|does not exist|"
+    r"can(no|')t be found|couldn't find|could not be found|"
+    r"ページが見つかりません|お探しのページ|見つかりませんでした|存在しません|"
+    r"seite nicht gefunden|nicht gefunden|page introuvable|introuvable|"
+    r"página no encontrada|no encontrad|pagina non trovata|non trovata|"
+    r"找不到|页面不存在|頁面不存在|페이지를 찾을 수 없",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|『[^』]*』|‘[^’]*’")
+_LOGIN_PATH = re.compile(
+    r"/(log-?in|sign-?in|signon|auth|account/login|users/sign_in|sso)\b", re.IGNORECASE
+)
+
+DEFAULT_GENERIC_TEXTS: tuple[str, ...] = (
+    "click here",
+    "here",
+    "more",
+    "read more",
+    "learn more",
+    "link",
+    "this link",
+    "this page",
+    "details",
+    "more info",
+    "continue",
+    "go",
+    "click",
+    "こちら",
+    "ここ",
+    "こちらをクリック",
+    "詳しくはこちら",
+    "詳細",
+    "詳細はこちら",
+    "クリック",
+    "hier",
+    "ici",
+    "aquí",
+)
+
+# Elements whose http:// source is blocked or marked insecure by browsers on an https page.
+ACTIVE_CONTENT_TAGS = frozenset({"img", "script", "link", "iframe", "source", "video", "audio"})
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_PHONE_CHARS = re.compile(r"^\+?[0-9().\- ]+(;[a-z-]+=[^;]*)*$", re.IGNORECASE)
+
+
+def looks_not_found(title: str, heading: str) -> str:
+    """The title or main heading that says "not found", or "" for a real page.
+
+    Only the title and the first heading count: a real page that mentions "not found" in its
+    text (say, a help topic about error messages) is not a "not found" page.
+    """
+    for text in (title, heading):
+        # a quoted phrase is being talked about ("What “Item not found” means"), not said
+        if text and len(text) <= 120 and _NOT_FOUND.search(_QUOTED.sub("", text)):
+            return text
+    return ""
+
+
+def redirect_dead_end(url: str, final_url: str | None) -> str:
+    """A deep link that lands on the site's home page or a login page: the target is gone."""
+    if not final_url or final_url == url:
+        return ""
+    start, end = urlsplit(url), urlsplit(final_url)
+    deep = start.path.strip("/") != "" or bool(start.query)
+    if not deep:
+        return ""
+    if end.path in ("", "/") and not end.query:
+        return "it redirects to the site's home page"
+    if _LOGIN_PATH.search(end.path) and not _LOGIN_PATH.search(start.path):
+        return "it redirects to a login page"
+    return ""
+
+
+def similar(a: str, b: str) -> float:
+    """How alike two page texts are (0..1), by shared word 3-shingles: cheap and robust."""
+
+    def shingles(text: str) -> set[tuple[str, ...]]:
+        words = text.lower().split()
+        return {tuple(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
+
+    left, right = shingles(a), shingles(b)
+    if not left or not right:
+        return 0.0
+    return len(left & right) / len(left | right)
+
+
+def check_mailto(url: str) -> str:
+    """Why a mailto: link is malformed, or "" when it looks deliverable (nothing is sent)."""
+    target = unquote(url[len("mailto:") :].split("?", 1)[0])
+    if not target:
+        query = url.partition("?")[2].lower()
+        return "" if "to=" in query else "it names no address"
+    for address in (part.strip() for part in target.split(",")):
+        if not _EMAIL.match(address):
+            return f"{address!r} is not an e-mail address"
+    return ""
+
+
+def check_tel(url: str) -> str:
+    """Why a tel: link is malformed, or "" when it is a dialable number (RFC 3966, loosely)."""
+    number = unquote(url[len("tel:") :]).strip()
+    digits = sum(char.isdigit() for char in number)
+    if not number or not _PHONE_CHARS.match(number):
+        return f"{number!r} is not a phone number"
+    if digits < 3 or digits > 15 + 6:  # E.164 allows 15 digits; extensions add a few
+        return f"{number!r} has {digits} digits"
+    return ""
+
+
+def insecure_links(links: Iterable[Link], secure_pages: set[str]) -> list[Finding]:
+    """http:// links on https:// pages: mixed content (an error) or an insecure link (a warning)."""
+    findings = []
+    for link in links:
+        if not link.url.startswith("http://"):
+            continue
+        for occurrence in link.occurrences:
+            if occurrence.page not in secure_pages:
+                continue
+            if occurrence.tag in ACTIVE_CONTENT_TAGS:
+                findings.append(
+                    Finding(
+                        "mixed-content",
+                        "error",
+                        link.url,
+                        occurrence.page,
+                        occurrence.href,
+                        occurrence.text,
+                        occurrence.line,
+                        f"This secure (https) page loads a {occurrence.tag} over insecure http; "
+                        "browsers block or flag it. Load it over https.",
+                    )
+                )
+            elif occurrence.tag == "a":
+                findings.append(
+                    Finding(
+                        "insecure-link",
+                        "warning",
+                        link.url,
+                        occurrence.page,
+                        occurrence.href,
+                        occurrence.text,
+                        occurrence.line,
+                        "A secure (https) page links to an insecure http address.",
+                    )
+                )
+    return findings
+
+
+def page_link_text_findings(
+    page: str, links: Iterable[tuple[RawLink, str]], generic: frozenset[str]
+) -> list[Finding]:
+    """Link text on one page that tells readers (and screen readers) nothing, or two things.
+
+    ``links`` are the page's links with the URL each resolves to; ``generic`` the casefolded
+    texts that name no target ("click here", "こちら").
+    """
+    findings = []
+    targets_by_text: dict[str, dict[str, RawLink]] = defaultdict(dict)
+    for raw, url in links:
+        if raw.tag not in ("a", "area") or url.startswith("javascript:"):
+            continue
+        text = raw.text.strip()
+        if raw.text_issue == "image-without-alt":
+            findings.append(
+                Finding(
+                    "image-without-alt",
+                    "warning",
+                    url,
+                    page,
+                    raw.href,
+                    "",
+                    raw.line,
+                    "The link is an image with no alt text: screen readers read out the address "
+                    "instead. Give the image an alt text that names the target.",
+                )
+            )
+        elif not text:
+            findings.append(
+                Finding(
+                    "empty-link-text",
+                    "warning",
+                    url,
+                    page,
+                    raw.href,
+                    "",
+                    raw.line,
+                    "The link has no text: readers and screen readers cannot tell where it goes. "
+                    "Give it text that names its target.",
+                )
+            )
+        elif text.casefold().strip(" .!:>»→") in generic:
+            findings.append(
+                Finding(
+                    "generic-link-text",
+                    "warning",
+                    url,
+                    page,
+                    raw.href,
+                    text,
+                    raw.line,
+                    f"“{text}” does not say where the link goes; readers scanning the page (and "
+                    "screen-reader users) need text that names the target.",
+                )
+            )
+        else:
+            targets_by_text[text.casefold()].setdefault(url, raw)
+    for targets in targets_by_text.values():
+        if len(targets) < 2:
+            continue
+        urls = sorted(targets)
+        first = targets[urls[0]]
+        findings.append(
+            Finding(
+                "same-text-different-targets",
+                "warning",
+                urls[0],
+                page,
+                first.href,
+                first.text,
+                first.line,
+                f"“{first.text}” links to {len(urls)} different addresses on this page "
+                f"({', '.join(urls)}); readers expect the same text to lead to the same place.",
+            )
+        )
+    return findings
+
+
+def inconsistent_links(links: Iterable[Link]) -> list[Finding]:
+    """One destination written in several forms: http and https, with and without "/", or
+    a host in different letter case. A tidy-up list for the whole site."""
+    groups: dict[str, list[Link]] = defaultdict(list)
+    for link in links:
+        if link.url.startswith(("http://", "https://")) and link.occurrences:
+            groups[link.url.split("://", 1)[1].rstrip("/")].append(link)
+    findings = []
+    for variants in groups.values():
+        if len(variants) >= 2:
+            forms = {link.url: len(link.occurrences) for link in variants}
+        else:
+            written: dict[str, int] = defaultdict(int)
+            for o in variants[0].occurrences:
+                href = o.href.strip()
+                if href.lower().startswith(("http://", "https://")):
+                    written[href.split("#", 1)[0]] += 1
+            forms = dict(written)
+        if len(forms) < 2:
+            continue
+        ordered = sorted(forms, key=lambda form: (-forms[form], form))
+        listed = "; ".join(f"{form} ({forms[form]} times)" for form in ordered)
+        first = variants[0].occurrences[0]
+        findings.append(
+            Finding(
+                "inconsistent-link",
+                "warning",
+                variants[0].url,
+                first.page,
+                first.href,
+                first.text,
+                first.line,
+                f"The same page is linked in {len(forms)} forms: {listed}. Use one form "
+                f"everywhere (preferably {_preferred(ordered)}).",
+            )
+        )
+    return findings
+
+
+def _preferred(forms: list[str]) -> str:
+    secure = [form for form in forms if form.lower().startswith("https://")]
+    return (secure or forms)[0]
