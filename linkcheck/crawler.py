@@ -132,6 +132,7 @@ class Crawler:
             for link in self.links.values()
             if link.internal
             and link.occurrences
+            and link.url not in self._start_urls
             and all(o.page in self._sitemap_files for o in link.occurrences)
         )
 

@@ -41,3 +41,43 @@ def server() -> Iterator[TestServer]:
 
 def serve(routes: dict[str, Route]) -> TestServer:
     return TestServer(routes)
+
+
+@pytest.fixture(scope="session")
+def demo_port() -> Iterator[int]:
+    """The embedded demo server on an ephemeral loopback port, in a thread of its own."""
+    import asyncio
+    import threading
+
+    from linkcheck.demo.server import start
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        runner = loop.run_until_complete(start("127.0.0.1", 0))
+        holder["port"] = runner.addresses[0][1]
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield int(holder["port"])
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_port: int) -> RunResult:
+    """The shipped config.toml, pointed at the test's port instead of 8735."""
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text.replace("8735", str(demo_port)))
+    data.setdefault("http", {})["recheck_delay"] = 0.1  # keep the test fast; same behaviour
+    return run_check(config_from_mapping(data, source="config.toml"))

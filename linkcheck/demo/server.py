@@ -75,6 +75,15 @@ async def _guide_root(request: web.Request) -> web.StreamResponse:
     raise web.HTTPMovedPermanently("/guide/")
 
 
+async def _sitemap(request: web.Request) -> web.StreamResponse:
+    """The sitemap names the demo's port; served on whatever port the demo runs on."""
+    text = (SITE_ROOT / "sitemap.xml").read_text(encoding="utf-8")
+    port = request.url.port or DEFAULT_PORT
+    return web.Response(
+        text=text.replace(f":{DEFAULT_PORT}/", f":{port}/"), content_type="application/xml"
+    )
+
+
 async def _guide_index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(SITE_ROOT / "guide" / "index.html")
 
@@ -83,6 +92,7 @@ def build_app() -> web.Application:
     app = web.Application()
     app.router.add_get("/", _guide_root)
     app.router.add_get("/guide", _guide_root)
+    app.router.add_get("/sitemap.xml", _sitemap)
     app.router.add_get("/guide/", _guide_index)
     app.router.add_static("/guide/", SITE_ROOT / "guide", follow_symlinks=False)
     app.router.add_route("*", "/carriers/{path:.*}", _carrier)
