@@ -29,6 +29,7 @@ run: $(STAMP)
 	[ $$status -le 1 ]
 
 test: $(STAMP)
+	@sh scripts/install-browser.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

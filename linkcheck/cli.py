@@ -20,6 +20,7 @@ import click
 from linkcheck._version import __version__
 from linkcheck.config import (
     DEFAULT_CONFIG_FILE,
+    DEFAULT_FAIL_ON,
     FAIL_ON_CHOICES,
     REPORT_FORMATS,
     VERDICT_NAMES,
@@ -31,6 +32,7 @@ from linkcheck.local import describe, local_site
 from linkcheck.models import RunResult, Verdict
 from linkcheck.progress import ProgressLine
 from linkcheck.report import write_reports
+from linkcheck.report.load import ReportError, load_run
 from linkcheck.report.terminal import summary_lines
 from linkcheck.runner import run_check
 
@@ -145,6 +147,12 @@ def main() -> None:
     type=click.Choice(FAIL_ON_CHOICES),
     help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.",
 )
+@click.option(
+    "--compare",
+    type=click.Path(dir_okay=False, exists=True),
+    help="A report.json of an earlier run, for 'new' and 'fixed' in the reports "
+    "(default: the report.json already in the output folder).",
+)
 @click.option("-v", "--verbose", count=True, help="Log each check (-vv: and each request).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors; no progress line.")
 def run(
@@ -164,6 +172,7 @@ def run(
     max_duration: float | None,
     allow_private: bool | None,
     fail_on: tuple[str, ...],
+    compare: str | None,
     verbose: int,
     quiet: bool,
 ) -> None:
@@ -199,11 +208,12 @@ def run(
         )
         if config.local.root and not quiet:
             click.echo(describe(local_site(config)), err=True)
+        previous = _load_report(compare) if compare else None
         progress = None if quiet else ProgressLine()
         result = run_check(config, progress=progress, handle_signals=True)
         if progress is not None:
             progress.clear()
-        written = _write(result, config.report.formats, config.report.output)
+        written = _write(result, config.report.formats, config.report.output, previous)
     except ConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
     except Exception as exc:  # a bug: one line for the user, the traceback with -v
@@ -216,6 +226,57 @@ def run(
         for line in summary_lines(result, written):
             click.echo(line)
     sys.exit(_exit_code(result, config.report.fail_on))
+
+
+@main.command()
+@click.argument("report_json", metavar="REPORT.json", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(REPORT_FORMATS),
+    help="Format to write; repeat for several. Default: html.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    default="reports",
+    show_default=True,
+    help="Folder for the reports.",
+)
+@click.option(
+    "--compare",
+    type=click.Path(dir_okay=False),
+    help="An earlier report.json, for 'new' and 'fixed'.",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    type=click.Choice(FAIL_ON_CHOICES),
+    help="Exit with 1 when the saved run has these verdicts (repeatable). Default: broken, error.",
+)
+def report(
+    report_json: str,
+    formats: tuple[str, ...],
+    output: str,
+    compare: str | None,
+    fail_on: tuple[str, ...],
+) -> None:
+    """Write reports from a saved REPORT.json, without crawling again.
+
+    For example `linkcheck report reports/report.json --format sarif --format markdown`.
+    The exit code follows the saved run, as `linkcheck run` would have.
+    """
+    try:
+        result = _load_report(report_json)
+        previous = _load_report(compare) if compare else None
+        written = _write(result, formats or ("html",), output, previous)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    click.echo("Reports: " + ", ".join(str(path) for path in written))
+    sys.exit(_exit_code(result, fail_on or DEFAULT_FAIL_ON))
 
 
 @main.command("serve-demo")
@@ -267,17 +328,25 @@ def _exit_code(result: RunResult, fail_on: tuple[str, ...]) -> int:
     failing = {Verdict(name) for name in fail_on if name in VERDICT_NAMES}
     if any(link.result and link.result.verdict in failing for link in result.links.values()):
         return EXIT_PROBLEMS
-    severities = {"error"} & set(fail_on) | (
-        {"warning", "error"} & set(fail_on) if "warning" in fail_on else set()
-    )
+    # "warning" fails on every finding (warnings, and the errors above them)
+    severities = {"warning", "error"} if "warning" in fail_on else {"error"} & set(fail_on)
     if any(finding.severity in severities for finding in result.findings):
         return EXIT_PROBLEMS
     return EXIT_OK
 
 
-def _write(result: RunResult, formats: tuple[str, ...], output: str) -> list[Path]:
+def _load_report(path: str) -> RunResult:
     try:
-        return write_reports(result, formats, output)
+        return load_run(path)
+    except ReportError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _write(
+    result: RunResult, formats: tuple[str, ...], output: str, previous: RunResult | None = None
+) -> list[Path]:
+    try:
+        return write_reports(result, formats, output, previous=previous)
     except OSError as exc:
         raise ConfigError(f"cannot write reports to {output}: {exc.strerror or exc}") from None
 

@@ -40,7 +40,15 @@ def test_json_report_follows_the_documented_schema(tmp_path: Path) -> None:
     write_reports(run, ["json", "html"], tmp_path)
     document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert document["schema_version"] == SCHEMA_VERSION
-    assert set(document) == {"schema_version", "tool", "run", "counts", "findings", "links", "pages"}
+    assert set(document) == {
+        "schema_version",
+        "tool",
+        "run",
+        "counts",
+        "findings",
+        "links",
+        "pages",
+    }
     assert {
         "start_urls",
         "started_at",
@@ -99,17 +107,22 @@ def test_hostile_pages_stay_inert_in_the_html_report() -> None:
     with TestServer(routes) as site:
         run = crawl(site.url("/"))
     html = "".join(render_html(run))
-    assert "<script" not in html.lower()
+    # the report's own script is the only one, and only it may run (by hash)
+    assert html.lower().count("<script") == 1
+    script = re.search(r"<script>(.*?)</script>", html, re.S)
+    assert script is not None and "alert(" not in script.group(1)
     assert 'href="javascript:' not in html
     assert "onerror=" not in html.replace("onerror=&#34;", "").replace("onerror=&quot;", "")
     assert "\u202e" not in html and "\u0007" not in html
     assert "U+202E" in html  # shown, not obeyed
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
     assert csp is not None and "default-src 'none'" in csp.group(1)
-    assert "script-src" not in csp.group(1)
-    # every clickable link in the report is http(s)
+    script_src = re.search(r"script-src ([^;]+)", csp.group(1))
+    assert script_src is not None and script_src.group(1).startswith("'sha256-")
+    assert "unsafe" not in script_src.group(1)
+    # every clickable link in the report is http(s), or a jump within the report itself
     for href in re.findall(r'href="([^"]*)"', html):
-        assert href.startswith(("http://", "https://")), href
+        assert href.startswith(("http://", "https://")) or re.fullmatch(r"#[a-z-]+", href), href
 
 
 def test_saved_json_loads_back_into_the_same_run(tmp_path: Path) -> None:
