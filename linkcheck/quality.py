@@ -26,7 +26,7 @@ _NOT_FOUND = re.compile(
     r"找不到|页面不存在|頁面不存在|페이지를 찾을 수 없",
     re.IGNORECASE,
 )
-_QUOTED = re.compile("“[^”]*”|\"[^\"]*\"|「[^」]*」|『[^』]*』|\u2018[^\u2019]*\u2019")
+_QUOTED = re.compile('“[^”]*”|"[^"]*"|「[^」]*」|『[^』]*』|\u2018[^\u2019]*\u2019')
 _LOGIN_PATH = re.compile(
     r"/(log-?in|sign-?in|signon|auth|account/login|users/sign_in|sso)\b", re.IGNORECASE
 )
