@@ -30,6 +30,9 @@ RENDERERS: dict[str, tuple[str, Renderer]] = {
     "github": ("report.github.txt", render_github),
 }
 PREVIOUS_RUN_FILE = "report.json"
+# Formats that say what is new or fixed; reading a large previous run costs seconds, so
+# it is read only when one of these is written.
+COMPARING_FORMATS = frozenset({"html", "markdown"})
 
 
 def write_reports(
@@ -46,7 +49,7 @@ def write_reports(
     """
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    if previous is None:
+    if previous is None and COMPARING_FORMATS & set(formats):
         previous = previous_run(folder)
     written = []
     for fmt in dict.fromkeys(formats):
