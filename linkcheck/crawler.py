@@ -486,10 +486,11 @@ class Crawler:
         if len(raw_links) > self._config.crawl.max_links_per_page:
             self._limits.pages_over_max_links += 1
             raw_links = raw_links[: self._config.crawl.max_links_per_page]
+        resolve_href = self._resolver.for_page(base)
         check_text = self._config.checks.link_text
         texts: list[tuple[RawLink, str]] = []
         for raw in raw_links:
-            resolved = self._resolver.resolve(base, raw.href)
+            resolved = resolve_href(raw.href)
             follow = not (raw.nofollow or parsed.nofollow)
             link = self._discover(resolved, raw.href, depth, follow)
             if check_text and raw.tag == "a":

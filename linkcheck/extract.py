@@ -12,6 +12,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from html import escape
+from typing import NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -90,9 +91,8 @@ MAX_PAGE_TEXT = 20_000  # enough of a page's text to compare it with a "not foun
 MAX_TEXT_LENGTH = 300  # anchor text is for recognising a link, not for storing whole paragraphs
 
 
-@dataclass(frozen=True, slots=True)
-class RawLink:
-    """A URL as written on the page, before resolution."""
+class RawLink(NamedTuple):
+    """A URL as written on the page, before resolution (a tuple: one per link per page)."""
 
     href: str
     text: str
@@ -285,7 +285,9 @@ def _refresh_url(attributes: dict[str, str | None]) -> str | None:
 
 
 def _clean(text: str) -> str:
-    text = _SPACES.sub(" ", text).strip()
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
+        text = _SPACES.sub(" ", text)
+    text = text.strip()
     return text if len(text) <= MAX_TEXT_LENGTH else text[: MAX_TEXT_LENGTH - 1] + "…"
 
 

@@ -186,7 +186,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
                 message=message,
             )
         key = shown(link.url)
-        occurrences = [dataclasses.replace(o, page=shown(o.page)) for o in link.occurrences]
+        occurrences = [o._replace(page=shown(o.page)) for o in link.occurrences]
         if key in links:  # /about and /about/ are one file: one entry
             links[key].occurrences.extend(occurrences)
             continue

@@ -8,6 +8,7 @@ The fragment is split off: it is never sent to a server, but the editor needs to
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from yarl import URL
@@ -86,31 +87,43 @@ class CachedResolver:
         self._max_url_length = max_url_length
 
     def resolve(self, base: str, href: str) -> ResolvedLink:
-        context = _resolution_context(base, href)
-        key = (context, href)
-        found = self._cache.get(key)
-        if found is None:
-            if len(self._cache) >= self._max_entries:
-                self._cache.clear()
-            found = self._cache[key] = resolve(URL(context or base), href, self._max_url_length)
-        return found
+        return self.for_page(base)(href)
 
+    def for_page(self, base: str) -> Callable[[str], ResolvedLink]:
+        """A resolver for one page's links: the base's origin and folder are worked out once.
 
-def _resolution_context(base: str, href: str) -> str:
-    """The prefix of ``base`` that determines how ``href`` resolves (RFC 3986 §5.2)."""
-    raw = href.strip()
-    if not raw or raw[0] in "?#":
-        return base
-    if _SCHEME.match(raw):
-        return ""
-    scheme_end = base.find("://") + 3
-    path_start = base.find("/", scheme_end)
-    if path_start < 0:
-        return base
-    if raw[0] == "/":
-        return base[: path_start + 1]
-    path = base.split("?", 1)[0].split("#", 1)[0]
-    return path[: path.rfind("/") + 1]
+        Which prefix of the base a link depends on (RFC 3986 §5.2): nothing for an absolute
+        URL, the origin for ``/root``, the folder for ``relative``, all of it for ``?q``/``#f``.
+        """
+        scheme_end = base.find("://") + 3
+        path_start = base.find("/", scheme_end)
+        if path_start < 0:
+            origin = folder = base
+        else:
+            origin = base[: path_start + 1]
+            path = base.split("?", 1)[0].split("#", 1)[0]
+            folder = path[: path.rfind("/") + 1]
+        cache, limit, scheme_of = self._cache, self._max_url_length, _SCHEME.match
+
+        def resolve_href(href: str) -> ResolvedLink:
+            raw = href.strip()
+            if not raw or raw[0] in "?#":
+                context = base
+            elif raw[0] == "/" and not raw.startswith("//"):
+                context = origin
+            elif scheme_of(raw) or raw.startswith("//"):
+                context = "" if not raw.startswith("//") else origin
+            else:
+                context = folder
+            key = (context, href)
+            found = cache.get(key)
+            if found is None:
+                if len(cache) >= self._max_entries:
+                    cache.clear()
+                found = cache[key] = resolve(URL(context or base), href, limit)
+            return found
+
+        return resolve_href
 
 
 def page_base(page_url: str, base_href: str | None) -> URL:

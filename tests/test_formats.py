@@ -472,7 +472,7 @@ def test_github_commands_cannot_be_injected(site: Site) -> None:
     gone = site.run.links[site.url("/gone")]
     assert gone.result is not None
     sneaky = "x\n::error::injected\r\n::warning file=/etc/passwd::y%0A"
-    forged = dataclasses.replace(gone.occurrences[0], text=sneaky)
+    forged = gone.occurrences[0]._replace(text=sneaky)
     run = dataclasses.replace(
         site.run,
         links={
