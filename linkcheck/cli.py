@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from linkcheck._version import __version__
+from linkcheck.commands import register as register_memory_commands
 from linkcheck.config import (
     DEFAULT_CONFIG_FILE,
     DEFAULT_FAIL_ON,
@@ -148,6 +149,11 @@ def main() -> None:
     help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.",
 )
 @click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Check every link afresh: reuse no result from earlier runs (history is still kept).",
+)
+@click.option(
     "--compare",
     type=click.Path(dir_okay=False, exists=True),
     help="A report.json of an earlier run, for 'new' and 'fixed' in the reports "
@@ -172,6 +178,7 @@ def run(
     max_duration: float | None,
     allow_private: bool | None,
     fail_on: tuple[str, ...],
+    no_cache: bool,
     compare: str | None,
     verbose: int,
     quiet: bool,
@@ -210,7 +217,7 @@ def run(
             click.echo(describe(local_site(config)), err=True)
         previous = _load_report(compare) if compare else None
         progress = None if quiet else ProgressLine()
-        result = run_check(config, progress=progress, handle_signals=True)
+        result = run_check(config, progress=progress, handle_signals=True, use_cache=not no_cache)
         if progress is not None:
             progress.clear()
         written = _write(result, config.report.formats, config.report.output, previous)
@@ -226,6 +233,9 @@ def run(
         for line in summary_lines(result, written):
             click.echo(line)
     sys.exit(_exit_code(result, config.report.fail_on))
+
+
+register_memory_commands(main)
 
 
 @main.command()
@@ -326,8 +336,12 @@ def _exit_code(result: RunResult, fail_on: tuple[str, ...]) -> int:
         )
         return EXIT_USAGE
     failing = {Verdict(name) for name in fail_on if name in VERDICT_NAMES}
-    if any(link.result and link.result.verdict in failing for link in result.links.values()):
-        return EXIT_PROBLEMS
+    for link in result.links.values():
+        if link.result is None or link.result.verdict not in failing:
+            continue
+        memory = result.memory.get(link.url)
+        if memory is None or memory.counts:  # accepted in the baseline, or not failing long
+            return EXIT_PROBLEMS
     # "warning" fails on every finding (warnings, and the errors above them)
     severities = {"warning", "error"} if "warning" in fail_on else {"error"} & set(fail_on)
     if any(finding.severity in severities for finding in result.findings):

@@ -50,6 +50,10 @@ DEFAULT_EXTERNAL_METHOD = "head"
 DEFAULT_INDEX_FILES = ("index.html",)
 DEFAULT_EXTENSIONS = (".html", ".htm")
 DEFAULT_OUTPUT = "reports"
+DEFAULT_CACHE_PATH = ".linkcheck/cache.sqlite"
+DEFAULT_CACHE_MAX_AGE = 86_400.0  # one day
+DEFAULT_BASELINE_FILE = "linkcheck-baseline.toml"
+DEFAULT_CHECKPOINT_INTERVAL = 10.0
 DEFAULT_FORMATS = ("html", "json")
 DEFAULT_FAIL_ON = ("broken", "error")  # blocked and rate-limited do not fail a run by default
 # "error" also covers error-level findings (mixed content); "warning" all other findings.
@@ -132,6 +136,18 @@ class LocalSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """What linkcheck remembers between runs, in one SQLite file."""
+
+    enabled: bool = True
+    path: str = DEFAULT_CACHE_PATH
+    max_age: float = DEFAULT_CACHE_MAX_AGE  # seconds an external link's good result is reused
+    failures_before_broken: int = 1  # runs in a row a link must fail before it fails the run
+    baseline: str = DEFAULT_BASELINE_FILE
+    checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL  # seconds between resume points
+
+
+@dataclass(frozen=True, slots=True)
 class ReportSettings:
     output: str = DEFAULT_OUTPUT
     formats: tuple[str, ...] = DEFAULT_FORMATS
@@ -163,6 +179,7 @@ class HostProfile:
     interval: float | None = None
     allow_private: bool | None = None
     soft_404: bool | None = None  # per-host switch for the soft-404 check
+    cache_max_age: float | None = None  # per-host [cache] max_age
     fragments: bool | None = None  # per-host switch for #fragment checks
 
     def matches(self, scheme: str, host: str, port: int) -> bool:
@@ -211,6 +228,7 @@ class Config:
     report: ReportSettings = field(default_factory=ReportSettings)
     local: LocalSettings = field(default_factory=LocalSettings)
     checks: CheckSettings = field(default_factory=CheckSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
     remap: tuple[RemapRule, ...] = ()
     hosts: tuple[HostProfile, ...] = ()
     source: str = "built-in defaults"
@@ -242,6 +260,7 @@ class Config:
             "report": _plain(dataclasses.asdict(self.report)),
             "local": _plain(dataclasses.asdict(self.local)),
             "checks": _plain(dataclasses.asdict(self.checks)),
+            "cache": _plain(dataclasses.asdict(self.cache)),
             "remap": [{"pattern": r.pattern.pattern, "replace": r.replace} for r in self.remap],
             "hosts": {profile.key: profile.summary() for profile in self.hosts},
         }
@@ -257,6 +276,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "report": ReportSettings,
     "local": LocalSettings,
     "checks": CheckSettings,
+    "cache": CacheSettings,
 }
 _TOP_LEVEL_KEYS = ("start_urls", "remap", "hosts", *_SECTIONS)
 _HOST_KEYS = (
@@ -307,6 +327,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<config>") ->
         report=sections["report"],
         local=sections["local"],
         checks=sections["checks"],
+        cache=sections["cache"],
         remap=remap,
         hosts=hosts,
         source=source,
@@ -336,6 +357,7 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
         report=dataclasses.replace(config.report, **changes["report"]),
         local=dataclasses.replace(config.local, **changes["local"]),
         checks=dataclasses.replace(config.checks, **changes["checks"]),
+        cache=dataclasses.replace(config.cache, **changes["cache"]),
     )
     return validate(config, source="command line")
 
@@ -362,6 +384,12 @@ def validate(config: Config, *, source: str | None = None) -> Config:
     for key in ("per_host_interval", "external_per_host_interval", "recheck_delay"):
         if getattr(http, key) < 0:
             raise ConfigError(f"{where}: [http] {key} must not be negative")
+    _at_least(config.cache.failures_before_broken, 1, where, "cache", "failures_before_broken")
+    if config.cache.max_age < 0 or config.cache.checkpoint_interval <= 0:
+        raise ConfigError(
+            f"{where}: [cache] max_age must not be negative and checkpoint_interval must be "
+            "more than 0"
+        )
     if crawl.max_duration < 0:
         raise ConfigError(f"{where}: [crawl] max_duration must not be negative (0: no limit)")
     _check_accept(http.accept, where, "[http] accept")

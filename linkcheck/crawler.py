@@ -64,6 +64,7 @@ class Crawler:
         robots: RobotsRules | None = None,
         *,
         document_of: Callable[[str], object] = lambda url: url,
+        cached: Callable[[str], CheckResult | None] | None = None,
     ) -> None:
         """``document_of`` says which URLs are one document (in a folder, ``docs/`` and
         ``docs/index.html`` are one file): each document is parsed once."""
@@ -71,6 +72,8 @@ class Crawler:
         self._checker = checker
         self._robots = robots
         self._document_of = document_of
+        self._cached = cached  # an earlier run's result for an external link, if fresh
+        self.cache_hits = 0
         self._parsed_documents: set[object] = set()
         self.findings: list[Finding] = []
         self.notes: list[str] = []  # facts of the run for the report (sitemaps, checks)
@@ -425,6 +428,12 @@ class Crawler:
     # --- work -------------------------------------------------------------------------
 
     async def _check_link(self, url: str) -> None:
+        if self._cached is not None and not self.links[url].internal:
+            remembered = self._cached(url)
+            if remembered is not None:
+                self.cache_hits += 1
+                self._record(url, dataclasses.replace(remembered, from_cache=True))
+                return
         checked = await self._checker.check(url)
         self._record(url, checked.result)
 

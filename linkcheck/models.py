@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
 
@@ -85,6 +85,7 @@ class CheckResult:
     message: str = ""  # a human-readable detail: the reason for an error, skip or exclusion
     checked_url: str | None = None  # the URL actually requested when a remap rule applied
     elapsed: float = 0.0  # seconds spent checking, retries included
+    from_cache: bool = False  # reused from an earlier run's result (see [cache])
 
     @property
     def redirect_kind(self) -> RedirectKind | None:
@@ -135,6 +136,23 @@ class Finding:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class LinkMemory:
+    """What earlier runs and the baseline say about a link that fails now."""
+
+    failing_runs: int  # runs in a row it has failed, this one included
+    failing_since: datetime | None  # when the first of those runs started
+    new: bool  # it did not fail in the previous run
+    accepted_reason: str | None = None  # the baseline accepts it for now, for this reason
+    accepted_until: date | None = None
+    tolerated: bool = False  # failing fewer runs in a row than failures_before_broken
+
+    @property
+    def counts(self) -> bool:
+        """Whether this failure should fail the run (not accepted, not tolerated yet)."""
+        return self.accepted_reason is None and not self.tolerated
+
+
 @dataclass(slots=True, repr=False)
 class RunResult:
     """Everything a report needs: results, where each link occurs, and the facts of the run."""
@@ -155,6 +173,10 @@ class RunResult:
     setup_errors: list[str] = field(default_factory=list)  # e.g. a base_url that cannot be right
     findings: list[Finding] = field(default_factory=list)  # content-quality warnings and errors
     notes: list[str] = field(default_factory=list)  # facts worth knowing: sitemaps, app shells
+    memory: dict[str, LinkMemory] = field(default_factory=dict)  # failing links: their history
+    fixed: list[str] = field(default_factory=list)  # failed in the previous run, work now
+    expired_acceptances: list[str] = field(default_factory=list)  # baseline entries past date
+    cache_hits: int = 0  # external links answered from the result cache
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run() formats the repr of its main task (whose result

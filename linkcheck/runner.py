@@ -11,21 +11,27 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import logging
 import re
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from linkcheck.baseline import Baseline, load_baseline
 from linkcheck.checker import Checker
 from linkcheck.config import Config, ConfigError
 from linkcheck.crawler import Crawler, CrawlStats
 from linkcheck.hosts import HostRules
 from linkcheck.http import DEFAULT_USER_AGENT, HttpClient, Transport
 from linkcheck.local import LocalSite, LocalTransport, as_files, local_site
+from linkcheck.memory import cache_context, remember_run
 from linkcheck.models import CheckResult, RunResult, Verdict
 from linkcheck.robots import RobotsRules
 from linkcheck.safety import AddressPolicy
+from linkcheck.store import Store, StoreError
 from linkcheck.urls import InvalidURL, host_of, normalize_url
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[CrawlStats], None]
 PROGRESS_INTERVAL = 0.2  # seconds between progress callbacks
@@ -36,9 +42,15 @@ def run_check(
     *,
     progress: ProgressCallback | None = None,
     handle_signals: bool = False,
+    use_cache: bool = True,
 ) -> RunResult:
-    """Crawl and check. ``handle_signals`` turns SIGINT/SIGTERM into a partial result."""
-    return asyncio.run(run_check_async(config, progress=progress, handle_signals=handle_signals))
+    """Crawl and check. ``handle_signals`` turns SIGINT/SIGTERM into a partial result;
+    ``use_cache=False`` (``--no-cache``) checks every link afresh (history is still kept)."""
+    return asyncio.run(
+        run_check_async(
+            config, progress=progress, handle_signals=handle_signals, use_cache=use_cache
+        )
+    )
 
 
 async def run_check_async(
@@ -46,6 +58,7 @@ async def run_check_async(
     *,
     progress: ProgressCallback | None = None,
     handle_signals: bool = False,
+    use_cache: bool = True,
 ) -> RunResult:
     site = local_site(config) if config.local.root else None
     if site is not None:
@@ -59,6 +72,27 @@ async def run_check_async(
     except InvalidURL as exc:
         raise ConfigError(f"start URL: {exc}") from None
     config = _with_start_urls(config, start_urls)
+    baseline = load_baseline(config.cache.baseline)
+    store = _open_store(config)
+    try:
+        return await _run(
+            config, start_urls, site, store, baseline, use_cache, progress, handle_signals
+        )
+    finally:
+        if store is not None:
+            store.close()
+
+
+async def _run(
+    config: Config,
+    start_urls: list[str],
+    site: LocalSite | None,
+    store: Store | None,
+    baseline: Baseline,
+    use_cache: bool,
+    progress: ProgressCallback | None,
+    handle_signals: bool,
+) -> RunResult:
     started_at = datetime.now(UTC)
     interrupted = False
     out_of_time = False
@@ -79,7 +113,11 @@ async def run_check_async(
             else None
         )
         crawler = Crawler(
-            config, checker, robots, document_of=site.file_for if site else lambda url: url
+            config,
+            checker,
+            robots,
+            document_of=site.file_for if site else lambda url: url,
+            cached=_cache_lookup(config, store) if store is not None and use_cache else None,
         )
         crawl = asyncio.create_task(_crawl_all(crawler, site))
         ticker = asyncio.create_task(_tick(crawler.stats, progress)) if progress else None
@@ -132,7 +170,49 @@ async def run_check_async(
         notes=crawler.notes,
         orphans=crawler.sitemap_orphans(),
     )
-    return as_files(run, site) if site is not None else run
+    if store is not None:
+        fresh = [
+            link.result
+            for link in crawler.links.values()
+            if not link.internal and link.result is not None and not link.result.from_cache
+        ]
+        try:
+            store.remember(fresh, context=cache_context(config))
+        except StoreError as exc:
+            log.warning("result cache not updated: %s", exc)
+    run.cache_hits = crawler.cache_hits
+    if site is not None:
+        run = as_files(run, site)
+    remember_run(run, store, baseline, failures_before_broken=config.cache.failures_before_broken)
+    return run
+
+
+def _open_store(config: Config) -> Store | None:
+    """The run's memory, or None (disabled, or unusable: a warning, never a failed run)."""
+    if not config.cache.enabled:
+        return None
+    try:
+        return Store(config.cache.path)
+    except (StoreError, OSError) as exc:
+        log.warning("working without the result cache and history (%s): %s", config.cache.path, exc)
+        return None
+
+
+def _cache_lookup(config: Config, store: Store) -> Callable[[str], CheckResult | None]:
+    context = cache_context(config)
+
+    def lookup(url: str) -> CheckResult | None:
+        profile = config.profile_for(url) if config.hosts else None
+        max_age = config.cache.max_age
+        if profile is not None and profile.cache_max_age is not None:
+            max_age = profile.cache_max_age
+        try:
+            return store.cached(url, max_age, context=context)
+        except StoreError as exc:
+            log.debug("cache lookup failed for %s: %s", url, exc)
+            return None
+
+    return lookup
 
 
 async def _crawl_all(crawler: Crawler, site: LocalSite | None) -> None:

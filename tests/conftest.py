@@ -19,6 +19,7 @@ def make_config(*start_urls: str, **sections: dict[str, Any]) -> Config:
     """A config for tests: short timeouts and retry waits unless a test asks otherwise."""
     data: dict[str, Any] = {"start_urls": list(start_urls)}
     data["http"] = {**FAST_HTTP, **sections.pop("http", {})}
+    data["cache"] = {"enabled": False, **sections.pop("cache", {})}  # no state between tests
     data.update(sections)
     return config_from_mapping(data, source="test")
 
@@ -80,4 +81,5 @@ def demo_run(demo_port: int) -> RunResult:
     text = (Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text.replace("8735", str(demo_port)))
     data.setdefault("http", {})["recheck_delay"] = 0.1  # keep the test fast; same behaviour
+    data["cache"] = {"enabled": False}
     return run_check(config_from_mapping(data, source="config.toml"))

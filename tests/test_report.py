@@ -24,6 +24,8 @@ LINK_KEYS = {
     "message",
     "checked_url",
     "elapsed_seconds",
+    "from_cache",
+    "history",
     "occurrences",
 }
 OCCURRENCE_KEYS = {"page", "href", "text", "tag", "attr", "line", "fragment"}

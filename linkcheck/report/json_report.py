@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from linkcheck._version import __version__
-from linkcheck.models import Link, RunResult, Verdict
+from linkcheck.models import Link, LinkMemory, RunResult, Verdict
 
 SCHEMA_VERSION = 1
 VERDICT_ORDER = {verdict: index for index, verdict in enumerate(Verdict)}
@@ -29,7 +29,7 @@ def to_document(run: RunResult) -> dict[str, Any]:
     """The whole report as one object (for library users; the file is written in chunks)."""
     return {
         **_head(run),
-        "links": [_link(link) for link in sorted_links(run)],
+        "links": [_link(link, run.memory.get(link.url)) for link in sorted_links(run)],
         "pages": _pages(run),
     }
 
@@ -53,6 +53,9 @@ def _head(run: RunResult) -> dict[str, Any]:
             "base_url": run.base_url or None,
             "orphans": run.orphans,
             "setup_errors": run.setup_errors,
+            "fixed": run.fixed,
+            "expired_acceptances": run.expired_acceptances,
+            "cache_hits": run.cache_hits,
             "notes": run.notes,
             "pages_crawled": len(run.pages),
             "config": run.config_summary,
@@ -96,7 +99,11 @@ def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[s
     links = sorted_links(run)
     for index, link in enumerate(links):
         separator = ",\n" if index < len(links) - 1 else "\n"
-        yield "    " + json.dumps(_link(link), ensure_ascii=False) + separator
+        yield (
+            "    "
+            + json.dumps(_link(link, run.memory.get(link.url)), ensure_ascii=False)
+            + separator
+        )
     yield '  ],\n  "pages": [\n'
     pages = _pages(run)
     for index, page in enumerate(pages):
@@ -105,7 +112,7 @@ def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[s
     yield "  ]\n}\n"
 
 
-def _link(link: Link) -> dict[str, Any]:
+def _link(link: Link, memory: LinkMemory | None = None) -> dict[str, Any]:
     result = link.result
     assert result is not None  # the runner gives every link a result
     kind = result.redirect_kind
@@ -121,6 +128,8 @@ def _link(link: Link) -> dict[str, Any]:
         "message": result.message or None,
         "checked_url": result.checked_url,
         "elapsed_seconds": round(result.elapsed, 3),
+        "from_cache": result.from_cache,
+        "history": _memory(memory),
         "occurrences": [
             {
                 "page": o.page,
@@ -133,4 +142,17 @@ def _link(link: Link) -> dict[str, Any]:
             }
             for o in sorted(link.occurrences, key=lambda o: (o.page, o.line))
         ],
+    }
+
+
+def _memory(memory: LinkMemory | None) -> dict[str, Any] | None:
+    if memory is None:
+        return None
+    return {
+        "failing_runs": memory.failing_runs,
+        "failing_since": memory.failing_since.isoformat() if memory.failing_since else None,
+        "new": memory.new,
+        "accepted": memory.accepted_reason,
+        "accepted_until": memory.accepted_until.isoformat() if memory.accepted_until else None,
+        "tolerated": memory.tolerated,
     }

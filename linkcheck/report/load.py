@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from linkcheck.models import (
     ErrorKind,
     Finding,
     Link,
+    LinkMemory,
     Occurrence,
     Page,
     RedirectHop,
@@ -45,6 +46,7 @@ def run_from_document(document: dict[str, Any]) -> RunResult:
         raise ValueError(f"schema_version {version!r}, this linkcheck reads {SCHEMA_VERSION}")
     run = document["run"]
     links = {}
+    memories: dict[str, LinkMemory] = {}
     for item in document["links"]:
         link = Link(item["url"], internal=bool(item["internal"]))
         link.occurrences = [
@@ -69,7 +71,10 @@ def run_from_document(document: dict[str, Any]) -> RunResult:
             message=item.get("message") or "",
             checked_url=item.get("checked_url"),
             elapsed=float(item.get("elapsed_seconds") or 0.0),
+            from_cache=bool(item.get("from_cache")),
         )
+        if item.get("history"):
+            memories[link.url] = _memory(item["history"])
         links[link.url] = link
     pages = [
         Page(p["url"], int(p["depth"]), p["title"], p["status"], int(p["links"]))
@@ -90,6 +95,10 @@ def run_from_document(document: dict[str, Any]) -> RunResult:
         base_url=run.get("base_url") or "",
         orphans=list(run.get("orphans", [])),
         setup_errors=list(run.get("setup_errors", [])),
+        memory=memories,
+        fixed=list(run.get("fixed", [])),
+        expired_acceptances=list(run.get("expired_acceptances", [])),
+        cache_hits=int(run.get("cache_hits") or 0),
         notes=list(run.get("notes", [])),
         findings=[
             Finding(
@@ -104,4 +113,16 @@ def run_from_document(document: dict[str, Any]) -> RunResult:
             )
             for f in document.get("findings", [])
         ],
+    )
+
+
+def _memory(item: dict[str, Any]) -> LinkMemory:
+    since, until = item.get("failing_since"), item.get("accepted_until")
+    return LinkMemory(
+        failing_runs=int(item["failing_runs"]),
+        failing_since=datetime.fromisoformat(since) if since else None,
+        new=bool(item["new"]),
+        accepted_reason=item.get("accepted"),
+        accepted_until=date.fromisoformat(until) if until else None,
+        tolerated=bool(item.get("tolerated")),
     )
