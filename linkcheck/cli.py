@@ -149,6 +149,12 @@ def main() -> None:
     help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.",
 )
 @click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the interrupted run with the same settings (after Ctrl-C, a CI timeout, a "
+    "crash) from its newest resume point, without fetching again what was done.",
+)
+@click.option(
     "--no-cache",
     is_flag=True,
     help="Check every link afresh: reuse no result from earlier runs (history is still kept).",
@@ -178,6 +184,7 @@ def run(
     max_duration: float | None,
     allow_private: bool | None,
     fail_on: tuple[str, ...],
+    resume: bool,
     no_cache: bool,
     compare: str | None,
     verbose: int,
@@ -217,7 +224,13 @@ def run(
             click.echo(describe(local_site(config)), err=True)
         previous = _load_report(compare) if compare else None
         progress = None if quiet else ProgressLine()
-        result = run_check(config, progress=progress, handle_signals=True, use_cache=not no_cache)
+        result = run_check(
+            config,
+            progress=progress,
+            handle_signals=True,
+            use_cache=not no_cache,
+            resume=resume,
+        )
         if progress is not None:
             progress.clear()
         written = _write(result, config.report.formats, config.report.output, previous)

@@ -13,9 +13,21 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from linkcheck.checker import Checker, is_transient_result
+from linkcheck.checkpoint import (
+    STATE_VERSION,
+    finding_from_state,
+    finding_to_state,
+    occurrences_from_state,
+    occurrences_to_state,
+    page_from_state,
+    page_to_state,
+    result_from_state,
+    result_to_state,
+)
 from linkcheck.config import CheckSettings, Config
 from linkcheck.extract import ParsedPage, RawLink, decode, is_html, parse_page
 from linkcheck.http import Response
@@ -93,6 +105,93 @@ class Crawler:
         self._pages_scheduled = 0
         self._group: asyncio.TaskGroup | None = None
         self._resolver = CachedResolver(max_url_length=config.crawl.max_url_length)
+        self._sitemaps_read = False
+
+    # --- resume points ----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The crawl's state as JSON-ready data (see linkcheck.checkpoint)."""
+        return {
+            "version": STATE_VERSION,
+            "links": [
+                [
+                    link.url,
+                    link.internal,
+                    result_to_state(link.result),
+                    occurrences_to_state(link.occurrences),
+                ]
+                for link in self.links.values()
+            ],
+            "pages": [
+                page_to_state(page, self._page_ids.get(self._document_of(page.url)))
+                for page in self.pages
+            ],
+            "page_depth": self._page_depth,
+            "non_html_pages": self.non_html_pages,
+            "findings": [finding_to_state(finding) for finding in self.findings],
+            "notes": self.notes,
+            "sitemap_files": sorted(self._sitemap_files),
+            "sitemaps_read": self._sitemaps_read,
+            "limits": dataclasses.asdict(self._limits),
+            "pages_scheduled": self._pages_scheduled,
+            "cache_hits": self.cache_hits,
+            "soft404": self._soft404.snapshot() if self._soft404 is not None else None,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take over a checkpointed crawl: what it had done stays done."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"checkpoint version {state.get('version')!r}")
+        self.links = {}
+        for url, internal, result, occurrences in state["links"]:
+            link = Link(url, internal=bool(internal), result=result_from_state(result))
+            link.occurrences = occurrences_from_state(occurrences)
+            self.links[url] = link
+        self.pages = []
+        for item in state["pages"]:
+            page, ids = page_from_state(item)
+            self.pages.append(page)
+            self._parsed_documents.add(self._document_of(page.url))
+            if ids:
+                self._page_ids[self._document_of(page.url)] = ids
+        self._page_depth = {url: int(depth) for url, depth in state["page_depth"].items()}
+        self.non_html_pages = dict(state["non_html_pages"])
+        self.findings = [finding_from_state(item) for item in state["findings"]]
+        self.notes = list(state["notes"])
+        self._sitemap_files = set(state["sitemap_files"])
+        self._sitemaps_read = bool(state["sitemaps_read"])
+        self._limits = _Limits(**state["limits"])
+        self._pages_scheduled = int(state["pages_scheduled"])
+        self.cache_hits = int(state["cache_hits"])
+        if self._soft404 is not None and state.get("soft404"):
+            self._soft404.restore(state["soft404"])
+        self.stats = CrawlStats(
+            pages_crawled=len(self.pages),
+            links_checked=sum(1 for link in self.links.values() if link.result is not None),
+            links_found=len(self.links),
+            problems=sum(
+                1
+                for link in self.links.values()
+                if link.result is not None
+                and link.result.verdict in (Verdict.BROKEN, Verdict.ERROR)
+            ),
+        )
+
+    async def resume(self) -> None:
+        """Finish a restored crawl: the pages and links that had no result yet."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            for url, link in self.links.items():
+                if link.result is not None:
+                    continue
+                if url in self._page_depth:
+                    group.create_task(self._crawl_page(url, self._page_depth[url]))
+                else:
+                    group.create_task(self._check_link(url))
+            if not self._sitemaps_read and (
+                self._config.checks.sitemaps or self._config.checks.sitemap_urls
+            ):
+                group.create_task(self._load_sitemaps())
 
     async def run(self) -> None:
         """Crawl from the start URLs until nothing is left to fetch or check."""
@@ -120,6 +219,7 @@ class Crawler:
             self._checker, list(dict.fromkeys(urls)), explicit=set(checks.sitemap_urls)
         )
         self.notes.extend(read.problems)
+        self._sitemaps_read = True
         for entry in read.entries:
             self._sitemap_files.add(entry.sitemap)
             resolved = self._resolver.resolve(entry.sitemap, entry.loc)
@@ -447,6 +547,15 @@ class Crawler:
                 url, Verdict.EXCLUDED, message="disallowed by the site's robots.txt"
             )
             return
+        judge = (
+            self._soft404 is not None
+            and url not in self._start_urls
+            and self._soft_404_enabled(url)
+        )
+        if judge and self._soft404 is not None:
+            await self._soft404.prepare(url)
+        # From here on nothing waits until the page is recorded and parsed: a checkpoint
+        # sees a page either untouched or completely done.
         checked = await self._checker.check(url, as_page=True)
         result = checked.result
         self._record(url, result)
@@ -462,14 +571,8 @@ class Crawler:
             self.non_html_pages[url] = response.content_type or "unknown"
             return
         parsed = self._parse(page_url, depth, response)
-        if (
-            parsed is not None
-            and self._soft404 is not None
-            and result.verdict is Verdict.OK
-            and url not in self._start_urls
-            and self._soft_404_enabled(url)
-        ):
-            await self._soft404.judge(url, parsed)
+        if parsed is not None and judge and self._soft404 and result.verdict is Verdict.OK:
+            self._soft404.judge(url, parsed)
 
     def _claim_redirect_target(self, result: CheckResult, response: Response) -> str:
         """A page that redirects inside the scope is parsed as its target, once."""

@@ -14,11 +14,15 @@ import functools
 import logging
 import re
 import signal
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from linkcheck.baseline import Baseline, load_baseline
 from linkcheck.checker import Checker
+from linkcheck.checkpoint import checkpoint_key
 from linkcheck.config import Config, ConfigError
 from linkcheck.crawler import Crawler, CrawlStats
 from linkcheck.hosts import HostRules
@@ -43,12 +47,18 @@ def run_check(
     progress: ProgressCallback | None = None,
     handle_signals: bool = False,
     use_cache: bool = True,
+    resume: bool = False,
 ) -> RunResult:
     """Crawl and check. ``handle_signals`` turns SIGINT/SIGTERM into a partial result;
-    ``use_cache=False`` (``--no-cache``) checks every link afresh (history is still kept)."""
+    ``use_cache=False`` (``--no-cache``) checks every link afresh (history is still kept);
+    ``resume`` continues from the newest checkpoint of the same run, if there is one."""
     return asyncio.run(
         run_check_async(
-            config, progress=progress, handle_signals=handle_signals, use_cache=use_cache
+            config,
+            progress=progress,
+            handle_signals=handle_signals,
+            use_cache=use_cache,
+            resume=resume,
         )
     )
 
@@ -59,6 +69,7 @@ async def run_check_async(
     progress: ProgressCallback | None = None,
     handle_signals: bool = False,
     use_cache: bool = True,
+    resume: bool = False,
 ) -> RunResult:
     site = local_site(config) if config.local.root else None
     if site is not None:
@@ -76,7 +87,13 @@ async def run_check_async(
     store = _open_store(config)
     try:
         return await _run(
-            config, start_urls, site, store, baseline, use_cache, progress, handle_signals
+            config,
+            start_urls,
+            site,
+            store,
+            baseline,
+            RunOptions(use_cache, resume, handle_signals),
+            progress,
         )
     finally:
         if store is not None:
@@ -89,10 +106,11 @@ async def _run(
     site: LocalSite | None,
     store: Store | None,
     baseline: Baseline,
-    use_cache: bool,
+    options: RunOptions,
     progress: ProgressCallback | None,
-    handle_signals: bool,
 ) -> RunResult:
+    if options.resume and store is None:
+        raise ConfigError("--resume needs the result store: set [cache] enabled = true")
     started_at = datetime.now(UTC)
     interrupted = False
     out_of_time = False
@@ -117,12 +135,35 @@ async def _run(
             checker,
             robots,
             document_of=site.file_for if site else lambda url: url,
-            cached=_cache_lookup(config, store) if store is not None and use_cache else None,
+            cached=_cache_lookup(config, store)
+            if store is not None and options.use_cache
+            else None,
         )
-        crawl = asyncio.create_task(_crawl_all(crawler, site))
+        key = checkpoint_key(config)
+        resumed = False
+        if options.resume and store is not None:
+            state = _load_checkpoint(store, key)
+            if state is not None:
+                crawler.restore(state)
+                started_at = datetime.fromisoformat(state["started_at"])
+                resumed = True
+                crawler.notes.append(
+                    f"resumed an interrupted run: {crawler.stats.links_checked} links were "
+                    "already checked"
+                )
+            else:
+                crawler.notes.append("--resume: no interrupted run to resume, started afresh")
+        crawl = asyncio.create_task(_crawl_all(crawler, site, resumed))
+        saver = (
+            asyncio.create_task(
+                _save_checkpoints(store, key, crawler, started_at, config.cache.checkpoint_interval)
+            )
+            if store is not None
+            else None
+        )
         ticker = asyncio.create_task(_tick(crawler.stats, progress)) if progress else None
         received: list[signal.Signals] = []
-        removers = _install_signal_handlers(crawl, received) if handle_signals else []
+        removers = _install_signal_handlers(crawl, received) if options.handle_signals else []
         try:
             deadline = config.crawl.max_duration or None
             done, _ = await asyncio.wait({crawl}, timeout=deadline)
@@ -139,6 +180,8 @@ async def _run(
             if current is not None and current.cancelling():
                 raise  # we ourselves were cancelled, not the crawl: do not swallow it
         finally:
+            if saver is not None:
+                saver.cancel()
             for remove in removers:
                 remove()
             if ticker is not None and progress is not None:
@@ -146,6 +189,8 @@ async def _run(
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
                 progress(crawler.stats)
+    if store is not None:  # a run that did not finish leaves a point to resume from
+        _final_checkpoint(store, key, crawler, started_at, done=not (interrupted or out_of_time))
     why = "the run reached max_duration" if out_of_time else "the run was interrupted"
     for link in crawler.links.values():
         if link.result is None:
@@ -187,6 +232,45 @@ async def _run(
     return run
 
 
+def _load_checkpoint(store: Store, key: str) -> dict[str, Any] | None:
+    try:
+        return store.load_checkpoint(key)
+    except StoreError as exc:
+        log.warning("cannot read the checkpoint to resume from: %s", exc)
+        return None
+
+
+async def _save_checkpoints(
+    store: Store, key: str, crawler: Crawler, started_at: datetime, interval: float
+) -> None:
+    """Save a resume point every ``interval`` seconds (more rarely if saving is slow)."""
+    while True:
+        await asyncio.sleep(interval)
+        began = time.monotonic()
+        _save(store, key, crawler, started_at)
+        spent = time.monotonic() - began
+        await asyncio.sleep(max(0.0, spent * 9 - interval))  # at most ~10% of the time
+
+
+def _save(store: Store, key: str, crawler: Crawler, started_at: datetime) -> None:
+    try:
+        store.save_checkpoint(key, {**crawler.snapshot(), "started_at": started_at.isoformat()})
+    except StoreError as exc:
+        log.warning("resume point not saved: %s", exc)
+
+
+def _final_checkpoint(
+    store: Store, key: str, crawler: Crawler, started_at: datetime, *, done: bool
+) -> None:
+    if not done:
+        _save(store, key, crawler, started_at)
+        return
+    try:
+        store.clear_checkpoint(key)
+    except StoreError as exc:
+        log.warning("old resume point not cleared: %s", exc)
+
+
 def _open_store(config: Config) -> Store | None:
     """The run's memory, or None (disabled, or unusable: a warning, never a failed run)."""
     if not config.cache.enabled:
@@ -215,9 +299,16 @@ def _cache_lookup(config: Config, store: Store) -> Callable[[str], CheckResult |
     return lookup
 
 
-async def _crawl_all(crawler: Crawler, site: LocalSite | None) -> None:
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    use_cache: bool = True
+    resume: bool = False
+    handle_signals: bool = False
+
+
+async def _crawl_all(crawler: Crawler, site: LocalSite | None, resumed: bool = False) -> None:
     """The crawl, then (for a folder) every HTML file no page led to, then #fragments."""
-    await crawler.run()
+    await (crawler.resume() if resumed else crawler.run())
     if site is not None:
         crawled = {site.file_for(page.url) for page in crawler.pages}
         await crawler.seed(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from linkcheck.extract import ParsedPage, decode, is_html, parse_page
 from linkcheck.models import Verdict
@@ -40,14 +40,19 @@ class SoftNotFoundDetector:
         self.found: list[SoftNotFound] = []
         self.pages_judged = 0
 
-    async def judge(self, url: str, page: ParsedPage) -> None:
+    async def prepare(self, url: str) -> None:
+        """Probe ``url``'s host (once) before its page is judged, so judging never waits."""
+        await self._probe(url)
+
+    def judge(self, url: str, page: ParsedPage) -> None:
         """Look at one crawled page (status 200); remember it if it is a soft 404."""
         self.pages_judged += 1
         said = looks_not_found(page.title, page.heading)
         if said:
             self.found.append(SoftNotFound(url, f"the page says “{said}”", by_probe=False))
             return
-        probe = await self._probe(url)
+        task = self._probes.get(origin(url))
+        probe = task.result() if task is not None and task.done() else None
         if (
             probe is not None
             and page.title == probe.title
@@ -61,6 +66,18 @@ class SoftNotFoundDetector:
                     by_probe=True,
                 )
             )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "found": [[item.url, item.reason, item.by_probe] for item in self.found],
+            "pages_judged": self.pages_judged,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.found = [
+            SoftNotFound(url, reason, bool(by_probe)) for url, reason, by_probe in state["found"]
+        ]
+        self.pages_judged = int(state["pages_judged"])
 
     def results(self) -> tuple[list[SoftNotFound], bool]:
         """The soft 404s to report, and whether the probe signal was dropped (an app shell)."""
