@@ -182,3 +182,17 @@ def test_malformed_baseline_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "http://127.0.0.1:1/")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "linkcheck-baseline.toml" in proc.stderr
+
+
+def test_reports_show_the_history(tmp_path: Path) -> None:
+    from linkcheck.report.html_report import render_html
+    from linkcheck.report.terminal import summary_lines
+
+    server, state = flaky_site()
+    state[0] = 404
+    with server as site:
+        for _ in range(3):
+            run = crawl(site.url("/"), cache=remembering(tmp_path))
+    html = "".join(render_html(run))
+    assert "3 runs in a row" in html
+    assert any("failing 3 runs in a row" in line for line in summary_lines(run, []))

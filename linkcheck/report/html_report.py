@@ -34,6 +34,7 @@ from linkcheck._version import __version__
 from linkcheck.models import (
     CheckResult,
     Link,
+    LinkMemory,
     Occurrence,
     RedirectKind,
     RunResult,
@@ -158,6 +159,7 @@ class Problem:
     pages: list[PageRef]
     template: bool = False
     new: bool = False  # dead now, not dead in the previous run
+    history: str = ""  # from the run history and the baseline: "failing 5 runs in a row"
 
     @property
     def scope(self) -> str:
@@ -332,6 +334,7 @@ def build_report(run: RunResult, previous: RunResult | None = None) -> Report:
             continue
         problem = _problem(link, link.result, kind, limits, titles)
         problem.new = comparable and problem.dead and link.url not in (was_dead or {})
+        problem.history = history_text(run.memory.get(link.url))
         problems.append(problem)
 
     template_pages = max(TEMPLATE_MIN_PAGES, TEMPLATE_SHARE * len(run.pages))
@@ -388,6 +391,22 @@ def _kind(result: CheckResult) -> str | None:
     if result.redirect_kind is RedirectKind.PERMANENT:
         return "moved"
     return None
+
+
+def history_text(memory: LinkMemory | None) -> str:
+    """What the run history and the baseline say about a failing link, in a few words."""
+    if memory is None:
+        return ""
+    parts = []
+    if memory.failing_runs > 1:
+        since = f" since {memory.failing_since:%Y-%m-%d}" if memory.failing_since else ""
+        parts.append(f"Failing{since}, {memory.failing_runs} runs in a row.")
+    if memory.accepted_reason:
+        until = f" until {memory.accepted_until:%Y-%m-%d}" if memory.accepted_until else ""
+        parts.append(f"Accepted in the baseline{until}: {memory.accepted_reason}.")
+    if memory.tolerated:
+        parts.append("Tolerated for now: it has not failed enough runs in a row to count.")
+    return " ".join(parts)
 
 
 def _problem(

@@ -24,6 +24,18 @@ def summary_lines(run: RunResult, written: Sequence[Path]) -> list[str]:
         )
     lines += [f"  note: {note}" for note in run.limits_hit]
     lines += [f"  note: {note}" for note in run.notes]
+    if run.memory or run.fixed:
+        new = sum(1 for memory in run.memory.values() if memory.new)
+        accepted = sum(1 for memory in run.memory.values() if memory.accepted_reason)
+        tolerated = sum(1 for memory in run.memory.values() if memory.tolerated)
+        parts = [f"{new} new", f"{len(run.fixed)} fixed since the last run"]
+        if accepted:
+            parts.append(f"{accepted} accepted in the baseline")
+        if tolerated:
+            parts.append(f"{tolerated} tolerated (failing fewer runs than failures_before_broken)")
+        lines.append("  history: " + ", ".join(parts))
+    if run.cache_hits:
+        lines.append(f"  {run.cache_hits} external link(s) answered from the result cache")
     if run.findings:
         errors = sum(1 for f in run.findings if f.severity == "error")
         warnings = len(run.findings) - errors
@@ -40,7 +52,17 @@ def summary_lines(run: RunResult, written: Sequence[Path]) -> list[str]:
             assert link.result is not None
             pages = len({o.page for o in link.occurrences})
             code = str(link.result.status or link.result.error or "")
-            lines.append(f"  {code:>7}  {link.url}  (on {pages} page{'s' if pages != 1 else ''})")
+            memory = run.memory.get(link.url)
+            since = ""
+            if memory is not None and memory.failing_runs > 1:
+                since = f", failing {memory.failing_runs} runs in a row"
+            elif memory is not None and memory.new:
+                since = ", new"
+            if memory is not None and memory.accepted_reason:
+                since += ", accepted"
+            lines.append(
+                f"  {code:>7}  {link.url}  (on {pages} page{'s' if pages != 1 else ''}{since})"
+            )
             lines.append(f"           {explain(link.result)}")
         if len(dead) > WORST_SHOWN:
             lines.append(f"  … and {len(dead) - WORST_SHOWN} more in the report")
