@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from linkcheck._version import __version__
 from linkcheck.models import Link, LinkMemory, RunResult, Verdict
 
@@ -94,22 +96,23 @@ def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[s
     """The document in chunks, one link per line, so a large run is never one giant string."""
     yield "{\n"
     for key, value in _head(run).items():
-        yield f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n"
+        yield f"  {json.dumps(key)}: {_dumps(value)},\n"
     yield '  "links": [\n'
     links = sorted_links(run)
     for index, link in enumerate(links):
         separator = ",\n" if index < len(links) - 1 else "\n"
-        yield (
-            "    "
-            + json.dumps(_link(link, run.memory.get(link.url)), ensure_ascii=False)
-            + separator
-        )
+        yield ("    " + _dumps(_link(link, run.memory.get(link.url))) + separator)
     yield '  ],\n  "pages": [\n'
     pages = _pages(run)
     for index, page in enumerate(pages):
         separator = ",\n" if index < len(pages) - 1 else "\n"
-        yield "    " + json.dumps(page, ensure_ascii=False) + separator
+        yield "    " + _dumps(page) + separator
     yield "  ]\n}\n"
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON, UTF-8 kept as is. orjson: the report of a big site is tens of MB."""
+    return orjson.dumps(value).decode("utf-8")
 
 
 def _link(link: Link, memory: LinkMemory | None = None) -> dict[str, Any]:
