@@ -256,7 +256,7 @@ def test_phone_width_and_print(browser: Browser, reports: Reports) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390  # nothing forces sideways scrolling
         page.emulate_media(media="print")
-        assert page.locator("section.view:visible").count() == 5  # every view on paper
+        assert page.locator("section.view:visible").count() == 6  # every view on paper
         assert page.locator("#filters").is_hidden()
         watched.assert_clean(reports.guide)
 
@@ -264,7 +264,7 @@ def test_phone_width_and_print(browser: Browser, reports: Reports) -> None:
 def test_without_javascript_everything_is_visible(browser: Browser, reports: Reports) -> None:
     for watched in open_report(browser, reports.guide, java_script_enabled=False):
         page = watched.page
-        assert page.locator("section.view:visible").count() == 5
+        assert page.locator("section.view:visible").count() == 6
         assert page.locator("nav.toc").is_visible()
         assert page.locator('[role="tablist"]').is_hidden()
         assert page.locator("#filters").is_hidden()

@@ -24,7 +24,7 @@ from linkcheck.report import html_report
 from linkcheck.report.advice import Limits, advice_for, explain
 from linkcheck.report.html_report import build_report, neutralize, render_html
 from tests.conftest import crawl
-from tests.server import Reply, TestServer, redirect
+from tests.server import Reply, TestServer, page, redirect
 
 
 def titled(title: str, body: str) -> Reply:
@@ -441,3 +441,28 @@ def test_neutralize_keeps_markup_markup() -> None:
     assert isinstance(cleaned, Markup) and cleaned == Markup("a\u2039U+202E\u203ab &amp; c")
     assert neutralize("x\u0007") == "x\u2039U+0007\u203a"
     assert neutralize(3) == 3
+
+
+def test_content_findings_and_orphans_have_their_own_view() -> None:
+    from linkcheck.models import Finding
+    from linkcheck.report.html_report import render_html
+
+    with TestServer({"/": page('<a href="/a">click here</a>'), "/a": page("")}) as site:
+        run = crawl(site.url("/"))
+    run.orphans = [site.url("/forgotten.html")]
+    run.findings.append(
+        Finding(
+            "inconsistent-link",
+            "warning",
+            site.url("/a"),
+            "",
+            "/a",
+            "",
+            0,
+            "The same page is linked in 2 forms.",
+        )
+    )
+    html = "".join(render_html(run))
+    assert 'id="content"' in html and "generic link text" in html
+    assert "“click here”" in html and "the whole site" in html
+    assert site.url("/forgotten.html") in html

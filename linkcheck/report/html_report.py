@@ -284,6 +284,7 @@ def render_html(run: RunResult, previous: RunResult | None = None) -> Iterator[s
         pages_listed=PAGES_LISTED,
         template_pages_listed=TEMPLATE_PAGES_LISTED,
         changes_listed=CHANGES_LISTED,
+        titles={page.url: page.title for page in run.pages},
     )
 
 
