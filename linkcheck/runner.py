@@ -370,6 +370,9 @@ def _local_config(config: Config, site: LocalSite) -> Config:
         raise ConfigError(f"{site.shown_root}: no HTML files ({', '.join(site.extensions)}) in it")
     index = site.file_for(site.base_url)
     start = site.base_url if index is not None else site.url_for(files[0])
+    # The folder's own sitemap, if it has one; never the production site's /sitemap.xml.
+    sitemap = site.base_url + "sitemap.xml"
+    own_sitemap = (sitemap,) if config.checks.sitemaps and site.file_for(sitemap) else ()
     return dataclasses.replace(
         config,
         start_urls=(start,),
@@ -377,6 +380,11 @@ def _local_config(config: Config, site: LocalSite) -> Config:
             config.crawl,
             allowed_prefixes=(*config.crawl.allowed_prefixes, site.base_url),
             respect_robots=False,
+        ),
+        checks=dataclasses.replace(
+            config.checks,
+            sitemaps=False,
+            sitemap_urls=(*config.checks.sitemap_urls, *own_sitemap),
         ),
     )
 

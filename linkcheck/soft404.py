@@ -95,8 +95,10 @@ class SoftNotFoundDetector:
 
     async def _fetch_probe(self, url: str) -> ParsedPage | None:
         """The host's answer for a path that cannot exist, if it answers 200 (else None)."""
-        root = url[: url.index("/", url.index("://") + 3)]
-        probe_url = f"{root}/linkcheck-probe-{secrets.token_hex(8)}-not-a-page"
+        # In the page's own folder: the same host, and inside a checked folder's address
+        folder = url.split("?", 1)[0]
+        folder = folder[: folder.rfind("/") + 1]
+        probe_url = f"{folder}linkcheck-probe-{secrets.token_hex(8)}-not-a-page"
         checked = await self._checker.check(probe_url, as_page=True)
         response = checked.response
         if checked.result.verdict is not Verdict.OK or response is None:

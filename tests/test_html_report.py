@@ -466,3 +466,16 @@ def test_content_findings_and_orphans_have_their_own_view() -> None:
     assert 'id="content"' in html and "generic link text" in html
     assert "“click here”" in html and "the whole site" in html
     assert site.url("/forgotten.html") in html
+
+
+def test_idn_hosts_show_both_forms() -> None:
+    from linkcheck.report.html_report import idn_host, render_html
+
+    assert idn_host("http://xn--bcher-kva.example/path") == "bücher.example"
+    assert idn_host("http://plain.example/xn--not-a-host") == ""
+    with TestServer({"/": page('<a href="http://bücher.invalid/">books</a>')}) as site:
+        # remapped to a dead loopback page: reported as broken, and no name is ever resolved
+        remap = [{"pattern": r"^http://xn--bcher-kva\.invalid/", "replace": site.url("/gone")}]
+        run = crawl(site.url("/"), remap=remap)
+    html = "".join(render_html(run))
+    assert "http://xn--bcher-kva.invalid/" in html and "(bücher.invalid)" in html

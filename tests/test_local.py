@@ -102,11 +102,15 @@ def test_orphan_files_are_listed_and_still_checked(tmp_path: Path) -> None:
 
 
 def test_base_url_makes_production_links_internal(tmp_path: Path) -> None:
-    with TestServer({"/ok": Reply(200, "fine")}) as external:
+    # "production" is a loopback server that records every request: links to its /guide/
+    # must be answered from the folder, and nothing outside it may be asked for either (no
+    # /sitemap.xml of the live site, no soft-404 probe): its request log must stay empty.
+    with TestServer({}) as production, TestServer({"/ok": Reply(200, "fine")}) as external:
+        base = production.url("/guide/")
         files = {
             "index.html": (
-                '<a href="https://www.example.com/guide/new-page.html">New, not deployed yet</a>'
-                '<a href="https://www.example.com/guide/gone.html">Gone</a>'
+                f'<a href="{base}new-page.html">New, not deployed yet</a>'
+                f'<a href="{base}gone.html">Gone</a>'
                 f'<a href="{external.url("/ok")}">External</a>'
             ),
             "new-page.html": "<p>new</p>",
@@ -114,14 +118,15 @@ def test_base_url_makes_production_links_internal(tmp_path: Path) -> None:
         root = write(tmp_path / "public", files)
         run = check_folder(
             root,
-            base_url="https://www.example.com/guide/",
+            base_url=base,
             extra={"http": {"allow_private": True, "recheck": False, "timeout": 2, "retries": 0}},
         )
         assert verdict(run, f"{root}/new-page.html") is Verdict.OK
         assert verdict(run, f"{root}/gone.html") is Verdict.BROKEN
         assert verdict(run, external.url("/ok")) is Verdict.OK
         assert external.count("/ok") == 1
-    assert run.base_url == "https://www.example.com/guide/" and run.root == str(root)
+        assert production.requests == []
+    assert run.base_url == base and run.root == str(root)
 
 
 def test_offline_makes_no_request(tmp_path: Path) -> None:

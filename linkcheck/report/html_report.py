@@ -67,6 +67,21 @@ def neutralize(value: Any) -> Any:
     return value
 
 
+def idn_host(url: str | None) -> str:
+    """The Unicode form of an internationalised host (``xn--bcher-kva.de`` → ``bücher.de``),
+    shown beside the URL so readers see both; "" for every other URL."""
+    if not url:
+        return ""
+    parts = url.split("/", 3)  # scheme:, "", authority, path
+    if len(parts) < 3 or "xn--" not in parts[2].lower():
+        return ""
+    try:
+        host = display_host(url)
+    except (ValueError, UnicodeError):
+        return ""
+    return host if host and "xn--" not in host else ""
+
+
 def http_href(url: str | None) -> str | None:
     """The URL if it may be a clickable link in the report (http or https only), else None."""
     if url and url.lower().startswith(("http://", "https://")):
@@ -82,6 +97,7 @@ _environment = Environment(
     lstrip_blocks=True,
 )
 _environment.filters["http_href"] = http_href
+_environment.filters["idn_host"] = idn_host
 
 
 # A problem link on at least this share of crawled pages (and on TEMPLATE_MIN_PAGES or more)
