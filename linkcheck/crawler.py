@@ -607,15 +607,10 @@ class Crawler:
             link = self._discover(resolved, raw.href, depth, follow)
             if check_text and raw.tag == "a":
                 texts.append((raw, link.url))
+            # positional: this line runs once per link per page
             link.occurrences.append(
                 Occurrence(
-                    page=page_url,
-                    href=raw.href,
-                    text=raw.text,
-                    tag=raw.tag,
-                    attr=raw.attr,
-                    line=raw.line,
-                    fragment=resolved.fragment,
+                    page_url, raw.href, raw.text, raw.tag, raw.attr, raw.line, resolved.fragment
                 )
             )
         if parsed.ids:

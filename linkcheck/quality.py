@@ -179,7 +179,7 @@ def page_link_text_findings(
     texts that name no target ("click here", "こちら").
     """
     findings = []
-    targets_by_text: dict[str, dict[str, RawLink]] = defaultdict(dict)
+    targets_by_text: dict[str, dict[str, RawLink]] = {}
     for raw, url in links:
         if raw.tag not in ("a", "area") or url.startswith("javascript:"):
             continue
@@ -212,7 +212,7 @@ def page_link_text_findings(
                     "Give it text that names its target.",
                 )
             )
-        elif text.casefold().strip(" .!:>»→") in generic:
+        elif (folded := text.casefold()).strip(" .!:>»→") in generic:
             findings.append(
                 Finding(
                     "generic-link-text",
@@ -227,7 +227,11 @@ def page_link_text_findings(
                 )
             )
         else:
-            targets_by_text[text.casefold()].setdefault(url, raw)
+            targets = targets_by_text.get(folded)
+            if targets is None:
+                targets_by_text[folded] = {url: raw}
+            elif url not in targets:
+                targets[url] = raw
     for targets in targets_by_text.values():
         if len(targets) < 2:
             continue
