@@ -33,6 +33,11 @@ def chain_site(delay: float) -> dict[str, Reply]:
     return routes
 
 
+def is_page(path: str) -> bool:
+    """A request for one of the site's pages (not robots.txt, a sitemap or a soft-404 probe)."""
+    return path.startswith("/s/") and "linkcheck-probe" not in path
+
+
 def content(report: dict[str, Any]) -> dict[str, Any]:
     """What a report says, without the facts of the run (times, durations)."""
     links = {
@@ -97,7 +102,7 @@ def reference_report(tmp_path: Path, start: str) -> dict[str, Any]:
 
 def wait_for_pages(server: TestServer, count: int) -> None:
     deadline = time.monotonic() + 30
-    while sum(1 for r in server.requests if r.path.startswith("/s/")) < count:
+    while sum(1 for r in server.requests if is_page(r.path)) < count:
         assert time.monotonic() < deadline, "the crawl did not get going"
         time.sleep(0.02)
 
@@ -117,13 +122,13 @@ def interrupted_then_resumed(
         process.send_signal(how)
         process.communicate(timeout=60)
         assert process.returncode == (-9 if how == signal.SIGKILL else 143)
-        first_run = Counter(r.path for r in site.requests if r.path.startswith("/s/"))
+        first_run = Counter(r.path for r in site.requests if is_page(r.path))
         assert 0 < len(first_run) < PAGES, "the run was not interrupted midway"
         resumed = linkcheck(folder, "--resume")
         _, stderr = resumed.communicate(timeout=120)
         assert resumed.returncode == 1, stderr
         assert "Traceback" not in stderr
-        fetched = Counter(r.path for r in site.requests if r.path.startswith("/s/"))
+        fetched = Counter(r.path for r in site.requests if is_page(r.path))
     report = json.loads((folder / "reports" / "report.json").read_text(encoding="utf-8"))
     assert content(report) == reference
     return report, fetched
@@ -164,7 +169,7 @@ def test_resume_after_the_run_deadline_in_process(tmp_path: Path) -> None:
         done_before = {p.url for p in partial.pages}
         site.requests.clear()
         finished = run_check(config(max_duration=0.5 * 60), resume=True)
-        refetched = {site.url(r.path) for r in site.requests if r.path.startswith("/s/")}
+        refetched = {site.url(r.path) for r in site.requests if is_page(r.path)}
     assert len(finished.pages) == PAGES and finished.complete
     assert not (refetched & done_before)  # what was done stayed done
 
