@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
+from collections.abc import Iterable
 from typing import Any
+
+import orjson
 
 from linkcheck.config import Config
 from linkcheck.models import CheckResult, ErrorKind, Finding, Occurrence, Page, RedirectHop, Verdict
@@ -66,10 +70,6 @@ def result_from_state(item: dict[str, Any] | None) -> CheckResult | None:
     )
 
 
-def occurrences_to_state(occurrences: list[Occurrence]) -> list[list[Any]]:
-    return [list(occurrence) for occurrence in occurrences]
-
-
 def occurrences_from_state(items: list[list[Any]]) -> list[Occurrence]:
     return [Occurrence(*item) for item in items]
 
@@ -98,3 +98,31 @@ def finding_to_state(finding: Finding) -> list[Any]:
 
 def finding_from_state(item: list[Any]) -> Finding:
     return Finding(*item)
+
+
+def encode(header: dict[str, Any], links: Iterable[list[Any]]) -> bytes:
+    """The state as zlib-compressed JSON lines: the header, then one line per link.
+
+    Written link by link into the compressor, so saving the state of a 50,000-page crawl
+    never holds its JSON in memory (the nav's repeated links compress very well, too).
+    """
+    compressor = zlib.compressobj(1)
+    chunks = [compressor.compress(orjson.dumps(header) + b"\n")]
+    for link in links:
+        chunks.append(compressor.compress(orjson.dumps(link, default=list) + b"\n"))
+    chunks.append(compressor.flush())
+    return b"".join(chunks)
+
+
+def decode(blob: bytes) -> dict[str, Any]:
+    """The state :func:`encode` wrote; ValueError when it is not one."""
+    try:
+        lines = zlib.decompress(blob).splitlines()
+        header = orjson.loads(lines[0])
+        links = [orjson.loads(line) for line in lines[1:]]
+    except (zlib.error, orjson.JSONDecodeError, IndexError) as exc:
+        raise ValueError(f"unreadable checkpoint: {exc}") from None
+    if not isinstance(header, dict):
+        raise ValueError("unreadable checkpoint: no header")
+    header["links"] = links
+    return header

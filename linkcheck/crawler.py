@@ -19,10 +19,10 @@ from urllib.parse import unquote
 from linkcheck.checker import Checker, is_transient_result
 from linkcheck.checkpoint import (
     STATE_VERSION,
+    encode,
     finding_from_state,
     finding_to_state,
     occurrences_from_state,
-    occurrences_to_state,
     page_from_state,
     page_to_state,
     result_from_state,
@@ -109,19 +109,19 @@ class Crawler:
 
     # --- resume points ----------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """The crawl's state as JSON-ready data (see linkcheck.checkpoint)."""
+    def snapshot(self, **extra: Any) -> bytes:
+        """The crawl's state, encoded for a resume point (see linkcheck.checkpoint);
+        ``extra`` facts of the run (its start time) travel in the header."""
+        links = (
+            # occurrences as they are: the encoder turns each into a list as it goes
+            [link.url, link.internal, result_to_state(link.result), link.occurrences]
+            for link in self.links.values()
+        )
+        return encode({**self._snapshot_header(), **extra}, links)
+
+    def _snapshot_header(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
-            "links": [
-                [
-                    link.url,
-                    link.internal,
-                    result_to_state(link.result),
-                    occurrences_to_state(link.occurrences),
-                ]
-                for link in self.links.values()
-            ],
             "pages": [
                 page_to_state(page, self._page_ids.get(self._document_of(page.url)))
                 for page in self.pages

@@ -22,7 +22,7 @@ from typing import Any
 
 from linkcheck.baseline import Baseline, load_baseline
 from linkcheck.checker import Checker
-from linkcheck.checkpoint import checkpoint_key
+from linkcheck.checkpoint import checkpoint_key, decode
 from linkcheck.config import Config, ConfigError
 from linkcheck.crawler import Crawler, CrawlStats
 from linkcheck.hosts import HostRules
@@ -234,8 +234,9 @@ async def _run(
 
 def _load_checkpoint(store: Store, key: str) -> dict[str, Any] | None:
     try:
-        return store.load_checkpoint(key)
-    except StoreError as exc:
+        blob = store.load_checkpoint_blob(key)
+        return decode(blob) if blob is not None else None
+    except (StoreError, ValueError) as exc:
         log.warning("cannot read the checkpoint to resume from: %s", exc)
         return None
 
@@ -254,7 +255,7 @@ async def _save_checkpoints(
 
 def _save(store: Store, key: str, crawler: Crawler, started_at: datetime) -> None:
     try:
-        store.save_checkpoint(key, {**crawler.snapshot(), "started_at": started_at.isoformat()})
+        store.save_checkpoint_blob(key, crawler.snapshot(started_at=started_at.isoformat()))
     except StoreError as exc:
         log.warning("resume point not saved: %s", exc)
 

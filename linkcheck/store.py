@@ -427,6 +427,24 @@ class Store:
                 (key, time.time(), text),
             )
 
+    def save_checkpoint_blob(self, key: str, blob: bytes) -> None:
+        """Like :meth:`save_checkpoint`, for a state its owner already encoded (and
+        compressed): a big crawl's state is never built as one JSON string in memory."""
+        with self._errors("save the checkpoint"), self._write() as conn:
+            conn.execute(
+                "INSERT INTO checkpoints (key, saved_at, state) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at, "
+                "state = excluded.state",
+                (key, time.time(), sqlite3.Binary(blob)),
+            )
+
+    def load_checkpoint_blob(self, key: str) -> bytes | None:
+        """The encoded state saved with :meth:`save_checkpoint_blob`, or None."""
+        with self._errors("load the checkpoint"):
+            conn = self._connection()
+            row = conn.execute("SELECT state FROM checkpoints WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0]) if row is not None and isinstance(row[0], bytes) else None
+
     def load_checkpoint(self, key: str) -> dict[str, Any] | None:
         """The last checkpoint saved for ``key``, or None (none saved, or unreadable)."""
         with self._errors("load the checkpoint"):
