@@ -31,7 +31,16 @@ from linkcheck.checkpoint import (
 from linkcheck.config import CheckSettings, Config
 from linkcheck.extract import ParsedPage, RawLink, decode, is_html, parse_page
 from linkcheck.http import Response
-from linkcheck.models import CheckResult, ErrorKind, Finding, Link, Occurrence, Page, Verdict
+from linkcheck.models import (
+    CheckResult,
+    ErrorKind,
+    Finding,
+    Link,
+    Occurrence,
+    Occurrences,
+    Page,
+    Verdict,
+)
 from linkcheck.quality import (
     check_mailto,
     check_tel,
@@ -145,7 +154,7 @@ class Crawler:
         self.links = {}
         for url, internal, result, occurrences in state["links"]:
             link = Link(url, internal=bool(internal), result=result_from_state(result))
-            link.occurrences = occurrences_from_state(occurrences)
+            link.occurrences = Occurrences(occurrences_from_state(occurrences))
             self.links[url] = link
         self.pages = []
         for item in state["pages"]:
@@ -339,9 +348,17 @@ class Crawler:
                 continue
             if result.verdict not in (Verdict.OK, Verdict.REDIRECTED):
                 continue
+            fragments = link.occurrences.fragments
+            if not fragments:
+                continue  # the common case: no link to this page names a section
             ids = self._page_ids.get(self._document_of(result.final_url or link.url))
             if ids is None:
                 continue  # not an HTML page we parsed
+            if all(
+                not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids
+                for fragment in fragments
+            ):
+                continue
             kept = []
             for occurrence in link.occurrences:
                 fragment = occurrence.fragment
@@ -360,7 +377,7 @@ class Crawler:
                         "link opens at the top of the page, not at that section",
                     )
                 broken.occurrences.append(occurrence)
-            link.occurrences = kept
+            link.occurrences = Occurrences(kept)
         self.links.update(missing)
         return len(missing)
 

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 
 from linkcheck.config import Config
 from linkcheck.http import Outcome, Response, Transport
-from linkcheck.models import Link, RunResult
+from linkcheck.models import Link, Occurrences, RunResult
 
 # Used when no base_url is configured: a reserved name (RFC 2606) that cannot resolve, so a
 # mistake could never send a request for it anywhere.
@@ -191,7 +191,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
             links[key].occurrences.extend(occurrences)
             continue
         moved = Link(key, link.internal, result=result)
-        moved.occurrences = occurrences
+        moved.occurrences = Occurrences(occurrences)
         links[key] = moved
     linked_from_elsewhere = {
         link.url for link in links.values() if any(o.page != link.url for o in link.occurrences)

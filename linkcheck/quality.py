@@ -266,10 +266,10 @@ def inconsistent_links(links: Iterable[Link]) -> list[Finding]:
             forms = {link.url: len(link.occurrences) for link in variants}
         else:
             written: dict[str, int] = defaultdict(int)
-            for o in variants[0].occurrences:
-                href = o.href.strip()
+            for raw_href, count in variants[0].occurrences.href_counts().items():
+                href = raw_href.strip()
                 if href.lower().startswith(("http://", "https://")):
-                    written[href.split("#", 1)[0]] += 1
+                    written[href.split("#", 1)[0]] += count
             forms = dict(written)
         if len(forms) < 2:
             continue

@@ -14,6 +14,7 @@ from linkcheck.models import (
     Link,
     LinkMemory,
     Occurrence,
+    Occurrences,
     Page,
     RedirectHop,
     RunResult,
@@ -49,7 +50,7 @@ def run_from_document(document: dict[str, Any]) -> RunResult:
     memories: dict[str, LinkMemory] = {}
     for item in document["links"]:
         link = Link(item["url"], internal=bool(item["internal"]))
-        link.occurrences = [
+        link.occurrences = Occurrences(
             Occurrence(
                 page=o["page"],
                 href=o["href"],
@@ -60,7 +61,7 @@ def run_from_document(document: dict[str, Any]) -> RunResult:
                 fragment=o.get("fragment") or "",
             )
             for o in item["occurrences"]
-        ]
+        )
         link.result = CheckResult(
             url=item["url"],
             verdict=Verdict(item["verdict"]),
