@@ -30,6 +30,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@sh scripts/install-browser.sh
+	@sh scripts/install-redis.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -25,10 +25,12 @@ from linkcheck.config import (
     FAIL_ON_CHOICES,
     REPORT_FORMATS,
     VERDICT_NAMES,
+    Config,
     ConfigError,
     load_config,
     with_overrides,
 )
+from linkcheck.distributed.commands import register as register_distributed_commands
 from linkcheck.local import describe, local_site
 from linkcheck.models import RunResult, Verdict
 from linkcheck.progress import ProgressLine
@@ -149,6 +151,20 @@ def main() -> None:
     help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.",
 )
 @click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    envvar="LINKCHECK_REDIS",
+    help="Share the run with workers through Redis (redis://host:6379/0); this process "
+    "coordinates and writes the reports. Start workers with `linkcheck worker --redis URL`.",
+)
+@click.option(
+    "--run",
+    "run_id",
+    metavar="ID",
+    help="With --redis: the run's id; the id of an unfinished run continues it.",
+)
+@click.option(
     "--resume",
     is_flag=True,
     help="Continue the interrupted run with the same settings (after Ctrl-C, a CI timeout, a "
@@ -184,6 +200,8 @@ def run(
     max_duration: float | None,
     allow_private: bool | None,
     fail_on: tuple[str, ...],
+    redis_url: str | None,
+    run_id: str | None,
     resume: bool,
     no_cache: bool,
     compare: str | None,
@@ -224,13 +242,18 @@ def run(
             click.echo(describe(local_site(config)), err=True)
         previous = _load_report(compare) if compare else None
         progress = None if quiet else ProgressLine()
-        result = run_check(
-            config,
-            progress=progress,
-            handle_signals=True,
-            use_cache=not no_cache,
-            resume=resume,
-        )
+        if run_id and not redis_url:
+            raise ConfigError("--run needs --redis")
+        if redis_url:
+            result = _run_distributed(config, redis_url, run_id, resume, quiet, progress)
+        else:
+            result = run_check(
+                config,
+                progress=progress,
+                handle_signals=True,
+                use_cache=not no_cache,
+                resume=resume,
+            )
         if progress is not None:
             progress.clear()
         written = _write(result, config.report.formats, config.report.output, previous)
@@ -249,6 +272,7 @@ def run(
 
 
 register_memory_commands(main)
+register_distributed_commands(main)
 
 
 @main.command()
@@ -326,6 +350,29 @@ def serve_demo(host: str, port: int) -> None:
         _fail(f"cannot serve the demo on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
     except KeyboardInterrupt:
         pass
+
+
+def _run_distributed(
+    config: Config,
+    redis_url: str,
+    run_id: str | None,
+    resume: bool,
+    quiet: bool,
+    progress: ProgressLine | None,
+) -> RunResult:
+    """Coordinate a run shared with workers through Redis (see docs in README: Distributed)."""
+    if resume:
+        raise ConfigError("--resume is for single runs; with --redis, continue a run with --run ID")
+    from linkcheck.distributed import display_url, new_run_id, run_distributed
+
+    run_id = run_id or new_run_id()
+    if not quiet:
+        click.echo(
+            f"distributed run {run_id}: start workers with "
+            f"`linkcheck worker --redis {display_url(redis_url)} --run {run_id}`",
+            err=True,
+        )
+    return run_distributed(config, redis_url, run_id=run_id, progress=progress, handle_signals=True)
 
 
 def _exit_code(result: RunResult, fail_on: tuple[str, ...]) -> int:

@@ -18,7 +18,8 @@ from linkcheck.models import Finding, Link
 
 # Titles and main headings of "not found" pages, in the languages a shop's guide meets.
 _NOT_FOUND = re.compile(
-    r"\b404\b|page not found|not found|no longer (available|exists)|does not exist|"
+    r"^\s*404\b|\berror\s*404\b|\b404\s*(error|not found|[-:|\u2013])|"
+    r"page not found|not found|no longer (available|exists)|does not exist|"
     r"can(no|')t be found|couldn't find|could not be found|"
     r"ページが見つかりません|お探しのページ|見つかりませんでした|存在しません|"
     r"seite nicht gefunden|nicht gefunden|page introuvable|introuvable|"

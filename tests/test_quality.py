@@ -27,6 +27,8 @@ def findings(run: RunResult, kind: str) -> list[str]:
     [
         ("Page not found | Shop", "", True),
         ("Shop", "404", True),
+        ("Guide page 404", "", False),  # a page numbered 404 is not a 404 page
+        ("Error 404 - Shop", "", True),
         ("ページが見つかりません", "", True),
         ("Seite nicht gefunden", "", True),
         ("Error messages | Guide", "What “Item not found” means", False),  # a help topic

@@ -1,0 +1,436 @@
+"""The coordinator: seed a distributed run, work on it too, and write the run's result.
+
+``linkcheck run --redis URL`` calls :func:`run_distributed`. The coordinator records the run
+(its settings as JSON, the schema version), seeds the start URLs and the sitemap task,
+works like any worker, and watches the queue. When no task is left it assembles everything
+the workers committed into a crawler (:mod:`linkcheck.distributed.assemble`) and finishes
+the run with the single-machine code: re-checks, soft 404s, fragments, findings, orphans,
+limits, history and baseline. The RunResult is the one ``run_check`` returns for the same
+site.
+
+A run is resumable: started again with the same ``run_id`` (after Ctrl-C, a crash, or Redis
+coming back), a coordinator takes the run over from Redis — done tasks stay done, the
+tasks its predecessor held go to the workers when their lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+
+from linkcheck.baseline import Baseline, load_baseline
+from linkcheck.checker import Checker
+from linkcheck.checkpoint import checkpoint_key
+from linkcheck.config import Config, ConfigError
+from linkcheck.crawler import Crawler, CrawlStats
+from linkcheck.distributed.assemble import crawl_state, crawl_stats
+from linkcheck.distributed.connection import (
+    DistributedError,
+    connect,
+    describe,
+    display_url,
+    redis_failure,
+)
+from linkcheck.distributed.keys import new_run_id, valid_run_id
+from linkcheck.distributed.pipeline import (
+    TaskPipeline,
+    address_policy,
+    host_rules,
+    make_checker,
+    make_robots,
+)
+from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
+from linkcheck.distributed.queue import Commit, TaskQueue
+from linkcheck.distributed.runs import (
+    DONE,
+    FINISHING,
+    RUNNING,
+    STOPPED,
+    RunInfo,
+    check_schema,
+    create_run,
+    expire_run,
+    load_run,
+    make_current,
+    process_name,
+    set_status,
+)
+from linkcheck.distributed.settings import config_to_json
+from linkcheck.distributed.signals import cancel_on_signals
+from linkcheck.distributed.worker import Worker
+from linkcheck.http import HttpClient
+from linkcheck.memory import cache_context, remember_run
+from linkcheck.models import CheckResult, RunResult, Verdict
+from linkcheck.runner import _crawl_all, _open_store, _start_failures
+from linkcheck.store import Store, StoreError
+from linkcheck.urls import InvalidURL, normalize_url
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[CrawlStats], None]
+DEFAULT_LEASE = 60.0  # seconds a task stays with a silent worker before others take it
+MONITOR_EVERY = 0.1  # seconds between looks at the queue
+PROGRESS_EVERY = 0.2  # seconds between progress callbacks
+REFRESH_EVERY = 600.0  # seconds between pushes of the run's expiry while it runs
+
+
+def run_distributed(
+    config: Config,
+    redis_url: str,
+    *,
+    run_id: str | None = None,
+    progress: ProgressCallback | None = None,
+    handle_signals: bool = False,
+    work: bool = True,
+    lease: float = DEFAULT_LEASE,
+    timings: dict[str, float] | None = None,
+) -> RunResult:
+    """:func:`run_coordinator`, for callers without an event loop (the CLI)."""
+    return asyncio.run(
+        run_coordinator(
+            config,
+            redis_url,
+            run_id=run_id,
+            progress=progress,
+            handle_signals=handle_signals,
+            work=work,
+            lease=lease,
+            timings=timings,
+        )
+    )
+
+
+async def run_coordinator(
+    config: Config,
+    redis_url: str,
+    *,
+    run_id: str | None = None,
+    progress: ProgressCallback | None = None,
+    handle_signals: bool = False,
+    work: bool = True,
+    lease: float = DEFAULT_LEASE,
+    timings: dict[str, float] | None = None,
+) -> RunResult:
+    """Run (or resume, given the ``run_id`` of an unfinished run) a check shared by workers.
+
+    ``work=False`` only coordinates (the workers do every task). ``lease`` is how long a
+    worker may stay silent before its tasks go to others (a new run's setting; a resumed
+    run keeps its own). ``timings``, when given, is filled with the seconds spent per phase.
+    Raises :class:`DistributedError` (a ConfigError: one line, exit code 2) when Redis is
+    unreachable or lost; the run can then be resumed with its id.
+    """
+    if config.local.root:
+        raise ConfigError(
+            "a folder cannot be checked by several machines (the workers would need the "
+            "same files): check it with a single run, without --redis"
+        )
+    if not config.start_urls:
+        raise ConfigError(
+            "no start URL: give one on the command line or set start_urls in config.toml"
+        )
+    try:
+        start_urls = list(dict.fromkeys(normalize_url(url) for url in config.start_urls))
+    except InvalidURL as exc:
+        raise ConfigError(f"start URL: {exc}") from None
+    if run_id is not None and not valid_run_id(run_id):
+        raise DistributedError(
+            f"--run {run_id!r}: a run id is 1-64 letters, digits, '.', '_' or '-'"
+        )
+    if lease <= 0:
+        raise ConfigError(f"the lease must be more than 0 seconds, got {lease:g}")
+    config = dataclasses.replace(config, start_urls=tuple(start_urls))
+    baseline = load_baseline(config.cache.baseline)
+    store = _open_store(config)
+    try:
+        async with connect(redis_url) as redis:
+            coordinator = _Coordinator(redis, config, baseline, store, timings)
+            try:
+                return await coordinator.run(
+                    run_id, lease=lease, work=work, progress=progress, handle_signals=handle_signals
+                )
+            except Exception as exc:
+                lost = redis_failure(exc)
+                if lost is None:
+                    raise
+                raise DistributedError(
+                    f"lost Redis at {display_url(redis_url)} mid-run ({describe(lost)}): when "
+                    f"it is back, start the coordinator again with --run {coordinator.run_id} "
+                    "to continue"
+                ) from None
+    finally:
+        if store is not None:
+            store.close()
+
+
+@dataclass(slots=True)
+class _Ending:
+    """How the crawl ended, for the RunResult."""
+
+    interrupted: bool = False
+    out_of_time: bool = False
+    received: list[signal.Signals] = dataclasses.field(default_factory=list)
+
+
+class _Coordinator:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        config: Config,
+        baseline: Baseline,
+        store: Store | None,
+        timings: dict[str, float] | None,
+    ) -> None:
+        self._redis = redis
+        self._config = config
+        self._baseline = baseline
+        self._store = store
+        self._timings = timings if timings is not None else {}
+        self._name = process_name("coordinator")
+        self.run_id = ""
+
+    async def run(
+        self,
+        run_id: str | None,
+        *,
+        lease: float,
+        work: bool,
+        progress: ProgressCallback | None,
+        handle_signals: bool,
+    ) -> RunResult:
+        began = time.monotonic()
+        info = await self._open(run_id, lease)
+        config = self._config
+        keys = info.keys
+        async with HttpClient(config.http, policy=address_policy(config)) as client:
+            rules = host_rules(config)
+            limiter = ClusterLimiter(self._redis, keys, self._name)
+            transport = PoliteTransport(
+                client, limiter, rules, retry_max_wait=config.http.retry_max_wait
+            )
+            checker = make_checker(config, transport, rules)
+            queue = TaskQueue(self._redis, keys, max_pages=config.crawl.max_pages)
+            if not info.seeded:
+                await self._seed(queue)
+            if info.status != RUNNING:
+                await set_status(self._redis, keys, RUNNING)
+            await make_current(self._redis, info.run_id)
+            self._timings["setup"] = time.monotonic() - began
+            crawler = Crawler(config, checker, make_robots(config, checker))
+            restored: list[bool] = []
+            task = asyncio.create_task(
+                self._everything(info, queue, checker, crawler, restored, work, progress)
+            )
+            ending = await self._wait(task, handle_signals)
+            if ending.out_of_time:
+                await set_status(self._redis, keys, STOPPED)
+            if not restored:  # stopped before the crawl was complete: report what was done
+                crawler.restore(
+                    await crawl_state(self._redis, keys, soft_404=config.checks.soft_404)
+                )
+        if progress is not None:
+            progress(crawler.stats)
+        run = self._result(info, crawler, ending)
+        if not (ending.interrupted or ending.out_of_time):
+            await set_status(self._redis, keys, DONE, finished_at=run.finished_at.isoformat())
+            await expire_run(self._redis, keys)
+        self._timings["total"] = time.monotonic() - began
+        return run
+
+    async def _open(self, run_id: str | None, lease: float) -> RunInfo:
+        """Create the run, or take over the one with this id (same settings only)."""
+        config = self._config
+        key = checkpoint_key(config)
+        self.run_id = run_id or new_run_id()
+        info = await load_run(self._redis, self.run_id)
+        if info is None:
+            started = datetime.now(UTC)
+            created = await create_run(
+                self._redis,
+                self.run_id,
+                config_json=config_to_json(config),
+                config_key=key,
+                lease=lease,
+                coordinator=self._name,
+                started_at=started,
+            )
+            info = await load_run(self._redis, self.run_id)
+            if info is None or (not created and info.coordinator != self._name):
+                raise DistributedError(f"run {self.run_id} was just started by someone else")
+            log.info("run %s created", self.run_id)
+            await TaskQueue(self._redis, info.keys, max_pages=1).create_group()
+            return info
+        check_schema(info)
+        if info.config_key != key:
+            raise DistributedError(
+                f"run {self.run_id} was started with other settings (start URLs, [crawl], "
+                "[http], [checks], [hosts] or remap): resume it with the same ones, or start "
+                "a new run without --run"
+            )
+        log.info("run %s resumed (it was %s)", self.run_id, info.status)
+        return info
+
+    async def _seed(self, queue: TaskQueue) -> None:
+        """The start pages and the sitemap task, once: the same commit marks the run seeded."""
+        commit = Commit()
+        for url in self._config.start_urls:
+            commit.discovered(url, internal=True, kind="seed", depth=0)
+        checks = self._config.checks
+        if checks.sitemaps or checks.sitemap_urls:
+            commit.task("sitemaps", "", 0)
+        commit.meta("seeded", "1")
+        await queue.create_group()
+        await queue.commit(commit)
+
+    async def _everything(
+        self,
+        info: RunInfo,
+        queue: TaskQueue,
+        checker: Checker,
+        crawler: Crawler,
+        restored: list[bool],
+        work: bool,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """The cluster's crawl, then the crawler's own finish (cancellable as one)."""
+        began = time.monotonic()
+        async with asyncio.TaskGroup() as group:
+            if work:
+                worker = Worker(
+                    self._redis,
+                    info,
+                    queue,
+                    TaskPipeline(self._config, checker, queue),
+                    self._name,
+                    capacity=self._config.http.concurrency,
+                    role="coordinator",
+                )
+                group.create_task(worker.run())
+            await self._monitor(queue, info, progress)
+        crawled = time.monotonic()
+        self._timings["crawl"] = crawled - began
+        await set_status(self._redis, info.keys, FINISHING)
+        state = await crawl_state(self._redis, info.keys, soft_404=self._config.checks.soft_404)
+        crawler.restore(state)
+        restored.append(True)
+        assembled = time.monotonic()
+        self._timings["assemble"] = assembled - crawled
+        ticker = asyncio.create_task(_tick(crawler, progress)) if progress else None
+        try:
+            await _crawl_all(crawler, None, resumed=True)
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+        self._timings["finish"] = time.monotonic() - assembled
+
+    async def _monitor(
+        self, queue: TaskQueue, info: RunInfo, progress: ProgressCallback | None
+    ) -> None:
+        """Until no task is left anywhere: progress, and the run's expiry pushed forward."""
+        last_progress = last_refresh = 0.0
+        while True:
+            now = time.monotonic()
+            if now - last_refresh >= REFRESH_EVERY:
+                last_refresh = now
+                await expire_run(self._redis, info.keys)
+            if progress is not None and now - last_progress >= PROGRESS_EVERY:
+                last_progress = now
+                progress(await crawl_stats(self._redis, info.keys))
+            if await queue.outstanding() <= 0:
+                return
+            await asyncio.sleep(MONITOR_EVERY)
+
+    async def _wait(self, task: asyncio.Task[None], handle_signals: bool) -> _Ending:
+        """As the runner does: the deadline and SIGINT/SIGTERM stop the run, not the report."""
+        ending = _Ending()
+        removers = cancel_on_signals(task, ending.received) if handle_signals else []
+        try:
+            deadline = self._config.crawl.max_duration or None
+            done, _ = await asyncio.wait({task}, timeout=deadline)
+            if not done:
+                ending.out_of_time = True
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            else:
+                await task
+        except asyncio.CancelledError:
+            ending.interrupted = True
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+        finally:
+            for remove in removers:
+                remove()
+        return ending
+
+    def _result(self, info: RunInfo, crawler: Crawler, ending: _Ending) -> RunResult:
+        """As the end of :func:`linkcheck.runner.run_check`."""
+        config = self._config
+        start_urls = list(config.start_urls)
+        why = "the run reached max_duration" if ending.out_of_time else "the run was interrupted"
+        for link in crawler.links.values():
+            if link.result is None:
+                link.result = CheckResult(link.url, Verdict.EXCLUDED, message=f"not checked: {why}")
+        limits_hit = crawler.limits_hit()
+        if ending.out_of_time:
+            limits_hit.insert(
+                0,
+                f"run stopped at max duration ({config.crawl.max_duration:g} s) before it finished",
+            )
+        notes = list(crawler.notes)
+        if ending.interrupted or ending.out_of_time:
+            notes.append(
+                f"distributed run {info.run_id} did not finish: continue it with "
+                f"--run {info.run_id}"
+            )
+        received = ending.received
+        run = RunResult(
+            start_urls=start_urls,
+            started_at=info.started_at,
+            finished_at=datetime.now(UTC),
+            links=crawler.links,
+            pages=crawler.pages,
+            limits_hit=limits_hit,
+            interrupted=ending.interrupted,
+            interrupted_by=received[0].name
+            if received
+            else ("cancelled" if ending.interrupted else ""),
+            config_summary=config.summary(),
+            start_failures=_start_failures(crawler, start_urls),
+            findings=crawler.findings,
+            notes=notes,
+            orphans=crawler.sitemap_orphans(),
+        )
+        if self._store is not None:
+            fresh = [
+                link.result
+                for link in crawler.links.values()
+                if not link.internal and link.result is not None and not link.result.from_cache
+            ]
+            try:
+                self._store.remember(fresh, context=cache_context(config))
+            except StoreError as exc:
+                log.warning("result cache not updated: %s", exc)
+        run.cache_hits = crawler.cache_hits
+        remember_run(
+            run,
+            self._store,
+            self._baseline,
+            failures_before_broken=config.cache.failures_before_broken,
+        )
+        return run
+
+
+async def _tick(crawler: Crawler, progress: ProgressCallback) -> None:
+    while True:
+        progress(crawler.stats)
+        await asyncio.sleep(PROGRESS_EVERY)

@@ -1,0 +1,141 @@
+"""Names of a distributed run's Redis keys, all under ``linkcheck:run:<id>:``.
+
+One place decides the layout, so the coordinator, the workers and ``linkcheck status`` can
+never disagree about where something lives. Bump :data:`SCHEMA_VERSION` on any change to
+the keys, the task fields or the stored JSON: a worker refuses a run of another version
+rather than misread it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+SCHEMA_VERSION = 1
+PREFIX = "linkcheck"
+CURRENT_KEY = f"{PREFIX}:current"  # the run a worker joins when it is not given --run
+RUNS_KEY = f"{PREFIX}:runs"  # sorted set: run id -> start time (for status)
+GROUP = "workers"  # the stream's one consumer group: every worker and the coordinator
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique enough: ``20250101-120000-3fa9``."""
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    return f"{moment}-{secrets.token_hex(2)}"
+
+
+def valid_run_id(run_id: str) -> bool:
+    """Letters, digits, '.', '_' and '-': a run id becomes part of every key name."""
+    return bool(_RUN_ID.match(run_id))
+
+
+@dataclass(frozen=True, slots=True)
+class RunKeys:
+    """Every key of one run. Hash tags are not used: one Redis (not Redis Cluster)."""
+
+    run_id: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{PREFIX}:run:{self.run_id}:"
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    @property
+    def meta(self) -> str:  # hash: schema, version, config, status, times, lease, flags
+        return self.key("meta")
+
+    @property
+    def tasks(self) -> str:  # stream of work: k (page|check|sitemaps), u (url), d (depth)
+        return self.key("tasks")
+
+    @property
+    def seen(self) -> str:  # set: every URL (or unusable href) decided once
+        return self.key("seen")
+
+    @property
+    def links(self) -> str:  # hash: url -> "internal:depth:seq" (depth only for pages)
+        return self.key("links")
+
+    @property
+    def results(self) -> str:  # hash: url -> CheckResult JSON (linkcheck.checkpoint shape)
+        return self.key("results")
+
+    @property
+    def problems(self) -> str:  # set: urls whose verdict is broken or error (progress)
+        return self.key("problems")
+
+    @property
+    def pages(self) -> str:  # hash: page url -> Page JSON with the page's ids
+        return self.key("pages")
+
+    @property
+    def occurrences(self) -> str:  # hash: page url -> [page, [[key, href, text, ...]]]
+        return self.key("occ")
+
+    @property
+    def findings(self) -> str:  # hash: page url -> [Finding, ...] (link-text findings)
+        return self.key("findings")
+
+    @property
+    def non_html(self) -> str:  # hash: in-scope url -> Content-Type (start URL checks)
+        return self.key("nonhtml")
+
+    @property
+    def soft404(self) -> str:  # hash: page url -> [reason, by_probe] or [] (judged, fine)
+        return self.key("soft404")
+
+    @property
+    def counters(self) -> str:  # hash: outstanding, links_found, pages_scheduled, limits
+        return self.key("counters")
+
+    @property
+    def truncated(self) -> str:  # set: pages larger than max_body_bytes
+        return self.key("truncated")
+
+    @property
+    def over_links(self) -> str:  # set: pages with more than max_links_per_page links
+        return self.key("overlinks")
+
+    @property
+    def sitemap_files(self) -> str:  # set: sitemap URLs that listed entries
+        return self.key("sitemapfiles")
+
+    @property
+    def claims(self) -> str:  # hash: redirect target -> the page task that parses it
+        return self.key("claims")
+
+    @property
+    def workers(self) -> str:  # hash: consumer name -> JSON (host, pid, state, done, seen)
+        return self.key("workers")
+
+    def host(self, origin: str, part: str) -> str:
+        """Politeness state of one origin (``slots``, ``next``, ``pause``); these expire."""
+        return self.key(f"host:{origin}:{part}")
+
+    def all_fixed(self) -> list[str]:
+        """Every key except the per-origin ones (which carry their own short TTLs)."""
+        return [
+            self.meta,
+            self.tasks,
+            self.seen,
+            self.links,
+            self.results,
+            self.problems,
+            self.pages,
+            self.occurrences,
+            self.findings,
+            self.non_html,
+            self.soft404,
+            self.counters,
+            self.truncated,
+            self.over_links,
+            self.sitemap_files,
+            self.claims,
+            self.workers,
+        ]

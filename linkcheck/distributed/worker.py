@@ -1,0 +1,309 @@
+"""A worker: join a run, take tasks from its stream, do them, commit them, leave when done.
+
+``linkcheck worker --redis URL [--run ID]`` runs one; the coordinator runs one in-process
+too. A worker keeps up to ``concurrency`` tasks in flight (the Checker still bounds the
+requests), renews their leases while it works, and takes over tasks whose lease ran out
+(their worker died). It leaves when the run's queue is empty, or when the coordinator says
+the run is over (max_duration), abandoning nothing that is not reclaimed by others.
+
+Until the main CLI has the ``worker`` command: ``python -m linkcheck.distributed worker``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from linkcheck.config import ConfigError
+from linkcheck.distributed.connection import (
+    DistributedError,
+    connect,
+    describe,
+    display_url,
+    redis_failure,
+)
+from linkcheck.distributed.keys import valid_run_id
+from linkcheck.distributed.pipeline import (
+    TaskPipeline,
+    address_policy,
+    host_rules,
+    make_checker,
+)
+from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
+from linkcheck.distributed.queue import Task, TaskQueue
+from linkcheck.distributed.runs import (
+    JOINABLE,
+    OVER,
+    RunInfo,
+    check_schema,
+    current_run_id,
+    load_run,
+    process_name,
+    record_worker,
+    run_status,
+)
+from linkcheck.distributed.settings import config_from_json
+from linkcheck.distributed.signals import cancel_on_signals
+from linkcheck.http import HttpClient
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WAIT = 60.0  # seconds a worker waits for a run to join
+IDLE_BLOCK_MS = 200  # how long one read waits for new work when there is none in hand
+BUSY_BLOCK_MS = 20  # ... and while tasks are in flight (to notice them finish soon)
+STATE_EVERY = 1.0  # seconds between looks at the run's status while busy
+STOP_GRACE = 10.0  # seconds to let tasks in hand wind down when the worker leaves
+MAX_DELIVERIES = 5  # a task handed out this often killed its workers: give up on it
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSummary:
+    run_id: str
+    name: str
+    tasks_done: int
+    reason: str  # why it left, for the one line the command prints
+    interrupted_by: str = ""  # "SIGINT"/"SIGTERM" when a signal stopped it
+
+
+class Worker:
+    """The task loop of one process (a ``linkcheck worker``, or the coordinator's own)."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        info: RunInfo,
+        queue: TaskQueue,
+        pipeline: TaskPipeline,
+        name: str,
+        *,
+        capacity: int,
+        role: str = "worker",
+    ) -> None:
+        self._redis = redis
+        self._info = info
+        self._queue = queue
+        self._pipeline = pipeline
+        self.name = name
+        self._capacity = max(1, capacity)
+        self._role = role
+        self._lease_ms = max(1, round(info.lease * 1000))
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self.tasks_done = 0
+        self.reason = ""
+
+    async def run(self) -> int:
+        """Work until the run is over; returns the number of tasks this worker did."""
+        await self._record("working")
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await self._loop()
+        finally:
+            # Cancelling is not enough on its own: a cancellation that arrives inside the
+            # Redis client can be swallowed there, so the heartbeat also watches a flag,
+            # and nothing here waits for the tasks without a bound.
+            self._stopping.set()
+            pending = [heartbeat, *self._inflight.values()]
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=STOP_GRACE)
+        await self._record("left")
+        return self.tasks_done
+
+    async def _loop(self) -> None:
+        last_claim = last_state = 0.0
+        claim_every = max(0.2, self._info.lease / 4)
+        while True:
+            self._reap()
+            free = self._capacity - len(self._inflight)
+            tasks: list[Task] = []
+            now = time.monotonic()
+            if free > 0 and now - last_claim >= claim_every:
+                last_claim = now
+                tasks = await self._reclaimed(free)
+            if free - len(tasks) > 0:
+                block = None if tasks else (IDLE_BLOCK_MS if not self._inflight else BUSY_BLOCK_MS)
+                tasks += await self._queue.read(self.name, free - len(tasks), block)
+            for task in tasks:
+                self._inflight[task.id] = asyncio.create_task(self._do(task))
+            if not tasks and not self._inflight:
+                if await self._over():
+                    return
+                last_state = time.monotonic()
+            elif time.monotonic() - last_state >= STATE_EVERY:
+                last_state = time.monotonic()
+                if await self._over(stopping_only=True):
+                    return
+            if len(self._inflight) >= self._capacity:
+                await asyncio.wait(
+                    self._inflight.values(), return_when=asyncio.FIRST_COMPLETED, timeout=1.0
+                )
+
+    def _reap(self) -> None:
+        """Drop finished tasks; a failed one (a bug, or Redis gone) ends the worker."""
+        for task_id, task in list(self._inflight.items()):
+            if task.done():
+                del self._inflight[task_id]
+                task.result()
+
+    async def _do(self, task: Task) -> None:
+        commit = await self._pipeline.run(task)
+        await self._queue.commit(commit, ack=task.id)
+        self._pipeline.committed(commit)
+        self.tasks_done += 1
+
+    async def _reclaimed(self, count: int) -> list[Task]:
+        tasks = await self._queue.reclaim(self.name, self._lease_ms, count)
+        if not tasks:
+            return []
+        log.info("%s took over %d task(s) whose lease ran out", self.name, len(tasks))
+        deliveries = await self._queue.deliveries([task.id for task in tasks])
+        kept = []
+        for task in tasks:
+            times = deliveries.get(task.id, 0)
+            if times > MAX_DELIVERIES:
+                log.warning("giving up on %s %s after %d tries", task.kind, task.url, times)
+                await self._queue.commit(self._pipeline.gave_up(task, times), ack=task.id)
+            else:
+                kept.append(task)
+        return kept
+
+    async def _over(self, *, stopping_only: bool = False) -> bool:
+        """Whether to leave: the coordinator ended the run, or (idle) no work is left."""
+        status = await run_status(self._redis, self._info.keys)
+        if status is None:
+            self.reason = "the run's data is gone from Redis"
+            return True
+        if status not in JOINABLE:
+            self.reason = f"the run is {status}"
+            return True
+        if not stopping_only and await self._queue.outstanding() <= 0:
+            self.reason = "the run has no work left"
+            return True
+        return False
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of the tasks in hand, and say that this worker is alive."""
+        every = max(0.1, self._info.lease / 3)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), every)
+                return
+            await self._queue.renew(self.name, list(self._inflight))
+            await self._record("working")
+
+    async def _record(self, state: str) -> None:
+        await record_worker(
+            self._redis,
+            self._info.keys,
+            self.name,
+            role=self._role,
+            state=state,
+            done=self.tasks_done,
+            in_flight=len(self._inflight),
+        )
+
+
+async def run_worker(
+    redis_url: str,
+    *,
+    run_id: str | None = None,
+    concurrency: int | None = None,
+    wait: float = DEFAULT_WAIT,
+    handle_signals: bool = False,
+) -> WorkerSummary:
+    """Join ``run_id`` (default: the current run, waiting up to ``wait`` s for one), work
+    until it is done, and say why the worker left.
+
+    Raises :class:`DistributedError` (one line) when Redis is unreachable or lost, the run
+    does not exist, or it was written by another schema version.
+    """
+    if run_id is not None and not valid_run_id(run_id):
+        raise DistributedError(f"--run {run_id!r}: not a run id")
+    name = process_name("worker")
+    main = asyncio.current_task()
+    received: list[signal.Signals] = []
+    removers = cancel_on_signals(main, received) if handle_signals and main is not None else []
+    try:
+        async with connect(redis_url) as redis:
+            info = await _join(redis, redis_url, run_id, wait)
+            try:
+                return await _work(redis, info, name, concurrency)
+            except Exception as exc:
+                lost = redis_failure(exc)
+                if lost is None:
+                    raise
+                raise DistributedError(
+                    f"lost Redis at {display_url(redis_url)} ({describe(lost)}): worker {name} "
+                    f"stopped; other workers take over its tasks after {info.lease:g} s"
+                ) from None
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        return WorkerSummary(
+            run_id or "", name, 0, f"stopped by {received[0].name}", received[0].name
+        )
+    finally:
+        for remove in removers:
+            remove()
+
+
+async def _work(
+    redis: aioredis.Redis, info: RunInfo, name: str, concurrency: int | None
+) -> WorkerSummary:
+    if info.status in OVER:
+        return WorkerSummary(info.run_id, name, 0, f"run {info.run_id} is {info.status}")
+    try:
+        config = config_from_json(info.config, source=f"run {info.run_id}")
+    except ConfigError as exc:
+        raise DistributedError(f"cannot join run {info.run_id}: {exc}") from None
+    if concurrency:
+        config = dataclasses.replace(
+            config, http=dataclasses.replace(config.http, concurrency=concurrency)
+        )
+    async with HttpClient(config.http, policy=address_policy(config)) as client:
+        rules = host_rules(config)
+        limiter = ClusterLimiter(redis, info.keys, name)
+        transport = PoliteTransport(
+            client, limiter, rules, retry_max_wait=config.http.retry_max_wait
+        )
+        checker = make_checker(config, transport, rules)
+        queue = TaskQueue(redis, info.keys, max_pages=config.crawl.max_pages)
+        worker = Worker(
+            redis,
+            info,
+            queue,
+            TaskPipeline(config, checker, queue),
+            name,
+            capacity=config.http.concurrency,
+        )
+        done = await worker.run()
+    return WorkerSummary(info.run_id, name, done, worker.reason or "the run is over")
+
+
+async def _join(redis: aioredis.Redis, redis_url: str, run_id: str | None, wait: float) -> RunInfo:
+    """The run to work on: the given one, or the current one; waits for it to appear."""
+    deadline = time.monotonic() + wait
+    while True:
+        wanted = run_id or await current_run_id(redis)
+        info = await load_run(redis, wanted) if wanted else None
+        if info is not None:
+            check_schema(info)
+            # Without --run a finished current run is not ours: wait for the next one.
+            if run_id is not None or info.status in JOINABLE:
+                return info
+        if time.monotonic() >= deadline:
+            where = display_url(redis_url)
+            if run_id is not None:
+                raise DistributedError(f"no run {run_id} on {where}")
+            raise DistributedError(
+                f"no run in progress on {where} (start one with: linkcheck run --redis {where})"
+            )
+        await asyncio.sleep(0.2)

@@ -1,0 +1,525 @@
+"""A run shared by a coordinator and worker processes through a real Redis on loopback.
+
+The tests start their own ``redis-server`` (ephemeral port, no persistence, or an AOF in a
+temporary folder for the restart test) and worker processes
+(``python -m linkcheck.distributed worker``), and compare the distributed report with the
+one a single-machine ``run_check`` writes for the same site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from linkcheck.config import Config
+from linkcheck.distributed import DistributedError, run_distributed
+from linkcheck.distributed.commands import status_command
+from linkcheck.distributed.keys import SCHEMA_VERSION, RunKeys
+from linkcheck.distributed.settings import config_from_json, config_to_json
+from linkcheck.models import RunResult
+from linkcheck.report.json_report import to_document
+from linkcheck.runner import run_check
+from tests.conftest import make_config
+from tests.server import Reply, Route, Seen, TestServer, page, redirect
+
+redis = pytest.importorskip("redis", reason="the redis client is not installed")
+
+REDIS_SERVER = shutil.which("redis-server") or (
+    "/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK) else None
+)
+pytestmark = pytest.mark.skipif(
+    REDIS_SERVER is None,
+    reason="redis-server is not installed (scripts/install-redis.sh installs it)",
+)
+ROOT = Path(__file__).resolve().parent.parent
+LEASE = 1.0  # seconds: short, so a killed worker's tasks are taken over quickly
+
+
+# --- Redis and worker processes -------------------------------------------------------------
+
+
+@dataclass
+class RedisServer:
+    port: int
+    args: list[str]
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> Any:
+        return redis.Redis.from_url(self.url, decode_responses=True)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # a clean shutdown: an AOF is complete on disk
+            self.process.wait(10)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_for_redis(self.port, self.process)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_redis(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "redis-server exited at start"
+        with contextlib.suppress(Exception):
+            if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
+                return
+        time.sleep(0.05)
+    raise AssertionError("redis-server did not answer in time")
+
+
+def _start_redis(*extra: str) -> RedisServer:
+    assert REDIS_SERVER is not None
+    port = _free_port()
+    args = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *extra]
+    server = RedisServer(port, args)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = _start_redis("--appendonly", "no")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def start_worker(url: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "linkcheck.distributed", "worker", "--redis", url, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 20) -> tuple[int, str, str]:
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(
+            f"{process.args} did not end in time: {out[-1000:]} {err[-3000:]}"
+        ) from None
+    return process.returncode, out, err
+
+
+class Background(threading.Thread):
+    """A coordinator in a thread, so the test can act while it runs."""
+
+    def __init__(self, target: Callable[[], RunResult]) -> None:
+        super().__init__(daemon=True)
+        self._target_call = target
+        self.result: RunResult | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._target_call()
+        except BaseException as exc:
+            self.error = exc
+
+    def value(self, timeout: float = 30) -> RunResult:
+        self.join(timeout)
+        assert not self.is_alive(), "the coordinator did not finish in time"
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+# --- the site and the comparison -------------------------------------------------------------
+
+
+def guide(pages: int, *, delay: float = 0.0, external: str = "") -> dict[str, Route]:
+    """A small guide: a nav on every page and every verdict the pipeline can give."""
+    routes: dict[str, Route] = {}
+    nav = "".join(f'<a href="/g/p{n}.html">Chapter {n}</a>' for n in range(min(pages, 8)))
+    for n in range(pages):
+        extra = f'<a href="/g/p{(n + 1) % pages}.html#s1">next</a><a href="p{n}.html#s2">here</a>'
+        if n == 1:
+            extra += (
+                '<a href="/g/gone.html">gone</a><a href="/g/old">moved</a>'
+                '<a href="/g/p2.html#nowhere">missing section</a>'
+                '<a href="mailto:help@example.com">mail</a><a href="mailto:nobody">bad mail</a>'
+                '<a href="/g/img.png">picture</a><a href="/g/x">click here</a>'
+                '<a href="/g/private/a.html">private</a>'
+                '<a href="/g/elsewhere.html" rel="nofollow">nofollow</a>'
+            )
+            if external:
+                extra += (
+                    f'<a href="{external}/ok">ext ok</a><a href="{external}/dead">ext dead</a>'
+                    f'<a href="{external}/nohead">ext nohead</a>'
+                )
+        routes[f"/g/p{n}.html"] = page(
+            f'<nav>{nav}</nav><h1 id="s1">Page {n}</h1><p id="s2">{extra}</p>', delay=delay
+        )
+    routes["/g/old"] = redirect("/g/p3.html", 301)
+    routes["/g/img.png"] = Reply(200, b"\x89PNG", content_type="image/png")
+    routes["/g/x"] = page("<title>Page not found</title><h1>Page not found</h1>")
+    routes["/g/elsewhere.html"] = page("<p>only checked</p>")
+    routes["/g/orphan.html"] = page("<p>listed in the sitemap only</p>")
+    routes["/robots.txt"] = Reply(
+        200, "User-agent: *\nDisallow: /g/private/\n", content_type="text/plain"
+    )
+    return routes
+
+
+def with_sitemap(routes: dict[str, Route], server: TestServer) -> dict[str, Route]:
+    routes["/sitemap.xml"] = Reply(
+        200,
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{server.url('/g/p0.html')}</loc></url>"
+        f"<url><loc>{server.url('/g/orphan.html')}</loc></url></urlset>",
+        content_type="application/xml",
+    )
+    return routes
+
+
+def external_routes() -> dict[str, Route]:
+    return {
+        "/ok": page("fine"),
+        "/nohead": lambda seen: Reply(405) if seen.method == "HEAD" else page("GET only"),
+    }
+
+
+def comparable(run: RunResult) -> dict[str, Any]:
+    """The JSON report without what differs between any two runs (times, durations)."""
+    document = to_document(run)
+    for key in ("started_at", "finished_at", "duration_seconds"):
+        document["run"].pop(key)
+    for link in document["links"]:
+        link.pop("elapsed_seconds")
+    document["findings"].sort(key=lambda f: json.dumps(f, sort_keys=True))
+    return document
+
+
+def gets(server: TestServer, prefix: str = "/g/") -> dict[str, int]:
+    """Requests per method and path of the site's pages and links (each process probes a
+    made-up URL for soft 404s once: those are left out)."""
+    counts: dict[str, int] = {}
+    for seen in server.requests:
+        if seen.path.startswith(prefix) and "linkcheck-probe-" not in seen.path:
+            key = f"{seen.method} {seen.path}"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def fresh_run_id(name: str) -> str:
+    return f"t-{name}-{os.getpid()}-{time.monotonic_ns() % 10**9}"
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+
+def test_coordinator_and_three_workers_write_the_single_machine_report(
+    redis_server: RedisServer,
+) -> None:
+    with TestServer(external_routes()) as ext, TestServer() as site:
+        site.routes.update(with_sitemap(guide(24, delay=0.02, external=ext.url("")), site))
+        config = make_config(site.url("/g/p0.html"), http={"per_host_concurrency": 3})
+        single = run_check(config)
+        single_requests = gets(site)
+        site.requests.clear()
+        site.max_in_flight = 0
+        # This coordinator only coordinates (the other tests' coordinators work too).
+        run_id = fresh_run_id("equal")
+        workers = [
+            start_worker(redis_server.url, "--run", run_id, "--wait", "30") for _ in range(3)
+        ]
+        time.sleep(0.3)
+        distributed = run_distributed(
+            config, redis_server.url, run_id=run_id, lease=LEASE, work=False
+        )
+        outcomes = [finish(worker) for worker in workers]
+
+    assert comparable(distributed) == comparable(single)
+    assert len(distributed.pages) == 26  # 24 pages, the orphan, the redirect target
+    for code, out, err in outcomes:
+        assert code == 0, err
+        assert f"run {run_id}" in out and "left because" in out
+    # The cluster asked the site exactly what one run asks: each URL once (p3.html twice,
+    # as a page and as the end of /g/old's redirect), no URL twice by two workers.
+    assert gets(site) == single_requests
+    assert site.max_in_flight <= 3  # the host's concurrency, cluster-wide
+    client = redis_server.client()
+    records = [json.loads(v) for v in client.hvals(RunKeys(run_id).workers)]
+    assert sum(r["done"] for r in records) >= 26  # the workers did it all
+    assert 0 < client.ttl(RunKeys(run_id).meta) <= 7 * 86_400  # expires some days after
+    status = CliRunner().invoke(status_command, ["--redis", redis_server.url, "--run", run_id])
+    assert status.exit_code == 0
+    assert f"run {run_id}: done" in status.output and "worker-" in status.output
+    as_json = CliRunner().invoke(status_command, ["--redis", redis_server.url, "--json"])
+    document = json.loads(as_json.output)
+    assert document["run_id"] == run_id and document["waiting"] == 0
+    assert len(document["workers"]) == 3 and document["pages_crawled"] == 26
+
+
+def test_a_worker_killed_mid_task_changes_nothing_in_the_report(
+    redis_server: RedisServer,
+) -> None:
+    with TestServer() as site:
+        site.routes.update(guide(16, delay=0.3))
+        config = make_config(site.url("/g/p0.html"), http={"per_host_concurrency": 4})
+        single = run_check(config)
+        run_id = fresh_run_id("kill")
+        # Two tasks at a time each, and a coordinator that does none: the work is spread,
+        # so the doomed worker is sure to hold some when it is killed.
+        doomed, survivor = (
+            start_worker(redis_server.url, "--run", run_id, "--wait", "30", "--concurrency", "2")
+            for _ in range(2)
+        )
+        coordinator = Background(
+            lambda: run_distributed(
+                config, redis_server.url, run_id=run_id, lease=LEASE, work=False
+            )
+        )
+        coordinator.start()
+        client = redis_server.client()
+        held = _wait_until_holding(client, run_id, doomed.pid)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(10)
+        distributed = coordinator.value()
+        code, _, err = finish(survivor)
+
+    assert held, "the worker had tasks in hand when it was killed"
+    assert comparable(distributed) == comparable(single)
+    assert code == 0, err
+    assert client.xpending(RunKeys(run_id).tasks, "workers")["pending"] == 0
+
+
+def _wait_until_holding(client: Any, run_id: str, pid: int) -> int:
+    """Wait until the worker with ``pid`` holds at least one task; how many it holds."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            summary = client.xpending(RunKeys(run_id).tasks, "workers")
+            for consumer in summary.get("consumers") or []:
+                if consumer["name"].endswith(f"-{pid}") and int(consumer["pending"]) > 0:
+                    return int(consumer["pending"])
+        time.sleep(0.02)
+    return 0
+
+
+def test_a_hosts_interval_holds_across_all_workers(redis_server: RedisServer) -> None:
+    interval = 0.2
+    with TestServer() as site:
+        site.routes.update(guide(6))
+        host = f"127.0.0.1:{site.port}"
+        config = make_config(
+            site.url("/g/p0.html"), hosts={host: {"interval": interval, "concurrency": 4}}
+        )
+        run_id = fresh_run_id("interval")
+        workers = [start_worker(redis_server.url, "--run", run_id) for _ in range(3)]
+        time.sleep(0.3)
+        run = run_distributed(config, redis_server.url, run_id=run_id, lease=LEASE)
+        outcomes = [finish(worker) for worker in workers]
+        starts = sorted(seen.at for seen in site.requests)
+
+    assert all(code == 0 for code, _, _ in outcomes)
+    assert len(run.pages) == 7 and len(starts) >= 12  # 6 pages and the redirect target
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    # The server stamps a request when its thread reads it: allow 10% for that jitter.
+    assert min(gaps) >= interval * 0.9, gaps
+
+
+def test_retry_after_pauses_the_host_for_every_worker(redis_server: RedisServer) -> None:
+    asked: list[float] = []
+
+    def busy(seen: Seen) -> Reply:
+        if not asked:
+            asked.append(seen.at)
+            return Reply(429, "slow down", {"Retry-After": "1"})
+        return page("fine now")
+
+    with TestServer() as site:
+        routes = guide(8)
+        routes["/g/p0.html"] = page(
+            '<a href="/g/busy">busy</a>'
+            + "".join(f'<a href="/g/p{n}.html">p{n}</a>' for n in range(1, 8))
+        )
+        routes["/g/busy"] = busy
+        site.routes.update(routes)
+        host = f"127.0.0.1:{site.port}"
+        config = make_config(
+            site.url("/g/p0.html"),
+            http={"retry_max_wait": 3.0},
+            hosts={host: {"concurrency": 1}},
+            checks={"soft_404": False, "sitemaps": False},
+            crawl={"respect_robots": False},
+        )
+        run_id = fresh_run_id("retry-after")
+        workers = [start_worker(redis_server.url, "--run", run_id) for _ in range(2)]
+        time.sleep(0.3)
+        run = run_distributed(config, redis_server.url, run_id=run_id, lease=LEASE)
+        for worker in workers:
+            finish(worker)
+        starts = sorted(seen.at for seen in site.requests)
+
+    assert asked and run.links[site.url("/g/busy")].result is not None
+    after = [at for at in starts if at > asked[0]]
+    assert after and after[0] - asked[0] >= 0.95, "someone asked again during the pause"
+
+
+def test_a_coordinator_started_again_after_redis_restarts_finishes_the_run(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "redis"
+    store.mkdir()
+    server = _start_redis("--appendonly", "yes", "--dir", str(store))
+    try:
+        with TestServer() as site:
+            site.routes.update(guide(20, delay=0.15))
+            config_file = tmp_path / "config.toml"
+            config_file.write_text(
+                f'start_urls = ["{site.url("/g/p0.html")}"]\n'
+                "[http]\ntimeout = 2.0\nretries = 1\nretry_max_wait = 0.05\nrecheck = false\n"
+                "per_host_concurrency = 2\n[cache]\nenabled = false\n",
+                encoding="utf-8",
+            )
+            config = make_config(site.url("/g/p0.html"), http={"per_host_concurrency": 2})
+            single = run_check(config)
+            site.requests.clear()
+            run_id = fresh_run_id("restart")
+            first = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "linkcheck.distributed",
+                    "coordinator",
+                    "--redis",
+                    server.url,
+                    "--run",
+                    run_id,
+                    "--config",
+                    str(config_file),
+                    "--lease",
+                    str(LEASE),
+                    "-o",
+                    str(tmp_path / "reports"),
+                    "-q",
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            client = server.client()
+            deadline = time.monotonic() + 20
+            while client.hlen(RunKeys(run_id).pages) < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            server.stop()  # Redis goes away mid-run...
+            code, _, err = finish(first, timeout=30)
+            assert code == 2, err
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and "Traceback" not in err, err
+            assert f"--run {run_id}" in lines[0] and "lost Redis" in lines[0]
+            server.start()  # ... and comes back with its data.
+            assert 4 <= server.client().hlen(RunKeys(run_id).pages) < 22
+            resumed = run_distributed(config, server.url, run_id=run_id, lease=LEASE)
+            fetched = gets(site)
+    finally:
+        server.stop()
+
+    assert comparable(resumed) == comparable(single)
+    # Pages done before the outage were not fetched again; only those in hand then were.
+    assert all(count <= 2 for count in fetched.values())
+    assert sum(1 for count in fetched.values() if count == 2) <= 4
+
+
+def test_a_worker_refuses_a_run_of_another_schema_version(redis_server: RedisServer) -> None:
+    run_id = fresh_run_id("schema")
+    config = make_config("http://127.0.0.1:9/")
+    redis_server.client().hset(
+        RunKeys(run_id).meta,
+        mapping={
+            "schema": SCHEMA_VERSION + 1,
+            "version": "9.9",
+            "status": "running",
+            "config": config_to_json(config),
+        },
+    )
+    code, out, err = finish(start_worker(redis_server.url, "--run", run_id, "--wait", "0"))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"schema version {SCHEMA_VERSION + 1}" in err
+
+
+def test_a_worker_without_run_joins_the_current_run(redis_server: RedisServer) -> None:
+    run_id = fresh_run_id("current")
+    client = redis_server.client()
+    client.hset(
+        RunKeys(run_id).meta,
+        mapping={
+            "schema": SCHEMA_VERSION,
+            "status": "running",
+            "lease": LEASE,
+            "config": config_to_json(make_config("http://127.0.0.1:9/")),
+        },
+    )
+    client.xgroup_create(RunKeys(run_id).tasks, "workers", id="0", mkstream=True)
+    client.set("linkcheck:current", run_id)
+    code, out, err = finish(start_worker(redis_server.url, "--wait", "5"))
+    assert code == 0, err
+    assert f"for run {run_id}; left because the run has no work left" in out
+
+
+def test_unreachable_redis_is_one_line_and_exit_code_2() -> None:
+    url = f"redis://127.0.0.1:{_free_port()}/0"
+    code, out, err = finish(start_worker(url, "--wait", "0"))
+    assert code == 2 and out == ""
+    assert err.startswith("error: cannot reach Redis at redis://127.0.0.1:")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    with pytest.raises(DistributedError, match="cannot reach Redis"):
+        run_distributed(make_config("http://127.0.0.1:9/"), url)
+
+
+def test_the_stored_configuration_reads_back_equal() -> None:
+    config: Config = make_config(
+        "https://www.example.com/guide/",
+        crawl={"include": ["/docs/"], "exclude": [r"\.pdf$"], "max_pages": 7},
+        remap=[{"pattern": "^https://carrier\\.example/", "replace": "http://127.0.0.1:1/"}],
+        hosts={
+            "https://intranet.example:8443": {
+                "username": "u",
+                "password": "p",
+                "headers": {"X-Token": "t"},
+                "interval": 0.5,
+                "soft_404": False,
+            }
+        },
+    )
+    again = config_from_json(config_to_json(config), source=config.source)
+    assert again == config
