@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,8 @@ from linkcheck.soft404 import SoftNotFoundDetector
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
 log = logging.getLogger(__name__)
+
+MIN_RUNNING_TASKS = 64  # pages and checks under way at once (4x concurrency, at least this)
 
 
 @dataclass(slots=True)
@@ -103,7 +106,8 @@ class Crawler:
         self._sitemap_files: set[str] = set()
         self._start_urls = frozenset(config.start_urls)
         self._page_depth: dict[str, int] = {}
-        self._page_ids: dict[object, frozenset[str]] = {}  # by document, for #fragments
+        # by document, for #fragments: the ids joined by NULs (one string, not a set, per page)
+        self._page_ids: dict[object, str] = {}
         self.rechecked = 0
         self._scope = Scope.from_config(config)
         self.links: dict[str, Link] = {}
@@ -115,6 +119,9 @@ class Crawler:
         self._group: asyncio.TaskGroup | None = None
         self._resolver = CachedResolver(max_url_length=config.crawl.max_url_length)
         self._sitemaps_read = False
+        self._waiting: deque[tuple[str, int | None]] = deque()  # (url, depth; None: a check)
+        self._running = 0
+        self._max_running = max(MIN_RUNNING_TASKS, 4 * config.http.concurrency)
 
     # --- resume points ----------------------------------------------------------------
 
@@ -132,7 +139,7 @@ class Crawler:
         return {
             "version": STATE_VERSION,
             "pages": [
-                page_to_state(page, self._page_ids.get(self._document_of(page.url)))
+                page_to_state(page, _unpack(self._page_ids.get(self._document_of(page.url), "")))
                 for page in self.pages
             ],
             "page_depth": self._page_depth,
@@ -162,7 +169,7 @@ class Crawler:
             self.pages.append(page)
             self._parsed_documents.add(self._document_of(page.url))
             if ids:
-                self._page_ids[self._document_of(page.url)] = ids
+                self._page_ids[self._document_of(page.url)] = _pack(ids)
         self._page_depth = {url: int(depth) for url, depth in state["page_depth"].items()}
         self.non_html_pages = dict(state["non_html_pages"])
         self.findings = [finding_from_state(item) for item in state["findings"]]
@@ -193,10 +200,8 @@ class Crawler:
             for url, link in self.links.items():
                 if link.result is not None:
                     continue
-                if url in self._page_depth:
-                    group.create_task(self._crawl_page(url, self._page_depth[url]))
-                else:
-                    group.create_task(self._check_link(url))
+                self._waiting.append((url, self._page_depth.get(url)))
+            self._start_waiting()
             if not self._sitemaps_read and (
                 self._config.checks.sitemaps or self._config.checks.sitemap_urls
             ):
@@ -318,7 +323,9 @@ class Crawler:
             response = checked.response
             if response is not None and is_html(response.content_type, response.body):
                 parsed = parse_page(decode(response.body, response.charset))
-                self._page_ids[self._document_of(checked.result.final_url or url)] = parsed.ids
+                self._page_ids[self._document_of(checked.result.final_url or url)] = _pack(
+                    parsed.ids
+                )
 
         async with asyncio.TaskGroup() as group:
             for url in wanted:
@@ -351,9 +358,10 @@ class Crawler:
             fragments = link.occurrences.fragments
             if not fragments:
                 continue  # the common case: no link to this page names a section
-            ids = self._page_ids.get(self._document_of(result.final_url or link.url))
-            if ids is None:
+            packed = self._page_ids.get(self._document_of(result.final_url or link.url))
+            if packed is None:
                 continue  # not an HTML page we parsed
+            ids = _unpack(packed)
             if all(
                 not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids
                 for fragment in fragments
@@ -409,10 +417,8 @@ class Crawler:
             self._group = group
             for url in again:
                 self.stats.problems -= 1
-                if url in self._page_depth:
-                    group.create_task(self._crawl_page(url, self._page_depth[url]))
-                else:
-                    group.create_task(self._check_link(url))
+                self._waiting.append((url, self._page_depth.get(url)))
+            self._start_waiting()
 
     def limits_hit(self) -> list[str]:
         notes = []
@@ -459,14 +465,34 @@ class Crawler:
     # --- scheduling -------------------------------------------------------------------
 
     def _schedule_page(self, url: str, depth: int) -> None:
-        assert self._group is not None
         self._pages_scheduled += 1
         self._page_depth[url] = depth
-        self._group.create_task(self._crawl_page(url, depth))
+        self._waiting.append((url, depth))
+        self._start_waiting()
 
     def _schedule_check(self, url: str) -> None:
+        self._waiting.append((url, None))
+        self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        """Start waiting work, in discovery order (breadth first), a bounded number at once.
+
+        A task per URL discovered would be simplest, but a 50,000-page site discovers tens of
+        thousands at once, and each waiting task holds a coroutine frame; a queue of (URL,
+        depth) pairs costs a fraction of that.
+        """
         assert self._group is not None
-        self._group.create_task(self._check_link(url))
+        while self._waiting and self._running < self._max_running:
+            url, depth = self._waiting.popleft()
+            work = self._check_link(url) if depth is None else self._crawl_page(url, depth)
+            task = self._group.create_task(work)
+            self._running += 1
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running -= 1
+        if self._waiting and self._group is not None:
+            self._start_waiting()
 
     def _discover(self, resolved: ResolvedLink, href: str, depth: int, follow: bool) -> Link:
         """Record a link seen for the first time, and decide what happens to it."""
@@ -631,7 +657,7 @@ class Crawler:
                 )
             )
         if parsed.ids:
-            self._page_ids[document] = parsed.ids
+            self._page_ids[document] = _pack(parsed.ids)
         self.pages.append(
             Page(page_url, depth, parsed.title, response.status, links_found=len(parsed.links))
         )
@@ -661,3 +687,12 @@ class Crawler:
 def _is_anchor(fragment: str) -> bool:
     """Fragments that name an element; not empty, "top" (always valid), or "#!/app/routes"."""
     return bool(fragment) and fragment != "top" and not fragment.startswith(("!", "/", ":~:"))
+
+
+def _pack(ids: frozenset[str]) -> str:
+    """A page's ids as one string: a 50,000-page crawl keeps them all until the end."""
+    return "\0".join(ids)
+
+
+def _unpack(packed: str) -> frozenset[str]:
+    return frozenset(packed.split("\0")) if packed else frozenset()

