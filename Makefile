@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_PORT := 8735
 
-.PHONY: run test install lint typecheck check bench clean
+.PHONY: run test install lint typecheck check bench bench-peers bench-scaling clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
+
+# linkcheck side by side with LinkChecker, linkinator, broken-link-checker, wget2 and lychee
+# (installed into bench/.peers/, never into linkcheck's dependencies); ~6 minutes.
+bench-peers: $(STAMP)
+	bash bench/setup_peers.sh
+	$(BIN)/python bench/peers.py
+
+bench-scaling: $(STAMP)
+	$(BIN)/python bench/peers.py --scaling 1000,10000,50000
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/*.json .pytest_cache .mypy_cache .ruff_cache

