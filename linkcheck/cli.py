@@ -148,7 +148,8 @@ def main() -> None:
     "fail_on",
     multiple=True,
     type=click.Choice(FAIL_ON_CHOICES),
-    help="Verdicts that make the exit code 1 (repeatable). Default: broken, error.",
+    help="Verdicts that make the exit code 1 (repeatable; 'warning': any content finding). "
+    "Default: broken, error.",
 )
 @click.option(
     "--redis",
