@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from linkcheck._version import __version__
+from linkcheck.cli_common import fail as _fail
+from linkcheck.cli_common import setup_logging as _setup_logging
 from linkcheck.commands import register as register_memory_commands
 from linkcheck.config import (
     DEFAULT_CONFIG_FILE,
@@ -424,19 +425,3 @@ def _write(
         return write_reports(result, formats, output, previous=previous)
     except OSError as exc:
         raise ConfigError(f"cannot write reports to {output}: {exc.strerror or exc}") from None
-
-
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING
-    if verbose == 1:
-        level = logging.INFO
-    elif verbose > 1:
-        level = logging.DEBUG
-    if quiet:
-        level = logging.ERROR
-    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
-
-
-def _fail(message: str, code: int) -> Any:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)

@@ -7,11 +7,10 @@ one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import click
 
@@ -21,6 +20,7 @@ from linkcheck.baseline import (
     load_baseline,
     update_baseline,
 )
+from linkcheck.cli_common import fail as _fail
 from linkcheck.config import DEFAULT_OUTPUT, VERDICT_NAMES, ConfigError
 from linkcheck.models import RunResult
 from linkcheck.report import PREVIOUS_RUN_FILE
@@ -240,11 +240,6 @@ def _guard(call: Callable[[], T]) -> T:
         return call()
     except StoreError as exc:
         _fail(str(exc))
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_USAGE)
 
 
 def _normalized(url: str) -> str:

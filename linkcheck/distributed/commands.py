@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
+from linkcheck.cli_common import fail as _fail
+from linkcheck.cli_common import setup_logging as _setup_logging
 from linkcheck.config import REPORT_FORMATS, ConfigError, load_config, with_overrides
 from linkcheck.distributed.coordinator import DEFAULT_LEASE, run_distributed
 from linkcheck.distributed.keys import new_run_id
@@ -210,23 +211,7 @@ def coordinator_command(
         sys.exit(EXIT_INTERRUPTED.get(result.interrupted_by, 130))
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING
-    if verbose == 1:
-        level = logging.INFO
-    elif verbose > 1:
-        level = logging.DEBUG
-    if quiet:
-        level = logging.ERROR
-    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
-
-
 def _internal(exc: Exception, verbose: int) -> NoReturn:
     if verbose:
         raise exc
     _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", EXIT_INTERNAL)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
