@@ -6,10 +6,37 @@ The library is the product; the CLI (``linkcheck.cli``) only translates flags in
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from linkcheck._version import __version__
-from linkcheck.config import Config, ConfigError, load_config
-from linkcheck.models import CheckResult, ErrorKind, Occurrence, RunResult, Verdict
-from linkcheck.runner import run_check
+
+if TYPE_CHECKING:  # the real names, for type checkers and readers
+    from linkcheck.config import Config, ConfigError, load_config
+    from linkcheck.models import CheckResult, ErrorKind, Occurrence, RunResult, Verdict
+    from linkcheck.runner import run_check
+
+# Loaded on first use (PEP 562): a parse worker process imports linkcheck.parse_pool, and
+# must not load the HTTP client and the rest of the crawler to do so.
+_EXPORTS = {
+    "CheckResult": "models",
+    "Config": "config",
+    "ConfigError": "config",
+    "ErrorKind": "models",
+    "Occurrence": "models",
+    "RunResult": "models",
+    "Verdict": "models",
+    "load_config": "config",
+    "run_check": "runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'linkcheck' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"linkcheck.{module}"), name)
+
 
 __all__ = [
     "CheckResult",

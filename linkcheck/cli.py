@@ -95,6 +95,13 @@ def main() -> None:
     help="Crawl at most this many clicks from a start URL (0: start pages only).",
 )
 @click.option(
+    "--parse-workers",
+    type=click.IntRange(min=-1),
+    metavar="N",
+    help="Processes that parse pages beside the one that fetches (0: none; -1, the default: "
+    "one per spare CPU core).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
@@ -193,6 +200,7 @@ def run(
     concurrency: int | None,
     max_pages: int | None,
     max_depth: int | None,
+    parse_workers: int | None,
     timeout: float | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -232,6 +240,7 @@ def run(
             concurrency=concurrency,
             max_pages=max_pages,
             max_depth=max_depth,
+            parse_workers=parse_workers,
             timeout=timeout,
             include=list(include) or None,
             exclude=list(exclude) or None,

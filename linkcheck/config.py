@@ -28,6 +28,8 @@ from linkcheck.urls import InvalidURL, normalize_url
 DEFAULT_CONFIG_FILE = "config.toml"
 
 DEFAULT_MAX_PAGES = 10_000
+AUTO_PARSE_WORKERS = -1  # one worker process per spare CPU core (linkcheck.parse_pool)
+DEFAULT_PARSE_WORKERS = AUTO_PARSE_WORKERS
 DEFAULT_MAX_DEPTH = 50
 DEFAULT_MAX_LINKS_PER_PAGE = 10_000
 DEFAULT_MAX_URL_LENGTH = 2_048
@@ -83,6 +85,7 @@ class CrawlSettings:
     max_links_per_page: int = DEFAULT_MAX_LINKS_PER_PAGE
     max_url_length: int = DEFAULT_MAX_URL_LENGTH
     max_duration: float = DEFAULT_MAX_DURATION
+    parse_workers: int = DEFAULT_PARSE_WORKERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +371,7 @@ def validate(config: Config, *, source: str | None = None) -> Config:
     crawl, http, report = config.crawl, config.http, config.report
     _at_least(crawl.max_pages, 1, where, "crawl", "max_pages")
     _at_least(crawl.max_depth, 0, where, "crawl", "max_depth")
+    _at_least(crawl.parse_workers, AUTO_PARSE_WORKERS, where, "crawl", "parse_workers")
     _at_least(http.concurrency, 1, where, "http", "concurrency")
     _at_least(http.per_host_concurrency, 1, where, "http", "per_host_concurrency")
     _at_least(http.max_redirects, 0, where, "http", "max_redirects")

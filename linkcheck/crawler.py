@@ -9,6 +9,7 @@ link that appears on every page costs one request per run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections import deque
@@ -29,8 +30,9 @@ from linkcheck.checkpoint import (
     result_from_state,
     result_to_state,
 )
-from linkcheck.config import CheckSettings, Config
-from linkcheck.extract import ParsedPage, RawLink, decode, is_html, parse_page
+from linkcheck.config import AUTO_PARSE_WORKERS, CheckSettings, Config
+from linkcheck.digest import Digester, DigestSettings, PageDigest, Variant
+from linkcheck.extract import decode, is_html, parse_page
 from linkcheck.http import Response
 from linkcheck.models import (
     CheckResult,
@@ -41,24 +43,28 @@ from linkcheck.models import (
     Occurrences,
     Page,
     Verdict,
+    page_numbers,
 )
+from linkcheck.parse_pool import ParsePool, auto_workers
 from linkcheck.quality import (
     check_mailto,
     check_tel,
     inconsistent_links,
     insecure_links,
-    page_link_text_findings,
     redirect_dead_end,
 )
 from linkcheck.robots import RobotsRules, robots_url
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import read_sitemaps
 from linkcheck.soft404 import SoftNotFoundDetector
-from linkcheck.urls import CachedResolver, ResolvedLink, page_base
+from linkcheck.urls import CachedResolver, ResolvedLink
 
 log = logging.getLogger(__name__)
 
 MIN_RUNNING_TASKS = 64  # pages and checks under way at once (4x concurrency, at least this)
+# With parse_workers = -1 ("auto"), pages are parsed in process until this many are done:
+# a small site is over before a worker process would have started.
+PARSE_POOL_AFTER_PAGES = 20
 
 
 @dataclass(slots=True)
@@ -122,6 +128,23 @@ class Crawler:
         self._waiting: deque[tuple[str, int | None]] = deque()  # (url, depth; None: a check)
         self._running = 0
         self._max_running = max(MIN_RUNNING_TASKS, 4 * config.http.concurrency)
+        # Parsing: digester 0 runs in this process, 1..N are worker processes (parse_pool).
+        # Per digester, its link ids and variant ids as they were handed out.
+        self._digest_settings = DigestSettings(
+            max_links_per_page=config.crawl.max_links_per_page,
+            max_url_length=config.crawl.max_url_length,
+            link_text=config.checks.link_text,
+            generic_texts=self._generic_texts,
+        )
+        self._digester = Digester(self._digest_settings)
+        self._links_by_id: dict[int, list[Link]] = {0: []}
+        self._variants_by_id: dict[int, list[Variant]] = {0: []}
+        workers = config.crawl.parse_workers
+        self._parse_workers = auto_workers() if workers == AUTO_PARSE_WORKERS else workers
+        self._pool_after = PARSE_POOL_AFTER_PAGES if workers == AUTO_PARSE_WORKERS else 0
+        self._pool: ParsePool | None = None
+        self._pool_started: asyncio.Future[None] | None = None
+        self.pages_parsed_by_workers = 0
 
     # --- resume points ----------------------------------------------------------------
 
@@ -597,74 +620,129 @@ class Crawler:
         )
         if judge and self._soft404 is not None:
             await self._soft404.prepare(url)
-        # From here on nothing waits until the page is recorded and parsed: a checkpoint
-        # sees a page either untouched or completely done.
         checked = await self._checker.check(url, as_page=True)
         result = checked.result
-        self._record(url, result)
         response = checked.response
         if response is None or result.verdict not in (Verdict.OK, Verdict.REDIRECTED):
+            self._record(url, result)
             return
         page_url = url
         if result.verdict is Verdict.REDIRECTED and result.final_url:
-            page_url = self._claim_redirect_target(result, response)
+            page_url = self._claim_redirect_target(result, depth)
             if not page_url:
+                self._record(url, result)
                 return
         if not is_html(response.content_type, response.body):
+            self._record(url, result)
+            self._record_claimed(page_url, url, response)
             self.non_html_pages[url] = response.content_type or "unknown"
             return
-        parsed = self._parse(page_url, depth, response)
-        if parsed is not None and judge and self._soft404 and result.verdict is Verdict.OK:
-            self._soft404.judge(url, parsed)
+        document = self._document_of(page_url)
+        if document in self._parsed_documents:
+            self._record(url, result)
+            self._record_claimed(page_url, url, response)
+            return
+        self._parsed_documents.add(document)
+        keep_page = judge and result.verdict is Verdict.OK
+        source, digest = await self._digest(page_url, response, keep_page)
+        # From here on nothing waits: a checkpoint sees the page (and a redirect target it
+        # claimed) either without a result, so crawled again on resume, or done and parsed.
+        self._record(url, result)
+        self._record_claimed(page_url, url, response)
+        self._apply(page_url, depth, response, source, digest)
+        if keep_page and self._soft404 is not None and digest.page is not None:
+            self._soft404.judge(url, digest.page)
 
-    def _claim_redirect_target(self, result: CheckResult, response: Response) -> str:
-        """A page that redirects inside the scope is parsed as its target, once."""
+    def _claim_redirect_target(self, result: CheckResult, depth: int) -> str:
+        """A page that redirects inside the scope is parsed as its target, once.
+
+        The target is claimed at once (so no other page crawls it meanwhile) and gets its
+        result once parsed; until then a checkpoint holds it as a page still to crawl.
+        """
         target = result.final_url or ""
         if target in self.links or not self._scope.is_internal(target):
             return ""
         self.links[target] = Link(target, internal=True)
-        self.links[target].result = CheckResult(
-            target, Verdict.OK, status=response.status, final_url=target
-        )
+        self._page_depth[target] = depth
         return target
 
-    def _parse(self, page_url: str, depth: int, response: Response) -> ParsedPage | None:
-        document = self._document_of(page_url)
-        if document in self._parsed_documents:
+    def _record_claimed(self, page_url: str, url: str, response: Response) -> None:
+        if page_url != url:
+            self.links[page_url].result = CheckResult(
+                page_url, Verdict.OK, status=response.status, final_url=page_url
+            )
+
+    async def _digest(
+        self, page_url: str, response: Response, keep_page: bool
+    ) -> tuple[int, PageDigest]:
+        """Parse a page: in a worker process when there are any, else here."""
+        pool = await self._parse_pool()
+        if pool is not None:
+            answer = await pool.digest(page_url, response.body, response.charset, keep_page)
+            if answer is not None:
+                return answer
+        digest = self._digester.digest(
+            page_url, response.body, response.charset, keep_page=keep_page
+        )
+        return 0, digest
+
+    async def _parse_pool(self) -> ParsePool | None:
+        """The worker processes, started once enough pages were parsed to be worth it."""
+        if self._parse_workers <= 0 or len(self._parsed_documents) <= self._pool_after:
             return None
-        self._parsed_documents.add(document)
+        if self._pool_started is None:
+            self._pool = ParsePool(self._digest_settings, self._parse_workers)
+            self._pool_started = asyncio.ensure_future(self._pool.start())
+        await asyncio.shield(self._pool_started)
+        pool = self._pool
+        if pool is None or not pool.alive:
+            return None
+        for number in range(1, self._parse_workers + 1):
+            self._links_by_id.setdefault(number, [])
+            self._variants_by_id.setdefault(number, [])
+        return pool
+
+    async def close(self) -> None:
+        """Stop the parse workers, if any were started."""
+        pool, self._pool = self._pool, None
+        log.debug(
+            "%d of %d pages parsed in worker processes",
+            self.pages_parsed_by_workers,
+            len(self.pages),
+        )
+        if pool is not None:
+            if self._pool_started is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await self._pool_started
+            await pool.close()
+
+    def _apply(
+        self, page_url: str, depth: int, response: Response, source: int, digest: PageDigest
+    ) -> None:
+        """Record a parsed page: its new links are discovered, every occurrence kept."""
         if response.truncated:
             self._limits.truncated_pages.append(page_url)
-        parsed = parse_page(decode(response.body, response.charset))
-        base = str(page_base(page_url, parsed.base_href))
-        raw_links = parsed.links
-        if len(raw_links) > self._config.crawl.max_links_per_page:
+        if digest.cut_short:
             self._limits.pages_over_max_links += 1
-            raw_links = raw_links[: self._config.crawl.max_links_per_page]
-        resolve_href = self._resolver.for_page(base)
-        check_text = self._config.checks.link_text
-        texts: list[tuple[RawLink, str]] = []
-        for raw in raw_links:
-            resolved = resolve_href(raw.href)
-            follow = not (raw.nofollow or parsed.nofollow)
-            link = self._discover(resolved, raw.href, depth, follow)
-            if check_text and raw.tag == "a":
-                texts.append((raw, link.url))
-            # positional: this line runs once per link per page
-            link.occurrences.append(
-                Occurrence(
-                    page_url, raw.href, raw.text, raw.tag, raw.attr, raw.line, resolved.fragment
-                )
-            )
-        if parsed.ids:
-            self._page_ids[document] = _pack(parsed.ids)
+        links = self._links_by_id[source]
+        for new in digest.new_links:
+            links.append(self._discover(new.resolved, new.href, depth, new.follow))
+        variants = self._variants_by_id[source]
+        variants.extend(digest.new_variants)
+        page_number = page_numbers.number(page_url)
+        # The hot loop: once per link per page, three numbers each.
+        rows = iter(digest.rows)
+        for link_id, line, variant_id in zip(rows, rows, rows, strict=True):
+            links[link_id].occurrences.add(page_number, line, variants[variant_id])
+        if digest.ids:
+            self._page_ids[self._document_of(page_url)] = _pack(digest.ids)
         self.pages.append(
-            Page(page_url, depth, parsed.title, response.status, links_found=len(parsed.links))
+            Page(page_url, depth, digest.title, response.status, links_found=digest.links_found)
         )
         self.stats.pages_crawled += 1
-        if texts:
-            self.findings.extend(page_link_text_findings(page_url, texts, self._generic_texts))
-        return parsed
+        self.findings.extend(digest.findings)
+        if source:
+            self.pages_parsed_by_workers += 1
 
     def _record(self, url: str, result: CheckResult) -> None:
         if (

@@ -70,6 +70,7 @@ _META_CHARSET = re.compile(
 )
 _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""", re.I)
 _SPACES = re.compile(r"\s+")
+_NEEDS_CLEANING = re.compile(r"^\s|\s$|\s\s|[\t\n\r\xa0]")
 _NEWLINE = re.compile("\n")
 # WHATWG encoding labels that name a superset in practice: decode as the superset.
 _ENCODING_ALIASES = {
@@ -153,8 +154,32 @@ def parse_page(text: str) -> ParsedPage:
     # Interned: a site's nav repeats the same hrefs and texts on every page, and a crawl keeps
     # one occurrence per link per page (3M for 50,000 pages) - one copy of each string.
     for node in tree.css(_SELECTOR):
-        tag = intern(node.tag or "")
+        tag = node.tag or ""
         attributes = node.attributes
+        if tag == "a":  # the fast path: nearly every link on a page (selected as a[href])
+            href = attributes["href"] or ""
+            text_of_node = node.text(deep=True, separator=" ")
+            if _NEEDS_CLEANING.search(text_of_node) or len(text_of_node) > MAX_TEXT_LENGTH:
+                text_of_node = _clean(text_of_node)
+            if not text_of_node:
+                text_of_node = _link_text(node, tag)
+            issue = ""
+            if not text_of_node and node.css_first("img") is not None:
+                issue = "image-without-alt"
+            rel = attributes.get("rel")
+            links.append(
+                RawLink(
+                    intern(href),
+                    intern(text_of_node),
+                    "a",
+                    "href",
+                    lines.find(href),
+                    rel is not None and "nofollow" in rel.lower(),
+                    issue,
+                )
+            )
+            continue
+        tag = intern(tag)
         if tag == "base":
             if base_href is None:
                 base_href = attributes.get("href")
@@ -170,25 +195,20 @@ def parse_page(text: str) -> ParsedPage:
             if url:
                 links.append(RawLink(url, "meta refresh", "meta", "content", lines.find(url)))
             continue
-        text_of_node: str | None = None
-        nofollow = tag in ("a", "area") and "nofollow" in (attributes.get("rel") or "").lower()
+        node_text: str | None = None
+        nofollow = tag == "area" and "nofollow" in (attributes.get("rel") or "").lower()
         for attr in _ATTRS_BY_TAG.get(tag, ()):
             value = attributes.get(attr)
             if value is None:
                 continue
-            if text_of_node is None:
-                text_of_node = intern(_link_text(node, tag))
+            if node_text is None:
+                node_text = intern(_link_text(node, tag))
             if attr == "srcset":
                 for candidate in parse_srcset(value):
-                    links.append(RawLink(candidate, text_of_node, tag, attr, lines.find(candidate)))
-            elif value.strip() or tag in ("a", "area"):
-                issue = ""
-                if tag == "a" and not text_of_node and node.css_first("img") is not None:
-                    issue = "image-without-alt"
+                    links.append(RawLink(candidate, node_text, tag, attr, lines.find(candidate)))
+            elif value.strip() or tag == "area":
                 links.append(
-                    RawLink(
-                        intern(value), text_of_node, tag, attr, lines.find(value), nofollow, issue
-                    )
+                    RawLink(intern(value), node_text, tag, attr, lines.find(value), nofollow)
                 )
     ids = frozenset(
         value
@@ -290,7 +310,7 @@ def _refresh_url(attributes: dict[str, str | None]) -> str | None:
 
 
 def _clean(text: str) -> str:
-    if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
+    if _NEEDS_CLEANING.search(text):
         text = _SPACES.sub(" ", text)
     text = text.strip()
     return text if len(text) <= MAX_TEXT_LENGTH else text[: MAX_TEXT_LENGTH - 1] + "…"
@@ -330,6 +350,11 @@ class _LineFinder:
 
     def find(self, value: str) -> int:
         if value:
+            text = self._text
+            position = text.find(value, self._cursor)  # the common case, inline
+            if position > 0 and (text[position - 1] in "\"'=" or text[position - 1].isspace()):
+                self._cursor = position + len(value)
+                return bisect_right(self._newlines, self._cursor - 1) + 1
             position = self._find_attribute(value)
             if position >= 0:
                 self._cursor = position + len(value)

@@ -86,7 +86,7 @@ class _PageTable:
         return found
 
 
-_PAGES = _PageTable()
+page_numbers = _PageTable()  # shared: an occurrence names its page by number
 _VARIANT_INDEX_AFTER = 8  # variants searched in a list up to here, then through a dict
 
 
@@ -113,14 +113,18 @@ class Occurrences(Sequence[Occurrence]):
 
     def append(self, item: Occurrence) -> None:
         page, href, text, tag, attr, line, fragment = item
-        variant = (href, text, tag, attr, fragment)
-        self._pages.append(_PAGES.number(page))
+        self.add(page_numbers.number(page), line, (href, text, tag, attr, fragment))
+
+    def add(self, page_number: int, line: int, variant: tuple[str, str, str, str, str]) -> None:
+        """Append without building an :class:`Occurrence`: the crawl's hot path."""
+        self._pages.append(page_number)
         self._lines.append(line)
         variants = self._variants
         # the common case first: a link written the same way as the first time
-        self._kinds.append(
-            0 if variants and variants[0] == variant else self._variant_number(variant)
-        )
+        if variants and (variants[0] is variant or variants[0] == variant):
+            self._kinds.append(0)
+        else:
+            self._kinds.append(self._variant_number(variant))
 
     def extend(self, items: Iterable[Occurrence]) -> None:
         for item in items:
@@ -157,7 +161,7 @@ class Occurrences(Sequence[Occurrence]):
     def _make(self, position: int) -> Occurrence:
         href, text, tag, attr, fragment = self._variants[self._kinds[position]]
         return Occurrence(
-            _PAGES.urls[self._pages[position]],
+            page_numbers.urls[self._pages[position]],
             href,
             text,
             tag,
@@ -185,7 +189,7 @@ class Occurrences(Sequence[Occurrence]):
         return self._make(index)
 
     def __iter__(self) -> Iterator[Occurrence]:
-        urls, variants = _PAGES.urls, self._variants
+        urls, variants = page_numbers.urls, self._variants
         for page, line, kind in zip(self._pages, self._lines, self._kinds, strict=True):
             href, text, tag, attr, fragment = variants[kind]
             yield Occurrence(urls[page], href, text, tag, attr, line, fragment)

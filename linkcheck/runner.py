@@ -309,23 +309,26 @@ class RunOptions:
 
 async def _crawl_all(crawler: Crawler, site: LocalSite | None, resumed: bool = False) -> None:
     """The crawl, then (for a folder) every HTML file no page led to, then #fragments."""
-    await (crawler.resume() if resumed else crawler.run())
-    if site is not None:
-        crawled = {site.file_for(page.url) for page in crawler.pages}
-        await crawler.seed(
-            [site.url_for(path) for path in site.html_files() if path not in crawled]
-        )
-    if crawler.recheck_enabled:
-        await crawler.recheck()
-    crawler.apply_soft_404()
-    checks = crawler.checks
-    if checks.external_fragments:
-        await crawler.check_external_fragments()
-    if checks.fragments or checks.external_fragments:
-        crawler.check_fragments()
-    crawler.quality_findings()
-    if checks.https:
-        await crawler.offer_https_replacements()
+    try:
+        await (crawler.resume() if resumed else crawler.run())
+        if site is not None:
+            crawled = {site.file_for(page.url) for page in crawler.pages}
+            await crawler.seed(
+                [site.url_for(path) for path in site.html_files() if path not in crawled]
+            )
+        if crawler.recheck_enabled:
+            await crawler.recheck()
+        crawler.apply_soft_404()
+        checks = crawler.checks
+        if checks.external_fragments:
+            await crawler.check_external_fragments()
+        if checks.fragments or checks.external_fragments:
+            crawler.check_fragments()
+        crawler.quality_findings()
+        if checks.https:
+            await crawler.offer_https_replacements()
+    finally:
+        await crawler.close()  # the parse workers, also when the run is cut short
 
 
 def _start_failures(crawler: Crawler, start_urls: list[str]) -> list[str]:

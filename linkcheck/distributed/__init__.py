@@ -12,11 +12,39 @@ into a crawl), ``coordinator``, ``status``, ``commands`` (Click).
 
 from __future__ import annotations
 
-from linkcheck.distributed.connection import DistributedError, display_url
-from linkcheck.distributed.coordinator import DEFAULT_LEASE, run_coordinator, run_distributed
-from linkcheck.distributed.keys import SCHEMA_VERSION, new_run_id
-from linkcheck.distributed.status import RunStatus, read_status
-from linkcheck.distributed.worker import WorkerSummary, run_worker
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real names, for type checkers and readers
+    from linkcheck.distributed.connection import DistributedError, display_url
+    from linkcheck.distributed.coordinator import run_coordinator, run_distributed
+    from linkcheck.distributed.keys import DEFAULT_LEASE, SCHEMA_VERSION, new_run_id
+    from linkcheck.distributed.status import RunStatus, read_status
+    from linkcheck.distributed.worker import WorkerSummary, run_worker
+
+# Loaded on first use (PEP 562): importing a submodule (the CLI's commands) must not load
+# Redis's client and the coordinator for a plain `linkcheck run`.
+_EXPORTS = {
+    "DEFAULT_LEASE": "keys",
+    "SCHEMA_VERSION": "keys",
+    "DistributedError": "connection",
+    "RunStatus": "status",
+    "WorkerSummary": "worker",
+    "display_url": "connection",
+    "new_run_id": "keys",
+    "read_status": "status",
+    "run_coordinator": "coordinator",
+    "run_distributed": "coordinator",
+    "run_worker": "worker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'linkcheck.distributed' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"linkcheck.distributed.{module}"), name)
+
 
 __all__ = [
     "DEFAULT_LEASE",

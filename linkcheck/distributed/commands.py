@@ -20,11 +20,10 @@ import click
 from linkcheck.cli_common import fail as _fail
 from linkcheck.cli_common import setup_logging as _setup_logging
 from linkcheck.config import REPORT_FORMATS, ConfigError, load_config, with_overrides
-from linkcheck.distributed.coordinator import DEFAULT_LEASE, run_distributed
-from linkcheck.distributed.keys import new_run_id
-from linkcheck.distributed.status import read_status, status_lines
-from linkcheck.distributed.worker import DEFAULT_WAIT, run_worker
-from linkcheck.report import write_reports
+from linkcheck.distributed.keys import DEFAULT_LEASE, DEFAULT_WAIT, new_run_id
+
+# The coordinator, worker and status modules (and Redis's client) are imported by the
+# commands that use them: `linkcheck run` should not pay for loading them.
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -87,6 +86,8 @@ def worker_command(
     Redis is unreachable or lost or the run cannot be joined, 130/143 on SIGINT/SIGTERM
     (its unfinished tasks go to the other workers after the run's lease).
     """
+    from linkcheck.distributed.worker import run_worker
+
     _setup_logging(verbose, quiet)
     try:
         summary = asyncio.run(
@@ -117,6 +118,8 @@ def worker_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 def status_command(redis_url: str, run_id: str | None, as_json: bool) -> None:
     """Show a distributed run's progress: pages, links, tasks in flight, per worker."""
+    from linkcheck.distributed.status import read_status, status_lines
+
     try:
         status = asyncio.run(read_status(redis_url, run_id))
     except ConfigError as exc:
@@ -172,6 +175,9 @@ def coordinator_command(
 
     A stand-in for `linkcheck run --redis URL` until the main CLI has it.
     """
+    from linkcheck.distributed.coordinator import run_distributed
+    from linkcheck.report import write_reports
+
     _setup_logging(verbose, quiet)
     phases: dict[str, float] = {}
     try:

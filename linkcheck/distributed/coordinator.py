@@ -40,7 +40,7 @@ from linkcheck.distributed.connection import (
     display_url,
     redis_failure,
 )
-from linkcheck.distributed.keys import new_run_id, valid_run_id
+from linkcheck.distributed.keys import DEFAULT_LEASE, new_run_id, valid_run_id
 from linkcheck.distributed.pipeline import (
     TaskPipeline,
     address_policy,
@@ -77,7 +77,6 @@ from linkcheck.urls import InvalidURL, normalize_url
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[CrawlStats], None]
-DEFAULT_LEASE = 60.0  # seconds a task stays with a silent worker before others take it
 MONITOR_EVERY = 0.1  # seconds between looks at the queue
 PROGRESS_EVERY = 0.2  # seconds between progress callbacks
 REFRESH_EVERY = 600.0  # seconds between pushes of the run's expiry while it runs

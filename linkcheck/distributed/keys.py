@@ -13,6 +13,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+DEFAULT_LEASE = 60.0  # seconds a task stays with a silent worker before others take it
+DEFAULT_WAIT = 60.0  # seconds a worker waits for a run to join
+
 SCHEMA_VERSION = 1
 PREFIX = "linkcheck"
 CURRENT_KEY = f"{PREFIX}:current"  # the run a worker joins when it is not given --run

@@ -29,7 +29,7 @@ from linkcheck.distributed.connection import (
     display_url,
     redis_failure,
 )
-from linkcheck.distributed.keys import valid_run_id
+from linkcheck.distributed.keys import DEFAULT_WAIT, valid_run_id
 from linkcheck.distributed.pipeline import (
     TaskPipeline,
     address_policy,
@@ -55,7 +55,6 @@ from linkcheck.http import HttpClient
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WAIT = 60.0  # seconds a worker waits for a run to join
 IDLE_BLOCK_MS = 200  # how long one read waits for new work when there is none in hand
 BUSY_BLOCK_MS = 20  # ... and while tasks are in flight (to notice them finish soon)
 STATE_EVERY = 1.0  # seconds between looks at the run's status while busy

@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 from linkcheck.models import RunResult
-from linkcheck.report.csv_report import render_csv
-from linkcheck.report.github import render_github
-from linkcheck.report.html_report import render_html
-from linkcheck.report.json_report import render_json
-from linkcheck.report.junit import render_junit
 from linkcheck.report.load import ReportError, load_run
-from linkcheck.report.markdown import render_markdown
-from linkcheck.report.sarif import render_sarif
 
 # A renderer gets this run and, when there is one, the previous run (for "new" and "fixed").
 Renderer = Callable[[RunResult, RunResult | None], Iterable[str]]
 
-RENDERERS: dict[str, tuple[str, Renderer]] = {
-    "html": ("report.html", render_html),
-    "json": ("report.json", render_json),
-    "junit": ("report.junit.xml", render_junit),
-    "sarif": ("report.sarif", render_sarif),
-    "markdown": ("report.md", render_markdown),
-    "csv": ("report.csv", render_csv),
-    "github": ("report.github.txt", render_github),
+# format → (file name, module, function). A renderer's module (Jinja2 for html) is imported
+# only when its format is written: a CI job asking for JSON does not load the others.
+RENDERERS: dict[str, tuple[str, str, str]] = {
+    "html": ("report.html", "html_report", "render_html"),
+    "json": ("report.json", "json_report", "render_json"),
+    "junit": ("report.junit.xml", "junit", "render_junit"),
+    "sarif": ("report.sarif", "sarif", "render_sarif"),
+    "markdown": ("report.md", "markdown", "render_markdown"),
+    "csv": ("report.csv", "csv_report", "render_csv"),
+    "github": ("report.github.txt", "github", "render_github"),
 }
+
+
+def renderer(fmt: str) -> Renderer:
+    """The function that renders ``fmt``, importing its module on first use."""
+    _, module, function = RENDERERS[fmt]
+    return cast(Renderer, getattr(importlib.import_module(f"linkcheck.report.{module}"), function))
+
+
 PREVIOUS_RUN_FILE = "report.json"
 # Formats that say what is new or fixed; reading a large previous run costs seconds, so
 # it is read only when one of these is written.
@@ -53,9 +58,8 @@ def write_reports(
         previous = previous_run(folder)
     written = []
     for fmt in dict.fromkeys(formats):
-        filename, render = RENDERERS[fmt]
-        path = folder / filename
-        write_atomic(path, render(run, previous))
+        path = folder / RENDERERS[fmt][0]
+        write_atomic(path, renderer(fmt)(run, previous))
         written.append(path)
     return written
 

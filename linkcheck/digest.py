@@ -1,0 +1,122 @@
+"""Turn a fetched page into what the crawl records, in a form cheap to send between processes.
+
+Parsing and resolving are most of a crawl's work, and they need nothing from the crawl but
+the page: so they can run on another core (see :mod:`linkcheck.parse_pool`). A
+:class:`Digester` parses a page, resolves its links and numbers what it has not seen before:
+each destination (a link id) and each way of writing a link (a variant id: href, text, tag,
+attribute, fragment). A :class:`PageDigest` then carries only the new ones, and the page's
+occurrences as three small numbers each (link id, line, variant id) in one array. On a
+guide whose nav repeats 50 links on every page, a page's digest is a few hundred bytes.
+
+The crawler applies digests in the order it receives them; the first time it meets a link id
+it decides what happens to that destination (crawl, check, skip), as it would in process.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+
+from linkcheck.extract import ParsedPage, RawLink, decode, parse_page
+from linkcheck.models import Finding
+from linkcheck.quality import page_link_text_findings
+from linkcheck.urls import CachedResolver, ResolvedLink, page_base
+
+Variant = tuple[str, str, str, str, str]  # href, text, tag, attr, fragment
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """What a digester needs from the run's config (picklable: it goes to worker processes)."""
+
+    max_links_per_page: int
+    max_url_length: int
+    link_text: bool
+    generic_texts: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """A destination the digester met for the first time (its id is its position)."""
+
+    resolved: ResolvedLink
+    href: str  # as written where it was first met
+    follow: bool  # false under rel=nofollow or <meta name=robots content=nofollow>
+
+
+@dataclass(slots=True)
+class PageDigest:
+    """One page, parsed and resolved: the page's facts and its occurrences by number."""
+
+    title: str
+    links_found: int  # links on the page, before max_links_per_page
+    cut_short: bool  # more than max_links_per_page links: the rest were dropped
+    ids: frozenset[str]  # fragment targets on the page
+    new_links: list[NewLink] = field(default_factory=list)
+    new_variants: list[Variant] = field(default_factory=list)
+    rows: array[int] = field(default_factory=lambda: array("I"))  # (link, line, variant) ...
+    findings: list[Finding] = field(default_factory=list)  # link text problems
+    page: ParsedPage | None = None  # title, heading and text, when asked (soft-404 judging)
+
+
+class Digester:
+    """Parses pages and numbers links and variants; one per process that parses.
+
+    Ids only grow: the crawler keeps, per digester, a list from link id to its Link and one
+    from variant id to the variant tuple.
+    """
+
+    def __init__(self, settings: DigestSettings) -> None:
+        self._settings = settings
+        self._resolver = CachedResolver(max_url_length=settings.max_url_length)
+        self._link_ids: dict[str, int] = {}
+        self._variant_ids: dict[Variant, int] = {}
+
+    def digest(
+        self, page_url: str, body: bytes, charset: str | None, *, keep_page: bool = False
+    ) -> PageDigest:
+        parsed = parse_page(decode(body, charset))
+        settings = self._settings
+        raw_links = parsed.links
+        cut_short = len(raw_links) > settings.max_links_per_page
+        if cut_short:
+            raw_links = raw_links[: settings.max_links_per_page]
+        digest = PageDigest(
+            title=parsed.title, links_found=len(parsed.links), cut_short=cut_short, ids=parsed.ids
+        )
+        resolve_href = self._resolver.for_page(str(page_base(page_url, parsed.base_href)))
+        link_ids, variant_ids = self._link_ids, self._variant_ids
+        new_links, new_variants, rows = digest.new_links, digest.new_variants, digest.rows
+        page_follows = not parsed.nofollow
+        texts: list[tuple[RawLink, str]] = []
+        check_text = settings.link_text
+        # The hot loop of a crawl: once per link per page (134,000 times for 2,000 pages).
+        for raw in raw_links:
+            href = raw.href
+            resolved = resolve_href(href)
+            key = resolved.url if resolved.url is not None else href.strip()
+            link_id = link_ids.get(key)
+            if link_id is None:
+                link_id = link_ids[key] = len(link_ids)
+                new_links.append(NewLink(resolved, href, page_follows and not raw.nofollow))
+            variant = (href, raw.text, raw.tag, raw.attr, resolved.fragment)
+            variant_id = variant_ids.get(variant)
+            if variant_id is None:
+                variant_id = variant_ids[variant] = len(variant_ids)
+                new_variants.append(variant)
+            rows.extend((link_id, raw.line, variant_id))
+            if check_text and raw.tag == "a":
+                texts.append((raw, key))
+        if texts:
+            digest.findings = page_link_text_findings(page_url, texts, settings.generic_texts)
+        if keep_page:
+            digest.page = ParsedPage(
+                title=parsed.title,
+                base_href=parsed.base_href,
+                links=[],
+                nofollow=parsed.nofollow,
+                ids=parsed.ids,
+                heading=parsed.heading,
+                text=parsed.text,
+            )
+        return digest

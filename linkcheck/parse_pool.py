@@ -1,0 +1,197 @@
+"""Parse pages on the machine's other cores: worker processes fed over pipes.
+
+A crawl is CPU-bound in one Python process (nginx serves a 2,000-page guide in a fifth of a
+second; parsing it takes seconds). So the crawler hands pages to :class:`ParsePool`, which
+sends each page's bytes to a worker process (``python -m linkcheck.parse_pool``) and gets
+back a :class:`~linkcheck.digest.PageDigest`; the event loop meanwhile keeps requests going.
+
+Frames on both pipes are a 4-byte big-endian length and a pickle. Only this package's own
+worker speaks to the pool, on pipes it created: nothing from the network is unpickled (a
+page's bytes travel as bytes). Each worker answers in order, so the pool matches answers
+to requests by position. A worker that dies or fails takes nothing with it: the pool says
+so (``None``), and the crawler digests that page, and every later one, itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from linkcheck.digest import Digester, DigestSettings, PageDigest
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 4  # parsing is a part of a crawl: past this, the event loop is the limit
+_HEADER = 4
+
+
+def auto_workers() -> int:
+    """One worker per spare core (the event loop keeps one), up to :data:`MAX_WORKERS`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(0, min(MAX_WORKERS, cores - 1))
+
+
+@dataclass(slots=True)
+class _Worker:
+    number: int  # 1, 2, ...: the crawler keeps each worker's ids apart (0 is in process)
+    process: asyncio.subprocess.Process
+    pending: deque[asyncio.Future[PageDigest | None]] = field(default_factory=deque)
+    reader: asyncio.Task[None] | None = None
+    alive: bool = True
+
+
+class ParsePool:
+    """Worker processes that digest pages; ``digest`` returns None when none can."""
+
+    def __init__(self, settings: DigestSettings, processes: int) -> None:
+        self._settings = settings
+        self._processes = processes
+        self._workers: list[_Worker] = []
+
+    async def start(self) -> None:
+        """Start the workers; a worker that cannot start is simply not used."""
+        settings = _frame(self._settings)
+        for number in range(1, self._processes + 1):
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "linkcheck.parse_pool",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+            except OSError as exc:
+                log.info("parse worker not started (%s): parsing in process", exc)
+                break
+            assert process.stdin is not None
+            process.stdin.write(settings)
+            worker = _Worker(number, process)
+            worker.reader = asyncio.create_task(self._read_answers(worker))
+            self._workers.append(worker)
+
+    @property
+    def alive(self) -> bool:
+        return any(worker.alive for worker in self._workers)
+
+    async def digest(
+        self, page_url: str, body: bytes, charset: str | None, keep_page: bool
+    ) -> tuple[int, PageDigest] | None:
+        """The page digested by a worker, with the worker's number; None if none could."""
+        live = [worker for worker in self._workers if worker.alive]
+        if not live:
+            return None
+        worker = min(live, key=lambda w: len(w.pending))
+        stdin = worker.process.stdin
+        assert stdin is not None
+        answer: asyncio.Future[PageDigest | None] = asyncio.get_running_loop().create_future()
+        worker.pending.append(answer)
+        try:
+            stdin.write(_frame((page_url, body, charset, keep_page)))
+            await stdin.drain()
+        except (ConnectionError, RuntimeError):
+            self._lost(worker)
+        digest = await answer
+        return None if digest is None else (worker.number, digest)
+
+    async def _read_answers(self, worker: _Worker) -> None:
+        stdout = worker.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                size = int.from_bytes(await stdout.readexactly(_HEADER), "big")
+                answer = pickle.loads(await stdout.readexactly(size))
+                future = worker.pending.popleft()
+                if not isinstance(answer, PageDigest):  # the worker failed on this page
+                    log.info("parse worker %d: %s; parsing in process", worker.number, answer)
+                    future.set_result(None) if not future.done() else None
+                    break
+                if not future.done():  # its page's task may have been cancelled
+                    future.set_result(answer)
+        except (asyncio.IncompleteReadError, ConnectionError, IndexError, pickle.PickleError):
+            pass
+        self._lost(worker)
+
+    def _lost(self, worker: _Worker) -> None:
+        """A worker that died or failed gets no more pages; what it had is parsed in process."""
+        if worker.alive:
+            log.debug("parse worker %d stopped", worker.number)
+        worker.alive = False
+        while worker.pending:
+            future = worker.pending.popleft()
+            if not future.done():
+                future.set_result(None)
+
+    async def close(self) -> None:
+        """Tell every worker to finish (end of input) and wait briefly; kill stragglers."""
+        for worker in self._workers:
+            stdin = worker.process.stdin
+            if stdin is not None:
+                with contextlib.suppress(Exception):
+                    stdin.close()
+        for worker in self._workers:
+            try:
+                await asyncio.wait_for(worker.process.wait(), timeout=2)
+            except (TimeoutError, asyncio.CancelledError):
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.kill()
+                with contextlib.suppress(Exception):
+                    await worker.process.wait()
+            if worker.reader is not None:
+                worker.reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await worker.reader
+            self._lost(worker)
+        self._workers = []
+
+
+def _frame(value: Any) -> bytes:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(payload).to_bytes(_HEADER, "big") + payload
+
+
+def _read_frame(stream: BinaryIO) -> Any:
+    header = stream.read(_HEADER)
+    if len(header) < _HEADER:
+        raise EOFError
+    size = int.from_bytes(header, "big")
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError
+    return pickle.loads(payload)
+
+
+def serve(requests: BinaryIO, answers: BinaryIO) -> None:
+    """The worker: digest pages until the input ends. A page it fails on ends it too."""
+    # Ctrl-C in a terminal reaches the whole process group: the crawler decides when the
+    # run ends, and closes this worker's input then.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        digester = Digester(_read_frame(requests))
+        while True:
+            page_url, body, charset, keep_page = _read_frame(requests)
+            try:
+                answer: object = digester.digest(page_url, body, charset, keep_page=keep_page)
+            except Exception as exc:  # the page is parsed again in process, which reports it
+                answer = f"{type(exc).__name__} on {page_url}"
+            answers.write(_frame(answer))
+            answers.flush()
+            if not isinstance(answer, PageDigest):
+                return
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        return
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -1,0 +1,183 @@
+"""Parsing in worker processes: the same run as parsing in process, and nothing lost when a
+worker cannot start, dies, or is left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkcheck.config import ConfigError
+from linkcheck.digest import DigestSettings, PageDigest
+from linkcheck.models import RunResult
+from linkcheck.parse_pool import ParsePool
+from tests.conftest import crawl, make_config
+from tests.server import Reply, Route, TestServer, page, redirect
+
+PAGES = 30
+
+
+def guide() -> dict[str, Route]:
+    """Pages with every kind of link the crawl records, so both ways must agree on each."""
+    nav = "".join(
+        f'<li><a href="{"./" if n % 3 else "/guide/"}p{n}.html">Topic {n}</a></li>'
+        for n in range(PAGES)
+    )
+    routes: dict[str, Route] = {}
+    for n in range(PAGES):
+        body = (
+            f'<a href="nf.html">NF</a><nav><ul>{nav}</ul></nav><h2 id="s{n}">Section</h2>'
+            f'<a href="p{(n + 1) % PAGES}.html#s{(n + 1) % PAGES}">next section</a>'
+            f'<a href="p{(n + 2) % PAGES}.html#missing">broken section</a>'
+            '<a href="gone.html">click here</a><a href="old.html">Old page</a>'
+            '<a href="mailto:not-an-address">Write</a><a href="tel:12">Call</a>'
+            '<a href="/guide/p0.html"></a>'
+            '<a href="https://127.0.0.1:1/x" rel="nofollow">Elsewhere</a>'
+            '<img srcset="a.png 1x, b.png 2x" alt="Pic"><a href="cut.html">Cut</a>'
+        )
+        routes[f"/guide/p{n}.html"] = page(body)
+    routes["/guide/old.html"] = redirect("/guide/new.html")
+    routes["/guide/new.html"] = page('<a href="deep.html">Deep</a>')
+    routes["/guide/deep.html"] = page('<meta name="robots" content="nofollow"><a href="x">x</a>')
+    routes["/guide/nf.html"] = Reply(
+        200, "<title>Page not found</title><h1>Not found</h1>", content_type="text/html"
+    )
+    routes["/guide/a.png"] = Reply(200, b"png", content_type="image/png")
+    routes["/guide/b.png"] = Reply(200, b"png", content_type="image/png")
+    return routes
+
+
+def summary(run: RunResult) -> dict[str, Any]:
+    """Everything a report shows, in an order that does not depend on timing."""
+    links = {}
+    for url, link in run.links.items():
+        assert link.result is not None
+        links[url] = (
+            link.internal,
+            link.result.verdict,
+            link.result.status,
+            link.result.final_url,
+            link.result.message,
+            sorted(link.occurrences),
+        )
+    return {
+        "links": links,
+        "pages": sorted((p.url, p.depth, p.title, p.status, p.links_found) for p in run.pages),
+        "findings": sorted(run.findings, key=repr),
+        "limits": run.limits_hit,
+        "notes": run.notes,
+    }
+
+
+def workers_used(caplog: pytest.LogCaptureFixture) -> int:
+    for record in caplog.records:
+        match = re.match(r"(\d+) of \d+ pages parsed in worker processes", record.getMessage())
+        if match:
+            return int(match.group(1))
+    raise AssertionError("the crawler did not say how pages were parsed")
+
+
+def test_workers_give_the_same_run_as_parsing_in_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="linkcheck.crawler")
+    with TestServer(guide()) as site:
+        start = site.url("/guide/p0.html")
+        alone = crawl(start, crawl={"parse_workers": 0, "max_links_per_page": 41})
+        assert workers_used(caplog) == 0
+        caplog.clear()
+        pooled = crawl(start, crawl={"parse_workers": 2, "max_links_per_page": 41})
+        assert workers_used(caplog) >= PAGES  # the positive control: the workers did parse
+    assert summary(pooled) == summary(alone)
+    # and the run is the one we meant to compare: every kind of record is in it
+    kinds = {f.kind for f in alone.findings}
+    assert {"generic-link-text", "empty-link-text"} <= kinds
+    assert alone.links[site.url("/guide/p1.html#missing")].result is not None
+    assert any(p.url == site.url("/guide/new.html") for p in alone.pages)
+    assert any(f"{PAGES} page(s) had more than" in line for line in alone.limits_hit)
+    assert site.url("/guide/cut.html") not in alone.links
+    soft = alone.links[site.url("/guide/nf.html")].result
+    assert soft is not None and "soft 404" in soft.message  # judged from the worker's page too
+
+
+def test_a_worker_that_cannot_start_or_dies_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="linkcheck.crawler")
+    # Stand-ins for the Python that runs workers: one exits at once, one after reading a
+    # little of its first page.
+    at_once = tmp_path / "exits"
+    at_once.write_text("#!/bin/sh\nexit 3\n")
+    midway = tmp_path / "dies"
+    midway.write_text("#!/bin/sh\nhead -c 300 >/dev/null\nexit 1\n")
+    for script in (at_once, midway):
+        script.chmod(0o755)
+    with TestServer(guide()) as site:
+        start = site.url("/guide/p0.html")
+        expected = summary(crawl(start, crawl={"parse_workers": 0}))
+        for script in (at_once, midway):
+            monkeypatch.setattr(sys, "executable", str(script))
+            caplog.clear()
+            run = crawl(start, crawl={"parse_workers": 1})
+            assert workers_used(caplog) == 0
+            assert summary(run) == expected
+
+
+def test_a_killed_worker_is_noticed_and_the_pool_stops_its_processes() -> None:
+    settings = DigestSettings(
+        max_links_per_page=100, max_url_length=2048, link_text=True, generic_texts=frozenset()
+    )
+    html = b'<title>T</title><a href="/a">A</a><a href="/b">B</a><a href="/a">A again</a>'
+
+    async def scenario() -> None:
+        pool = ParsePool(settings, 2)
+        await pool.start()
+        try:
+            answers = await asyncio.gather(
+                *(pool.digest(f"http://127.0.0.1/{n}", html, "utf-8", False) for n in range(4))
+            )
+            assert all(answer is not None for answer in answers)
+            numbers = {answer[0] for answer in answers if answer is not None}
+            assert numbers == {1, 2}  # both workers took pages
+            digest = answers[0][1] if answers[0] else None
+            assert isinstance(digest, PageDigest)
+            assert [new.resolved.url for new in digest.new_links] == [
+                "http://127.0.0.1/a",
+                "http://127.0.0.1/b",
+            ]
+            assert list(digest.rows) == [0, 1, 0, 1, 1, 1, 0, 1, 2]  # (link, line, variant)
+            processes = [worker.process for worker in pool._workers]
+            for process in processes:
+                process.kill()
+                await process.wait()
+            assert await pool.digest("http://127.0.0.1/x", html, "utf-8", False) is None
+            assert not pool.alive
+        finally:
+            await pool.close()
+        assert all(process.returncode is not None for process in processes)
+
+    asyncio.run(scenario())
+
+
+def test_no_worker_outlives_the_run() -> None:
+    def children() -> set[int]:
+        found: set[int] = set()
+        for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+            found.update(int(pid) for pid in (task / "children").read_text().split())
+        return found
+
+    before = children()
+    with TestServer(guide()) as site:
+        crawl(site.url("/guide/p0.html"), crawl={"parse_workers": 2})
+    assert children() - before == set()
+
+
+def test_parse_workers_below_minus_one_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"\[crawl\] parse_workers must be at least -1"):
+        make_config("http://127.0.0.1:1/", crawl={"parse_workers": -2})
