@@ -18,7 +18,10 @@ from linkcheck.models import Finding, Link
 
 # Titles and main headings of "not found" pages, in the languages a shop's guide meets.
 _NOT_FOUND = re.compile(
-    r"^\s*404\b|\berror\s*404\b|\b404\s*(error|not found|[-:|\u2013])|"
+    # "404" alone says "not found" only where a not-found page puts it: first ("404 | Shop"),
+    # last ("Shop - 404"), or with "error"/"not found"; "Guide page 404: DHL" is page 404.
+    r"^\s*404\b|[-:|\u2013\u2014]\s*404\s*$|\b(error|erreur|fehler|http)\s*404\b|"
+    r"\b404\s*(error|not found)|"
     r"page not found|not found|no longer (available|exists)|does not exist|"
     r"can(no|')t be found|couldn't find|could not be found|"
     r"ページが見つかりません|お探しのページ|見つかりませんでした|存在しません|"

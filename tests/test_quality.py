@@ -28,6 +28,12 @@ def findings(run: RunResult, kind: str) -> list[str]:
         ("Page not found | Shop", "", True),
         ("Shop", "404", True),
         ("Guide page 404", "", False),  # a page numbered 404 is not a 404 page
+        ("Guide page 404", "Guide page 404: scheme guide verdict port", False),
+        ("Guide page 404 - Shop", "", False),
+        ("404 | Shop", "", True),
+        ("Shop – 404", "", True),
+        ("HTTP 404", "", True),
+        ("404 Not Found", "", True),
         ("Error 404 - Shop", "", True),
         ("ページが見つかりません", "", True),
         ("Seite nicht gefunden", "", True),
