@@ -31,7 +31,7 @@ from linkcheck.checkpoint import (
     result_to_state,
 )
 from linkcheck.config import AUTO_PARSE_WORKERS, CheckSettings, Config
-from linkcheck.digest import Digester, DigestSettings, PageDigest, Variant
+from linkcheck.digest import Digester, DigestSettings, PageDigest
 from linkcheck.extract import decode, is_html, parse_page
 from linkcheck.http import Response
 from linkcheck.models import (
@@ -44,6 +44,7 @@ from linkcheck.models import (
     Page,
     Verdict,
     page_numbers,
+    variant_numbers,
 )
 from linkcheck.parse_pool import ParsePool, auto_workers
 from linkcheck.quality import (
@@ -138,7 +139,7 @@ class Crawler:
         )
         self._digester = Digester(self._digest_settings)
         self._links_by_id: dict[int, list[Link]] = {0: []}
-        self._variants_by_id: dict[int, list[Variant]] = {0: []}
+        self._variants_by_id: dict[int, list[int]] = {0: []}  # -> number in variant_numbers
         workers = config.crawl.parse_workers
         self._parse_workers = auto_workers() if workers == AUTO_PARSE_WORKERS else workers
         self._pool_after = PARSE_POOL_AFTER_PAGES if workers == AUTO_PARSE_WORKERS else 0
@@ -728,7 +729,7 @@ class Crawler:
         for new in digest.new_links:
             links.append(self._discover(new.resolved, new.href, depth, new.follow))
         variants = self._variants_by_id[source]
-        variants.extend(digest.new_variants)
+        variants.extend(map(variant_numbers.number, digest.new_variants))
         page_number = page_numbers.number(page_url)
         # The hot loop: once per link per page, three numbers each.
         rows = iter(digest.rows)

@@ -18,11 +18,9 @@ from array import array
 from dataclasses import dataclass, field
 
 from linkcheck.extract import ParsedPage, RawLink, decode, parse_page
-from linkcheck.models import Finding
+from linkcheck.models import Finding, Variant
 from linkcheck.quality import page_link_text_findings
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
-
-Variant = tuple[str, str, str, str, str]  # href, text, tag, attr, fragment
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,9 @@ class HttpClient:
         self._policy = policy or AddressPolicy()
         self._resolver = GuardedResolver(self._policy, resolver)
         self._socket_factory = socket_factory
-        self._ssl_context = _ssl_context(settings.ca_bundle)
+        # Loading the trust store takes ~20 ms: done at the first https request, not before.
+        self._ssl_context: ssl.SSLContext | None = None
+        self._literal_refusals: dict[str, str | None] = {}  # by host, see _refusal_for_literal
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpClient:
@@ -127,7 +129,6 @@ class HttpClient:
             limit=self._settings.concurrency,
             limit_per_host=0,  # per-host limits are linkcheck.hosts' job, shared by all requests
             ttl_dns_cache=300,
-            ssl=self._ssl_context,
             resolver=self._resolver,
             socket_factory=self._socket_factory,
         )
@@ -198,10 +199,23 @@ class HttpClient:
 
     def _refusal_for_literal(self, url: str) -> str | None:
         """IP literals never reach the resolver, so the private-address rule is applied here."""
+        authority = url.split("/", 3)[2] if url.count("/") >= 2 else url
+        if authority in self._literal_refusals:
+            return self._literal_refusals[authority]
         host = URL(url, encoded=True).raw_host or ""
-        if parse_ip(host) is None:
-            return None
-        return self._policy.refusal(host, host)
+        refusal = None if parse_ip(host) is None else self._policy.refusal(host, host)
+        self._literal_refusals[authority] = refusal
+        return refusal
+
+    def _tls(self, url: str, verify_tls: bool) -> ssl.SSLContext | bool:
+        """What aiohttp is given for ``ssl``: this client's trust store for https."""
+        if not url.startswith("https:"):
+            return True  # plain http: aiohttp's default, which it does not use
+        if not verify_tls:
+            return False
+        if self._ssl_context is None:
+            self._ssl_context = _ssl_context(self._settings.ca_bundle)
+        return self._ssl_context
 
     async def _send(
         self,
@@ -218,7 +232,7 @@ class HttpClient:
             URL(url, encoded=True),
             allow_redirects=False,
             headers=dict(extra_headers) if extra_headers else None,
-            ssl=self._ssl_context if verify_tls else False,
+            ssl=self._tls(url, verify_tls),
         ) as response:
             headers: dict[str, str] = {}
             for name, value in response.headers.items():

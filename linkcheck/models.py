@@ -86,8 +86,29 @@ class _PageTable:
         return found
 
 
-page_numbers = _PageTable()  # shared: an occurrence names its page by number
-_VARIANT_INDEX_AFTER = 8  # variants searched in a list up to here, then through a dict
+Variant = tuple[str, str, str, str, str]  # how a link is written: href, text, tag, attr, fragment
+
+
+class _VariantTable:
+    """Every distinct way of writing a link once, by number (a site has a few per link)."""
+
+    __slots__ = ("_index", "variants")
+
+    def __init__(self) -> None:
+        self.variants: list[Variant] = []
+        self._index: dict[Variant, int] = {}
+
+    def number(self, variant: Variant) -> int:
+        found = self._index.get(variant)
+        if found is None:
+            found = self._index[variant] = len(self.variants)
+            self.variants.append(variant)
+        return found
+
+
+# Shared by every Occurrences: an occurrence names its page and its variant by number.
+page_numbers = _PageTable()
+variant_numbers = _VariantTable()
 
 
 class Occurrences(Sequence[Occurrence]):
@@ -95,71 +116,66 @@ class Occurrences(Sequence[Occurrence]):
 
     A crawl keeps one occurrence per link per page — 3 million for 50,000 pages — and
     nearly all of a nav link's occurrences differ only by page and line. So each is three
-    small numbers (page number, line, variant number) in arrays, and the few distinct
-    (href, text, tag, attr, fragment) variants are kept once: ~10 bytes an occurrence
-    instead of ~140 for a tuple.
+    numbers in arrays: the page, the line, and the variant (href, text, tag, attr,
+    fragment; kept once for the whole process): 12 bytes an occurrence instead of ~140
+    for a tuple.
     """
 
-    __slots__ = ("_kinds", "_lines", "_pages", "_variant_index", "_variants")
+    __slots__ = ("_kinds", "_lines", "_pages")
 
     def __init__(self, items: Iterable[Occurrence] = ()) -> None:
         self._pages = array("I")
         self._lines = array("I")
         self._kinds = array("I")
-        self._variants: list[tuple[str, str, str, str, str]] = []
-        self._variant_index: dict[tuple[str, str, str, str, str], int] | None = None
         for item in items:
             self.append(item)
 
     def append(self, item: Occurrence) -> None:
         page, href, text, tag, attr, line, fragment = item
-        self.add(page_numbers.number(page), line, (href, text, tag, attr, fragment))
+        self.add(
+            page_numbers.number(page),
+            line,
+            variant_numbers.number((href, text, tag, attr, fragment)),
+        )
 
-    def add(self, page_number: int, line: int, variant: tuple[str, str, str, str, str]) -> None:
-        """Append without building an :class:`Occurrence`: the crawl's hot path."""
+    def add(self, page_number: int, line: int, variant_number: int) -> None:
+        """Append by numbers (see page_numbers and variant_numbers): the crawl's hot path."""
         self._pages.append(page_number)
         self._lines.append(line)
-        variants = self._variants
-        # the common case first: a link written the same way as the first time
-        if variants and (variants[0] is variant or variants[0] == variant):
-            self._kinds.append(0)
-        else:
-            self._kinds.append(self._variant_number(variant))
+        self._kinds.append(variant_number)
 
     def extend(self, items: Iterable[Occurrence]) -> None:
         for item in items:
             self.append(item)
 
-    def _variant_number(self, variant: tuple[str, str, str, str, str]) -> int:
-        if self._variant_index is not None:
-            found = self._variant_index.get(variant)
-            if found is None:
-                found = self._variant_index[variant] = len(self._variants)
-                self._variants.append(variant)
-            return found
-        try:
-            return self._variants.index(variant)
-        except ValueError:
-            self._variants.append(variant)
-            if len(self._variants) > _VARIANT_INDEX_AFTER:
-                self._variant_index = {v: i for i, v in enumerate(self._variants)}
-            return len(self._variants) - 1
-
     def href_counts(self) -> dict[str, int]:
         """How often each href is written, counted without building the occurrences."""
+        variants = variant_numbers.variants
         counts: dict[str, int] = {}
         for kind, count in Counter(self._kinds).items():
-            href = self._variants[kind][0]
+            href = variants[kind][0]
             counts[href] = counts.get(href, 0) + count
         return counts
 
     @property
     def fragments(self) -> set[str]:
         """The distinct #fragments used (cheap: one look at each variant)."""
-        return {variant[4] for variant in self._variants if variant[4]}
+        variants = variant_numbers.variants
+        return {variants[kind][4] for kind in set(self._kinds) if variants[kind][4]}
+
+    def in_page_order(self) -> list[Occurrence]:
+        """The occurrences by page URL, then line: the order every report lists them in."""
+        urls, variants = page_numbers.urls, variant_numbers.variants
+        pages = [urls[page] for page in self._pages]
+        rows = sorted(zip(pages, self._lines, self._kinds, strict=True))
+        return [
+            Occurrence(page, href, text, tag, attr, line, fragment)
+            for page, line, kind in rows
+            for href, text, tag, attr, fragment in (variants[kind],)
+        ]
 
     def _make(self, position: int) -> Occurrence:
-        href, text, tag, attr, fragment = self._variants[self._kinds[position]]
+        href, text, tag, attr, fragment = variant_numbers.variants[self._kinds[position]]
         return Occurrence(
             page_numbers.urls[self._pages[position]],
             href,
@@ -189,7 +205,7 @@ class Occurrences(Sequence[Occurrence]):
         return self._make(index)
 
     def __iter__(self) -> Iterator[Occurrence]:
-        urls, variants = page_numbers.urls, self._variants
+        urls, variants = page_numbers.urls, variant_numbers.variants
         for page, line, kind in zip(self._pages, self._lines, self._kinds, strict=True):
             href, text, tag, attr, fragment = variants[kind]
             yield Occurrence(urls[page], href, text, tag, attr, line, fragment)
@@ -244,6 +260,10 @@ class Link:
     internal: bool
     occurrences: Occurrences = field(default_factory=Occurrences)
     result: CheckResult | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.occurrences, Occurrences):  # a library user's plain list
+            self.occurrences = Occurrences(self.occurrences)
 
 
 @dataclass(frozen=True, slots=True)

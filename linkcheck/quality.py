@@ -137,7 +137,9 @@ def check_tel(url: str) -> str:
 
 def insecure_links(links: Iterable[Link], secure_pages: set[str]) -> list[Finding]:
     """http:// links on https:// pages: mixed content (an error) or an insecure link (a warning)."""
-    findings = []
+    findings: list[Finding] = []
+    if not secure_pages:  # an http-only site: nothing to look at in its occurrences
+        return findings
     for link in links:
         if not link.url.startswith("http://"):
             continue

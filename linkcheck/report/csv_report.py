@@ -55,7 +55,7 @@ def _rows(link: Link) -> Iterator[list[str | int]]:
     result = link.result
     assert result is not None  # the runner gives every link a result
     outcome = _outcome(link, result)
-    occurrences = sorted(link.occurrences, key=lambda o: (o.page, o.line))
+    occurrences = link.occurrences.in_page_order()
     if not occurrences:
         yield ["", "", "", "", "", "", *outcome]
     for o in occurrences:

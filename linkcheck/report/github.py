@@ -51,7 +51,7 @@ def render_github(run: RunResult, previous: RunResult | None = None) -> Iterator
 
 def _annotations(link: Link, result: CheckResult, level: str, title: str) -> Iterator[str]:
     problem = _problem(result)
-    occurrences = sorted(link.occurrences, key=lambda o: (o.page, o.line))
+    occurrences = link.occurrences.in_page_order()
     if not occurrences:  # a start URL or redirect target: no page to point at
         yield command(level, {"title": title}, _visible(f"{link.url}: {problem}"))
     for o in occurrences:

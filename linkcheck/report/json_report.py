@@ -143,7 +143,7 @@ def _link(link: Link, memory: LinkMemory | None = None) -> dict[str, Any]:
                 "line": o.line,
                 "fragment": o.fragment or None,
             }
-            for o in sorted(link.occurrences, key=lambda o: (o.page, o.line))
+            for o in link.occurrences.in_page_order()
         ],
     }
 

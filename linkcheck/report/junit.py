@@ -158,7 +158,7 @@ def _where(link: Link, result: CheckResult) -> str:
     lines = []
     if result.verdict is Verdict.REDIRECTED and result.final_url:
         lines.append(f"{explain(result)} {advise(result)} New address: {result.final_url}")
-    occurrences = sorted(link.occurrences, key=lambda o: (o.page, o.line))
+    occurrences = link.occurrences.in_page_order()
     pages = len({o.page for o in occurrences})
     if occurrences:
         lines.append(f"Found {len(occurrences)} time(s) on {pages} page(s):")

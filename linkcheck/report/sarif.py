@@ -190,7 +190,7 @@ def _results(run: RunResult) -> Iterator[dict[str, Any]]:
             yield _result(link, result, page=link.url, line=0, text="", href=link.url, nth=0)
             continue
         seen: Counter[tuple[str, str]] = Counter()
-        for o in sorted(link.occurrences, key=lambda o: (o.page, o.line)):
+        for o in link.occurrences.in_page_order():
             nth = seen[o.page, o.href]
             seen[o.page, o.href] += 1
             yield _result(link, result, page=o.page, line=o.line, text=o.text, href=o.href, nth=nth)
