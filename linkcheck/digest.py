@@ -22,6 +22,9 @@ from linkcheck.models import Finding, Variant
 from linkcheck.quality import page_link_text_findings
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
+MAX_SEEN = 500_000  # remembered ways of writing a link; past this the memo starts again
+_WHOLE_BASE = "?# \t\n\r\f"  # an href starting so resolves against the whole base URL
+
 
 @dataclass(frozen=True, slots=True)
 class DigestSettings:
@@ -69,6 +72,8 @@ class Digester:
         self._resolver = CachedResolver(max_url_length=settings.max_url_length)
         self._link_ids: dict[str, int] = {}
         self._variant_ids: dict[Variant, int] = {}
+        # (folder or base, href, text, tag, attr) -> (link id, variant id, link key)
+        self._seen: dict[tuple[str, str, str, str, str], tuple[int, int, str]] = {}
 
     def digest(
         self, page_url: str, body: bytes, charset: str | None, *, keep_page: bool = False
@@ -82,29 +87,40 @@ class Digester:
         digest = PageDigest(
             title=parsed.title, links_found=len(parsed.links), cut_short=cut_short, ids=parsed.ids
         )
-        resolve_href = self._resolver.for_page(str(page_base(page_url, parsed.base_href)))
-        link_ids, variant_ids = self._link_ids, self._variant_ids
+        base = str(page_base(page_url, parsed.base_href)) if parsed.base_href else page_url
+        folder = base.split("?", 1)[0].split("#", 1)[0]
+        folder = folder[: folder.rfind("/") + 1]
+        resolve_href = self._resolver.for_page(base)
+        link_ids, variant_ids, seen = self._link_ids, self._variant_ids, self._seen
+        if len(seen) > MAX_SEEN:
+            seen.clear()
         new_links, new_variants, rows = digest.new_links, digest.new_variants, digest.rows
         page_follows = not parsed.nofollow
         texts: list[tuple[RawLink, str]] = []
         check_text = settings.link_text
         # The hot loop of a crawl: once per link per page (134,000 times for 2,000 pages).
+        # A link written as before on a page of the same folder resolves as before: one
+        # look-up gives its ids (an href that starts with ? or # depends on the whole base).
         for raw in raw_links:
-            href = raw.href
-            resolved = resolve_href(href)
-            key = resolved.url if resolved.url is not None else href.strip()
-            link_id = link_ids.get(key)
-            if link_id is None:
-                link_id = link_ids[key] = len(link_ids)
-                new_links.append(NewLink(resolved, href, page_follows and not raw.nofollow))
-            variant = (href, raw.text, raw.tag, raw.attr, resolved.fragment)
-            variant_id = variant_ids.get(variant)
-            if variant_id is None:
-                variant_id = variant_ids[variant] = len(variant_ids)
-                new_variants.append(variant)
-            rows.extend((link_id, raw.line, variant_id))
-            if check_text and raw.tag == "a":
-                texts.append((raw, key))
+            href, text, tag, attr, line = raw[:5]
+            context = folder if href and href[0] not in _WHOLE_BASE else base
+            known = seen.get((context, href, text, tag, attr))
+            if known is None:
+                resolved = resolve_href(href)
+                key = resolved.url if resolved.url is not None else href.strip()
+                link_id = link_ids.get(key)
+                if link_id is None:
+                    link_id = link_ids[key] = len(link_ids)
+                    new_links.append(NewLink(resolved, href, page_follows and not raw.nofollow))
+                variant = (href, text, tag, attr, resolved.fragment)
+                variant_id = variant_ids.get(variant)
+                if variant_id is None:
+                    variant_id = variant_ids[variant] = len(variant_ids)
+                    new_variants.append(variant)
+                known = seen[context, href, text, tag, attr] = (link_id, variant_id, key)
+            rows.extend((known[0], line, known[1]))
+            if check_text and tag == "a":
+                texts.append((raw, known[2]))
         if texts:
             digest.findings = page_link_text_findings(page_url, texts, settings.generic_texts)
         if keep_page:

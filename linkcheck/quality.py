@@ -187,10 +187,10 @@ def page_link_text_findings(
     findings = []
     targets_by_text: dict[str, dict[str, RawLink]] = {}
     for raw, url in links:
-        if raw.tag not in ("a", "area") or url.startswith("javascript:"):
+        if raw[2] not in ("a", "area") or url.startswith("javascript:"):  # raw.tag
             continue
-        text = raw.text.strip()
-        if raw.text_issue == "image-without-alt":
+        text = raw[1].strip()  # raw.text; by position, as this runs once per link
+        if raw[6]:  # raw.text_issue: "image-without-alt" is the only one
             findings.append(
                 Finding(
                     "image-without-alt",

@@ -31,7 +31,7 @@ def findings(run: RunResult, kind: str) -> list[str]:
         ("Guide page 404", "Guide page 404: scheme guide verdict port", False),
         ("Guide page 404 - Shop", "", False),
         ("404 | Shop", "", True),
-        ("Shop – 404", "", True),
+        ("Shop \u2013 404", "", True),
         ("HTTP 404", "", True),
         ("404 Not Found", "", True),
         ("Error 404 - Shop", "", True),
