@@ -645,7 +645,7 @@ class Crawler:
             return
         self._parsed_documents.add(document)
         keep_page = judge and result.verdict is Verdict.OK
-        source, digest = await self._digest(page_url, response, keep_page)
+        source, digest = await self._digest(page_url, response, keep_page, depth)
         # From here on nothing waits: a checkpoint sees the page (and a redirect target it
         # claimed) either without a result, so crawled again on resume, or done and parsed.
         self._record(url, result)
@@ -674,33 +674,43 @@ class Crawler:
             )
 
     async def _digest(
-        self, page_url: str, response: Response, keep_page: bool
+        self, page_url: str, response: Response, keep_page: bool, depth: int
     ) -> tuple[int, PageDigest]:
         """Parse a page: in a worker process when there are any, else here."""
         pool = await self._parse_pool()
         if pool is not None:
-            answer = await pool.digest(page_url, response.body, response.charset, keep_page)
+            body, charset = response.body, response.charset
+            answer = await pool.digest(page_url, body, charset, keep_page, depth)
             if answer is not None:
                 return answer
         digest = self._digester.digest(
             page_url, response.body, response.charset, keep_page=keep_page
         )
+        self._register(0, digest, depth)
         return 0, digest
+
+    def _register(self, source: int, digest: PageDigest, depth: object) -> None:
+        """Take a digest's new link and variant ids, in the order its digester gave them."""
+        assert isinstance(depth, int)
+        links = self._links_by_id[source]
+        for new in digest.new_links:
+            links.append(self._discover(new.resolved, new.href, depth, new.follow))
+        self._variants_by_id[source].extend(map(variant_numbers.number, digest.new_variants))
 
     async def _parse_pool(self) -> ParsePool | None:
         """The worker processes, started once enough pages were parsed to be worth it."""
         if self._parse_workers <= 0 or len(self._parsed_documents) <= self._pool_after:
             return None
         if self._pool_started is None:
-            self._pool = ParsePool(self._digest_settings, self._parse_workers)
+            for number in range(1, self._parse_workers + 1):
+                self._links_by_id.setdefault(number, [])
+                self._variants_by_id.setdefault(number, [])
+            self._pool = ParsePool(self._digest_settings, self._parse_workers, self._register)
             self._pool_started = asyncio.ensure_future(self._pool.start())
         await asyncio.shield(self._pool_started)
         pool = self._pool
         if pool is None or not pool.alive:
             return None
-        for number in range(1, self._parse_workers + 1):
-            self._links_by_id.setdefault(number, [])
-            self._variants_by_id.setdefault(number, [])
         return pool
 
     async def close(self) -> None:
@@ -720,16 +730,12 @@ class Crawler:
     def _apply(
         self, page_url: str, depth: int, response: Response, source: int, digest: PageDigest
     ) -> None:
-        """Record a parsed page: its new links are discovered, every occurrence kept."""
+        """Record a parsed page and every occurrence on it (its new links are registered)."""
         if response.truncated:
             self._limits.truncated_pages.append(page_url)
         if digest.cut_short:
             self._limits.pages_over_max_links += 1
-        links = self._links_by_id[source]
-        for new in digest.new_links:
-            links.append(self._discover(new.resolved, new.href, depth, new.follow))
-        variants = self._variants_by_id[source]
-        variants.extend(map(variant_numbers.number, digest.new_variants))
+        links, variants = self._links_by_id[source], self._variants_by_id[source]
         page_number = page_numbers.number(page_url)
         # The hot loop: once per link per page, three numbers each.
         rows = iter(digest.rows)

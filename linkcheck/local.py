@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 
 from linkcheck.config import Config
 from linkcheck.http import Outcome, Response, Transport
-from linkcheck.models import Link, Occurrences, RunResult
+from linkcheck.models import Link, RunResult
 
 # Used when no base_url is configured: a reserved name (RFC 2606) that cannot resolve, so a
 # mistake could never send a request for it anywhere.
@@ -36,6 +36,11 @@ class LocalSite:
     index_files: tuple[str, ...] = ("index.html",)
     extensions: tuple[str, ...] = (".html", ".htm")
     shown_root: str = ""  # the folder as the user wrote it, for messages and reports
+    # url -> file: a build does not change during a run, and each page is looked up several
+    # times (to read it, to parse it once, to name it in the report); realpath costs syscalls
+    _files: dict[str, Path | None] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def contains(self, url: str) -> bool:
         return url.startswith(self.base_url)
@@ -53,6 +58,12 @@ class LocalSite:
 
     def file_for(self, url: str) -> Path | None:
         """The file that answers ``url``, never one outside the folder (symlinks included)."""
+        if url in self._files:
+            return self._files[url]
+        found = self._files[url] = self._find_file(url)
+        return found
+
+    def _find_file(self, url: str) -> Path | None:
         for candidate in self.candidates(url):
             try:
                 resolved = candidate.resolve()
@@ -194,15 +205,13 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
                 message=message,
             )
         key = shown(link.url)
-        occurrences = [o._replace(page=shown(o.page)) for o in link.occurrences]
+        occurrences = link.occurrences.with_pages_renamed(shown)
         if key in links:  # /about and /about/ are one file: one entry
             links[key].occurrences.extend(occurrences)
             continue
-        moved = Link(key, link.internal, result=result)
-        moved.occurrences = Occurrences(occurrences)
-        links[key] = moved
+        links[key] = Link(key, link.internal, occurrences, result)
     linked_from_elsewhere = {
-        link.url for link in links.values() if any(o.page != link.url for o in link.occurrences)
+        link.url for link in links.values() if link.occurrences.on_pages_other_than(link.url)
     }
     entry = site.file_for(site.base_url)
     orphans = [
@@ -245,12 +254,12 @@ def base_url_problems(run: RunResult, site: LocalSite) -> list[str]:
         and site.contains(link.url)
         and link.result is not None
         and link.result.status == FILE_NOT_FOUND
-        and any(o.href.startswith("/") for o in link.occurrences)
+        and any(href.startswith("/") for href in link.occurrences.hrefs())
     ]
     rooted = sum(
         1
         for link in run.links.values()
-        if link.internal and any(o.href.startswith("/") for o in link.occurrences)
+        if link.internal and any(href.startswith("/") for href in link.occurrences.hrefs())
     )
     if len(missing) < 3 or len(missing) * 2 < rooted:
         return []
@@ -293,7 +302,7 @@ def _outside_base_problem(run: RunResult, site: LocalSite) -> str:
         for link in run.links.values()
         if link.url.startswith(origin)
         and not site.contains(link.url)
-        and any(o.href.startswith("/") for o in link.occurrences)
+        and any(href.startswith("/") for href in link.occurrences.hrefs())
         and at_origin.file_for(link.url) is not None
     ]
     if len(found) < 3:

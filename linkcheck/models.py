@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple, overload
@@ -85,6 +85,10 @@ class _PageTable:
             self.urls.append(url)
         return found
 
+    def find(self, url: str) -> int:
+        """The page's number, or -1 when no occurrence names that page."""
+        return self._index.get(url, -1)
+
 
 Variant = tuple[str, str, str, str, str]  # how a link is written: href, text, tag, attr, fragment
 
@@ -145,8 +149,35 @@ class Occurrences(Sequence[Occurrence]):
         self._kinds.append(variant_number)
 
     def extend(self, items: Iterable[Occurrence]) -> None:
+        if isinstance(items, Occurrences):  # numbers to numbers
+            self._pages.extend(items._pages)
+            self._lines.extend(items._lines)
+            self._kinds.extend(items._kinds)
+            return
         for item in items:
             self.append(item)
+
+    def with_pages_renamed(self, rename: Callable[[str], str]) -> Occurrences:
+        """A copy whose page URLs are ``rename(url)``; each distinct page is renamed once."""
+        urls = page_numbers.urls
+        numbers: dict[int, int] = {}
+        for page in set(self._pages):
+            numbers[page] = page_numbers.number(rename(urls[page]))
+        renamed = Occurrences()
+        renamed._pages = array("I", [numbers[page] for page in self._pages])
+        renamed._lines = array("I", self._lines)
+        renamed._kinds = array("I", self._kinds)
+        return renamed
+
+    def on_pages_other_than(self, url: str) -> bool:
+        """Whether the link occurs on any page but ``url`` (links to itself do not count)."""
+        own = page_numbers.find(url)
+        return any(page != own for page in self._pages)
+
+    def hrefs(self) -> set[str]:
+        """The distinct hrefs it is written with (one look at each variant)."""
+        variants = variant_numbers.variants
+        return {variants[kind][0] for kind in set(self._kinds)}
 
     def href_counts(self) -> dict[str, int]:
         """How often each href is written, counted without building the occurrences."""
@@ -165,14 +196,17 @@ class Occurrences(Sequence[Occurrence]):
 
     def in_page_order(self) -> list[Occurrence]:
         """The occurrences by page URL, then line: the order every report lists them in."""
+        return [
+            Occurrence(page, href, text, tag, attr, line, fragment)
+            for page, line, (href, text, tag, attr, fragment) in self.rows_in_page_order()
+        ]
+
+    def rows_in_page_order(self) -> list[tuple[str, int, Variant]]:
+        """(page URL, line, variant) by page URL, then line: for writing large reports."""
         urls, variants = page_numbers.urls, variant_numbers.variants
         pages = [urls[page] for page in self._pages]
         rows = sorted(zip(pages, self._lines, self._kinds, strict=True))
-        return [
-            Occurrence(page, href, text, tag, attr, line, fragment)
-            for page, line, kind in rows
-            for href, text, tag, attr, fragment in (variants[kind],)
-        ]
+        return [(page, line, variants[kind]) for page, line, kind in rows]
 
     def _make(self, position: int) -> Occurrence:
         href, text, tag, attr, fragment = variant_numbers.variants[self._kinds[position]]

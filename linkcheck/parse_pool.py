@@ -22,6 +22,7 @@ import pickle
 import signal
 import sys
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -46,17 +47,28 @@ def auto_workers() -> int:
 class _Worker:
     number: int  # 1, 2, ...: the crawler keeps each worker's ids apart (0 is in process)
     process: asyncio.subprocess.Process
-    pending: deque[asyncio.Future[PageDigest | None]] = field(default_factory=deque)
+    # (answer, token) per page sent, in the order sent: a worker answers in that order
+    pending: deque[tuple[asyncio.Future[PageDigest | None], object]] = field(default_factory=deque)
     reader: asyncio.Task[None] | None = None
     alive: bool = True
 
 
-class ParsePool:
-    """Worker processes that digest pages; ``digest`` returns None when none can."""
+OnAnswer = Callable[[int, PageDigest, object], None]
 
-    def __init__(self, settings: DigestSettings, processes: int) -> None:
+
+class ParsePool:
+    """Worker processes that digest pages; ``digest`` returns None when none can.
+
+    ``on_answer(worker number, digest, token)`` is called for every digest as it arrives,
+    in each worker's order, even when the page's task no longer waits for it: a digest
+    hands out ids that later digests of that worker refer to, so none may be skipped or
+    taken out of order (a task's wake-up order is not a promise asyncio makes).
+    """
+
+    def __init__(self, settings: DigestSettings, processes: int, on_answer: OnAnswer) -> None:
         self._settings = settings
         self._processes = processes
+        self._on_answer = on_answer
         self._workers: list[_Worker] = []
 
     async def start(self) -> None:
@@ -86,9 +98,11 @@ class ParsePool:
         return any(worker.alive for worker in self._workers)
 
     async def digest(
-        self, page_url: str, body: bytes, charset: str | None, keep_page: bool
+        self, page_url: str, body: bytes, charset: str | None, keep_page: bool, token: object
     ) -> tuple[int, PageDigest] | None:
-        """The page digested by a worker, with the worker's number; None if none could."""
+        """The page digested by a worker, with the worker's number; None if none could.
+
+        ``token`` is handed to ``on_answer`` with the digest (the page's crawl depth)."""
         live = [worker for worker in self._workers if worker.alive]
         if not live:
             return None
@@ -96,7 +110,7 @@ class ParsePool:
         stdin = worker.process.stdin
         assert stdin is not None
         answer: asyncio.Future[PageDigest | None] = asyncio.get_running_loop().create_future()
-        worker.pending.append(answer)
+        worker.pending.append((answer, token))
         try:
             stdin.write(_frame((page_url, body, charset, keep_page)))
             await stdin.drain()
@@ -112,10 +126,18 @@ class ParsePool:
             while True:
                 size = int.from_bytes(await stdout.readexactly(_HEADER), "big")
                 answer = pickle.loads(await stdout.readexactly(size))
-                future = worker.pending.popleft()
+                future, token = worker.pending.popleft()
                 if not isinstance(answer, PageDigest):  # the worker failed on this page
                     log.info("parse worker %d: %s; parsing in process", worker.number, answer)
-                    future.set_result(None) if not future.done() else None
+                    if not future.done():
+                        future.set_result(None)
+                    break
+                try:
+                    self._on_answer(worker.number, answer, token)
+                except Exception:  # the crawl is ending: its ids can no longer be taken
+                    log.debug("parse worker %d: answer not taken", worker.number, exc_info=True)
+                    if not future.done():
+                        future.set_result(None)
                     break
                 if not future.done():  # its page's task may have been cancelled
                     future.set_result(answer)
@@ -129,7 +151,7 @@ class ParsePool:
             log.debug("parse worker %d stopped", worker.number)
         worker.alive = False
         while worker.pending:
-            future = worker.pending.popleft()
+            future, _ = worker.pending.popleft()
             if not future.done():
                 future.set_result(None)
 

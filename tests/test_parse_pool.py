@@ -106,6 +106,56 @@ def test_workers_give_the_same_run_as_parsing_in_process(
     assert soft is not None and "soft 404" in soft.message  # judged from the worker's page too
 
 
+def test_a_big_site_through_two_workers_is_the_same_run(caplog: pytest.LogCaptureFixture) -> None:
+    """Enough pages, each big, that the pipes to the workers fill and writers must wait."""
+    caplog.set_level(logging.DEBUG, logger="linkcheck.crawler")
+    pages = 150
+    filler = "<p>" + "words " * 2000 + "</p>"
+    routes: dict[str, Route] = {}
+    for n in range(pages):
+        nav = "".join(
+            f'<a href="{("./", "/g/", "")[(n + m) % 3]}p{m}.html">Page {m} {"x" * (n % 2)}</a>'
+            for m in range(pages)
+        )
+        routes[f"/g/p{n}.html"] = page(f"{nav}{filler}<a href='gone{n % 7}.html'>Gone</a>")
+    with TestServer(routes) as site:
+        start = site.url("/g/p0.html")
+        alone = crawl(start, crawl={"parse_workers": 0}, http={"concurrency": 64})
+        caplog.clear()
+        pooled = crawl(start, crawl={"parse_workers": 2}, http={"concurrency": 64})
+        assert workers_used(caplog) >= pages - 1
+    assert len(alone.pages) == pages
+    assert summary(pooled) == summary(alone)
+
+
+def test_every_answer_is_taken_in_order_even_when_its_page_is_cancelled() -> None:
+    settings = DigestSettings(
+        max_links_per_page=100, max_url_length=2048, link_text=True, generic_texts=frozenset()
+    )
+    taken: list[object] = []
+
+    async def scenario() -> None:
+        pool = ParsePool(settings, 1, lambda number, digest, token: taken.append(token))
+        await pool.start()
+        try:
+            tasks = [
+                asyncio.create_task(
+                    pool.digest(f"http://127.0.0.1/{n}", b'<a href="x">x</a>', None, False, n)
+                )
+                for n in range(6)
+            ]
+            await asyncio.sleep(0)
+            tasks[2].cancel()
+            tasks[4].cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await pool.digest("http://127.0.0.1/last", b"<p>", None, False, "last")
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+    assert taken == [0, 1, 2, 3, 4, 5, "last"]
+
+
 def test_a_worker_that_cannot_start_or_dies_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -136,11 +186,11 @@ def test_a_killed_worker_is_noticed_and_the_pool_stops_its_processes() -> None:
     html = b'<title>T</title><a href="/a">A</a><a href="/b">B</a><a href="/a">A again</a>'
 
     async def scenario() -> None:
-        pool = ParsePool(settings, 2)
+        pool = ParsePool(settings, 2, lambda number, digest, token: None)
         await pool.start()
         try:
             answers = await asyncio.gather(
-                *(pool.digest(f"http://127.0.0.1/{n}", html, "utf-8", False) for n in range(4))
+                *(pool.digest(f"http://127.0.0.1/{n}", html, "utf-8", False, n) for n in range(4))
             )
             assert all(answer is not None for answer in answers)
             numbers = {answer[0] for answer in answers if answer is not None}
@@ -156,7 +206,7 @@ def test_a_killed_worker_is_noticed_and_the_pool_stops_its_processes() -> None:
             for process in processes:
                 process.kill()
                 await process.wait()
-            assert await pool.digest("http://127.0.0.1/x", html, "utf-8", False) is None
+            assert await pool.digest("http://127.0.0.1/x", html, "utf-8", False, 9) is None
             assert not pool.alive
         finally:
             await pool.close()

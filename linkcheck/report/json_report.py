@@ -135,15 +135,17 @@ def _link(link: Link, memory: LinkMemory | None = None) -> dict[str, Any]:
         "history": _memory(memory),
         "occurrences": [
             {
-                "page": o.page,
-                "href": o.href,
-                "text": o.text,
-                "tag": o.tag,
-                "attr": o.attr,
-                "line": o.line,
-                "fragment": o.fragment or None,
+                "page": page,
+                "href": href,
+                "text": text,
+                "tag": tag,
+                "attr": attr,
+                "line": line,
+                "fragment": fragment or None,
             }
-            for o in link.occurrences.in_page_order()
+            for page, line, (href, text, tag, attr, fragment) in (
+                link.occurrences.rows_in_page_order()
+            )
         ],
     }
 
