@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from linkcheck.config import ConfigError
+from linkcheck.config import ConfigError, config_from_mapping
 from linkcheck.digest import DigestSettings, PageDigest
 from linkcheck.models import RunResult
 from linkcheck.parse_pool import ParsePool
+from linkcheck.runner import run_check
 from tests.conftest import crawl, make_config
 from tests.server import Reply, Route, TestServer, page, redirect
 
@@ -68,7 +69,8 @@ def summary(run: RunResult) -> dict[str, Any]:
         )
     return {
         "links": links,
-        "pages": sorted((p.url, p.depth, p.title, p.status, p.links_found) for p in run.pages),
+        # not depth: with requests in flight at once, which page finds a link first varies
+        "pages": sorted((p.url, p.title, p.status, p.links_found) for p in run.pages),
         "findings": sorted(run.findings, key=repr),
         "limits": run.limits_hit,
         "notes": run.notes,
@@ -231,3 +233,28 @@ def test_no_worker_outlives_the_run() -> None:
 def test_parse_workers_below_minus_one_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"\[crawl\] parse_workers must be at least -1"):
         make_config("http://127.0.0.1:1/", crawl={"parse_workers": -2})
+
+
+def test_a_built_folder_through_two_workers_is_the_same_run(tmp_path: Path) -> None:
+    """Files answer at once, so pages reach the workers faster than they parse them."""
+    pages = 300
+    for n in range(pages):
+        nav = "".join(
+            f'<a href="{("./", "/", "")[(n + m) % 3]}p{(n + 5 * m) % pages}.html">P</a>'
+            for m in range(60)
+        )
+        body = f"<title>P{n}</title>{nav}<a href='p{(n + 1) % pages}.html'>next</a>" + "w " * 4000
+        (tmp_path / f"p{n}.html").write_text(body)
+    (tmp_path / "index.html").write_text('<a href="p0.html">start</a>')
+
+    def check(workers: int) -> RunResult:
+        data = {
+            "local": {"root": str(tmp_path)},
+            "crawl": {"parse_workers": workers},
+            "cache": {"enabled": False},
+        }
+        return run_check(config_from_mapping(data, source="test"))
+
+    alone = check(0)
+    assert len(alone.pages) == pages + 1, (alone.limits_hit, alone.notes)
+    assert summary(check(2)) == summary(alone)
