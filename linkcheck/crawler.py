@@ -695,7 +695,7 @@ class Crawler:
         links = self._links_by_id[source]
         for new in digest.new_links:
             links.append(self._discover(new.resolved, new.href, depth, new.follow))
-        self._variants_by_id[source].extend(map(variant_numbers.number, digest.new_variants))
+        self._variants_by_id[source].extend(map(variant_numbers.add, digest.new_variants))
 
     async def _parse_pool(self) -> ParsePool | None:
         """The worker processes, started once enough pages were parsed to be worth it."""

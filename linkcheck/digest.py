@@ -22,7 +22,11 @@ from linkcheck.models import Finding, Variant
 from linkcheck.quality import page_link_text_findings
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
-MAX_SEEN = 500_000  # remembered ways of writing a link; past this the memo starts again
+# Bounds on what a digester remembers, so a 50,000-page crawl does not keep every way each
+# link was written: past them a memo starts again. Forgetting a variant only means it is
+# sent (and numbered) once more; link ids are never forgotten (one per unique URL).
+MAX_SEEN = 100_000
+MAX_VARIANTS = 100_000
 _WHOLE_BASE = "?# \t\n\r\f"  # an href starting so resolves against the whole base URL
 
 
@@ -72,6 +76,7 @@ class Digester:
         self._resolver = CachedResolver(max_url_length=settings.max_url_length)
         self._link_ids: dict[str, int] = {}
         self._variant_ids: dict[Variant, int] = {}
+        self._variants_sent = 0  # the next variant id (ids are never reused)
         # (folder or base, href, text, tag, attr) -> (link id, variant id, link key)
         self._seen: dict[tuple[str, str, str, str, str], tuple[int, int, str]] = {}
 
@@ -94,6 +99,8 @@ class Digester:
         link_ids, variant_ids, seen = self._link_ids, self._variant_ids, self._seen
         if len(seen) > MAX_SEEN:
             seen.clear()
+        if len(variant_ids) > MAX_VARIANTS:
+            variant_ids.clear()  # ids keep growing: numbers are never reused
         new_links, new_variants, rows = digest.new_links, digest.new_variants, digest.rows
         page_follows = not parsed.nofollow
         texts: list[tuple[RawLink, str]] = []
@@ -115,7 +122,8 @@ class Digester:
                 variant = (href, text, tag, attr, resolved.fragment)
                 variant_id = variant_ids.get(variant)
                 if variant_id is None:
-                    variant_id = variant_ids[variant] = len(variant_ids)
+                    variant_id = variant_ids[variant] = self._variants_sent
+                    self._variants_sent += 1
                     new_variants.append(variant)
                 known = seen[context, href, text, tag, attr] = (link_id, variant_id, key)
             rows.extend((known[0], line, known[1]))

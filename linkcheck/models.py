@@ -93,21 +93,53 @@ class _PageTable:
 Variant = tuple[str, str, str, str, str]  # how a link is written: href, text, tag, attr, fragment
 
 
-class _VariantTable:
-    """Every distinct way of writing a link once, by number (a site has a few per link)."""
+_SEPARATOR = "\0"  # never in a parsed href or text: HTML parsers turn NUL into U+FFFD
 
-    __slots__ = ("_index", "variants")
+
+class _VariantTable:
+    """Every way of writing a link, by number; each kept as one string ("href\0text\0...").
+
+    A site's content links are often each written once (their own text), so a large crawl
+    holds hundreds of thousands of variants: one packed string is about half the memory of
+    a tuple and its strings. Variants from a parse worker are appended as they come (the
+    worker already sent each once); others are looked up first.
+    """
+
+    __slots__ = ("_index", "_packed")
 
     def __init__(self) -> None:
-        self.variants: list[Variant] = []
-        self._index: dict[Variant, int] = {}
+        self._packed: list[str | Variant] = []  # a tuple only if a field holds the separator
+        self._index: dict[str | Variant, int] = {}
 
     def number(self, variant: Variant) -> int:
-        found = self._index.get(variant)
+        """The variant's number, the same one every time it is asked for."""
+        packed = _pack(variant)
+        found = self._index.get(packed)
         if found is None:
-            found = self._index[variant] = len(self.variants)
-            self.variants.append(variant)
+            found = self._index[packed] = len(self._packed)
+            self._packed.append(packed)
         return found
+
+    def add(self, variant: Variant) -> int:
+        """A new number for the variant, without looking for it first."""
+        self._packed.append(_pack(variant))
+        return len(self._packed) - 1
+
+    def __getitem__(self, number: int) -> Variant:
+        packed = self._packed[number]
+        if type(packed) is str:
+            href, text, tag, attr, fragment = packed.split(_SEPARATOR)
+            return href, text, tag, attr, fragment
+        return packed  # type: ignore[return-value]
+
+    def href(self, number: int) -> str:
+        packed = self._packed[number]
+        return packed.partition(_SEPARATOR)[0] if type(packed) is str else packed[0]
+
+
+def _pack(variant: Variant) -> str | Variant:
+    packed = _SEPARATOR.join(variant)
+    return packed if packed.count(_SEPARATOR) == 4 else variant
 
 
 # Shared by every Occurrences: an occurrence names its page and its variant by number.
@@ -176,23 +208,21 @@ class Occurrences(Sequence[Occurrence]):
 
     def hrefs(self) -> set[str]:
         """The distinct hrefs it is written with (one look at each variant)."""
-        variants = variant_numbers.variants
-        return {variants[kind][0] for kind in set(self._kinds)}
+        return {variant_numbers.href(kind) for kind in set(self._kinds)}
 
     def href_counts(self) -> dict[str, int]:
         """How often each href is written, counted without building the occurrences."""
-        variants = variant_numbers.variants
         counts: dict[str, int] = {}
         for kind, count in Counter(self._kinds).items():
-            href = variants[kind][0]
+            href = variant_numbers.href(kind)
             counts[href] = counts.get(href, 0) + count
         return counts
 
     @property
     def fragments(self) -> set[str]:
         """The distinct #fragments used (cheap: one look at each variant)."""
-        variants = variant_numbers.variants
-        return {variants[kind][4] for kind in set(self._kinds) if variants[kind][4]}
+        kinds = set(self._kinds)
+        return {fragment for kind in kinds if (fragment := variant_numbers[kind][4])}
 
     def in_page_order(self) -> list[Occurrence]:
         """The occurrences by page URL, then line: the order every report lists them in."""
@@ -203,13 +233,14 @@ class Occurrences(Sequence[Occurrence]):
 
     def rows_in_page_order(self) -> list[tuple[str, int, Variant]]:
         """(page URL, line, variant) by page URL, then line: for writing large reports."""
-        urls, variants = page_numbers.urls, variant_numbers.variants
+        urls = page_numbers.urls
+        variants = {kind: variant_numbers[kind] for kind in set(self._kinds)}  # each once
         pages = [urls[page] for page in self._pages]
         rows = sorted(zip(pages, self._lines, self._kinds, strict=True))
         return [(page, line, variants[kind]) for page, line, kind in rows]
 
     def _make(self, position: int) -> Occurrence:
-        href, text, tag, attr, fragment = variant_numbers.variants[self._kinds[position]]
+        href, text, tag, attr, fragment = variant_numbers[self._kinds[position]]
         return Occurrence(
             page_numbers.urls[self._pages[position]],
             href,
@@ -239,7 +270,8 @@ class Occurrences(Sequence[Occurrence]):
         return self._make(index)
 
     def __iter__(self) -> Iterator[Occurrence]:
-        urls, variants = page_numbers.urls, variant_numbers.variants
+        urls = page_numbers.urls
+        variants = {kind: variant_numbers[kind] for kind in set(self._kinds)}  # each once
         for page, line, kind in zip(self._pages, self._lines, self._kinds, strict=True):
             href, text, tag, attr, fragment = variants[kind]
             yield Occurrence(urls[page], href, text, tag, attr, line, fragment)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from linkcheck import digest as digest_module
 from linkcheck.config import ConfigError, config_from_mapping
 from linkcheck.digest import DigestSettings, PageDigest
 from linkcheck.models import RunResult
@@ -258,3 +259,13 @@ def test_a_built_folder_through_two_workers_is_the_same_run(tmp_path: Path) -> N
     alone = check(0)
     assert len(alone.pages) == pages + 1, (alone.limits_hit, alone.notes)
     assert summary(check(2)) == summary(alone)
+
+
+def test_a_digester_that_forgets_gives_the_same_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its bounds a digester forgets how links were written; nothing else changes."""
+    with TestServer(guide()) as site:
+        start = site.url("/guide/p0.html")
+        expected = summary(crawl(start, crawl={"parse_workers": 0}))
+        monkeypatch.setattr(digest_module, "MAX_SEEN", 3)
+        monkeypatch.setattr(digest_module, "MAX_VARIANTS", 3)
+        assert summary(crawl(start, crawl={"parse_workers": 0})) == expected
