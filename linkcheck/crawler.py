@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from linkcheck.checkpoint import (
     result_to_state,
 )
 from linkcheck.config import AUTO_PARSE_WORKERS, CheckSettings, Config
-from linkcheck.digest import Digester, DigestSettings, PageDigest
+from linkcheck.digest import Digester, DigestSettings, PageDigest, pack_ids, unpack_ids
 from linkcheck.extract import decode, is_html, parse_page
 from linkcheck.http import Response
 from linkcheck.models import (
@@ -139,7 +140,8 @@ class Crawler:
         )
         self._digester = Digester(self._digest_settings)
         self._links_by_id: dict[int, list[Link]] = {0: []}
-        self._variants_by_id: dict[int, list[int]] = {0: []}  # -> number in variant_numbers
+        # -> number in variant_numbers (an array: there can be a million)
+        self._variants_by_id: dict[int, array[int]] = {0: array("Q")}
         workers = config.crawl.parse_workers
         self._parse_workers = auto_workers() if workers == AUTO_PARSE_WORKERS else workers
         self._pool_after = PARSE_POOL_AFTER_PAGES if workers == AUTO_PARSE_WORKERS else 0
@@ -163,7 +165,7 @@ class Crawler:
         return {
             "version": STATE_VERSION,
             "pages": [
-                page_to_state(page, _unpack(self._page_ids.get(self._document_of(page.url), "")))
+                page_to_state(page, unpack_ids(self._page_ids.get(self._document_of(page.url), "")))
                 for page in self.pages
             ],
             "page_depth": self._page_depth,
@@ -193,7 +195,7 @@ class Crawler:
             self.pages.append(page)
             self._parsed_documents.add(self._document_of(page.url))
             if ids:
-                self._page_ids[self._document_of(page.url)] = _pack(ids)
+                self._page_ids[self._document_of(page.url)] = pack_ids(ids)
         self._page_depth = {url: int(depth) for url, depth in state["page_depth"].items()}
         self.non_html_pages = dict(state["non_html_pages"])
         self.findings = [finding_from_state(item) for item in state["findings"]]
@@ -347,7 +349,7 @@ class Crawler:
             response = checked.response
             if response is not None and is_html(response.content_type, response.body):
                 parsed = parse_page(decode(response.body, response.charset))
-                self._page_ids[self._document_of(checked.result.final_url or url)] = _pack(
+                self._page_ids[self._document_of(checked.result.final_url or url)] = pack_ids(
                     parsed.ids
                 )
 
@@ -385,7 +387,7 @@ class Crawler:
             packed = self._page_ids.get(self._document_of(result.final_url or link.url))
             if packed is None:
                 continue  # not an HTML page we parsed
-            ids = _unpack(packed)
+            ids = unpack_ids(packed)
             if all(
                 not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids
                 for fragment in fragments
@@ -695,7 +697,8 @@ class Crawler:
         links = self._links_by_id[source]
         for new in digest.new_links:
             links.append(self._discover(new.resolved, new.href, depth, new.follow))
-        self._variants_by_id[source].extend(map(variant_numbers.add, digest.new_variants))
+        numbers = variant_numbers.add_all(digest.new_variants, digest.variant_ends)
+        self._variants_by_id[source].extend(numbers)
 
     async def _parse_pool(self) -> ParsePool | None:
         """The worker processes, started once enough pages were parsed to be worth it."""
@@ -704,7 +707,7 @@ class Crawler:
         if self._pool_started is None:
             for number in range(1, self._parse_workers + 1):
                 self._links_by_id.setdefault(number, [])
-                self._variants_by_id.setdefault(number, [])
+                self._variants_by_id.setdefault(number, array("Q"))
             self._pool = ParsePool(self._digest_settings, self._parse_workers, self._register)
             self._pool_started = asyncio.ensure_future(self._pool.start())
         await asyncio.shield(self._pool_started)
@@ -742,7 +745,7 @@ class Crawler:
         for link_id, line, variant_id in zip(rows, rows, rows, strict=True):
             links[link_id].occurrences.add(page_number, line, variants[variant_id])
         if digest.ids:
-            self._page_ids[self._document_of(page_url)] = _pack(digest.ids)
+            self._page_ids[self._document_of(page_url)] = digest.ids
         self.pages.append(
             Page(page_url, depth, digest.title, response.status, links_found=digest.links_found)
         )
@@ -772,12 +775,3 @@ class Crawler:
 def _is_anchor(fragment: str) -> bool:
     """Fragments that name an element; not empty, "top" (always valid), or "#!/app/routes"."""
     return bool(fragment) and fragment != "top" and not fragment.startswith(("!", "/", ":~:"))
-
-
-def _pack(ids: frozenset[str]) -> str:
-    """A page's ids as one string: a 50,000-page crawl keeps them all until the end."""
-    return "\0".join(ids)
-
-
-def _unpack(packed: str) -> frozenset[str]:
-    return frozenset(packed.split("\0")) if packed else frozenset()

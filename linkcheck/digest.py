@@ -18,15 +18,15 @@ from array import array
 from dataclasses import dataclass, field
 
 from linkcheck.extract import ParsedPage, RawLink, decode, parse_page
-from linkcheck.models import Finding, Variant
+from linkcheck.models import Finding, Variant, pack_variant
 from linkcheck.quality import page_link_text_findings
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
 # Bounds on what a digester remembers, so a 50,000-page crawl does not keep every way each
 # link was written: past them a memo starts again. Forgetting a variant only means it is
 # sent (and numbered) once more; link ids are never forgotten (one per unique URL).
-MAX_SEEN = 100_000
-MAX_VARIANTS = 100_000
+MAX_SEEN = 20_000
+MAX_VARIANTS = 20_000
 _WHOLE_BASE = "?# \t\n\r\f"  # an href starting so resolves against the whole base URL
 
 
@@ -56,12 +56,23 @@ class PageDigest:
     title: str
     links_found: int  # links on the page, before max_links_per_page
     cut_short: bool  # more than max_links_per_page links: the rest were dropped
-    ids: frozenset[str]  # fragment targets on the page
+    ids: str  # fragment targets on the page (every id, and <a name>), joined by NULs
     new_links: list[NewLink] = field(default_factory=list)
-    new_variants: list[Variant] = field(default_factory=list)
+    # the new variants, packed (see pack_variant) end to end, and where each ends
+    new_variants: bytearray = field(default_factory=bytearray)
+    variant_ends: array[int] = field(default_factory=lambda: array("I"))
     rows: array[int] = field(default_factory=lambda: array("I"))  # (link, line, variant) ...
     findings: list[Finding] = field(default_factory=list)  # link text problems
     page: ParsedPage | None = None  # title, heading and text, when asked (soft-404 judging)
+
+
+def pack_ids(ids: frozenset[str]) -> str:
+    """A page's ids as one string: a 50,000-page crawl keeps them all until the end."""
+    return "\0".join(ids)
+
+
+def unpack_ids(packed: str) -> frozenset[str]:
+    return frozenset(packed.split("\0")) if packed else frozenset()
 
 
 class Digester:
@@ -73,7 +84,9 @@ class Digester:
 
     def __init__(self, settings: DigestSettings) -> None:
         self._settings = settings
-        self._resolver = CachedResolver(max_url_length=settings.max_url_length)
+        self._resolver = CachedResolver(
+            max_entries=MAX_SEEN, max_url_length=settings.max_url_length
+        )
         self._link_ids: dict[str, int] = {}
         self._variant_ids: dict[Variant, int] = {}
         self._variants_sent = 0  # the next variant id (ids are never reused)
@@ -90,7 +103,10 @@ class Digester:
         if cut_short:
             raw_links = raw_links[: settings.max_links_per_page]
         digest = PageDigest(
-            title=parsed.title, links_found=len(parsed.links), cut_short=cut_short, ids=parsed.ids
+            title=parsed.title,
+            links_found=len(parsed.links),
+            cut_short=cut_short,
+            ids=pack_ids(parsed.ids),
         )
         base = str(page_base(page_url, parsed.base_href)) if parsed.base_href else page_url
         folder = base.split("?", 1)[0].split("#", 1)[0]
@@ -102,6 +118,7 @@ class Digester:
         if len(variant_ids) > MAX_VARIANTS:
             variant_ids.clear()  # ids keep growing: numbers are never reused
         new_links, new_variants, rows = digest.new_links, digest.new_variants, digest.rows
+        variant_ends = digest.variant_ends
         page_follows = not parsed.nofollow
         texts: list[tuple[RawLink, str]] = []
         check_text = settings.link_text
@@ -124,7 +141,8 @@ class Digester:
                 if variant_id is None:
                     variant_id = variant_ids[variant] = self._variants_sent
                     self._variants_sent += 1
-                    new_variants.append(variant)
+                    new_variants += pack_variant(variant)
+                    variant_ends.append(len(new_variants))
                 known = seen[context, href, text, tag, attr] = (link_id, variant_id, key)
             rows.extend((known[0], line, known[1]))
             if check_text and tag == "a":

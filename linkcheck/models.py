@@ -93,53 +93,65 @@ class _PageTable:
 Variant = tuple[str, str, str, str, str]  # how a link is written: href, text, tag, attr, fragment
 
 
-_SEPARATOR = "\0"  # never in a parsed href or text: HTML parsers turn NUL into U+FFFD
+_SEPARATOR = "\0"  # never inside a parsed href or text: HTML parsers turn NUL into U+FFFD
 
 
 class _VariantTable:
-    """Every way of writing a link, by number; each kept as one string ("href\0text\0...").
+    """Every way of writing a link, by number, in one buffer: "href\0text\0tag\0attr\0fragment"
+    as UTF-8, end to end, and where each ends.
 
-    A site's content links are often each written once (their own text), so a large crawl
-    holds hundreds of thousands of variants: one packed string is about half the memory of
-    a tuple and its strings. Variants from a parse worker are appended as they come (the
-    worker already sent each once); others are looked up first.
+    A site's content links are often each written once (with their own text), so a large
+    crawl holds hundreds of thousands of variants. As Python objects (a tuple and its
+    strings, ~200 bytes) they would be most of a 50,000-page crawl's memory, and, mixed with
+    the short-lived objects of each request, would keep the allocator from giving memory
+    back; here each costs its bytes and an 8-byte offset. Variants from a digest are
+    appended as they come (its digester sent each once); others are looked up first.
     """
 
-    __slots__ = ("_index", "_packed")
+    __slots__ = ("_data", "_ends", "_index")
 
     def __init__(self) -> None:
-        self._packed: list[str | Variant] = []  # a tuple only if a field holds the separator
-        self._index: dict[str | Variant, int] = {}
+        self._data = bytearray()
+        self._ends = array("Q")
+        self._index: dict[bytes, int] = {}  # for number(): only variants asked for by value
 
     def number(self, variant: Variant) -> int:
         """The variant's number, the same one every time it is asked for."""
-        packed = _pack(variant)
+        packed = pack_variant(variant)
         found = self._index.get(packed)
         if found is None:
-            found = self._index[packed] = len(self._packed)
-            self._packed.append(packed)
+            found = self._index[packed] = self.add(packed)
         return found
 
-    def add(self, variant: Variant) -> int:
-        """A new number for the variant, without looking for it first."""
-        self._packed.append(_pack(variant))
-        return len(self._packed) - 1
+    def add(self, packed: bytes) -> int:
+        """A new number for a variant packed by :func:`pack_variant`, without looking first."""
+        self._data += packed
+        self._ends.append(len(self._data))
+        return len(self._ends) - 1
+
+    def add_all(self, packed: bytes | bytearray, ends: array[int]) -> range:
+        """New numbers for variants packed end to end (``ends`` relative to ``packed``)."""
+        first, offset = len(self._ends), len(self._data)
+        self._data += packed
+        self._ends.extend(offset + end for end in ends)
+        return range(first, len(self._ends))
 
     def __getitem__(self, number: int) -> Variant:
-        packed = self._packed[number]
-        if type(packed) is str:
-            href, text, tag, attr, fragment = packed.split(_SEPARATOR)
-            return href, text, tag, attr, fragment
-        return packed  # type: ignore[return-value]
+        start = self._ends[number - 1] if number else 0
+        text = self._data[start : self._ends[number]].decode("utf-8", "surrogatepass")
+        href, link_text, tag, attr, fragment = text.split(_SEPARATOR)
+        return href, link_text, tag, attr, fragment
 
     def href(self, number: int) -> str:
-        packed = self._packed[number]
-        return packed.partition(_SEPARATOR)[0] if type(packed) is str else packed[0]
+        return self[number][0]
 
 
-def _pack(variant: Variant) -> str | Variant:
+def pack_variant(variant: Variant) -> bytes:
+    """A variant as the table keeps it (a NUL inside a field is shown as U+FFFD, as browsers do)."""
     packed = _SEPARATOR.join(variant)
-    return packed if packed.count(_SEPARATOR) == 4 else variant
+    if packed.count(_SEPARATOR) != 4:
+        packed = _SEPARATOR.join(field.replace(_SEPARATOR, "\ufffd") for field in variant)
+    return packed.encode("utf-8", "surrogatepass")
 
 
 # Shared by every Occurrences: an occurrence names its page and its variant by number.
@@ -233,11 +245,15 @@ class Occurrences(Sequence[Occurrence]):
 
     def rows_in_page_order(self) -> list[tuple[str, int, Variant]]:
         """(page URL, line, variant) by page URL, then line: for writing large reports."""
-        urls = page_numbers.urls
+        rows = self.numbers_in_page_order()
         variants = {kind: variant_numbers[kind] for kind in set(self._kinds)}  # each once
-        pages = [urls[page] for page in self._pages]
-        rows = sorted(zip(pages, self._lines, self._kinds, strict=True))
         return [(page, line, variants[kind]) for page, line, kind in rows]
+
+    def numbers_in_page_order(self) -> list[tuple[str, int, int]]:
+        """(page URL, line, variant number) by page URL, then line (see variant_numbers)."""
+        urls = page_numbers.urls
+        pages = [urls[page] for page in self._pages]
+        return sorted(zip(pages, self._lines, self._kinds, strict=True))
 
     def _make(self, position: int) -> Occurrence:
         href, text, tag, attr, fragment = variant_numbers[self._kinds[position]]
