@@ -8,18 +8,33 @@ so the final report is the same as that of a run that was never interrupted.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import sys
 import zlib
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from linkcheck.config import Config
-from linkcheck.models import CheckResult, ErrorKind, Finding, Occurrence, Page, RedirectHop, Verdict
+from linkcheck.models import (
+    CheckResult,
+    ErrorKind,
+    Finding,
+    Occurrence,
+    Occurrences,
+    Page,
+    RedirectHop,
+    Verdict,
+    page_numbers,
+    variant_numbers,
+)
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: occurrences as numbers into the state's page and variant tables
+READABLE_VERSIONS = (1, 2)  # 1: occurrences as lists (also what the distributed run writes)
 
 
 def checkpoint_key(config: Config) -> str:
@@ -70,8 +85,49 @@ def result_from_state(item: dict[str, Any] | None) -> CheckResult | None:
     )
 
 
-def occurrences_from_state(items: list[list[Any]]) -> list[Occurrence]:
-    return [Occurrence(*item) for item in items]
+_CHUNK = 3 * 256 * 1024  # bytes of the variant table per line (a multiple of 3: base64)
+
+
+def tables_to_state() -> tuple[dict[str, Any], Iterator[dict[str, str]]]:
+    """The page and variant tables that occurrences are numbers into (see models): a part
+    for the header, and the variants as lines of their own, a chunk at a time (the table
+    of a 50,000-page crawl is tens of MB: no whole copy of it is ever made)."""
+    ends = variant_numbers.ends()
+    if sys.byteorder == "big":
+        ends.byteswap()
+    header = {"pages": page_numbers.urls, "variant_ends": base64.b64encode(ends).decode("ascii")}
+    chunks = (
+        {"variants": base64.b64encode(chunk).decode("ascii")}
+        for chunk in variant_numbers.chunks(_CHUNK)
+    )
+    return header, chunks
+
+
+class Tables:
+    """A state's tables, taken into this process's: how to read its occurrence numbers."""
+
+    def __init__(self, state: dict[str, Any] | None) -> None:
+        self.pages: list[int] = []
+        self.variant_offset = 0
+        if not state:
+            return
+        self.pages = [page_numbers.number(url) for url in state["pages"]]
+        ends = array("Q")
+        ends.frombytes(base64.b64decode(state["variant_ends"]))
+        if sys.byteorder == "big":
+            ends.byteswap()
+        taken = variant_numbers.add_all(state.get("variants", b""), ends)
+        self.variant_offset = taken.start
+
+
+def occurrences_to_state(occurrences: Occurrences) -> str:
+    return base64.b64encode(occurrences.to_bytes()).decode("ascii")
+
+
+def occurrences_from_state(item: str | list[list[Any]], tables: Tables) -> Occurrences:
+    if isinstance(item, str):
+        return Occurrences.from_bytes(base64.b64decode(item), tables.pages, tables.variant_offset)
+    return Occurrences(Occurrence(*occurrence) for occurrence in item)  # version 1
 
 
 def page_to_state(page: Page, ids: frozenset[str] | None) -> list[Any]:
@@ -100,29 +156,39 @@ def finding_from_state(item: list[Any]) -> Finding:
     return Finding(*item)
 
 
-def encode(header: dict[str, Any], links: Iterable[list[Any]]) -> bytes:
+def encode(header: dict[str, Any], links: Iterable[Any]) -> bytearray:
     """The state as zlib-compressed JSON lines: the header, then one line per link.
 
     Written link by link into the compressor, so saving the state of a 50,000-page crawl
-    never holds its JSON in memory (the nav's repeated links compress very well, too).
+    never holds its JSON in memory (the nav's repeated links compress very well, too); the
+    compressed bytes grow in one buffer, which is what the store saves (no joined copy).
     """
     compressor = zlib.compressobj(1)
-    chunks = [compressor.compress(orjson.dumps(header) + b"\n")]
+    blob = bytearray(compressor.compress(orjson.dumps(header) + b"\n"))
     for link in links:
-        chunks.append(compressor.compress(orjson.dumps(link, default=list) + b"\n"))
-    chunks.append(compressor.flush())
-    return b"".join(chunks)
+        blob += compressor.compress(orjson.dumps(link, default=list) + b"\n")
+    blob += compressor.flush()
+    return blob
 
 
 def decode(blob: bytes) -> dict[str, Any]:
     """The state :func:`encode` wrote; ValueError when it is not one."""
+    links: list[Any] = []
+    variants = bytearray()
     try:
         lines = zlib.decompress(blob).splitlines()
         header = orjson.loads(lines[0])
-        links = [orjson.loads(line) for line in lines[1:]]
-    except (zlib.error, orjson.JSONDecodeError, IndexError) as exc:
+        for line in lines[1:]:
+            item = orjson.loads(line)
+            if isinstance(item, dict):  # a chunk of the variant table (see tables_to_state)
+                variants += base64.b64decode(item["variants"])
+            else:
+                links.append(item)
+    except (zlib.error, orjson.JSONDecodeError, IndexError, KeyError, ValueError) as exc:
         raise ValueError(f"unreadable checkpoint: {exc}") from None
     if not isinstance(header, dict):
         raise ValueError("unreadable checkpoint: no header")
     header["links"] = links
+    if isinstance(header.get("tables"), dict):
+        header["tables"]["variants"] = bytes(variants)
     return header

@@ -25,8 +25,8 @@ from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 # Bounds on what a digester remembers, so a 50,000-page crawl does not keep every way each
 # link was written: past them a memo starts again. Forgetting a variant only means it is
 # sent (and numbered) once more; link ids are never forgotten (one per unique URL).
-MAX_SEEN = 20_000
-MAX_VARIANTS = 20_000
+MAX_SEEN = 5_000
+MAX_VARIANTS = 5_000
 _WHOLE_BASE = "?# \t\n\r\f"  # an href starting so resolves against the whole base URL
 
 

@@ -427,7 +427,7 @@ class Store:
                 (key, time.time(), text),
             )
 
-    def save_checkpoint_blob(self, key: str, blob: bytes) -> None:
+    def save_checkpoint_blob(self, key: str, blob: bytes | bytearray) -> None:
         """Like :meth:`save_checkpoint`, for a state its owner already encoded (and
         compressed): a big crawl's state is never built as one JSON string in memory."""
         with self._errors("save the checkpoint"), self._write() as conn:
@@ -435,7 +435,7 @@ class Store:
                 "INSERT INTO checkpoints (key, saved_at, state) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at, "
                 "state = excluded.state",
-                (key, time.time(), sqlite3.Binary(blob)),
+                (key, time.time(), blob),  # bytes or bytearray: SQLite takes either as a BLOB
             )
 
     def load_checkpoint_blob(self, key: str) -> bytes | None:
