@@ -6,9 +6,9 @@ The library is the product; the CLI (``linkcheck.cli``) only translates flags in
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from linkcheck._lazy import lazy_exports
 from linkcheck._version import __version__
 
 if TYPE_CHECKING:  # the real names, for type checkers and readers
@@ -30,12 +30,7 @@ _EXPORTS = {
     "run_check": "runner",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'linkcheck' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"linkcheck.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -12,8 +12,9 @@ into a crawl), ``coordinator``, ``status``, ``commands`` (Click).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from linkcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:  # the real names, for type checkers and readers
     from linkcheck.distributed.connection import DistributedError, display_url
@@ -38,12 +39,7 @@ _EXPORTS = {
     "run_worker": "worker",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'linkcheck.distributed' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"linkcheck.distributed.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
