@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from linkcheck._version import __version__
+from linkcheck.allocator import return_large_blocks
 from linkcheck.cli_common import fail as _fail
 from linkcheck.cli_common import setup_logging as _setup_logging
 from linkcheck.commands import register as register_memory_commands
@@ -56,6 +57,7 @@ def main() -> None:
 
     Run `linkcheck run --help` for the main command.
     """
+    return_large_blocks()  # a process of its own: the allocator is ours to tune
 
 
 @main.command()

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from linkcheck.allocator import return_large_blocks
 from linkcheck.digest import Digester, DigestSettings, PageDigest
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the crawler decides when the
     # run ends, and closes this worker's input then.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return_large_blocks()
     try:
         digester = Digester(_read_frame(requests))
         while True:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import platform
 import re
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from linkcheck import digest as digest_module
+from linkcheck.allocator import return_large_blocks
 from linkcheck.config import ConfigError, config_from_mapping
 from linkcheck.digest import DigestSettings, PageDigest
 from linkcheck.models import RunResult
@@ -269,3 +271,10 @@ def test_a_digester_that_forgets_gives_the_same_run(monkeypatch: pytest.MonkeyPa
         monkeypatch.setattr(digest_module, "MAX_SEEN", 3)
         monkeypatch.setattr(digest_module, "MAX_VARIANTS", 3)
         assert summary(crawl(start, crawl={"parse_workers": 0})) == expected
+
+
+def test_the_allocator_setting_takes_on_this_linux() -> None:
+    """The CLI and the parse workers fix glibc's mmap threshold (see linkcheck.allocator)."""
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    assert return_large_blocks()
