@@ -2,7 +2,7 @@
 
 A crawl is CPU-bound in one Python process (nginx serves a 2,000-page guide in a fifth of a
 second; parsing it takes seconds). So the crawler hands pages to :class:`ParsePool`, which
-sends each page's bytes to a worker process (``python -m linkcheck.parse_pool``) and gets
+sends each page's bytes to a worker process (``python -m linkcheck.parse_worker``) and gets
 back a :class:`~linkcheck.digest.PageDigest`; the event loop meanwhile keeps requests going.
 
 Frames on both pipes are a 4-byte big-endian length and a pickle. Only this package's own
@@ -19,20 +19,17 @@ import contextlib
 import logging
 import os
 import pickle
-import signal
 import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
 
-from linkcheck.allocator import return_large_blocks
-from linkcheck.digest import Digester, DigestSettings, PageDigest
+from linkcheck.digest import DigestSettings, PageDigest
+from linkcheck.parse_worker import HEADER, frame
 
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 4  # parsing is a part of a crawl: past this, the event loop is the limit
-_HEADER = 4
 
 
 def auto_workers() -> int:
@@ -74,13 +71,13 @@ class ParsePool:
 
     async def start(self) -> None:
         """Start the workers; a worker that cannot start is simply not used."""
-        settings = _frame(self._settings)
+        settings = frame(self._settings)
         for number in range(1, self._processes + 1):
             try:
                 process = await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "linkcheck.parse_pool",
+                    "linkcheck.parse_worker",
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.DEVNULL,
@@ -113,7 +110,7 @@ class ParsePool:
         answer: asyncio.Future[PageDigest | None] = asyncio.get_running_loop().create_future()
         worker.pending.append((answer, token))
         try:
-            stdin.write(_frame((page_url, body, charset, keep_page)))
+            stdin.write(frame((page_url, body, charset, keep_page)))
             await stdin.drain()
         except (ConnectionError, RuntimeError):
             self._lost(worker)
@@ -125,7 +122,7 @@ class ParsePool:
         assert stdout is not None
         try:
             while True:
-                size = int.from_bytes(await stdout.readexactly(_HEADER), "big")
+                size = int.from_bytes(await stdout.readexactly(HEADER), "big")
                 answer = pickle.loads(await stdout.readexactly(size))
                 future, token = worker.pending.popleft()
                 if not isinstance(answer, PageDigest):  # the worker failed on this page
@@ -177,45 +174,3 @@ class ParsePool:
                     await worker.reader
             self._lost(worker)
         self._workers = []
-
-
-def _frame(value: Any) -> bytes:
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(payload).to_bytes(_HEADER, "big") + payload
-
-
-def _read_frame(stream: BinaryIO) -> Any:
-    header = stream.read(_HEADER)
-    if len(header) < _HEADER:
-        raise EOFError
-    size = int.from_bytes(header, "big")
-    payload = stream.read(size)
-    if len(payload) < size:
-        raise EOFError
-    return pickle.loads(payload)
-
-
-def serve(requests: BinaryIO, answers: BinaryIO) -> None:
-    """The worker: digest pages until the input ends. A page it fails on ends it too."""
-    # Ctrl-C in a terminal reaches the whole process group: the crawler decides when the
-    # run ends, and closes this worker's input then.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return_large_blocks()
-    try:
-        digester = Digester(_read_frame(requests))
-        while True:
-            page_url, body, charset, keep_page = _read_frame(requests)
-            try:
-                answer: object = digester.digest(page_url, body, charset, keep_page=keep_page)
-            except Exception as exc:  # the page is parsed again in process, which reports it
-                answer = f"{type(exc).__name__} on {page_url}"
-            answers.write(_frame(answer))
-            answers.flush()
-            if not isinstance(answer, PageDigest):
-                return
-    except (EOFError, BrokenPipeError, KeyboardInterrupt):
-        return
-
-
-if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)

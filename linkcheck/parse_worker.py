@@ -1,0 +1,65 @@
+"""A parse worker: digests pages read from standard input, answers on standard output.
+
+Started by :class:`linkcheck.parse_pool.ParsePool` as ``python -m linkcheck.parse_worker``.
+It imports only what parsing needs (not the event loop, not the HTTP client): a worker is
+a whole Python process, and its memory counts as much as the crawler's.
+
+Frames on both pipes are a 4-byte big-endian length and a pickle: the first request frame
+is the :class:`~linkcheck.digest.DigestSettings`, then one ``(page URL, body, charset,
+keep_page)`` per page; each answer is a :class:`~linkcheck.digest.PageDigest`, or a string
+saying why the page failed (the worker then ends: its ids can no longer be trusted).
+"""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import sys
+from typing import Any, BinaryIO
+
+from linkcheck.allocator import return_large_blocks
+from linkcheck.digest import Digester, PageDigest
+
+HEADER = 4  # bytes of a frame's length
+
+
+def frame(value: Any) -> bytes:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(payload).to_bytes(HEADER, "big") + payload
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    header = stream.read(HEADER)
+    if len(header) < HEADER:
+        raise EOFError
+    size = int.from_bytes(header, "big")
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError
+    return pickle.loads(payload)
+
+
+def serve(requests: BinaryIO, answers: BinaryIO) -> None:
+    """Digest pages until the input ends. A page it fails on ends it too."""
+    # Ctrl-C in a terminal reaches the whole process group: the crawler decides when the
+    # run ends, and closes this worker's input then.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return_large_blocks()
+    try:
+        digester = Digester(read_frame(requests))
+        while True:
+            page_url, body, charset, keep_page = read_frame(requests)
+            try:
+                answer: object = digester.digest(page_url, body, charset, keep_page=keep_page)
+            except Exception as exc:  # the page is parsed again in process, which reports it
+                answer = f"{type(exc).__name__} on {page_url}"
+            answers.write(frame(answer))
+            answers.flush()
+            if not isinstance(answer, PageDigest):
+                return
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        return
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)
