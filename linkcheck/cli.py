@@ -253,7 +253,7 @@ def run(
         )
         if config.local.root and not quiet:
             click.echo(describe(local_site(config)), err=True)
-        previous = _load_report(compare) if compare else None
+        previous = _load_report(compare, occurrences=False) if compare else None
         progress = None if quiet else ProgressLine()
         if run_id and not redis_url:
             raise ConfigError("--run needs --redis")
@@ -331,7 +331,7 @@ def report(
     """
     try:
         result = _load_report(report_json)
-        previous = _load_report(compare) if compare else None
+        previous = _load_report(compare, occurrences=False) if compare else None
         written = _write(result, formats or ("html",), output, previous)
     except ConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
@@ -422,9 +422,9 @@ def _exit_code(result: RunResult, fail_on: tuple[str, ...]) -> int:
     return EXIT_OK
 
 
-def _load_report(path: str) -> RunResult:
+def _load_report(path: str, *, occurrences: bool = True) -> RunResult:
     try:
-        return load_run(path)
+        return load_run(path, occurrences=occurrences)
     except ReportError as exc:
         raise ConfigError(str(exc)) from None
 

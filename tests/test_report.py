@@ -140,6 +140,13 @@ def test_saved_json_loads_back_into_the_same_run(tmp_path: Path) -> None:
     write_reports(run, ["json"], tmp_path)
     loaded = load_run(tmp_path / "report.json")
     assert to_document(loaded) == to_document(run)
+    # to compare runs, only results are read: the same verdicts, no occurrences
+    light = load_run(tmp_path / "report.json", occurrences=False)
+    assert {url: link.result for url, link in light.links.items()} == {
+        url: link.result for url, link in loaded.links.items()
+    }
+    assert all(len(link.occurrences) == 0 for link in light.links.values())
+    assert any(len(link.occurrences) > 0 for link in loaded.links.values())
 
 
 def test_loading_something_else_is_a_clear_error(tmp_path: Path) -> None:
@@ -153,3 +160,6 @@ def test_loading_something_else_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "y.json").write_text("not json", encoding="utf-8")
     with pytest.raises(ReportError, match="not a JSON report"):
         load_run(tmp_path / "y.json")
+    (tmp_path / "z.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ReportError, match="not a linkcheck report"):
+        load_run(tmp_path / "z.json")

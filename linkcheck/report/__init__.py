@@ -70,7 +70,7 @@ def previous_run(folder: Path) -> RunResult | None:
     if not path.is_file():
         return None
     try:
-        return load_run(path)
+        return load_run(path, occurrences=False)  # only to compare results
     except ReportError:
         return None
 
