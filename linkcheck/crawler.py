@@ -525,12 +525,19 @@ class Crawler:
         while self._waiting and self._running < self._max_running:
             url, depth = self._waiting.popleft()
             work = self._check_link(url) if depth is None else self._crawl_page(url, depth)
-            task = self._group.create_task(work)
+            try:
+                task = self._group.create_task(work)
+            except RuntimeError:  # the crawl is being cut short: it stays to do (resume)
+                work.close()
+                self._waiting.appendleft((url, depth))
+                return
             self._running += 1
             task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running -= 1
+        if task.cancelled():  # the whole crawl is being cut short: start nothing new
+            return
         if self._waiting and self._group is not None:
             self._start_waiting()
 

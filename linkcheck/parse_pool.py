@@ -118,28 +118,35 @@ class ParsePool:
         return None if digest is None else (worker.number, digest)
 
     async def _read_answers(self, worker: _Worker) -> None:
+        """Take each answer in order. Once the crawl can take no more (it is ending), keep
+        reading and dropping them: a worker blocked on a full pipe would never see the end of
+        its input, and never exit."""
         stdout = worker.process.stdout
         assert stdout is not None
+        taking = True
         try:
             while True:
                 size = int.from_bytes(await stdout.readexactly(HEADER), "big")
                 answer = pickle.loads(await stdout.readexactly(size))
+                if not worker.pending:
+                    continue  # after a failure: the worker's last answers, dropped
                 future, token = worker.pending.popleft()
-                if not isinstance(answer, PageDigest):  # the worker failed on this page
+                if taking and not isinstance(answer, PageDigest):  # it failed on this page
                     log.info("parse worker %d: %s; parsing in process", worker.number, answer)
+                    taking = False
+                elif taking:
+                    try:
+                        self._on_answer(worker.number, answer, token)
+                    except Exception:  # the crawl is ending: its ids can no longer be taken
+                        log.debug("parse worker %d: answer not taken", worker.number)
+                        taking = False
+                if not taking:
                     if not future.done():
                         future.set_result(None)
-                    break
-                try:
-                    self._on_answer(worker.number, answer, token)
-                except Exception:  # the crawl is ending: its ids can no longer be taken
-                    log.debug("parse worker %d: answer not taken", worker.number, exc_info=True)
-                    if not future.done():
-                        future.set_result(None)
-                    break
-                if not future.done():  # its page's task may have been cancelled
+                    self._lost(worker)
+                elif not future.done():  # its page's task may have been cancelled
                     future.set_result(answer)
-        except (asyncio.IncompleteReadError, ConnectionError, IndexError, pickle.PickleError):
+        except (asyncio.IncompleteReadError, ConnectionError, pickle.PickleError):
             pass
         self._lost(worker)
 
@@ -154,20 +161,22 @@ class ParsePool:
                 future.set_result(None)
 
     async def close(self) -> None:
-        """Tell every worker to finish (end of input) and wait briefly; kill stragglers."""
+        """End every worker's input and give it a moment to finish; kill it if it does not."""
         for worker in self._workers:
+            worker.alive = False
             stdin = worker.process.stdin
             if stdin is not None:
                 with contextlib.suppress(Exception):
                     stdin.close()
         for worker in self._workers:
-            try:
-                await asyncio.wait_for(worker.process.wait(), timeout=2)
-            except (TimeoutError, asyncio.CancelledError):
-                with contextlib.suppress(ProcessLookupError):
-                    worker.process.kill()
-                with contextlib.suppress(Exception):
-                    await worker.process.wait()
+            for attempt in range(2):  # ask (end of input), then insist (SIGKILL)
+                try:
+                    await asyncio.wait_for(worker.process.wait(), timeout=2)
+                    break
+                except TimeoutError:
+                    if attempt == 0:
+                        with contextlib.suppress(ProcessLookupError):
+                            worker.process.kill()
             if worker.reader is not None:
                 worker.reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -4,11 +4,15 @@ worker cannot start, dies, or is left behind."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import platform
 import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +282,55 @@ def test_the_allocator_setting_takes_on_this_linux() -> None:
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc only")
     assert return_large_blocks()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_a_run_with_workers_ends_it_cleanly(tmp_path: Path, signum: int) -> None:
+    """Ctrl-C mid-crawl, with pages in the workers and many more waiting: the run writes its
+    partial report and exits at once, says nothing else, and leaves no worker behind."""
+    fan = "".join(f'<a href="w{m}.html">W{m}</a>' for m in range(60))
+    routes: dict[str, Route] = {
+        f"/s/{n}.html": page(f'<a href="{n + 1}.html">next</a>{fan}', delay=0.05)
+        for n in range(200)
+    }
+    with TestServer(routes) as site:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "linkcheck",
+                "run",
+                site.url("/s/0.html"),
+                "--parse-workers",
+                "1",
+                "--no-cache",
+                "--format",
+                "json",
+                "--timeout",
+                "2",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        )
+        deadline = time.monotonic() + 20
+        while site.count("/s/5.html") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = [
+            int(pid)
+            for task in Path(f"/proc/{process.pid}/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        ]
+        assert workers  # the positive control: a worker was running
+        process.send_signal(signum)
+        _stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143}[signum], stderr
+    assert stderr.strip() == "", stderr  # no traceback, no "never awaited", no task noise
+    document = json.loads((tmp_path / "reports" / "report.json").read_text(encoding="utf-8"))
+    assert document["run"]["interrupted"] is True
+    for pid in workers:
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        ), f"worker {pid} outlived the run"
