@@ -70,7 +70,6 @@ _META_CHARSET = re.compile(
 )
 _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""", re.I)
 _SPACES = re.compile(r"\s+")
-_BEFORE_VALUE = frozenset("\"'= \t\n\r\f")  # what precedes an attribute value
 _NEEDS_CLEANING = re.compile(r"^\s|\s$|\s\s|[\t\n\r\xa0]")
 _NEWLINE = re.compile("\n")
 # WHATWG encoding labels that name a superset in practice: decode as the superset.
@@ -149,9 +148,7 @@ def parse_page(text: str) -> ParsedPage:
     title_node = tree.css_first("title")
     title = _clean(title_node.text()) if title_node is not None else ""
     lines = _LineFinder(text)
-    source, find, newlines = text, text.find, lines.newlines
     links: list[RawLink] = []
-    append, new_tuple = links.append, tuple.__new__
     base_href: str | None = None
     page_nofollow = False
     # Interned: a site's nav repeats the same hrefs and texts on every page, and a crawl keeps
@@ -170,25 +167,15 @@ def parse_page(text: str) -> ParsedPage:
             if not text_of_node and node.css_first("img") is not None:
                 issue = "image-without-alt"
             rel = attributes.get("rel")
-            # the line: LineFinder.find's common case inline (the value follows a quote)
-            position = find(href, lines.cursor) if href else -1
-            if position > 0 and source[position - 1] in _BEFORE_VALUE:
-                lines.cursor = position + len(href)
-                line = bisect_right(newlines, lines.cursor - 1) + 1
-            else:
-                line = lines.find(href)
-            append(
-                new_tuple(
-                    RawLink,
-                    (
-                        intern(href),
-                        intern(text_of_node),
-                        "a",
-                        "href",
-                        line,
-                        rel is not None and "nofollow" in rel.lower(),
-                        issue,
-                    ),
+            links.append(
+                RawLink(
+                    intern(href),
+                    intern(text_of_node),
+                    "a",
+                    "href",
+                    lines.find(href),
+                    rel is not None and "nofollow" in rel.lower(),
+                    issue,
                 )
             )
             continue
@@ -354,34 +341,34 @@ class _LineFinder:
     previous link, which is where the search cursor stands.
     """
 
-    __slots__ = ("_text", "cursor", "newlines")
+    __slots__ = ("_cursor", "_newlines", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self.newlines = [match.start() for match in _NEWLINE.finditer(text)]
-        self.cursor = 0
+        self._newlines = [match.start() for match in _NEWLINE.finditer(text)]
+        self._cursor = 0
 
     def find(self, value: str) -> int:
         if value:
             text = self._text
-            position = text.find(value, self.cursor)  # the common case, inline
+            position = text.find(value, self._cursor)  # the common case, inline
             if position > 0 and (text[position - 1] in "\"'=" or text[position - 1].isspace()):
-                self.cursor = position + len(value)
-                return bisect_right(self.newlines, self.cursor - 1) + 1
+                self._cursor = position + len(value)
+                return bisect_right(self._newlines, self._cursor - 1) + 1
             position = self._find_attribute(value)
             if position >= 0:
-                self.cursor = position + len(value)
+                self._cursor = position + len(value)
             else:  # written with character references, e.g. &amp;
                 for form in dict.fromkeys((escape(value, quote=False), escape(value))):
                     position = self._find_attribute(form)
                     if position >= 0:
-                        self.cursor = position + len(form)
+                        self._cursor = position + len(form)
                         break
-        return bisect_right(self.newlines, self.cursor - 1) + 1
+        return bisect_right(self._newlines, self._cursor - 1) + 1
 
     def _find_attribute(self, form: str) -> int:
         """The position of ``form`` written as an attribute value (after =, ", or ')."""
-        text, cursor = self._text, self.cursor
+        text, cursor = self._text, self._cursor
         while True:
             position = text.find(form, cursor)
             if position <= 0:
