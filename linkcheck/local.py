@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import mimetypes
 import os
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +22,57 @@ from urllib.parse import quote, unquote
 
 from linkcheck.config import Config
 from linkcheck.http import Outcome, Response, Transport
-from linkcheck.models import Link, RunResult
+from linkcheck.models import Link, RunResult, rename_pages
 
 # Used when no base_url is configured: a reserved name (RFC 2606) that cannot resolve, so a
 # mistake could never send a request for it anywhere.
 STAND_IN_BASE = "http://local.invalid/"
 FILE_NOT_FOUND = 404
+
+
+class _FolderIndex:
+    """Every file in the folder, walked once: a build does not change during a run.
+
+    A file found by the walk is a regular file reached through real folders only, so it is
+    inside the folder by construction and needs no ``realpath`` (half a dozen system calls
+    for each link of a 10,000-page build). Anything else — a symlink, a path not in the
+    index of a folder that has symlinks or unreadable folders — is resolved the careful way.
+    """
+
+    __slots__ = ("complete", "files", "html")
+
+    def __init__(self, root: Path, extensions: tuple[str, ...]) -> None:
+        self.files: set[str] = set()  # relative, "/"-separated
+        self.html: list[Path] = []
+        self.complete = True  # no symlinks, every folder read: a miss is a missing file
+        folders = [(str(root), "")]
+        while folders:
+            folder, prefix = folders.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                self.complete = False
+                continue
+            for entry in entries:
+                if entry.is_symlink():
+                    self.complete = False
+                    if entry.is_dir():
+                        continue  # not followed, as os.walk does not
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, prefix + entry.name + "/"))
+                    continue
+                elif entry.is_file(follow_symlinks=False):
+                    self.files.add(prefix + entry.name)
+                if _suffix(entry.name).lower() in extensions:
+                    self.html.append(Path(entry.path))
+        self.html.sort(key=str)
+
+
+def _suffix(name: str) -> str:
+    """A file name's extension, by pathlib's rule (".bashrc" and "a." have none)."""
+    name = name.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +82,28 @@ class LocalSite:
     index_files: tuple[str, ...] = ("index.html",)
     extensions: tuple[str, ...] = (".html", ".htm")
     shown_root: str = ""  # the folder as the user wrote it, for messages and reports
-    # url -> file: a build does not change during a run, and each page is looked up several
-    # times (to read it, to parse it once, to name it in the report); realpath costs syscalls
+    # url -> file, and the folder's index: each page is looked up several times (to read
+    # it, to parse it once, to name it in the report)
     _files: dict[str, Path | None] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
+    _index: list[_FolderIndex] = dataclasses.field(default_factory=list, compare=False, repr=False)
 
     def contains(self, url: str) -> bool:
         return url.startswith(self.base_url)
 
     def candidates(self, url: str) -> list[Path]:
         """The files a web server would try for ``url``, in order."""
+        return [self.root / relative for relative in self._relative_candidates(url)]
+
+    def _relative_candidates(self, url: str) -> list[str]:
         relative = unquote(url[len(self.base_url) :].split("?", 1)[0])
         if relative == "" or relative.endswith("/"):
-            return [self.root / relative / index for index in self.index_files]
-        paths = [self.root / relative]
-        if not Path(relative).suffix:  # a "pretty URL": /about -> about.html
-            paths += [self.root / (relative + extension) for extension in self.extensions]
-        paths += [self.root / relative / index for index in self.index_files]
+            return [relative + index for index in self.index_files]
+        paths = [relative]
+        if not _suffix(relative):  # a "pretty URL": /about -> about.html
+            paths += [relative + extension for extension in self.extensions]
+        paths += [relative + "/" + index for index in self.index_files]
         return paths
 
     def file_for(self, url: str) -> Path | None:
@@ -63,8 +113,20 @@ class LocalSite:
         found = self._files[url] = self._find_file(url)
         return found
 
+    def _folder_index(self) -> _FolderIndex:
+        if not self._index:
+            self._index.append(_FolderIndex(self.root, self.extensions))
+        return self._index[0]
+
     def _find_file(self, url: str) -> Path | None:
-        for candidate in self.candidates(url):
+        index = self._folder_index()
+        for relative in self._relative_candidates(url):
+            normal = posixpath.normpath(relative) if relative else "."
+            if normal in index.files:
+                return self.root / relative
+            if index.complete:
+                continue  # the walk saw every file there is
+            candidate = self.root / relative
             try:
                 resolved = candidate.resolve()
             except (OSError, RuntimeError):
@@ -75,11 +137,14 @@ class LocalSite:
 
     def shown(self, path: Path) -> str:
         """A path as the user knows it: under the folder they named."""
-        try:
-            relative = path.relative_to(self.root)
-        except ValueError:
-            return str(path)
-        return os.path.join(self.shown_root or str(self.root), str(relative))
+        text, root = str(path), str(self.root)
+        if text == root:
+            relative = "."
+        elif text.startswith(root.rstrip(os.sep) + os.sep):
+            relative = text[len(root.rstrip(os.sep)) + 1 :]
+        else:
+            return text
+        return os.path.join(self.shown_root or root, relative)
 
     def missing_message(self, url: str) -> str:
         tried = [self.shown(path) for path in self.candidates(url)]
@@ -96,12 +161,8 @@ class LocalSite:
         return self.base_url + quote(relative)
 
     def html_files(self) -> list[Path]:
-        files = []
-        for directory, _, names in os.walk(self.root):
-            for name in names:
-                if Path(name).suffix.lower() in self.extensions:
-                    files.append(Path(directory) / name)
-        return sorted(files)
+        """The folder's pages, sorted (the list is the run's: do not change it)."""
+        return self._folder_index().html
 
 
 class LocalTransport:
@@ -188,6 +249,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
         text = site.shown(path) if path is not None else site.shown(site.candidates(base)[0])
         return text + hash_ + fragment
 
+    page_numbers = rename_pages(shown)
     links: dict[str, Link] = {}
     for link in run.links.values():
         result = link.result
@@ -205,7 +267,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
                 message=message,
             )
         key = shown(link.url)
-        occurrences = link.occurrences.with_pages_renamed(shown)
+        occurrences = link.occurrences.with_pages_renumbered(page_numbers)
         if key in links:  # /about and /about/ are one file: one entry
             links[key].occurrences.extend(occurrences)
             continue

@@ -164,6 +164,13 @@ def pack_variant(variant: Variant) -> bytes:
     return packed.encode("utf-8", "surrogatepass")
 
 
+def rename_pages(rename: Callable[[str], str]) -> array[int]:
+    """For each page number, the number of its page renamed: the whole table at once, for
+    :meth:`Occurrences.with_pages_renumbered` (renaming link by link looked a page up once
+    per link that names it)."""
+    return array("I", [page_numbers.number(rename(url)) for url in list(page_numbers.urls)])
+
+
 # Shared by every Occurrences: an occurrence names its page and its variant by number.
 page_numbers = _PageTable()
 variant_numbers = _VariantTable()
@@ -219,15 +226,11 @@ class Occurrences(Sequence[Occurrence]):
         for item in items:
             self.append(item)
 
-    def with_pages_renamed(self, rename: Callable[[str], str]) -> Occurrences:
-        """A copy whose page URLs are ``rename(url)``; each distinct page is renamed once."""
-        urls = page_numbers.urls
-        numbers: dict[int, int] = {}
-        for page in set(self._pages):
-            numbers[page] = page_numbers.number(rename(urls[page]))
+    def with_pages_renumbered(self, numbers: Sequence[int]) -> Occurrences:
+        """A copy whose page ``n`` is page ``numbers[n]`` (see :func:`rename_pages`)."""
         renamed = Occurrences()
         renamed._rows = array("I", self._rows)
-        renamed._rows[0::3] = array("I", [numbers[page] for page in self._pages])
+        renamed._rows[0::3] = array("I", map(numbers.__getitem__, self._pages))
         return renamed
 
     def on_pages_other_than(self, url: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from linkcheck.config import ConfigError, config_from_mapping
+from linkcheck.local import LocalSite
 from linkcheck.models import RunResult, Verdict
 from linkcheck.runner import run_check
 from tests.server import Reply, TestServer
@@ -166,6 +167,52 @@ def test_symlinks_never_escape_the_folder(tmp_path: Path) -> None:
     (root / "leak.html").symlink_to(secret / "secret.html")
     run = check_folder(root)
     assert verdict(run, f"{root}/leak.html") is Verdict.BROKEN
+
+
+def test_file_lookups_stay_in_the_folder_and_agree_with_realpath(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder without symlinks is answered from one walk (no realpath per link), and the
+    answers are the careful ones: pretty URLs, index files, encoded dots and slashes."""
+    write(tmp_path / "outside", {"secret.html": "<p>secret</p>"})
+    root = write(tmp_path / "public", {**SITE, "a b/c.html": "<p>c</p>", "docs.html": "x"})
+    (root / "empty").mkdir()
+    site = LocalSite(root=root.resolve(), base_url="https://ex.com/")
+    urls = {
+        "https://ex.com/": "index.html",
+        "https://ex.com/about": "about.html",
+        "https://ex.com/team": "team/index.html",
+        "https://ex.com/docs/": "docs/index.html",
+        "https://ex.com/docs": "docs.html",  # the file before the folder's index, as nginx
+        "https://ex.com/a%20b/c.html": "a b/c.html",
+        "https://ex.com/docs/./guide.html": "docs/./guide.html",
+        "https://ex.com/%2e%2e/outside/secret.html": None,
+        "https://ex.com/..%2foutside/secret.html": None,
+        "https://ex.com/%2Fetc%2Fpasswd": None,
+        "https://ex.com/empty": None,
+        "https://ex.com/empty/": None,
+        "https://ex.com/missing.html": None,
+    }
+    careful = LocalSite(root=root.resolve(), base_url="https://ex.com/")
+    careful._folder_index().complete = False  # as if the folder had a symlink somewhere
+    resolved_paths: list[Path] = []
+    resolve = Path.resolve
+
+    def recording_resolve(self: Path, strict: bool = False) -> Path:
+        resolved_paths.append(self)
+        return resolve(self, strict)
+
+    monkeypatch.setattr(Path, "resolve", recording_resolve)
+    for url, expected in urls.items():
+        found = site.file_for(url)
+        assert found == (None if expected is None else site.root / expected), url
+        assert careful.file_for(url) == found, url
+    assert resolved_paths  # the careful way was taken, and agreed
+    fresh = LocalSite(root=root.resolve(), base_url="https://ex.com/")
+    resolved_paths.clear()
+    for url in urls:
+        fresh.file_for(url)
+    assert resolved_paths == []  # no symlinks anywhere: the walk answered every look-up
 
 
 def test_base_url_must_name_a_folder(tmp_path: Path) -> None:
