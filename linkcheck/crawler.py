@@ -667,15 +667,16 @@ class Crawler:
             self._record_claimed(page_url, url, response)
             return
         self._parsed_documents.add(document)
-        keep_page = judge and result.verdict is Verdict.OK
-        source, digest = await self._digest(page_url, response, keep_page, depth)
+        judging = judge and result.verdict is Verdict.OK and self._soft404 is not None
+        probe_title = self._soft404.probe_title(url) if judging and self._soft404 else None
+        source, digest = await self._digest(page_url, response, (judging, probe_title), depth)
         # From here on nothing waits: a checkpoint sees the page (and a redirect target it
         # claimed) either without a result, so crawled again on resume, or done and parsed.
         self._record(url, result)
         self._record_claimed(page_url, url, response)
         self._apply(page_url, depth, response, source, digest)
-        if keep_page and self._soft404 is not None and digest.page is not None:
-            self._soft404.judge(url, digest.page)
+        if judging and self._soft404 is not None:
+            self._soft404.record(url, digest.not_found_said, digest.text)
 
     def _claim_redirect_target(self, result: CheckResult, depth: int) -> str:
         """A page that redirects inside the scope is parsed as its target, once.
@@ -697,17 +698,17 @@ class Crawler:
             )
 
     async def _digest(
-        self, page_url: str, response: Response, keep_page: bool, depth: int
+        self, page_url: str, response: Response, judge: tuple[bool, str | None], depth: int
     ) -> tuple[int, PageDigest]:
         """Parse a page: in a worker process when there are any, else here."""
         pool = await self._parse_pool()
         if pool is not None:
             body, charset = response.body, response.charset
-            answer = await pool.digest(page_url, body, charset, keep_page, depth)
+            answer = await pool.digest(page_url, body, charset, judge, depth)
             if answer is not None:
                 return answer
         digest = self._digester.digest(
-            page_url, response.body, response.charset, keep_page=keep_page
+            page_url, response.body, response.charset, judge=judge[0], probe_title=judge[1]
         )
         self._register(0, digest, depth)
         return 0, digest

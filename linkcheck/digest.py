@@ -17,9 +17,9 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
-from linkcheck.extract import ParsedPage, RawLink, decode, parse_page
+from linkcheck.extract import RawLink, decode, parse_page
 from linkcheck.models import Finding, Variant, pack_variant
-from linkcheck.quality import page_link_text_findings
+from linkcheck.quality import looks_not_found, page_link_text_findings
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
 # Bounds on what a digester remembers, so a 50,000-page crawl does not keep every way each
@@ -63,7 +63,10 @@ class PageDigest:
     variant_ends: array[int] = field(default_factory=lambda: array("I"))
     rows: array[int] = field(default_factory=lambda: array("I"))  # (link, line, variant) ...
     findings: list[Finding] = field(default_factory=list)  # link text problems
-    page: ParsedPage | None = None  # title, heading and text, when asked (soft-404 judging)
+    # soft-404 judging, when asked: what the title or heading says ("Page not found"), and
+    # the page's text when its title is that of the host's not-found page (to compare them)
+    not_found_said: str = ""
+    text: str | None = None
 
 
 def pack_ids(ids: frozenset[str]) -> str:
@@ -94,9 +97,19 @@ class Digester:
         self._seen: dict[tuple[str, str, str, str, str], tuple[int, int, str]] = {}
 
     def digest(
-        self, page_url: str, body: bytes, charset: str | None, *, keep_page: bool = False
+        self,
+        page_url: str,
+        body: bytes,
+        charset: str | None,
+        *,
+        judge: bool = False,
+        probe_title: str | None = None,
     ) -> PageDigest:
-        parsed = parse_page(decode(body, charset))
+        """``judge``: look for the signs of a soft 404; ``probe_title``: the title of what
+        the host serves for a page that does not exist, if it serves one with 200."""
+        parsed = parse_page(
+            decode(body, charset), heading=judge, page_text=judge and probe_title is not None
+        )
         settings = self._settings
         raw_links = parsed.links
         cut_short = len(raw_links) > settings.max_links_per_page
@@ -149,14 +162,8 @@ class Digester:
                 texts.append((raw, known[2]))
         if texts:
             digest.findings = page_link_text_findings(page_url, texts, settings.generic_texts)
-        if keep_page:
-            digest.page = ParsedPage(
-                title=parsed.title,
-                base_href=parsed.base_href,
-                links=[],
-                nofollow=parsed.nofollow,
-                ids=parsed.ids,
-                heading=parsed.heading,
-                text=parsed.text,
-            )
+        if judge:
+            digest.not_found_said = looks_not_found(parsed.title, parsed.heading)
+            if not digest.not_found_said and parsed.title == probe_title:
+                digest.text = parsed.text
         return digest

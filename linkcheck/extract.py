@@ -140,8 +140,11 @@ def decode(body: bytes, header_charset: str | None) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def parse_page(text: str) -> ParsedPage:
-    """Every link on the page in document order, with its text and 1-based source line."""
+def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> ParsedPage:
+    """Every link on the page in document order, with its text and 1-based source line.
+
+    ``heading`` and ``page_text`` (the first <h1>, the visible text) are for soft-404 judging
+    only: a crawl that does not judge a page skips them."""
     if text.count("<") > _FLATTEN_ABOVE_TAGS:
         text = flatten_deep_nesting(text)
     tree = LexborHTMLParser(text)
@@ -216,18 +219,20 @@ def parse_page(text: str) -> ParsedPage:
         for value in (node.attributes.get("id"), node.attributes.get("name"))
         if value
     )
-    heading_node = tree.css_first("h1")
-    heading = _clean(heading_node.text(deep=True, separator=" ")) if heading_node else ""
-    body = tree.body
-    text = body.text(deep=True, separator=" ", strip=True)[:MAX_PAGE_TEXT] if body else ""
+    first_heading = ""
+    if heading and (heading_node := tree.css_first("h1")) is not None:
+        first_heading = _clean(heading_node.text(deep=True, separator=" "))
+    visible = ""
+    if page_text and (body := tree.body) is not None:
+        visible = body.text(deep=True, separator=" ", strip=True)[:MAX_PAGE_TEXT]
     return ParsedPage(
         title=title,
         base_href=base_href,
         links=links,
         nofollow=page_nofollow,
         ids=ids,
-        heading=heading,
-        text=text,
+        heading=first_heading,
+        text=visible,
     )
 
 

@@ -96,11 +96,17 @@ class ParsePool:
         return any(worker.alive for worker in self._workers)
 
     async def digest(
-        self, page_url: str, body: bytes, charset: str | None, keep_page: bool, token: object
+        self,
+        page_url: str,
+        body: bytes,
+        charset: str | None,
+        judge: tuple[bool, str | None],
+        token: object,
     ) -> tuple[int, PageDigest] | None:
         """The page digested by a worker, with the worker's number; None if none could.
 
-        ``token`` is handed to ``on_answer`` with the digest (the page's crawl depth)."""
+        ``judge`` is Digester.digest's (judge, probe_title); ``token`` is handed to
+        ``on_answer`` with the digest (the page's crawl depth)."""
         live = [worker for worker in self._workers if worker.alive]
         if not live:
             return None
@@ -110,7 +116,7 @@ class ParsePool:
         answer: asyncio.Future[PageDigest | None] = asyncio.get_running_loop().create_future()
         worker.pending.append((answer, token))
         try:
-            stdin.write(frame((page_url, body, charset, keep_page)))
+            stdin.write(frame((page_url, body, charset, *judge)))
             await stdin.drain()
         except (ConnectionError, RuntimeError):
             self._lost(worker)

@@ -6,7 +6,7 @@ a whole Python process, and its memory counts as much as the crawler's.
 
 Frames on both pipes are a 4-byte big-endian length and a pickle: the first request frame
 is the :class:`~linkcheck.digest.DigestSettings`, then one ``(page URL, body, charset,
-keep_page)`` per page; each answer is a :class:`~linkcheck.digest.PageDigest`, or a string
+judge, probe_title)`` per page; each answer is a :class:`~linkcheck.digest.PageDigest`, or a string
 saying why the page failed (the worker then ends: its ids can no longer be trusted).
 """
 
@@ -48,9 +48,11 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     try:
         digester = Digester(read_frame(requests))
         while True:
-            page_url, body, charset, keep_page = read_frame(requests)
+            page_url, body, charset, judge, probe_title = read_frame(requests)
             try:
-                answer: object = digester.digest(page_url, body, charset, keep_page=keep_page)
+                answer: object = digester.digest(
+                    page_url, body, charset, judge=judge, probe_title=probe_title
+                )
             except Exception as exc:  # the page is parsed again in process, which reports it
                 answer = f"{type(exc).__name__} on {page_url}"
             answers.write(frame(answer))

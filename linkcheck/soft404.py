@@ -46,18 +46,26 @@ class SoftNotFoundDetector:
 
     def judge(self, url: str, page: ParsedPage) -> None:
         """Look at one crawled page (status 200); remember it if it is a soft 404."""
-        self.pages_judged += 1
         said = looks_not_found(page.title, page.heading)
+        self.record(url, said, page.text if page.title == self.probe_title(url) else None)
+
+    def probe_title(self, url: str) -> str | None:
+        """The title of the page ``url``'s host serves for an address that does not exist,
+        or None when it serves none (a real 404, or not probed yet)."""
+        task = self._probes.get(origin(url))
+        probe = task.result() if task is not None and task.done() else None
+        return probe.title if probe is not None else None
+
+    def record(self, url: str, said: str, text: str | None) -> None:
+        """A page judged where it was parsed: ``said`` is what its title or heading says
+        (see looks_not_found), ``text`` its text if its title is the probe page's."""
+        self.pages_judged += 1
         if said:
             self.found.append(SoftNotFound(url, f"the page says “{said}”", by_probe=False))
             return
         task = self._probes.get(origin(url))
         probe = task.result() if task is not None and task.done() else None
-        if (
-            probe is not None
-            and page.title == probe.title
-            and similar(page.text, probe.text) >= SIMILAR_ENOUGH
-        ):
+        if probe is not None and text is not None and similar(text, probe.text) >= SIMILAR_ENOUGH:
             self.found.append(
                 SoftNotFound(
                     url,

@@ -115,6 +115,40 @@ def test_workers_give_the_same_run_as_parsing_in_process(
     assert soft is not None and "soft 404" in soft.message  # judged from the worker's page too
 
 
+def test_a_page_like_the_hosts_not_found_page_is_judged_the_same_in_a_worker(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The worker sends a page's text only when its title is the probe page's: the soft 404
+    that looks like the host's not-found page is found either way, and only it."""
+    caplog.set_level(logging.DEBUG, logger="linkcheck.crawler")
+    shell = "<title>Shop</title><p>We could not show this item. Try the search box.</p>"
+    routes: dict[str, Route] = {
+        f"/shop/p{n}.html": page(f'<a href="p{(n + 1) % PAGES}.html">next</a><p>Item {n}</p>')
+        for n in range(PAGES)
+    }
+    routes["/shop/p0.html"] = page('<a href="p1.html">next</a><a href="gone.html">gone</a>')
+    routes["/shop/same-title.html"] = Reply(200, "<title>Shop</title><p>A real item, in stock.</p>")
+    routes["/shop/p5.html"] = page('<a href="p6.html">next</a><a href="same-title.html">s</a>')
+
+    class CatchAll(dict[str, Route]):
+        def get(self, key: str, default: object = None) -> Route:  # type: ignore[override]
+            return super().get(key) or Reply(200, shell)
+
+    runs = []
+    with TestServer(routes) as site:
+        site.routes = CatchAll(routes)
+        for workers in (0, 1):
+            caplog.clear()
+            runs.append(crawl(site.url("/shop/p0.html"), crawl={"parse_workers": workers}))
+            assert (workers_used(caplog) > 0) == bool(workers)
+    alone, pooled = runs
+    assert summary(pooled) == summary(alone)
+    gone = alone.links[site.url("/shop/gone.html")].result
+    assert gone is not None and "does not exist" in gone.message
+    same_title = alone.links[site.url("/shop/same-title.html")].result
+    assert same_title is not None and same_title.verdict.value == "ok"
+
+
 def test_a_big_site_through_two_workers_is_the_same_run(caplog: pytest.LogCaptureFixture) -> None:
     """Enough pages, each big, that the pipes to the workers fill and writers must wait."""
     caplog.set_level(logging.DEBUG, logger="linkcheck.crawler")
@@ -149,7 +183,9 @@ def test_every_answer_is_taken_in_order_even_when_its_page_is_cancelled() -> Non
         try:
             tasks = [
                 asyncio.create_task(
-                    pool.digest(f"http://127.0.0.1/{n}", b'<a href="x">x</a>', None, False, n)
+                    pool.digest(
+                        f"http://127.0.0.1/{n}", b'<a href="x">x</a>', None, (False, None), n
+                    )
                 )
                 for n in range(6)
             ]
@@ -157,7 +193,7 @@ def test_every_answer_is_taken_in_order_even_when_its_page_is_cancelled() -> Non
             tasks[2].cancel()
             tasks[4].cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await pool.digest("http://127.0.0.1/last", b"<p>", None, False, "last")
+            await pool.digest("http://127.0.0.1/last", b"<p>", None, (False, None), "last")
         finally:
             await pool.close()
 
@@ -199,7 +235,10 @@ def test_a_killed_worker_is_noticed_and_the_pool_stops_its_processes() -> None:
         await pool.start()
         try:
             answers = await asyncio.gather(
-                *(pool.digest(f"http://127.0.0.1/{n}", html, "utf-8", False, n) for n in range(4))
+                *(
+                    pool.digest(f"http://127.0.0.1/{n}", html, "utf-8", (False, None), n)
+                    for n in range(4)
+                )
             )
             assert all(answer is not None for answer in answers)
             numbers = {answer[0] for answer in answers if answer is not None}
@@ -215,7 +254,7 @@ def test_a_killed_worker_is_noticed_and_the_pool_stops_its_processes() -> None:
             for process in processes:
                 process.kill()
                 await process.wait()
-            assert await pool.digest("http://127.0.0.1/x", html, "utf-8", False, 9) is None
+            assert await pool.digest("http://127.0.0.1/x", html, "utf-8", (False, None), 9) is None
             assert not pool.alive
         finally:
             await pool.close()
