@@ -164,6 +164,15 @@ def pack_variant(variant: Variant) -> bytes:
     return packed.encode("utf-8", "surrogatepass")
 
 
+def page_ranks() -> array[int]:
+    """Each page number's place among all pages sorted by URL."""
+    urls = page_numbers.urls
+    ranks = array("I", bytes(4 * len(urls)))
+    for rank, number in enumerate(sorted(range(len(urls)), key=urls.__getitem__)):
+        ranks[number] = rank
+    return ranks
+
+
 def rename_pages(rename: Callable[[str], str]) -> array[int]:
     """For each page number, the number of its page renamed: the whole table at once, for
     :meth:`Occurrences.with_pages_renumbered` (renaming link by link looked a page up once
@@ -268,6 +277,14 @@ class Occurrences(Sequence[Occurrence]):
         rows = self.numbers_in_page_order()
         variants = {kind: variant_numbers[kind] for kind in set(self._kinds)}  # each once
         return [(page, line, variants[kind]) for page, line, kind in rows]
+
+    def numbers_by_page(self, ranks: Sequence[int]) -> list[tuple[int, int, int, int]]:
+        """(page rank, line, variant number, page number), sorted: :func:`page_ranks` sorts
+        by page URL, so this is :meth:`numbers_in_page_order` compared as integers."""
+        pages = self._pages
+        return sorted(
+            zip(map(ranks.__getitem__, pages), self._lines, self._kinds, pages, strict=True)
+        )
 
     def numbers_in_page_order(self) -> list[tuple[str, int, int]]:
         """(page URL, line, variant number) by page URL, then line (see variant_numbers)."""

@@ -13,7 +13,9 @@ from linkcheck.models import RunResult
 from linkcheck.report.load import ReportError, load_run
 
 # A renderer gets this run and, when there is one, the previous run (for "new" and "fixed").
-Renderer = Callable[[RunResult, RunResult | None], Iterable[str]]
+# Chunks are text, or UTF-8 bytes (the JSON report: orjson writes bytes, and a large run's
+# report is tens of MB, decoded and encoded again for nothing).
+Renderer = Callable[[RunResult, RunResult | None], Iterable[str] | Iterable[bytes]]
 
 # format → (file name, module, function). A renderer's module (Jinja2 for html) is imported
 # only when its format is written: a CI job asking for JSON does not load the others.
@@ -75,15 +77,18 @@ def previous_run(folder: Path) -> RunResult | None:
         return None
 
 
-def write_atomic(path: Path, chunks: Iterable[str]) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a report."""
+def write_atomic(path: Path, chunks: Iterable[str] | Iterable[bytes]) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a report.
+
+    Text is written as UTF-8 with "\n" line ends; bytes as they are."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.writelines(chunks)
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

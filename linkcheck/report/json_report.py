@@ -6,14 +6,21 @@ changed meaning); adding keys does not need a bump.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from linkcheck._version import __version__
-from linkcheck.models import Link, LinkMemory, RunResult, Verdict, variant_numbers
+from linkcheck.models import (
+    Link,
+    LinkMemory,
+    RunResult,
+    Verdict,
+    page_numbers,
+    page_ranks,
+    variant_numbers,
+)
 
 SCHEMA_VERSION = 1
 _NO_FRAGMENT = b',"fragment":null}'
@@ -30,7 +37,7 @@ def sorted_links(run: RunResult) -> list[Link]:
 
 def to_document(run: RunResult) -> dict[str, Any]:
     """The whole report as one object (for library users): exactly what the file holds."""
-    document: dict[str, Any] = orjson.loads("".join(render_json(run)))
+    document: dict[str, Any] = orjson.loads(b"".join(render_json(run)))
     return document
 
 
@@ -90,31 +97,26 @@ def _pages(run: RunResult) -> list[dict[str, Any]]:
     ]
 
 
-def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[str]:
-    """The document in chunks, one link per line, so a large run is never one giant string."""
-    yield "{\n"
+def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[bytes]:
+    """The document in chunks of UTF-8, one link per line, never one giant string."""
+    yield b"{\n"
     for key, value in _head(run).items():
-        yield f"  {json.dumps(key)}: {_dumps(value)},\n"
-    yield '  "links": [\n'
+        yield b"  %b: %b,\n" % (orjson.dumps(key), orjson.dumps(value))
+    yield b'  "links": [\n'
     links = sorted_links(run)
-    page_json: dict[str, bytes] = {}  # each page's JSON, made once for the whole report
+    pieces = _Pieces()
     for index, link in enumerate(links):
-        separator = ",\n" if index < len(links) - 1 else "\n"
-        yield ("    " + _dumps(_link(link, run.memory.get(link.url), page_json)) + separator)
-    yield '  ],\n  "pages": [\n'
+        separator = b",\n" if index < len(links) - 1 else b"\n"
+        yield b"    " + orjson.dumps(_link(link, run.memory.get(link.url), pieces)) + separator
+    yield b'  ],\n  "pages": [\n'
     pages = _pages(run)
     for index, page in enumerate(pages):
-        separator = ",\n" if index < len(pages) - 1 else "\n"
-        yield "    " + _dumps(page) + separator
-    yield "  ]\n}\n"
+        separator = b",\n" if index < len(pages) - 1 else b"\n"
+        yield b"    " + orjson.dumps(page) + separator
+    yield b"  ]\n}\n"
 
 
-def _dumps(value: Any) -> str:
-    """Compact JSON, UTF-8 kept as is. orjson: the report of a big site is tens of MB."""
-    return orjson.dumps(value).decode("utf-8")
-
-
-def _link(link: Link, memory: LinkMemory | None, pages: dict[str, bytes]) -> dict[str, Any]:
+def _link(link: Link, memory: LinkMemory | None, pieces: _Pieces) -> dict[str, Any]:
     result = link.result
     assert result is not None  # the runner gives every link a result
     kind = result.redirect_kind
@@ -132,35 +134,49 @@ def _link(link: Link, memory: LinkMemory | None, pages: dict[str, bytes]) -> dic
         "elapsed_seconds": round(result.elapsed, 3),
         "from_cache": result.from_cache,
         "history": _memory(memory),
-        "occurrences": orjson.Fragment(_occurrences(link, pages)),
+        "occurrences": orjson.Fragment(_occurrences(link, pieces)),
     }
 
 
-def _occurrences(link: Link, pages: dict[str, bytes]) -> bytes:
+class _Pieces:
+    """JSON made once per report and shared by every link's occurrences: each page's."""
+
+    def __init__(self) -> None:
+        self.ranks = page_ranks()  # to sort occurrences by page URL as integers
+        self.pages: list[bytes] = [b""] * len(self.ranks)
+
+    def page(self, number: int) -> bytes:
+        piece = self.pages[number]
+        if not piece:
+            url = page_numbers.urls[number]
+            piece = self.pages[number] = b'{"page":' + orjson.dumps(url) + b',"href":'
+        return piece
+
+
+def _occurrences(link: Link, pieces: _Pieces) -> bytes:
     """The occurrences as a JSON array, built from pieces that orjson wrote once each.
 
     A 50,000-page crawl writes 3 million occurrences, nearly all of them a page, a line and
     one of a few ways the link is written: each page's and each variant's JSON is made once,
     and an occurrence is those pieces joined (a dict per occurrence took seconds).
     """
-    rows = link.occurrences.numbers_in_page_order()
-    for page in {row[0] for row in rows}:
-        if page not in pages:
-            pages[page] = b'{"page":' + orjson.dumps(page) + b',"href":'
+    rows = link.occurrences.numbers_by_page(pieces.ranks)
+    _, lines, kinds, pages = zip(*rows, strict=True) if rows else ((), (), (), ())
     variants: dict[int, tuple[bytes, bytes]] = {}
-    for kind in {row[2] for row in rows}:
+    for kind in set(kinds):
         href, text, tag, attr, fragment = variant_numbers[kind]
         head = orjson.dumps({"href": href, "text": text, "tag": tag, "attr": attr})
         tail = _NO_FRAGMENT if not fragment else b',"fragment":' + orjson.dumps(fragment) + b"}"
         variants[kind] = (head[len(b'{"href":') : -1] + b',"line":', tail)
-    # Whole columns at a time: the per-occurrence work is C (list building and bytes %).
-    page_parts = [pages[row[0]] for row in rows]
-    variant_parts = [variants[row[2]] for row in rows]
+    for page in set(pages):
+        pieces.page(page)
+    # Whole columns at a time: the per-occurrence work is C (map, list building, bytes %).
+    page_parts = map(pieces.pages.__getitem__, pages)
+    variant_parts = list(map(variants.__getitem__, kinds))
     heads = [part[0] for part in variant_parts]
     tails = [part[1] for part in variant_parts]
-    lines = [row[1] for row in rows]
-    pieces = map(b"%b%b%d%b".__mod__, zip(page_parts, heads, lines, tails, strict=True))
-    return b"[" + b",".join(pieces) + b"]"
+    joined = map(b"%b%b%d%b".__mod__, zip(page_parts, heads, lines, tails, strict=True))
+    return b"[" + b",".join(joined) + b"]"
 
 
 def _memory(memory: LinkMemory | None) -> dict[str, Any] | None:
