@@ -101,7 +101,7 @@ def main() -> None:
     type=click.IntRange(min=-1),
     metavar="N",
     help="Processes that parse pages beside the one that fetches (0: none; -1, the default: "
-    "one per spare CPU core).",
+    "one per spare CPU core, or per core for a built folder).",
 )
 @click.option(
     "--timeout",

@@ -148,8 +148,10 @@ class Crawler:
         # -> number in variant_numbers (an array: there can be a million)
         self._variants_by_id: dict[int, array[int]] = {0: array("Q")}
         workers = config.crawl.parse_workers
-        self._parse_workers = auto_workers() if workers == AUTO_PARSE_WORKERS else workers
         self._pool_after = PARSE_POOL_AFTER_PAGES if workers == AUTO_PARSE_WORKERS else 0
+        if workers == AUTO_PARSE_WORKERS:  # a folder's files take no HTTP: every core parses
+            workers = auto_workers(fetching=not config.local.root)
+        self._parse_workers = workers
         self._pool: ParsePool | None = None
         self._pool_started: asyncio.Future[None] | None = None
         self.pages_parsed_by_workers = 0

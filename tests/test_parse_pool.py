@@ -23,7 +23,7 @@ from linkcheck.allocator import return_large_blocks
 from linkcheck.config import ConfigError, config_from_mapping
 from linkcheck.digest import DigestSettings, PageDigest
 from linkcheck.models import RunResult
-from linkcheck.parse_pool import ParsePool
+from linkcheck.parse_pool import MAX_WORKERS, ParsePool, auto_workers
 from linkcheck.runner import run_check
 from tests.conftest import crawl, make_config
 from tests.server import Reply, Route, TestServer, page, redirect
@@ -304,6 +304,13 @@ def test_a_built_folder_through_two_workers_is_the_same_run(tmp_path: Path) -> N
     alone = check(0)
     assert len(alone.pages) == pages + 1, (alone.limits_hit, alone.notes)
     assert summary(check(2)) == summary(alone)
+    assert summary(check(-1)) == summary(alone)
+
+
+def test_a_folder_gets_a_parse_worker_per_core_and_a_crawl_one_per_spare_core() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert auto_workers(fetching=False) == min(MAX_WORKERS, cores)
+    assert auto_workers() == min(MAX_WORKERS, cores - 1)
 
 
 def test_a_digester_that_forgets_gives_the_same_run(monkeypatch: pytest.MonkeyPatch) -> None:
