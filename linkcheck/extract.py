@@ -69,8 +69,6 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE
 )
 _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""", re.I)
-_SPACES = re.compile(r"\s+")
-_NEEDS_CLEANING = re.compile(r"^\s|\s$|\s\s|[\t\n\r\xa0]")
 _NEWLINE = re.compile("\n")
 # WHATWG encoding labels that name a superset in practice: decode as the superset.
 _ENCODING_ALIASES = {
@@ -161,8 +159,8 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
         attributes = node.attributes
         if tag == "a":  # the fast path: nearly every link on a page (selected as a[href])
             href = attributes["href"] or ""
-            text_of_node = node.text(deep=True, separator=" ")
-            if _NEEDS_CLEANING.search(text_of_node) or len(text_of_node) > MAX_TEXT_LENGTH:
+            text_of_node = " ".join(node.text(deep=True, separator=" ").split())
+            if len(text_of_node) > MAX_TEXT_LENGTH:
                 text_of_node = _clean(text_of_node)
             if not text_of_node:
                 text_of_node = _link_text(node, tag)
@@ -315,9 +313,8 @@ def _refresh_url(attributes: dict[str, str | None]) -> str | None:
 
 
 def _clean(text: str) -> str:
-    if _NEEDS_CLEANING.search(text):
-        text = _SPACES.sub(" ", text)
-    text = text.strip()
+    """Whitespace runs as one space, none at the ends (str.split's whitespace is regex \\s)."""
+    text = " ".join(text.split())
     return text if len(text) <= MAX_TEXT_LENGTH else text[: MAX_TEXT_LENGTH - 1] + "…"
 
 

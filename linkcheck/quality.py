@@ -28,8 +28,7 @@ _NOT_FOUND = re.compile(
     r"seite nicht gefunden|nicht gefunden|page introuvable|introuvable|"
     r"página no encontrada|no encontrad|pagina non trovata|non trovata|"
     r"找不到|页面不存在|頁面不存在|페이지를 찾을 수 없",
-    re.IGNORECASE,
-)
+)  # searched in lowercased text: faster than re.IGNORECASE over so many alternatives
 _QUOTED = re.compile('“[^”]*”|"[^"]*"|「[^」]*」|『[^』]*』|\u2018[^\u2019]*\u2019')
 _LOGIN_PATH = re.compile(
     r"/(log-?in|sign-?in|signon|auth|account/login|users/sign_in|sso)\b", re.IGNORECASE
@@ -79,7 +78,7 @@ def looks_not_found(title: str, heading: str) -> str:
     """
     for text in (title, heading):
         # a quoted phrase is being talked about ("What “Item not found” means"), not said
-        if text and len(text) <= 120 and _NOT_FOUND.search(_QUOTED.sub("", text)):
+        if text and len(text) <= 120 and _NOT_FOUND.search(_QUOTED.sub("", text).lower()):
             return text
     return ""
 
