@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 from html import escape
 from sys import intern
@@ -69,7 +68,6 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE
 )
 _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""", re.I)
-_NEWLINE = re.compile("\n")
 # WHATWG encoding labels that name a superset in practice: decode as the superset.
 _ENCODING_ALIASES = {
     "shift_jis": "cp932",
@@ -343,12 +341,14 @@ class _LineFinder:
     previous link, which is where the search cursor stands.
     """
 
-    __slots__ = ("_cursor", "_newlines", "_text")
+    __slots__ = ("_counted", "_cursor", "_line", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._newlines = [match.start() for match in _NEWLINE.finditer(text)]
         self._cursor = 0
+        # the cursor only moves forward: the newlines before it are counted once, in C
+        self._counted = 0  # newlines counted up to here
+        self._line = 1  # the line at _counted
 
     def find(self, value: str) -> int:
         if value:
@@ -356,7 +356,7 @@ class _LineFinder:
             position = text.find(value, self._cursor)  # the common case, inline
             if position > 0 and (text[position - 1] in "\"'=" or text[position - 1].isspace()):
                 self._cursor = position + len(value)
-                return bisect_right(self._newlines, self._cursor - 1) + 1
+                return self._line_of_cursor()
             position = self._find_attribute(value)
             if position >= 0:
                 self._cursor = position + len(value)
@@ -366,7 +366,13 @@ class _LineFinder:
                     if position >= 0:
                         self._cursor = position + len(form)
                         break
-        return bisect_right(self._newlines, self._cursor - 1) + 1
+        return self._line_of_cursor()
+
+    def _line_of_cursor(self) -> int:
+        """The line of the last character before the cursor."""
+        self._line += self._text.count("\n", self._counted, self._cursor)
+        self._counted = self._cursor
+        return self._line
 
     def _find_attribute(self, form: str) -> int:
         """The position of ``form`` written as an attribute value (after =, ", or ')."""
