@@ -144,7 +144,16 @@ class _VariantTable:
         return href, link_text, tag, attr, fragment
 
     def href(self, number: int) -> str:
-        return self[number][0]
+        """The first field alone: reports and checks ask for it per variant, by the 100,000."""
+        start = self._ends[number - 1] if number else 0
+        end = self._data.find(b"\0", start, self._ends[number])
+        return self._data[start:end].decode("utf-8", "surrogatepass")
+
+    def fragment(self, number: int) -> str:
+        """The last field alone (usually empty)."""
+        end = self._ends[number]
+        start = self._data.rfind(b"\0", 0, end) + 1
+        return self._data[start:end].decode("utf-8", "surrogatepass") if start < end else ""
 
     def ends(self) -> array[int]:
         """Where each packed variant ends in :meth:`chunks`' bytes, end to end."""
@@ -262,8 +271,9 @@ class Occurrences(Sequence[Occurrence]):
     @property
     def fragments(self) -> set[str]:
         """The distinct #fragments used (cheap: one look at each variant)."""
-        kinds = set(self._kinds)
-        return {fragment for kind in kinds if (fragment := variant_numbers[kind][4])}
+        return {
+            fragment for kind in set(self._kinds) if (fragment := variant_numbers.fragment(kind))
+        }
 
     def in_page_order(self) -> list[Occurrence]:
         """The occurrences by page URL, then line: the order every report lists them in."""
