@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -105,23 +103,41 @@ class _HostState:
     paused_until: float = 0.0  # Retry-After: nobody talks to this host before then
 
 
-class HostLimiter:
-    def __init__(self) -> None:
-        self._hosts: dict[tuple[str, str, int], _HostState] = {}
+class _Slot:
+    """``async with`` a host's slot: a class, not a generator, as every request takes one."""
 
-    @asynccontextmanager
-    async def slot(self, url: str, rules: RequestRules) -> AsyncIterator[None]:
-        """Hold one of the origin's request slots, started no sooner than its spacing allows."""
-        state = self._state(url, rules)
-        async with state.semaphore:
+    __slots__ = ("_interval", "_state")
+
+    def __init__(self, state: _HostState, interval: float) -> None:
+        self._state = state
+        self._interval = interval
+
+    async def __aenter__(self) -> None:
+        state = self._state
+        await state.semaphore.acquire()
+        try:
             while True:
                 now = time.monotonic()
                 start = max(now, state.next_start, state.paused_until)
                 if start <= now:
                     break
                 await asyncio.sleep(start - now)
-            state.next_start = time.monotonic() + rules.interval
-            yield
+        except BaseException:
+            state.semaphore.release()
+            raise
+        state.next_start = time.monotonic() + self._interval
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._state.semaphore.release()
+
+
+class HostLimiter:
+    def __init__(self) -> None:
+        self._hosts: dict[tuple[str, str, int], _HostState] = {}
+
+    def slot(self, url: str, rules: RequestRules) -> _Slot:
+        """Hold one of the origin's request slots, started no sooner than its spacing allows."""
+        return _Slot(self._state(url, rules), rules.interval)
 
     def pause(self, url: str, rules: RequestRules, seconds: float) -> None:
         """The server asked for a break: every request to this origin waits ``seconds``."""
