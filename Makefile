@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# byte-compiled as a wheel install would be (an editable install is not, and with
+	@# PYTHONDONTWRITEBYTECODE set every run would compile the package from source)
+	$(BIN)/python -m compileall -q linkcheck
 	touch $(STAMP)
 
 install: $(STAMP)
