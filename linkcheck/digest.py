@@ -27,6 +27,10 @@ from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 # sent (and numbered) once more; link ids are never forgotten (one per unique URL).
 MAX_SEEN = 5_000
 MAX_VARIANTS = 5_000
+# Resolved hrefs by (folder or origin, href): ~250 bytes each. A site's content links are
+# each written a few times across the site; 5,000 made a 2,000-page guide resolve 4,199
+# hrefs with yarl instead of 2,639 (the worker 11% slower).
+MAX_RESOLVED = 20_000
 _WHOLE_BASE = "?# \t\n\r\f"  # an href starting so resolves against the whole base URL
 
 
@@ -88,7 +92,7 @@ class Digester:
     def __init__(self, settings: DigestSettings) -> None:
         self._settings = settings
         self._resolver = CachedResolver(
-            max_entries=MAX_SEEN, max_url_length=settings.max_url_length
+            max_entries=MAX_RESOLVED, max_url_length=settings.max_url_length
         )
         self._link_ids: dict[str, int] = {}
         self._variant_ids: dict[Variant, int] = {}

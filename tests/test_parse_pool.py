@@ -319,6 +319,7 @@ def test_a_digester_that_forgets_gives_the_same_run(monkeypatch: pytest.MonkeyPa
         start = site.url("/guide/p0.html")
         expected = summary(crawl(start, crawl={"parse_workers": 0}))
         monkeypatch.setattr(digest_module, "MAX_SEEN", 3)
+        monkeypatch.setattr(digest_module, "MAX_RESOLVED", 3)
         monkeypatch.setattr(digest_module, "MAX_VARIANTS", 3)
         assert summary(crawl(start, crawl={"parse_workers": 0})) == expected
 
