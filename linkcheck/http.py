@@ -3,7 +3,9 @@
 The client is aiohttp. httpx 0.28, its fork httpx2 and httpx over an aiohttp transport were
 measured on the same server (``bench/http_clients.py``; figures in ``bench/README.md``):
 aiohttp was 3-20x faster at the concurrency a crawl needs, so it is used directly here, and
-nothing else in linkcheck imports it.
+nothing else in linkcheck sends requests with it (``safety`` wraps its resolver; both import
+it through ``linkcheck._aiohttp``, which spares start-up the trust store aiohttp loads for
+contexts linkcheck never uses).
 
 What this layer guarantees, whatever the server does:
 - a total deadline per request, the body included (a slow trickle cannot stall a run);
@@ -25,10 +27,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
-import aiohttp
-import aiohttp.abc
 from yarl import URL
 
+from linkcheck._aiohttp import aiohttp
 from linkcheck._version import __version__
 from linkcheck.config import HttpSettings
 from linkcheck.models import ErrorKind

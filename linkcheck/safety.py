@@ -15,8 +15,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp.abc
-from aiohttp.resolver import DefaultResolver
+from linkcheck._aiohttp import aiohttp
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -81,7 +80,7 @@ class GuardedResolver(aiohttp.abc.AbstractResolver):
 
     def __init__(self, policy: AddressPolicy, inner: aiohttp.abc.AbstractResolver | None = None):
         self._policy = policy
-        self._inner = inner or DefaultResolver()
+        self._inner = inner or aiohttp.resolver.DefaultResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET

@@ -10,8 +10,12 @@ was refused before the factory was even asked.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,8 @@ from linkcheck.models import ErrorKind, Verdict
 from linkcheck.safety import AddressPolicy, is_private_address, parse_ip
 from tests.conftest import crawl, result
 from tests.server import Reply, TestServer, page, redirect
+
+REPO = Path(__file__).parent.parent
 
 # --- credentials and headers ------------------------------------------------------------
 
@@ -301,6 +307,40 @@ def test_custom_ca_bundle_and_ssl_cert_file(
         monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
         by_environment = crawl(staging.url("/"))
         assert result(by_environment, staging.url("/a")).verdict is Verdict.OK
+
+
+def test_a_fresh_process_verifies_with_the_users_trust_store(
+    ca: trustme.CA, tmp_path: Path
+) -> None:
+    """aiohttp is imported with an empty default trust store (linkcheck._aiohttp); the
+    environment is put back, and https is verified against the user's store all the same."""
+    bundle = tmp_path / "internal-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SSL_CERT_FILE": str(bundle)}
+    env.pop("SSL_CERT_DIR", None)
+    probe = (
+        "import os, linkcheck.http, aiohttp; "
+        "print(os.environ.get('SSL_CERT_FILE'), 'SSL_CERT_DIR' in os.environ)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.split() == [str(bundle), "False"]
+    with tls_server(ca, "127.0.0.1") as staging:
+        command = [sys.executable, "-m", "linkcheck", "run", staging.url("/"), "--allow-private"]
+        command += ["--format", "json", "-o", str(tmp_path / "out"), "--no-cache", "-q"]
+        run = subprocess.run(
+            command,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    verdicts = {link["url"]: link["verdict"] for link in report["links"]}
+    assert verdicts[staging.url("/a")] == "ok"
 
 
 def test_verify_false_for_one_host_only(ca: trustme.CA) -> None:
