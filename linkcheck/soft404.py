@@ -52,9 +52,13 @@ class SoftNotFoundDetector:
     def probe_title(self, url: str) -> str | None:
         """The title of the page ``url``'s host serves for an address that does not exist,
         or None when it serves none (a real 404, or not probed yet)."""
-        task = self._probes.get(origin(url))
-        probe = task.result() if task is not None and task.done() else None
+        probe = self._probed(url)
         return probe.title if probe is not None else None
+
+    def _probed(self, url: str) -> ParsedPage | None:
+        """The host's not-found page, once probed; None if it answered otherwise."""
+        task = self._probes.get(origin(url))
+        return task.result() if task is not None and task.done() else None
 
     def record(self, url: str, said: str, text: str | None) -> None:
         """A page judged where it was parsed: ``said`` is what its title or heading says
@@ -63,8 +67,7 @@ class SoftNotFoundDetector:
         if said:
             self.found.append(SoftNotFound(url, f"the page says “{said}”", by_probe=False))
             return
-        task = self._probes.get(origin(url))
-        probe = task.result() if task is not None and task.done() else None
+        probe = self._probed(url)
         if probe is not None and text is not None and similar(text, probe.text) >= SIMILAR_ENOUGH:
             self.found.append(
                 SoftNotFound(
