@@ -702,9 +702,9 @@ class Crawler:
     async def _digest(
         self, page_url: str, response: Response, judge: tuple[bool, str | None], depth: int
     ) -> tuple[int, PageDigest]:
-        """Parse a page: in a worker process when there are any, else here."""
+        """Parse a page: in a worker process once one has started, else here."""
         pool = await self._parse_pool()
-        if pool is not None:
+        if pool is not None and pool.ready:
             body, charset = response.body, response.charset
             answer = await pool.digest(page_url, body, charset, judge, depth)
             if answer is not None:

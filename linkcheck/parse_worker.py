@@ -6,8 +6,9 @@ a whole Python process, and its memory counts as much as the crawler's.
 
 Frames on both pipes are a 4-byte big-endian length and a pickle: the first request frame
 is the :class:`~linkcheck.digest.DigestSettings`, then one ``(page URL, body, charset,
-judge, probe_title)`` per page; each answer is a :class:`~linkcheck.digest.PageDigest`, or a string
-saying why the page failed (the worker then ends: its ids can no longer be trusted).
+judge, probe_title)`` per page. The first answer is :data:`READY`; then each answer is a
+:class:`~linkcheck.digest.PageDigest`, or a string saying why the page failed (the worker
+then ends: its ids can no longer be trusted).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from linkcheck.allocator import return_large_blocks
 from linkcheck.digest import Digester, PageDigest
 
 HEADER = 4  # bytes of a frame's length
+READY = True  # the first answer: the worker has started and read its settings
 
 
 def frame(value: Any) -> bytes:
@@ -47,6 +49,8 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     return_large_blocks()
     try:
         digester = Digester(read_frame(requests))
+        answers.write(frame(READY))  # imports done: the crawler may send pages now
+        answers.flush()
         while True:
             page_url, body, charset, judge, probe_title = read_frame(requests)
             try:
