@@ -215,12 +215,14 @@ def test_a_worker_that_cannot_start_or_dies_loses_nothing(
     midway.write_text(
         "#!/bin/sh\nprintf '\\000\\000\\000\\004\\200\\005\\210.'\nhead -c 300 >/dev/null\nexit 1\n"
     )
-    for script in (at_once, midway):
+    silent = tmp_path / "silent"  # never says READY, never answers: must never be waited for
+    silent.write_text("#!/bin/sh\nexec sleep 30\n")
+    for script in (at_once, midway, silent):
         script.chmod(0o755)
     with TestServer(guide()) as site:
         start = site.url("/guide/p0.html")
         expected = summary(crawl(start, crawl={"parse_workers": 0}))
-        for script in (at_once, midway):
+        for script in (at_once, midway, silent):
             monkeypatch.setattr(sys, "executable", str(script))
             caplog.clear()
             run = crawl(start, crawl={"parse_workers": 1})
