@@ -155,6 +155,7 @@ class Crawler:
         self._pool: ParsePool | None = None
         self._pool_started: asyncio.Future[None] | None = None
         self.pages_parsed_by_workers = 0
+        self._closed = False
 
     # --- resume points ----------------------------------------------------------------
 
@@ -741,7 +742,11 @@ class Crawler:
         return pool
 
     async def close(self) -> None:
-        """Stop the parse workers, if any were started."""
+        """Stop the parse workers, if any were started (once; a page parsed later is parsed
+        in process)."""
+        if self._closed:
+            return
+        self._closed = True
         pool, self._pool = self._pool, None
         log.debug(
             "%d of %d pages parsed in worker processes",

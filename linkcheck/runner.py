@@ -318,6 +318,9 @@ async def _crawl_all(crawler: Crawler, site: LocalSite | None, resumed: bool = F
             )
         if crawler.recheck_enabled:
             await crawler.recheck()
+        # No page is parsed from here on: the workers' memory goes back before the checks
+        # that follow, which have a 50,000-page crawl's peak otherwise.
+        await crawler.close()
         crawler.apply_soft_404()
         checks = crawler.checks
         if checks.external_fragments:
