@@ -670,16 +670,17 @@ class Crawler:
             self._record_claimed(page_url, url, response)
             return
         self._parsed_documents.add(document)
-        judging = judge and result.verdict is Verdict.OK and self._soft404 is not None
-        probe_title = self._soft404.probe_title(url) if judging and self._soft404 else None
-        source, digest = await self._digest(page_url, response, (judging, probe_title), depth)
+        soft404 = self._soft404 if judge and result.verdict is Verdict.OK else None
+        probe_title = soft404.probe_title(url) if soft404 is not None else None
+        judging = (soft404 is not None, probe_title)
+        source, digest = await self._digest(page_url, response, judging, depth)
         # From here on nothing waits: a checkpoint sees the page (and a redirect target it
         # claimed) either without a result, so crawled again on resume, or done and parsed.
         self._record(url, result)
         self._record_claimed(page_url, url, response)
         self._apply(page_url, depth, response, source, digest)
-        if judging and self._soft404 is not None:
-            self._soft404.record(url, digest.not_found_said, digest.text)
+        if soft404 is not None:
+            soft404.record(url, digest.not_found_said, digest.text)
 
     def _claim_redirect_target(self, result: CheckResult, depth: int) -> str:
         """A page that redirects inside the scope is parsed as its target, once.
