@@ -17,9 +17,9 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
-from linkcheck.extract import RawLink, decode, parse_page
+from linkcheck.extract import decode, parse_page
 from linkcheck.models import Finding, Variant, pack_variant
-from linkcheck.quality import looks_not_found, page_link_text_findings
+from linkcheck.quality import TEXT_PROBLEM, looks_not_found, page_link_text_findings, text_target
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
 # Bounds on what a digester remembers, so a 50,000-page crawl does not keep every way each
@@ -75,6 +75,15 @@ class PageDigest:
     text: str | None = None
 
 
+_Known = tuple[int, int, tuple[str, str] | None]  # a link's id, its variant's, its text target
+
+
+def _may_have_text_findings(targets: list[tuple[str, str] | None]) -> bool:
+    """Whether page_link_text_findings could find anything (see quality.text_target)."""
+    distinct = {target for target in targets if target is not None}
+    return TEXT_PROBLEM in distinct or len(distinct) != len({text for text, _ in distinct})
+
+
 def pack_ids(ids: frozenset[str]) -> str:
     """A page's ids as one string: a 50,000-page crawl keeps them all until the end."""
     return "\0".join(ids)
@@ -99,8 +108,9 @@ class Digester:
         self._link_ids: dict[str, int] = {}
         self._variant_ids: dict[Variant, int] = {}
         self._variants_sent = 0  # the next variant id (ids are never reused)
-        # (folder or base, href, text, tag, attr) -> (link id, variant id, link key)
-        self._seen: dict[tuple[str, str, str, str, str], tuple[int, int, str]] = {}
+        # (folder or base, href, text, tag, attr) -> (link id, variant id, text target)
+        self._seen: dict[tuple[str, str, str, str, str], _Known] = {}
+        self._link_keys: list[str] = []  # link id -> its URL (or href, when it has none)
 
     def digest(
         self,
@@ -139,7 +149,8 @@ class Digester:
         new_links, new_variants, rows = digest.new_links, digest.new_variants, digest.rows
         variant_ends = digest.variant_ends
         page_follows = not parsed.nofollow
-        texts: list[tuple[RawLink, str]] = []
+        link_keys, generic = self._link_keys, settings.generic_texts
+        targets: list[tuple[str, str] | None] = []  # per link: its text_target (or None)
         check_text = settings.link_text
         # The hot loop of a crawl: once per link per page (134,000 times for 2,000 pages).
         # A link written as before on a page of the same folder resolves as before: one
@@ -154,6 +165,7 @@ class Digester:
                 link_id = link_ids.get(key)
                 if link_id is None:
                     link_id = link_ids[key] = len(link_ids)
+                    link_keys.append(key)
                     new_links.append(NewLink(resolved, href, page_follows and not raw.nofollow))
                 variant = (href, text, tag, attr, resolved.fragment)
                 variant_id = variant_ids.get(variant)
@@ -162,12 +174,19 @@ class Digester:
                     self._variants_sent += 1
                     new_variants += pack_variant(variant)
                     variant_ends.append(len(new_variants))
-                known = seen[context, href, text, tag, attr] = (link_id, variant_id, key)
+                target = None
+                if check_text and tag == "a":
+                    target = text_target(text, raw.text_issue, key, generic)
+                known = seen[context, href, text, tag, attr] = (link_id, variant_id, target)
             rows.extend((known[0], line, known[1]))
-            if check_text and tag == "a":
-                texts.append((raw, known[2]))
-        if texts:
-            digest.findings = page_link_text_findings(page_url, texts, settings.generic_texts)
+            targets.append(known[2])
+        if check_text and _may_have_text_findings(targets):
+            texts = [
+                (raw, link_keys[link_id])
+                for raw, link_id in zip(raw_links, rows[0::3], strict=True)
+                if raw.tag == "a"
+            ]
+            digest.findings = page_link_text_findings(page_url, texts, generic)
         if judge:
             digest.not_found_said = looks_not_found(parsed.title, parsed.heading)
             if not digest.not_found_said and parsed.title == probe_title:

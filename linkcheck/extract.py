@@ -101,6 +101,9 @@ class RawLink(NamedTuple):
     text_issue: str = ""  # "image-without-alt" for an <a> whose only content is such an image
 
 
+_tuple = tuple.__new__
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedPage:
     title: str
@@ -147,7 +150,9 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
     title_node = tree.css_first("title")
     title = _clean(title_node.text()) if title_node is not None else ""
     lines = _LineFinder(text)
+    line_of = lines.find
     links: list[RawLink] = []
+    add = links.append
     base_href: str | None = None
     page_nofollow = False
     # Interned: a site's nav repeats the same hrefs and texts on every page, and a crawl keeps
@@ -166,15 +171,20 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
             if not text_of_node and node.css_first("img") is not None:
                 issue = "image-without-alt"
             rel = attributes.get("rel")
-            links.append(
-                RawLink(
-                    intern(href),
-                    intern(text_of_node),
-                    "a",
-                    "href",
-                    lines.find(href),
-                    rel is not None and "nofollow" in rel.lower(),
-                    issue,
+            nofollow = rel is not None and "nofollow" in rel.lower()
+            # tuple.__new__: a NamedTuple's own __new__ is a Python call, once per link
+            add(
+                _tuple(
+                    RawLink,
+                    (
+                        intern(href),
+                        intern(text_of_node),
+                        "a",
+                        "href",
+                        line_of(href),
+                        nofollow,
+                        issue,
+                    ),
                 )
             )
             continue
@@ -353,10 +363,12 @@ class _LineFinder:
     def find(self, value: str) -> int:
         if value:
             text = self._text
-            position = text.find(value, self._cursor)  # the common case, inline
+            position = text.find(value, self._cursor)  # the common case, all inline
             if position > 0 and (text[position - 1] in "\"'=" or text[position - 1].isspace()):
-                self._cursor = position + len(value)
-                return self._line_of_cursor()
+                cursor = self._cursor = position + len(value)
+                self._line += text.count("\n", self._counted, cursor)
+                self._counted = cursor
+                return self._line
             position = self._find_attribute(value)
             if position >= 0:
                 self._cursor = position + len(value)

@@ -309,21 +309,19 @@ def base_url_problems(run: RunResult, site: LocalSite) -> list[str]:
     outside = _outside_base_problem(run, site)
     if outside:
         return [outside]
-    missing = [
-        link.url
-        for link in run.links.values()
-        if link.internal
-        and site.contains(link.url)
-        and link.result is not None
-        and link.result.status == FILE_NOT_FOUND
-        and any(href.startswith("/") for href in link.occurrences.hrefs())
-    ]
-    rooted = sum(
-        1
+    rooted = [  # internal links written root-relative somewhere
+        link
         for link in run.links.values()
         if link.internal and any(href.startswith("/") for href in link.occurrences.hrefs())
-    )
-    if len(missing) < 3 or len(missing) * 2 < rooted:
+    ]
+    missing = [
+        link.url
+        for link in rooted
+        if site.contains(link.url)
+        and link.result is not None
+        and link.result.status == FILE_NOT_FOUND
+    ]
+    if len(missing) < 3 or len(missing) * 2 < len(rooted):
         return []
     segments: dict[str, int] = {}
     for url in missing:

@@ -175,6 +175,30 @@ def insecure_links(links: Iterable[Link], secure_pages: set[str]) -> list[Findin
     return findings
 
 
+# What text_target says of a link whose text page_link_text_findings reports on its own.
+TEXT_PROBLEM = ("", "")
+
+
+def text_target(
+    text: str, text_issue: str, url: str, generic: frozenset[str]
+) -> tuple[str, str] | None:
+    """One <a> link as :func:`page_link_text_findings` sees it: None when its text is not
+    checked (``javascript:``), :data:`TEXT_PROBLEM` when the link alone is a finding, else
+    (casefolded text, URL). A page has no finding when no link is a problem and no text
+    leads to two URLs: worked out per way of writing a link, that is a set comparison per
+    page instead of a look at each of its links."""
+    if url.startswith("javascript:"):
+        return None
+    text = text.strip()
+    if text_issue or not text:
+        return TEXT_PROBLEM
+    folded = text.casefold()
+    return TEXT_PROBLEM if folded.strip(_GENERIC_TRIM) in generic else (folded, url)
+
+
+_GENERIC_TRIM = " .!:>»→"  # "Click here!", "More »": still generic
+
+
 def page_link_text_findings(
     page: str, links: Iterable[tuple[RawLink, str]], generic: frozenset[str]
 ) -> list[Finding]:
@@ -217,7 +241,7 @@ def page_link_text_findings(
                     "Give it text that names its target.",
                 )
             )
-        elif (folded := text.casefold()).strip(" .!:>»→") in generic:
+        elif (folded := text.casefold()).strip(_GENERIC_TRIM) in generic:
             findings.append(
                 Finding(
                     "generic-link-text",

@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 import trustme
 
+from linkcheck.digest import Digester, DigestSettings
+from linkcheck.extract import parse_page
 from linkcheck.models import ErrorKind, RunResult, Verdict
-from linkcheck.quality import check_mailto, check_tel, looks_not_found, redirect_dead_end
+from linkcheck.quality import (
+    check_mailto,
+    check_tel,
+    looks_not_found,
+    page_link_text_findings,
+    redirect_dead_end,
+)
+from linkcheck.urls import CachedResolver
 from tests.conftest import crawl, result
 from tests.server import Reply, Seen, TestServer, page, redirect
 
@@ -216,6 +225,44 @@ def test_link_text_findings() -> None:
     (same,) = findings(run, "same-text-different-targets")
     assert "“Shipping” links to 2 different addresses" in same
     assert all(f.severity == "warning" for f in run.findings)
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        '<a href="/a"></a>',
+        '<a href="/b"><img src="/b.png"></a>',
+        '<a href="/d">Click here!</a>',
+        '<a href="/g">Shipping</a><a href="g">shipping</a>',  # relative: the same? no: /g, /x/g
+        '<a href="/g">Shipping</a><a href="/h">SHIPPING</a>',
+        '<a href="/i">Returns</a><a href="/i#top">Returns</a>',  # one target: nothing to say
+        '<a href="javascript:void(0)"></a><a href="/j">Fine</a>',  # javascript: not checked
+        '<a href="/k">Fine</a><a href="/l">Also fine</a>',
+    ],
+)
+def test_digested_link_text_findings_are_the_full_checks(links: str) -> None:
+    """The digester tells from each way of writing a link whether a page can have a link
+    text finding at all, and runs the full check only then: what it reports must be what
+    the full check reports, with each problem alone on a page and on clean pages."""
+    generic = frozenset({"click here"})
+    settings = DigestSettings(
+        max_links_per_page=100, max_url_length=2048, link_text=True, generic_texts=generic
+    )
+    digester = Digester(settings)
+    for page_url in ("https://shop.example/x/one.html", "https://shop.example/x/two.html"):
+        html = f"<title>t</title><p>{links}</p><a href='/z'>Contact</a>"
+        resolve = CachedResolver().for_page(page_url)
+        expected = page_link_text_findings(
+            page_url,
+            [
+                (raw, resolve(raw.href).url or raw.href.strip())
+                for raw in parse_page(html).links
+                if raw.tag == "a"
+            ],
+            generic,
+        )
+        assert digester.digest(page_url, html.encode(), "utf-8").findings == expected
+        assert bool(expected) == ("Fine" not in links and "Returns" not in links)
 
 
 # --- mailto / tel --------------------------------------------------------------------------
