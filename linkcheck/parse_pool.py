@@ -188,6 +188,9 @@ class ParsePool:
                 with contextlib.suppress(Exception):
                     stdin.close()
         for worker in self._workers:
+            if not worker.ready and not worker.pending:  # still importing: holds nothing
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.kill()
             for attempt in range(2):  # ask (end of input), then insist (SIGKILL)
                 try:
                     await asyncio.wait_for(worker.process.wait(), timeout=2)

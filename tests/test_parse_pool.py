@@ -277,6 +277,24 @@ def test_a_killed_worker_is_noticed_and_the_pool_stops_its_processes() -> None:
     asyncio.run(scenario())
 
 
+def test_a_worker_closed_before_it_started_is_killed_not_waited_for() -> None:
+    """A crawl over before its worker finished importing has nothing to wait for: closing
+    kills the worker (which was sent no page) instead of waiting for its imports to end."""
+    settings = DigestSettings(
+        max_links_per_page=100, max_url_length=2048, link_text=True, generic_texts=frozenset()
+    )
+
+    async def scenario() -> None:
+        pool = ParsePool(settings, 1, lambda number, digest, token: None)
+        await pool.start()  # the worker now imports for ~0.1 s before it can say READY
+        (worker,) = pool._workers
+        assert not worker.ready
+        await pool.close()
+        assert worker.process.returncode == -signal.SIGKILL
+
+    asyncio.run(scenario())
+
+
 def child_pids(pid: int) -> set[int]:
     """The live children of a process, from every one of its threads."""
     found: set[int] = set()
