@@ -1,5 +1,5 @@
 """Allow ``python -m linkcheck``."""
 
-from linkcheck.cli import main
+from linkcheck.cli import entry
 
-main()
+entry()

@@ -10,8 +10,10 @@ Exit codes (a contract for CI scripts, documented in README.md):
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -61,6 +63,31 @@ def main() -> None:
     return_large_blocks()  # a process of its own: the allocator is ours to tune
     # What the imports made lives as long as the process: collections need not walk it again.
     gc.freeze()
+
+
+def entry() -> None:
+    """The console script (and ``python -m linkcheck``): :func:`main`, then exit without
+    taking the heap apart.
+
+    A run leaves a large heap (every link, occurrence and result), and an interpreter
+    exiting frees it object by object: ~50 ms after a 2,000-page crawl. Nothing is left
+    to do by then: reports are renamed into place, the result store is closed, parse
+    workers have exited; what is buffered in logging and the output streams is flushed
+    here. A library caller of :func:`main` is not affected.
+    """
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # what the interpreter does with sys.exit("message")
+        code = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to flush to
+            stream.flush()
+    os._exit(code or 0)
 
 
 @main.command()
