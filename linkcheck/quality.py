@@ -177,6 +177,7 @@ def insecure_links(links: Iterable[Link], secure_pages: set[str]) -> list[Findin
 
 # What text_target says of a link whose text page_link_text_findings reports on its own.
 TEXT_PROBLEM = ("", "")
+_GENERIC_TRIM = " .!:>»→"  # "Click here!", "More »": still generic
 
 
 def text_target(
@@ -194,9 +195,6 @@ def text_target(
         return TEXT_PROBLEM
     folded = text.casefold()
     return TEXT_PROBLEM if folded.strip(_GENERIC_TRIM) in generic else (folded, url)
-
-
-_GENERIC_TRIM = " .!:>»→"  # "Click here!", "More »": still generic
 
 
 def page_link_text_findings(
