@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from linkcheck import store as store_module
 from linkcheck.commands import cache, history
 from linkcheck.models import CheckResult, ErrorKind, Link, RedirectHop, RunResult, Verdict
 from linkcheck.store import (
@@ -373,9 +374,45 @@ def test_damaged_pages_that_fail_quick_check_are_moved_aside(
     db: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     _filled(db)
+    _damage(db)
+    with caplog.at_level(logging.WARNING, logger="linkcheck.store"):
+        Store(db).close()
+    _assert_rebuilt(db, caplog, "corrupt-")
+
+
+def _damage(db: Path) -> None:
     with db.open("r+b") as handle:  # keep the header, wreck pages in the middle
         handle.seek(4096 * 4)
         handle.write(os.urandom(4096 * 8))
+
+
+def test_a_large_file_is_checked_once_a_day_and_after_a_query_finds_damage(
+    db: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The integrity check reads the whole file: a large one is not checked on every open,
+    but a damaged one is still never used twice: the query that finds the damage makes the
+    next open check it (and set it aside); a day after the last check, an open checks."""
+    monkeypatch.setattr(store_module, "CHECK_ALWAYS_BELOW", 0)  # every file counts as large
+    _filled(db)
+    checked = db.with_name(db.name + ".checked")
+    assert checked.exists()  # the first open checked the new file
+    _damage(db)
+    with caplog.at_level(logging.WARNING, logger="linkcheck.store"), Store(db) as store:
+        assert db.exists() and not list(db.parent.glob("*.corrupt-*"))  # not checked today
+        with pytest.raises(StoreError, match="malformed"):
+            store.cache_stats()  # reads every page of the cache, which the damage hit
+    assert not checked.exists()
+    with caplog.at_level(logging.WARNING, logger="linkcheck.store"):
+        Store(db).close()
+    _assert_rebuilt(db, caplog, "corrupt-")
+
+    caplog.clear()
+    for path in db.parent.glob("cache.sqlite*"):
+        path.unlink()
+    _filled(db)
+    _damage(db)
+    a_day_ago = time.time() - store_module.CHECK_EVERY - 1
+    os.utime(checked, (a_day_ago, a_day_ago))
     with caplog.at_level(logging.WARNING, logger="linkcheck.store"):
         Store(db).close()
     _assert_rebuilt(db, caplog, "corrupt-")
