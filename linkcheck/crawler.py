@@ -15,7 +15,7 @@ import itertools
 import logging
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -159,9 +159,10 @@ class Crawler:
 
     # --- resume points ----------------------------------------------------------------
 
-    def snapshot(self, **extra: Any) -> bytearray:
-        """The crawl's state, encoded for a resume point (see linkcheck.checkpoint);
-        ``extra`` facts of the run (its start time) travel in the header."""
+    def snapshot(self, **extra: Any) -> Iterator[bytes]:
+        """The crawl's state, encoded for a resume point a piece at a time (see
+        linkcheck.checkpoint); ``extra`` facts of the run (its start time) travel in the
+        header."""
         tables, variant_lines = tables_to_state()
         links = (
             # occurrences as numbers into the state's tables: a 50,000-page crawl's 3 million

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ UNCACHEABLE = frozenset({Verdict.BROKEN, Verdict.ERROR, Verdict.BLOCKED, Verdict
 FAILING = frozenset({Verdict.BROKEN, Verdict.ERROR})  # what a failing streak counts
 
 _WAL_SIZE_LIMIT = 32 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
+_SPOOL_CHUNK = 1 << 20  # bytes copied at a time from a checkpoint's spool file into its row
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 # PRAGMA quick_check reads the whole file: ~0.1 s for 200 runs of a 2,500-link site, seconds
@@ -434,16 +436,30 @@ class Store:
                 (key, time.time(), text),
             )
 
-    def save_checkpoint_blob(self, key: str, blob: bytes | bytearray) -> None:
+    def save_checkpoint_blob(self, key: str, pieces: Iterable[bytes]) -> None:
         """Like :meth:`save_checkpoint`, for a state its owner already encoded (and
-        compressed): a big crawl's state is never built as one JSON string in memory."""
-        with self._errors("save the checkpoint"), self._write() as conn:
-            conn.execute(
-                "INSERT INTO checkpoints (key, saved_at, state) VALUES (?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at, "
-                "state = excluded.state",
-                (key, time.time(), blob),  # bytes or bytearray: SQLite takes either as a BLOB
-            )
+        compressed), given a piece at a time: the pieces are spooled to a temporary file,
+        then copied into the row through SQLite's incremental blob I/O, so a big crawl's
+        state is never held in memory whole, and encoding it does not hold the write lock."""
+        with tempfile.TemporaryFile() as spool:
+            size = 0
+            for piece in pieces:
+                spool.write(piece)
+                size += len(piece)
+            spool.seek(0)
+            with self._errors("save the checkpoint"), self._write() as conn:
+                conn.execute(
+                    "INSERT INTO checkpoints (key, saved_at, state) VALUES (?, ?, zeroblob(?)) "
+                    "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at, "
+                    "state = excluded.state",
+                    (key, time.time(), size),
+                )
+                (rowid,) = conn.execute(
+                    "SELECT rowid FROM checkpoints WHERE key = ?", (key,)
+                ).fetchone()
+                with conn.blobopen("checkpoints", "state", rowid) as blob:
+                    while chunk := spool.read(_SPOOL_CHUNK):
+                        blob.write(chunk)
 
     def load_checkpoint_blob(self, key: str) -> bytes | None:
         """The encoded state saved with :meth:`save_checkpoint_blob`, or None."""

@@ -320,6 +320,30 @@ def test_a_checkpoint_that_cannot_be_serialised_leaves_the_old_one(store: Store)
     assert store.load_checkpoint("k") == {"pending": [A]}
 
 
+def test_a_checkpoint_given_in_pieces_is_saved_whole_and_replaced_whole(store: Store) -> None:
+    """A crawl's state arrives a piece at a time (several MB at 50,000 pages) and goes into
+    its row by incremental blob I/O: every byte, in order, however it was cut."""
+    pieces = [os.urandom(n) for n in (0, 1, 3 * 1024 * 1024 + 7, 12, 2 * 1024 * 1024)]
+    store.save_checkpoint_blob("big", iter(pieces))
+    store.save_checkpoint_blob("other", [b"x"])
+    assert store.load_checkpoint_blob("big") == b"".join(pieces)
+    store.save_checkpoint_blob("big", [b"smaller", b" now"])
+    assert store.load_checkpoint_blob("big") == b"smaller now"
+    assert store.load_checkpoint_blob("other") == b"x"
+
+
+def test_a_checkpoint_whose_pieces_fail_leaves_the_old_one(store: Store) -> None:
+    store.save_checkpoint_blob("k", [b"old state"])
+
+    def failing() -> Iterator[bytes]:
+        yield b"new"
+        raise ValueError("the state could not be encoded")
+
+    with pytest.raises(ValueError):
+        store.save_checkpoint_blob("k", failing())
+    assert store.load_checkpoint_blob("k") == b"old state"
+
+
 # -- damage -----------------------------------------------------------------------------------
 
 
