@@ -171,10 +171,10 @@ def _occurrences(link: Link, pieces: _Pieces) -> bytes:
         head = orjson.dumps({"href": href, "text": text, "tag": tag, "attr": attr})
         tail = _NO_FRAGMENT if not fragment else b',"fragment":' + orjson.dumps(fragment) + b"}"
         variants[kind] = (head[len(b'{"href":') : -1] + b',"line":', tail)
-    for page in set(pages):
-        pieces.page(page)
     # Whole columns at a time: the per-occurrence work is C (map, list building, bytes %).
-    page_parts = map(pieces.pages.__getitem__, pages)
+    page_parts = list(map(pieces.pages.__getitem__, pages))
+    if not all(page_parts):  # a page no link before this one was on: made now, once
+        page_parts = list(map(pieces.page, pages))
     variant_parts = list(map(variants.__getitem__, kinds))
     heads = [part[0] for part in variant_parts]
     tails = [part[1] for part in variant_parts]
