@@ -132,11 +132,8 @@ def decode(body: bytes, header_charset: str | None) -> str:
     ):
         if body.startswith(bom):
             return body.decode(encoding, errors="replace")
-    for label in (header_charset, _meta_charset(body)):
-        codec = _codec_for(label)
-        if codec is not None:
-            return body.decode(codec, errors="replace")
-    return body.decode("utf-8", errors="replace")
+    codec = _codec_for(header_charset) or _codec_for(_meta_charset(body))  # meta: only if need be
+    return body.decode(codec or "utf-8", errors="replace")
 
 
 def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> ParsedPage:
