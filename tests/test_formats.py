@@ -14,7 +14,10 @@ import dataclasses
 import html
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +35,7 @@ from linkcheck.report.advice import explain
 from linkcheck.report.csv_report import COLUMNS, render_csv, safe_cell
 from linkcheck.report.github import command, escape_data, escape_property, render_github
 from linkcheck.report.junit import render_junit
+from linkcheck.report.load import load_run
 from linkcheck.report.markdown import MAX_ROWS, escape, render_markdown
 from linkcheck.report.sarif import render_sarif
 from tests.conftest import crawl
@@ -545,3 +549,65 @@ def test_every_format_is_registered_and_written(site: Site, tmp_path: Path) -> N
     for path in written:
         assert path.stat().st_size > 0, path
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+FORKED_WRITERS = """
+import os, sys
+from linkcheck import report
+from linkcheck.report.load import load_run
+
+saved, output, formats, failing = sys.argv[1:]
+parent, forks = os.getpid(), []
+real_fork, real_renderer = os.fork, report.renderer
+
+def counting_fork():
+    pid = real_fork()
+    if pid:
+        forks.append(pid)
+    return pid
+
+def renderer(fmt):
+    if fmt == failing and os.getpid() != parent:
+        raise RuntimeError("this writer fails in its forked copy")
+    return real_renderer(fmt)
+
+os.fork, report.renderer = counting_fork, renderer
+report.write_reports(load_run(saved), formats.split(","), output)
+print(len(forks))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="formats are written by forked copies on Linux")
+def test_formats_written_by_forked_copies_are_those_written_one_by_one(
+    site: Site, tmp_path: Path
+) -> None:
+    """In a process with no other thread (the command line's at the end of a run), every
+    format after the first is written by a forked copy, at the same time; each file must be
+    what writing them one by one gives, and a copy that fails leaves its format to the
+    process itself (here the servers' threads keep this test process writing one by one)."""
+    (saved,) = write_reports(site.run, ["json"], tmp_path / "saved")
+    formats = list(REPORT_FORMATS)
+    one_by_one = {
+        p.name: p.read_bytes() for p in write_reports(load_run(saved), formats, tmp_path / "one")
+    }
+    for failing, name in (("none", "forked"), ("csv", "failed")):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                FORKED_WRITERS,
+                str(saved),
+                str(tmp_path / name),
+                ",".join(formats),
+                failing,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == str(len(formats) - 1)  # a copy for each but the first
+        written = {p.name: p.read_bytes() for p in (tmp_path / name).iterdir()}
+        assert written == one_by_one, name
