@@ -554,6 +554,7 @@ def test_every_format_is_registered_and_written(site: Site, tmp_path: Path) -> N
 FORKED_WRITERS = """
 import os, sys
 from linkcheck import report
+from linkcheck.report import json_report
 from linkcheck.report.load import load_run
 
 saved, output, formats, failing = sys.argv[1:]
@@ -571,7 +572,14 @@ def renderer(fmt):
         raise RuntimeError("this writer fails in its forked copy")
     return real_renderer(fmt)
 
-os.fork, report.renderer = counting_fork, renderer
+real_spool = json_report._spool_lines
+
+def spool_lines(*args):
+    if failing == "json-half":
+        raise RuntimeError("the copy writing the second half of the links fails")
+    real_spool(*args)
+
+os.fork, report.renderer, json_report._spool_lines = counting_fork, renderer, spool_lines
 report.write_reports(load_run(saved), formats.split(","), output)
 print(len(forks))
 """
@@ -590,7 +598,13 @@ def test_formats_written_by_forked_copies_are_those_written_one_by_one(
     one_by_one = {
         p.name: p.read_bytes() for p in write_reports(load_run(saved), formats, tmp_path / "one")
     }
-    for failing, name in (("none", "forked"), ("csv", "failed")):
+    cases = [
+        ("none", "forked", formats, len(formats) - 1),  # a copy for each format but the first
+        ("csv", "failed", formats, len(formats) - 1),  # csv written here when its copy fails
+        ("none", "json", ["json"], 1),  # one format: a copy writes half of the links
+        ("json-half", "json-failed", ["json"], 1),  # ...and when it fails, this process
+    ]
+    for failing, name, written_formats, copies in cases:
         proc = subprocess.run(
             [
                 sys.executable,
@@ -598,7 +612,7 @@ def test_formats_written_by_forked_copies_are_those_written_one_by_one(
                 FORKED_WRITERS,
                 str(saved),
                 str(tmp_path / name),
-                ",".join(formats),
+                ",".join(written_formats),
                 failing,
             ],
             capture_output=True,
@@ -608,6 +622,7 @@ def test_formats_written_by_forked_copies_are_those_written_one_by_one(
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
         )
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.strip() == str(len(formats) - 1)  # a copy for each but the first
+        assert proc.stdout.strip() == str(copies), name
         written = {p.name: p.read_bytes() for p in (tmp_path / name).iterdir()}
-        assert written == one_by_one, name
+        assert written == {n: one_by_one[n] for n in written}, name
+        assert len(written) == len(written_formats), name

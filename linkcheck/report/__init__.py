@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
-import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import cast
 
 from linkcheck.models import RunResult
+from linkcheck.report import forking
 from linkcheck.report.load import ReportError, load_run
 
 # A renderer gets this run and, when there is one, the previous run (for "new" and "fixed").
@@ -38,12 +37,6 @@ def renderer(fmt: str) -> Renderer:
     _, module, function = RENDERERS[fmt]
     return cast(Renderer, getattr(importlib.import_module(f"linkcheck.report.{module}"), function))
 
-
-# Writing formats in forked processes: Linux only (fork is unsafe with macOS system
-# libraries, absent on Windows), and up to a run of this many link occurrences (a 15,000-page
-# guide), past which copy-on-write could add a large process's size again.
-_FORK_WRITERS = sys.platform == "linux" and hasattr(os, "fork")
-FORK_AT_MOST_OCCURRENCES = 1_000_000
 
 PREVIOUS_RUN_FILE = "report.json"
 # Formats that say what is new or fixed; reading a large previous run costs seconds, so
@@ -71,55 +64,22 @@ def write_reports(
     # Each format after the first is written by a forked copy of this process, on another
     # core: the html report of 2,000 pages takes ~0.35 s, the json ~0.2 s, one after the
     # other at the very end of a run. A copy that fails leaves its format to this process.
-    children = _fork_writers(run, previous, jobs[1:]) if len(jobs) > 1 else {}
+    copies: dict[str, int | None] = {}
+    if len(jobs) > 1 and forking.can_fork(run):
+        for fmt, path in jobs[1:]:
+            copies[fmt] = forking.start(partial(_write, run, previous, fmt, path))
     try:
-        first, first_path = jobs[0]
-        write_atomic(first_path, renderer(first)(run, previous))
+        _write(run, previous, *jobs[0])
     finally:
-        written = {fmt for fmt, pid in children.items() if _succeeded(pid)}
+        written = {fmt for fmt, pid in copies.items() if forking.succeeded(pid)}
     for fmt, path in jobs[1:]:
         if fmt not in written:
-            write_atomic(path, renderer(fmt)(run, previous))
+            _write(run, previous, fmt, path)
     return [path for _, path in jobs]
 
 
-def _fork_writers(
-    run: RunResult, previous: RunResult | None, jobs: Sequence[tuple[str, Path]]
-) -> dict[str, int]:
-    """Fork a process per job that writes that report and exits; their pids by format.
-
-    Only where fork is what it says (Linux), in a process with no other thread (one could
-    hold a lock the copy would wait for forever: the command line has none by then), and
-    for a run whose heap, copied on write, would not double a large process's memory."""
-    if (
-        not _FORK_WRITERS
-        or threading.active_count() > 1
-        or sum(len(link.occurrences) for link in run.links.values()) > FORK_AT_MOST_OCCURRENCES
-    ):
-        return {}
-    children: dict[str, int] = {}
-    for fmt, path in jobs:
-        with contextlib.suppress(OSError):  # cannot fork: written here instead
-            pid = os.fork()
-            if pid == 0:  # the child: write, and leave without running the parent's code
-                code = 1
-                try:
-                    write_atomic(path, renderer(fmt)(run, previous))
-                    code = 0
-                finally:
-                    os._exit(code)
-            children[fmt] = pid
-    return children
-
-
-def _succeeded(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        return False
-    return os.waitstatus_to_exitcode(status) == 0
+def _write(run: RunResult, previous: RunResult | None, fmt: str, path: Path) -> None:
+    write_atomic(path, renderer(fmt)(run, previous))
 
 
 def previous_run(folder: Path) -> RunResult | None:
