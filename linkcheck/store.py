@@ -62,6 +62,12 @@ _WAL_SIZE_LIMIT = 32 * 1024 * 1024  # bytes the WAL file is cut back to after a 
 _SPOOL_CHUNK = 1 << 20  # bytes copied at a time from a checkpoint's spool file into its row
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
+# One checkpoint per key, replaced whole; {state} is the state's placeholder (a value, or a
+# zeroblob of the size to be written into by incremental blob I/O)
+_SAVE_CHECKPOINT = (
+    "INSERT INTO checkpoints (key, saved_at, state) VALUES (?, ?, {state}) "
+    "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at, state = excluded.state"
+)
 # PRAGMA quick_check reads the whole file: ~0.1 s for 200 runs of a 2,500-link site, seconds
 # for a 50,000-page one, on every run. A file this small is checked on every open; a larger
 # one once a day (the time of its last clean check is the mtime of ``<file>.checked``), and
@@ -429,12 +435,7 @@ class Store:
         """
         text = json.dumps(state, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         with self._errors("save the checkpoint"), self._write() as conn:
-            conn.execute(
-                "INSERT INTO checkpoints (key, saved_at, state) VALUES (?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at, "
-                "state = excluded.state",
-                (key, time.time(), text),
-            )
+            conn.execute(_SAVE_CHECKPOINT.format(state="?"), (key, time.time(), text))
 
     def save_checkpoint_blob(self, key: str, pieces: Iterable[bytes]) -> None:
         """Like :meth:`save_checkpoint`, for a state its owner already encoded (and
@@ -448,12 +449,7 @@ class Store:
                 size += len(piece)
             spool.seek(0)
             with self._errors("save the checkpoint"), self._write() as conn:
-                conn.execute(
-                    "INSERT INTO checkpoints (key, saved_at, state) VALUES (?, ?, zeroblob(?)) "
-                    "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at, "
-                    "state = excluded.state",
-                    (key, time.time(), size),
-                )
+                conn.execute(_SAVE_CHECKPOINT.format(state="zeroblob(?)"), (key, time.time(), size))
                 (rowid,) = conn.execute(
                     "SELECT rowid FROM checkpoints WHERE key = ?", (key,)
                 ).fetchone()
@@ -537,7 +533,7 @@ class Store:
         except sqlite3.Error as exc:
             if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
                 with contextlib.suppress(OSError):  # damaged: check (and set aside) next time
-                    _sibling(self.path, ".checked").unlink()
+                    self._checked_marker.unlink()
             raise StoreError(f"{self.path}: cannot {action}: {exc}") from exc
 
     def _open(self) -> sqlite3.Connection:
@@ -589,11 +585,16 @@ class Store:
             return None, problem
         return conn, None
 
+    @property
+    def _checked_marker(self) -> Path:
+        """Its mtime is when the file last passed the integrity check (see _check_due)."""
+        return _sibling(self.path, ".checked")
+
     def _check_due(self) -> bool:
         """Whether this open runs the integrity check (see CHECK_ALWAYS_BELOW)."""
         try:
             size = self.path.stat().st_size
-            checked = _sibling(self.path, ".checked").stat().st_mtime
+            checked = self._checked_marker.stat().st_mtime
         except OSError:
             return True
         return size < CHECK_ALWAYS_BELOW or time.time() - checked >= CHECK_EVERY
@@ -614,7 +615,7 @@ class Store:
                 detail = " ".join(str(problems[0]).split()) if problems else "no answer"
                 return f"corrupt-{_timestamp()}", f"fails its integrity check ({detail})"
             with contextlib.suppress(OSError):  # no record: the next open checks again
-                _sibling(self.path, ".checked").touch()
+                self._checked_marker.touch()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return None

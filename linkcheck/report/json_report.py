@@ -123,28 +123,32 @@ def _link_lines(run: RunResult, links: list[Link]) -> Iterator[bytes]:
     writes the second half of the occurrences' lines into a spool file while this process
     writes the first: the occurrences are most of a report's time (0.2 s for 2,000 pages)."""
     split = _halfway(links) if len(links) > 1 and forking.can_fork(run) else len(links)
+    pieces = _Pieces()  # made before the copy: it inherits them
     with tempfile.TemporaryFile() as spool:
         copy = None
         if split < len(links):
-            copy = forking.start(partial(_spool_lines, spool, run, links, split))
+            copy = forking.start(partial(_spool_lines, spool, run, links, split, pieces))
         try:
-            yield from _lines(run, links, 0, split if copy is not None else len(links))
+            yield from _lines(run, links, 0, split if copy is not None else len(links), pieces)
         finally:
             spooled = copy is not None and forking.succeeded(copy)
         if spooled:
             spool.seek(0)
             yield from iter(partial(spool.read, _SPOOL_CHUNK), b"")
         elif copy is not None:  # the copy failed: its half is written here
-            yield from _lines(run, links, split, len(links))
+            yield from _lines(run, links, split, len(links), pieces)
 
 
-def _spool_lines(spool: IO[bytes], run: RunResult, links: list[Link], start: int) -> None:
-    spool.writelines(_lines(run, links, start, len(links)))
+def _spool_lines(
+    spool: IO[bytes], run: RunResult, links: list[Link], start: int, pieces: _Pieces
+) -> None:
+    spool.writelines(_lines(run, links, start, len(links), pieces))
     spool.flush()  # the copy leaves with os._exit, which flushes nothing
 
 
-def _lines(run: RunResult, links: list[Link], start: int, stop: int) -> Iterator[bytes]:
-    pieces = _Pieces()
+def _lines(
+    run: RunResult, links: list[Link], start: int, stop: int, pieces: _Pieces
+) -> Iterator[bytes]:
     last = len(links) - 1
     for index in range(start, stop):
         link = links[index]
