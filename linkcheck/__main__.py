@@ -1,5 +1,20 @@
-"""Allow ``python -m linkcheck``."""
+"""``python -m linkcheck`` and the ``linkcheck`` script: parse workers first, then the CLI.
 
-from linkcheck.cli import entry
+The workers start before the CLI's own imports so that both import at once, on two cores
+(see :mod:`linkcheck.prestart`).
+"""
 
-entry()
+import sys
+
+from linkcheck import prestart
+
+
+def run() -> None:
+    prestart.start(prestart.wanted(sys.argv[1:]))
+    from linkcheck.cli import entry
+
+    entry()
+
+
+if __name__ == "__main__":
+    run()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from linkcheck import prestart
 from linkcheck.checker import Checker, is_transient_result
 from linkcheck.checkpoint import (
     READABLE_VERSIONS,
@@ -70,7 +71,8 @@ log = logging.getLogger(__name__)
 
 MIN_RUNNING_TASKS = 64  # pages and checks under way at once (4x concurrency, at least this)
 # With parse_workers = -1 ("auto"), pages are parsed in process until this many are done:
-# a small site is over before a worker process would have started.
+# a small site is over before a worker process would have started (unless one was started
+# with the program: see linkcheck.prestart).
 PARSE_POOL_AFTER_PAGES = 20
 
 
@@ -148,7 +150,9 @@ class Crawler:
         # -> number in variant_numbers (an array: there can be a million)
         self._variants_by_id: dict[int, array[int]] = {0: array("Q")}
         workers = config.crawl.parse_workers
-        self._pool_after = PARSE_POOL_AFTER_PAGES if workers == AUTO_PARSE_WORKERS else 0
+        self._pool_after = 0
+        if workers == AUTO_PARSE_WORKERS and not prestart.waiting():
+            self._pool_after = PARSE_POOL_AFTER_PAGES  # a worker would cost more than it gives
         if workers == AUTO_PARSE_WORKERS:  # a folder's files take no HTTP: every core parses
             workers = auto_workers(fetching=not config.local.root)
         self._parse_workers = workers
@@ -751,6 +755,7 @@ class Crawler:
         if self._closed:
             return
         self._closed = True
+        prestart.discard()  # the workers started with the program that this crawl did not take
         pool, self._pool = self._pool, None
         log.debug(
             "%d of %d pages parsed in worker processes",

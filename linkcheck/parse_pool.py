@@ -4,6 +4,7 @@ A crawl is CPU-bound in one Python process (nginx serves a 2,000-page guide in a
 second; parsing it takes seconds). So the crawler hands pages to :class:`ParsePool`, which
 sends each page's bytes to a worker process (``python -m linkcheck.parse_worker``) and gets
 back a :class:`~linkcheck.digest.PageDigest`; the event loop meanwhile keeps requests going.
+Workers the program started on its first line (:mod:`linkcheck.prestart`) are taken first.
 
 Frames on both pipes are a 4-byte big-endian length and a pickle. Only this package's own
 worker speaks to the pool, on pipes it created: nothing from the network is unpickled (a
@@ -17,36 +18,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import pickle
+import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from linkcheck import prestart
 from linkcheck.digest import DigestSettings, PageDigest
 from linkcheck.parse_worker import HEADER, READY, frame
+from linkcheck.prestart import MAX_WORKERS, auto_workers
+
+__all__ = ["MAX_WORKERS", "OnAnswer", "ParsePool", "auto_workers"]
 
 log = logging.getLogger(__name__)
 
-MAX_WORKERS = 4  # parsing is a part of a crawl: past this, the event loop is the limit
 
+class _Process(Protocol):
+    """What the pool uses of a worker process (asyncio's, or one taken from prestart)."""
 
-def auto_workers(*, fetching: bool = True) -> int:
-    """One worker per spare core, up to :data:`MAX_WORKERS`. ``fetching``: the event loop
-    keeps a core busy with HTTP; reading a built folder's files leaves it mostly idle, so
-    then every core parses (measured: 2,000 files on 2 cores in 2.14 s instead of 2.38)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(0, min(MAX_WORKERS, cores - 1 if fetching else cores))
+    @property
+    def stdin(self) -> asyncio.StreamWriter | None: ...
+
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+
+    def kill(self) -> None: ...
+
+    async def wait(self) -> int: ...
 
 
 @dataclass(slots=True)
 class _Worker:
     number: int  # 1, 2, ...: the crawler keeps each worker's ids apart (0 is in process)
-    process: asyncio.subprocess.Process
+    process: _Process
     # (answer, token) per page sent, in the order sent: a worker answers in that order
     pending: deque[tuple[asyncio.Future[PageDigest | None], object]] = field(default_factory=deque)
     reader: asyncio.Task[None] | None = None
@@ -76,14 +83,19 @@ class ParsePool:
         """Start the workers; a worker that cannot start is simply not used."""
         settings = frame(self._settings)
         for number in range(1, self._processes + 1):
+            started = prestart.take()
             try:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "linkcheck.parse_worker",
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.DEVNULL,
+                process: _Process = (
+                    await _TakenOver.from_popen(started)
+                    if started is not None
+                    else await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "linkcheck.parse_worker",
+                        stdin=asyncio.subprocess.PIPE,
+                        stdout=asyncio.subprocess.PIPE,
+                        stderr=asyncio.subprocess.DEVNULL,
+                    )
                 )
             except OSError as exc:
                 log.info("parse worker not started (%s): parsing in process", exc)
@@ -205,3 +217,45 @@ class ParsePool:
                     await worker.reader
             self._lost(worker)
         self._workers = []
+
+
+class _TakenOver:
+    """A worker started by :mod:`linkcheck.prestart`, its pipes joined to the event loop.
+
+    Its exit is polled for: it exits within milliseconds of the end of its input, and a
+    thread waiting for it (asyncio's own way) would keep reports from being forked."""
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdin: asyncio.StreamWriter,
+        stdout: asyncio.StreamReader,
+    ) -> None:
+        self._popen = popen
+        self.stdin = stdin
+        self.stdout = stdout
+
+    @classmethod
+    async def from_popen(cls, popen: subprocess.Popen[bytes]) -> _TakenOver:
+        assert popen.stdin is not None and popen.stdout is not None
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(loop=loop)
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader, loop=loop), popen.stdout
+        )
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop), loop=loop),
+            popen.stdin,
+        )
+        return cls(popen, asyncio.StreamWriter(transport, protocol, None, loop), reader)
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+    async def wait(self) -> int:
+        while (code := self._popen.poll()) is None:
+            await asyncio.sleep(_EXIT_POLL)
+        return code
+
+
+_EXIT_POLL = 0.005  # seconds
