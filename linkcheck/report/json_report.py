@@ -29,6 +29,7 @@ from linkcheck.report import forking
 
 SCHEMA_VERSION = 1
 _SPOOL_CHUNK = 1 << 20  # bytes read at a time from the copy's spool file
+_COPY_SHARE = 0.4  # of the occurrences, written by the forked copy (see _split_point)
 _NO_FRAGMENT = b',"fragment":null}'
 VERDICT_ORDER = {verdict: index for index, verdict in enumerate(Verdict)}
 
@@ -120,9 +121,9 @@ def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[b
 
 def _link_lines(run: RunResult, links: list[Link]) -> Iterator[bytes]:
     """A line per link. Where it may (see :mod:`linkcheck.report.forking`), a forked copy
-    writes the second half of the occurrences' lines into a spool file while this process
+    writes the last part of the occurrences' lines into a spool file while this process
     writes the first: the occurrences are most of a report's time (0.2 s for 2,000 pages)."""
-    split = _halfway(links) if len(links) > 1 and forking.can_fork(run) else len(links)
+    split = _split_point(links) if len(links) > 1 and forking.can_fork(run) else len(links)
     pieces = _Pieces()  # made before the copy: it inherits them
     with tempfile.TemporaryFile() as spool:
         copy = None
@@ -156,10 +157,12 @@ def _lines(
         yield b"    " + orjson.dumps(_link(link, run.memory.get(link.url), pieces)) + separator
 
 
-def _halfway(links: list[Link]) -> int:
-    """Where the links are cut in two halves of about as many occurrences."""
+def _split_point(links: list[Link]) -> int:
+    """Where the links are cut in two: the forked copy's part has fewer occurrences, for it
+    also pays for every memory page it touches (copied on its first write). Cut in halves,
+    the 2,000-page benchmark's copy took 0.117 s and this process 0.077 s."""
     totals = list(accumulate(len(link.occurrences) for link in links))
-    return min(bisect_left(totals, totals[-1] / 2) + 1, len(links) - 1)
+    return min(bisect_left(totals, totals[-1] * (1 - _COPY_SHARE)) + 1, len(links) - 1)
 
 
 def _link(link: Link, memory: LinkMemory | None, pieces: _Pieces) -> dict[str, Any]:
