@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import TypeVar
 
-from yarl import URL
-
 from linkcheck.config import Config, HostProfile, parse_accept
+from linkcheck.urls import origin_parts
 
 T = TypeVar("T")
 
@@ -37,8 +36,8 @@ class RequestRules:
 
 
 def origin_key(url: str) -> tuple[str, str, int]:
-    parsed = URL(url)
-    return parsed.scheme, (parsed.raw_host or "").lower(), parsed.port or 0
+    scheme, host, port = origin_parts(url)
+    return scheme, (host or "").lower(), port or 0
 
 
 class HostRules:

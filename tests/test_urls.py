@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
+from linkcheck import urls as urls_module
 from linkcheck.urls import (
     CachedResolver,
     InvalidURL,
     directory_prefix,
     normalize_url,
+    origin_parts,
     page_base,
     resolve,
 )
@@ -162,3 +164,43 @@ def test_cached_resolver_agrees_with_resolve() -> None:
         for base in bases:
             for href in hrefs:
                 assert resolver.resolve(base, href) == resolve(URL(base), href), (base, href)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:30668/guide/p.html",
+        "HTTPS://Example.COM/x",
+        "http://user:pw@host:8080/p?q#f",
+        "http://[::1]:9/x",
+        "http://h?x",
+        "http://h#f",
+        "http://h",
+        "https://bücher.de/",
+        "http://h:/x",
+        "http://h x/y",
+        "ftp://h/x",
+        "mailto:a@b",
+        "//h/x",
+    ],
+)
+def test_origin_parts_are_what_yarl_reads_however_the_url_is_written(url: str) -> None:
+    expected = URL(url)
+    for _ in range(2):  # parsed, then remembered
+        assert origin_parts(url) == (expected.scheme, expected.raw_host, expected.port)
+
+
+@pytest.mark.parametrize("url", ["http://host\\evil/x", "http://h:99999/x"])
+def test_origin_parts_of_an_unusable_url_fail_as_yarl_does(url: str) -> None:
+    with pytest.raises(ValueError) as expected:
+        URL(url)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=str(expected.value)[:20]):
+            origin_parts(url)
+
+
+def test_remembered_origins_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(urls_module, "MAX_ORIGIN_PARTS", 3)
+    for n in range(10):
+        assert origin_parts(f"http://h{n}.example/p") == ("http", f"h{n}.example", 80)
+        assert len(urls_module._ORIGIN_PARTS) <= 3
