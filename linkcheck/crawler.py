@@ -156,6 +156,8 @@ class Crawler:
         if workers == AUTO_PARSE_WORKERS:  # a folder's files take no HTTP: every core parses
             workers = auto_workers(fetching=not config.local.root)
         self._parse_workers = workers
+        if workers <= 0:
+            prestart.discard()  # started with the program, but this run parses in process
         self._pool: ParsePool | None = None
         self._pool_started: asyncio.Future[None] | None = None
         self.pages_parsed_by_workers = 0

@@ -105,6 +105,7 @@ class ParsePool:
             worker = _Worker(number, process)
             worker.reader = asyncio.create_task(self._read_answers(worker))
             self._workers.append(worker)
+        prestart.discard()  # more were started than this run wants
 
     @property
     def alive(self) -> bool:

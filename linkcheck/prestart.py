@@ -35,23 +35,68 @@ def auto_workers(*, fetching: bool = True) -> int:
     return max(0, min(MAX_WORKERS, cores - 1 if fetching else cores))
 
 
+# The options of `linkcheck run` that take a value (a test holds this to the Click command):
+# what follows one of them is its value, not a start URL or a folder.
+RUN_OPTIONS_WITH_VALUES = frozenset(
+    {
+        "--base-url",
+        "--compare",
+        "--concurrency",
+        "--config",
+        "--exclude",
+        "--fail-on",
+        "--format",
+        "--include",
+        "--max-depth",
+        "--max-duration",
+        "--max-pages",
+        "--output",
+        "-o",
+        "--parse-workers",
+        "--redis",
+        "--run",
+        "--timeout",
+    }
+)
+
+
 def wanted(args: Sequence[str]) -> int:
-    """How many workers to start for this command line: a crawl's usual number for `run`
-    (before its options are parsed: a folder's extra worker starts later), else none."""
+    """How many workers to start for this command line, read before Click reads it: for
+    `run`, the number its crawl will want (one per spare core, one per core for a folder,
+    or --parse-workers); for anything else, none."""
     if not args or args[0] != "run" or "--help" in args or "-h" in args:
         return 0
-    for position, arg in enumerate(args):
-        value = None
-        if arg == "--parse-workers" and position + 1 < len(args):
-            value = args[position + 1]
+    folder = False
+    asked: int | None = AUTO
+    position, only_arguments = 1, False
+    while position < len(args):
+        arg = args[position]
+        position += 1
+        if only_arguments or not arg.startswith("-") or arg == "-":
+            folder = folder or os.path.isdir(arg)
+        elif arg == "--":
+            only_arguments = True
         elif arg.startswith("--parse-workers="):
-            value = arg.partition("=")[2]
-        if value is not None:
-            try:
-                return min(MAX_WORKERS, int(value)) if int(value) >= 0 else auto_workers()
-            except ValueError:
-                return 0  # the option parser says what is wrong with it
-    return auto_workers()
+            asked = _number(arg.partition("=")[2])
+        elif arg in RUN_OPTIONS_WITH_VALUES:
+            if arg == "--parse-workers" and position < len(args):
+                asked = _number(args[position])
+            position += 1  # its value
+    if asked is None:
+        return 0  # the run stops at its options
+    return auto_workers(fetching=not folder) if asked == AUTO else min(MAX_WORKERS, asked)
+
+
+AUTO = -1  # --parse-workers -1, and the default
+
+
+def _number(value: str) -> int | None:
+    """--parse-workers' value, or None for one the option will refuse."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if number >= AUTO else None
 
 
 def start(count: int) -> list[subprocess.Popen[bytes]]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 from linkcheck import parse_pool, prestart
@@ -27,19 +29,40 @@ def none_left() -> Iterator[None]:
     [
         (["run", "https://example.com/"], auto_workers()),
         (["run"], auto_workers()),  # start URLs from config.toml
+        (["run", "FOLDER"], auto_workers(fetching=False)),  # a built folder: every core
+        (["run", "--", "FOLDER"], auto_workers(fetching=False)),
+        (["run", "-o", "FOLDER", "https://example.com/"], auto_workers()),  # a value, not a site
+        (["run", "--output", "FOLDER", "https://example.com/"], auto_workers()),
+        (["run", "--output=FOLDER", "https://example.com/"], auto_workers()),
         (["run", "--parse-workers", "0", "https://example.com/"], 0),
-        (["run", "--parse-workers=3", "site/"], 3),
+        (["run", "--parse-workers=3", "FOLDER"], 3),
         (["run", "--parse-workers", "9"], MAX_WORKERS),
-        (["run", "--parse-workers", "-1"], auto_workers()),
-        (["run", "--parse-workers", "many"], 0),  # the option parser will say what is wrong
+        (["run", "--parse-workers", "-1", "FOLDER"], auto_workers(fetching=False)),
+        (["run", "--parse-workers", "many"], 0),  # the run stops at its options
+        (["run", "--parse-workers", "-2"], 0),
         (["run", "--help"], 0),
         (["report", "results.json"], 0),
         (["--version"], 0),
         ([], 0),
     ],
 )
-def test_workers_are_started_for_a_run_only(args: list[str], expected: int) -> None:
-    assert prestart.wanted(args) == expected
+def test_workers_are_started_for_a_run_only(args: list[str], expected: int, tmp_path: Path) -> None:
+    assert prestart.wanted([arg.replace("FOLDER", str(tmp_path)) for arg in args]) == expected
+
+
+def test_the_options_that_take_a_value_are_those_of_the_run_command() -> None:
+    """prestart reads the command line before Click: its list must be Click's."""
+    from linkcheck.cli import main
+
+    run = main.commands["run"]
+    assert isinstance(run, click.Command)
+    taking_values = {
+        name
+        for param in run.params
+        if isinstance(param, click.Option) and not param.is_flag and not param.count
+        for name in param.opts
+    }
+    assert taking_values == prestart.RUN_OPTIONS_WITH_VALUES
 
 
 def test_a_crawl_takes_over_the_workers_started_with_the_program(
@@ -88,3 +111,11 @@ def test_workers_the_crawl_does_not_take_are_stopped() -> None:
         crawl(site.url("/guide/p0.html"), crawl={"parse_workers": 1})
     assert prestart.waiting() == 0
     assert [process.wait(timeout=5) for process in started] == [-signal.SIGKILL] * 2
+
+
+def test_a_run_that_parses_in_process_stops_the_started_workers_at_once() -> None:
+    with TestServer(guide()) as site:
+        (started,) = prestart.start(1)
+        crawl(site.url("/guide/p0.html"), crawl={"parse_workers": 0})
+    assert prestart.waiting() == 0
+    assert started.wait(timeout=5) == -signal.SIGKILL
