@@ -321,20 +321,23 @@ def base_url_problems(run: RunResult, site: LocalSite) -> list[str]:
     outside = _outside_base_problem(run, site)
     if outside:
         return [outside]
-    rooted = [  # internal links written root-relative somewhere
-        link
-        for link in run.links.values()
-        if link.internal and any(href.startswith("/") for href in link.occurrences.hrefs())
-    ]
     missing = [
         link.url
-        for link in rooted
-        if site.contains(link.url)
+        for link in run.links.values()
+        if link.internal
+        and site.contains(link.url)
         and link.result is not None
         and link.result.status == FILE_NOT_FOUND
+        and _written_root_relative(link)
     ]
-    if len(missing) < 3 or len(missing) * 2 < len(rooted):
+    if len(missing) < 3:
         return []
+    rooted = 0  # internal links written root-relative somewhere, counted while they may matter
+    for link in run.links.values():
+        if link.internal and _written_root_relative(link):
+            rooted += 1
+            if rooted > len(missing) * 2:
+                return []  # most such links work: base_url is right
     segments: dict[str, int] = {}
     for url in missing:
         relative = url[len(site.base_url) :]
@@ -358,6 +361,10 @@ def base_url_problems(run: RunResult, site: LocalSite) -> list[str]:
     ]
 
 
+def _written_root_relative(link: Link) -> bool:
+    return any(href.startswith("/") for href in link.occurrences.hrefs())
+
+
 def _outside_base_problem(run: RunResult, site: LocalSite) -> str:
     """Root-relative links that leave base_url's path but name files that are in the folder.
 
@@ -374,7 +381,7 @@ def _outside_base_problem(run: RunResult, site: LocalSite) -> str:
         for link in run.links.values()
         if link.url.startswith(origin)
         and not site.contains(link.url)
-        and any(href.startswith("/") for href in link.occurrences.hrefs())
+        and _written_root_relative(link)
         and at_origin.file_for(link.url) is not None
     ]
     if len(found) < 3:

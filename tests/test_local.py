@@ -305,3 +305,16 @@ def test_files_are_read_no_further_than_the_cap(tmp_path: Path) -> None:
     assert read_capped(big, 1024) == b"x" * 1025  # one byte more tells it was cut
     assert read_capped(small, 1024) == b"<p>small</p>"
     assert read_capped(small, 12) == b"<p>small</p>"  # exactly the cap: whole, not cut
+
+
+def test_root_relative_links_missing_everywhere_question_base_url(tmp_path: Path) -> None:
+    """Most root-relative links miss and no other base path finds them: the run says so,
+    with the counts."""
+    pages = {f"p{n}.html": '<a href="/p0.html">home</a>' for n in range(3)}
+    pages["index.html"] = "".join(f'<a href="/gone/x{m}.html">{m}</a>' for m in range(4))
+    root = write(tmp_path / "public", pages)
+    run = check_folder(root, base_url="https://ex.com/")
+    assert run.setup_errors == [
+        f"4 of 5 root-relative links point to files missing from {root}: is base_url "
+        "(https://ex.com/) the address this folder is served at?"
+    ]
