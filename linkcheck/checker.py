@@ -78,7 +78,11 @@ class Checker:
         seen = {url}
         current = url
         while True:
-            rules = self._rules.for_url(self._remap(current) or current)
+            rules = (
+                first_rules
+                if current == url
+                else self._rules.for_url(self._remap(current) or current)
+            )
             outcome = await self._attempt(method, current, rules, read_body=as_page)
             if method == "HEAD" and _head_refused(outcome):
                 method = "GET"
@@ -169,7 +173,7 @@ class Checker:
         target = self._remap(url) or url
 
         async def send() -> Outcome:
-            async with self._global, self._hosts.slot(target, rules):
+            async with self._global, self._hosts.slot(rules):
                 outcome = await self._client.request(
                     method,
                     target,
@@ -181,7 +185,7 @@ class Checker:
             if isinstance(outcome, Response) and outcome.status in (429, 503):
                 asked = parse_retry_after(outcome.headers.get("retry-after"))
                 if asked is not None:  # slow down every request to this host, not just ours
-                    self._hosts.pause(target, rules, min(asked, self._settings.retry_max_wait))
+                    self._hosts.pause(rules, min(asked, self._settings.retry_max_wait))
             return outcome
 
         outcome, _attempts = await with_retries(

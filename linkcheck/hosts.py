@@ -33,6 +33,9 @@ class RequestRules:
     method: str  # for links that are only checked: "head" (GET fallback) or "get"
     headers: tuple[tuple[str, str], ...]  # profile headers, credentials included when allowed
     verify_tls: bool
+    origin: tuple[
+        str, str, int
+    ]  # (scheme, host, port): the rules, limits and pauses are per origin
 
 
 def origin_key(url: str) -> tuple[str, str, int]:
@@ -84,6 +87,7 @@ class HostRules:
             method=_first(p.method, http.external_method),
             headers=tuple(headers),
             verify_tls=_first(p.verify_tls, http.verify_tls),
+            origin=(scheme, host, port),
         )
 
 
@@ -134,17 +138,17 @@ class HostLimiter:
     def __init__(self) -> None:
         self._hosts: dict[tuple[str, str, int], _HostState] = {}
 
-    def slot(self, url: str, rules: RequestRules) -> _Slot:
+    def slot(self, rules: RequestRules) -> _Slot:
         """Hold one of the origin's request slots, started no sooner than its spacing allows."""
-        return _Slot(self._state(url, rules), rules.interval)
+        return _Slot(self._state(rules), rules.interval)
 
-    def pause(self, url: str, rules: RequestRules, seconds: float) -> None:
+    def pause(self, rules: RequestRules, seconds: float) -> None:
         """The server asked for a break: every request to this origin waits ``seconds``."""
-        state = self._state(url, rules)
+        state = self._state(rules)
         state.paused_until = max(state.paused_until, time.monotonic() + seconds)
 
-    def _state(self, url: str, rules: RequestRules) -> _HostState:
-        key = origin_key(url)
+    def _state(self, rules: RequestRules) -> _HostState:
+        key = rules.origin
         state = self._hosts.get(key)
         if state is None:
             state = self._hosts[key] = _HostState(asyncio.Semaphore(rules.concurrency))
