@@ -12,11 +12,13 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
-from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
+from typing import TYPE_CHECKING
 
 from linkcheck.http import Failure, Outcome, Response
 from linkcheck.models import ErrorKind
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 TRANSIENT_ERRORS = frozenset({ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.PROTOCOL})
@@ -99,7 +101,9 @@ async def with_retries(
 
     first = await send()
     if retries == 0 or not retry_it(first):
-        return first, 1  # the common case, without the retry machinery's overhead
+        return first, 1  # the common case, without the retry machinery (or its import)
+    from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt
+
     replay: list[Outcome] = [first]
 
     async def send_again() -> Outcome:
