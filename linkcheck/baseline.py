@@ -15,7 +15,6 @@ read strictly (a typo must not silently accept nothing) and written with ``tomli
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any
 
 import tomli_w
 
-from linkcheck.config import ConfigError
+from linkcheck.config import ConfigError, closest
 from linkcheck.models import RunResult, Verdict
 from linkcheck.report import write_atomic
 from linkcheck.urls import InvalidURL, normalize_url
@@ -201,8 +200,8 @@ def _entry(item: Any, file: Path, number: int) -> Accepted:
 def _reject_unknown(table: dict[str, Any], valid: tuple[str, ...], where: str) -> None:
     for key in table:
         if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"valid: {', '.join(valid)}"
+            close = closest(key, valid)
+            hint = f"did you mean '{close}'?" if close else f"valid: {', '.join(valid)}"
             raise ConfigError(f"{where}: unknown key '{key}' ({hint})")
 
 

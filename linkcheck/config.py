@@ -8,13 +8,12 @@ the section and the key, so the CLI can print it and exit 2 without a traceback.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -595,12 +594,20 @@ def _build_remap(raw: Any, source: str) -> tuple[RemapRule, ...]:
     return tuple(rules)
 
 
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like ``word`` (a likely typo), if one is close enough."""
+    from difflib import get_close_matches  # only when there is a mistake to explain
+
+    found = get_close_matches(word, list(choices), n=1)
+    return found[0] if found else None
+
+
 def _reject_unknown(keys: Any, valid: Any, source: str, where: str) -> None:
     valid = list(valid)
     for key in keys:
         if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (valid: {', '.join(valid)})"
+            close = closest(key, valid)
+            hint = f" (did you mean '{close}'?)" if close else f" (valid: {', '.join(valid)})"
             raise ConfigError(f"{source}: {where}: unknown key '{key}'{hint}")
 
 
@@ -627,8 +634,8 @@ def _at_least(value: int, minimum: int, source: str, section: str, key: str) -> 
 
 def _one_of(value: str, choices: tuple[str, ...], source: str, section: str, key: str) -> None:
     if value not in choices:
-        close = difflib.get_close_matches(value, choices, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        close = closest(value, choices)
+        hint = f"did you mean '{close}'? " if close else ""
         raise ConfigError(
             f"{source}: [{section}] {key}: unknown value '{value}' ({hint}choose from "
             f"{', '.join(choices)})"
