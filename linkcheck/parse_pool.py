@@ -243,13 +243,18 @@ class _TakenOver:
         assert popen.stdin is not None and popen.stdout is not None
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(loop=loop)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader, loop=loop), popen.stdout
-        )
-        transport, protocol = await loop.connect_write_pipe(
-            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop), loop=loop),
-            popen.stdin,
-        )
+        try:
+            await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader, loop=loop), popen.stdout
+            )
+            transport, protocol = await loop.connect_write_pipe(
+                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop), loop=loop),
+                popen.stdin,
+            )
+        except BaseException:
+            popen.kill()  # not taken after all: it must not outlive the run
+            popen.wait()
+            raise
         return cls(popen, asyncio.StreamWriter(transport, protocol, None, loop), reader)
 
     def kill(self) -> None:

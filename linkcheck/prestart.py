@@ -78,6 +78,8 @@ def wanted(args: Sequence[str]) -> int:
             only_arguments = True
         elif arg.startswith("--parse-workers="):
             asked = _number(arg.partition("=")[2])
+        elif arg == "--redis" or arg.startswith("--redis="):
+            return 0  # this process coordinates: `linkcheck worker` processes parse
         elif arg in RUN_OPTIONS_WITH_VALUES:
             if arg == "--parse-workers" and position < len(args):
                 asked = _number(args[position])

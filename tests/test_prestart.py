@@ -40,6 +40,7 @@ def none_left() -> Iterator[None]:
         (["run", "--parse-workers", "-1", "FOLDER"], auto_workers(fetching=False)),
         (["run", "--parse-workers", "many"], 0),  # the run stops at its options
         (["run", "--parse-workers", "-2"], 0),
+        (["run", "--redis", "redis://127.0.0.1:6379/0", "https://example.com/"], 0),
         (["run", "--help"], 0),
         (["report", "results.json"], 0),
         (["--version"], 0),
