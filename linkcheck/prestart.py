@@ -22,6 +22,9 @@ from collections.abc import Sequence
 MAX_WORKERS = 4  # parsing is a part of a crawl: past this, the event loop is the limit
 
 _started: list[subprocess.Popen[bytes]] = []
+# The pool joins a started worker's pipes to the event loop, which takes POSIX pipes only
+# (elsewhere the pool starts its workers itself, as it always did).
+_POSIX = os.name == "posix"
 
 
 def auto_workers(*, fetching: bool = True) -> int:
@@ -64,7 +67,7 @@ def wanted(args: Sequence[str]) -> int:
     """How many workers to start for this command line, read before Click reads it: for
     `run`, the number its crawl will want (one per spare core, one per core for a folder,
     or --parse-workers); for anything else, none."""
-    if not args or args[0] != "run" or "--help" in args or "-h" in args:
+    if not args or args[0] != "run" or "--help" in args or "-h" in args or not _POSIX:
         return 0
     folder = False
     asked: int | None = AUTO
