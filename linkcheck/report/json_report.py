@@ -193,6 +193,7 @@ class _Pieces:
     def __init__(self) -> None:
         self.ranks = page_ranks()  # to sort occurrences by page URL as integers
         self.pages: list[bytes] = [b""] * len(self.ranks)
+        self.lines = _Digits()  # line numbers as JSON: a page has a few hundred of them
 
     def page(self, number: int) -> bytes:
         piece = self.pages[number]
@@ -227,8 +228,17 @@ def _occurrences(link: Link, pieces: _Pieces) -> bytes:
     variant_parts = list(map(variants.__getitem__, kinds))
     heads = [part[0] for part in variant_parts]
     tails = [part[1] for part in variant_parts]
-    joined = map(b"%b%b%d%b".__mod__, zip(page_parts, heads, lines, tails, strict=True))
+    line_parts = list(map(pieces.lines.__getitem__, lines))
+    joined = map(b"".join, zip(page_parts, heads, line_parts, tails, strict=True))
     return b"[" + b",".join(joined) + b"]"
+
+
+class _Digits(dict[int, bytes]):
+    """Numbers written as JSON once each (joining pieces is faster than formatting them)."""
+
+    def __missing__(self, number: int) -> bytes:
+        digits = self[number] = b"%d" % number
+        return digits
 
 
 def _memory(memory: LinkMemory | None) -> dict[str, Any] | None:
