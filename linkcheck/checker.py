@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from linkcheck.config import HttpSettings
@@ -61,11 +61,15 @@ class Checker:
         rules: HostRules,
         *,
         remap: Callable[[str], str | None] = lambda url: None,
+        is_file: Callable[[str], bool] = lambda url: False,
     ) -> None:
+        """``is_file``: the URLs the client answers from a built folder's files, which take
+        no connection slot and no politeness (there is no server to spare)."""
         self._client = client
         self._settings = settings
         self._rules = rules
         self._remap = remap
+        self._is_file = is_file
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts = HostLimiter()
 
@@ -172,16 +176,21 @@ class Checker:
     ) -> Outcome:
         target = self._remap(url) or url
 
+        def request() -> Awaitable[Outcome]:
+            return self._client.request(
+                method,
+                target,
+                read_body=read_body,
+                headers=rules.headers,
+                timeout=rules.timeout,
+                verify_tls=rules.verify_tls,
+            )
+
         async def send() -> Outcome:
+            if self._is_file(target):
+                return await request()
             async with self._global, self._hosts.slot(rules):
-                outcome = await self._client.request(
-                    method,
-                    target,
-                    read_body=read_body,
-                    headers=rules.headers,
-                    timeout=rules.timeout,
-                    verify_tls=rules.verify_tls,
-                )
+                outcome = await request()
             if isinstance(outcome, Response) and outcome.status in (429, 503):
                 asked = parse_retry_after(outcome.headers.get("retry-after"))
                 if asked is not None:  # slow down every request to this host, not just ours

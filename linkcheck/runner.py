@@ -123,7 +123,11 @@ async def _run(
         if site is not None:
             transport = LocalTransport(site, client, config.http.max_body_bytes)
         checker = Checker(
-            transport, config.http, HostRules(config, site_hosts), remap=config.remapped
+            transport,
+            config.http,
+            HostRules(config, site_hosts),
+            remap=config.remapped,
+            is_file=site.contains if site is not None else lambda url: False,
         )
         robots = (
             RobotsRules(checker, config.http.user_agent or DEFAULT_USER_AGENT)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from linkcheck.config import ConfigError, config_from_mapping
+from linkcheck.hosts import HostLimiter, RequestRules
 from linkcheck.local import LocalSite, read_capped
 from linkcheck.models import RunResult, Verdict
 from linkcheck.runner import run_check
@@ -318,3 +319,34 @@ def test_root_relative_links_missing_everywhere_question_base_url(tmp_path: Path
         f"4 of 5 root-relative links point to files missing from {root}: is base_url "
         "(https://ex.com/) the address this folder is served at?"
     ]
+
+
+def test_files_take_no_connection_slot_and_no_politeness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Limits and spacing are for servers: the folder's files are read at once, while a
+    link to a real server still waits for its host's slot."""
+    slots: list[tuple[str, str, int]] = []
+    real_slot = HostLimiter.slot
+
+    def recorded(self: HostLimiter, rules: RequestRules) -> Any:
+        slots.append(rules.origin)
+        return real_slot(self, rules)
+
+    monkeypatch.setattr(HostLimiter, "slot", recorded)
+    with TestServer({"/ok": Reply(200, "fine")}) as external:
+        pages = {
+            f"p{n}.html": "".join(f'<a href="p{m}.html">{m}</a>' for m in range(5))
+            for n in range(5)
+        }
+        pages["index.html"] = f'<a href="p0.html">first</a><a href="{external.url("/ok")}">out</a>'
+        root = write(tmp_path / "public", pages)
+        run = check_folder(
+            root,
+            base_url="https://ex.com/",
+            extra={"http": {"allow_private": True, "per_host_interval": 0.5}},
+        )
+    assert verdict(run, f"{root}/p4.html") is Verdict.OK
+    assert verdict(run, external.url("/ok")) is Verdict.OK
+    assert slots  # the positive control: the server's links did take slots
+    assert {host for _, host, _ in slots} == {"127.0.0.1"}  # the files (ex.com) never did
