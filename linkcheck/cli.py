@@ -66,8 +66,9 @@ def main() -> None:
 
 
 def entry() -> None:
-    """The console script (and ``python -m linkcheck``): :func:`main`, then exit without
-    taking the heap apart.
+    """What the ``linkcheck`` script and ``python -m linkcheck`` run (through
+    :mod:`linkcheck.__main__`, which starts parse workers first): :func:`main`, then exit
+    without taking the heap apart.
 
     A run leaves a large heap (every link, occurrence and result), and an interpreter
     exiting frees it object by object: ~50 ms after a 2,000-page crawl. Nothing is left
