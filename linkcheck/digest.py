@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from linkcheck.extract import decode, parse_page
 from linkcheck.models import Finding, Variant, pack_variant
+from linkcheck.pickling import by_fields
 from linkcheck.quality import TEXT_PROBLEM, looks_not_found, page_link_text_findings, text_target
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
@@ -46,6 +47,7 @@ class DigestSettings:
     generic_texts: frozenset[str]
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class NewLink:
     """A destination the digester met for the first time (its id is its position)."""
@@ -55,6 +57,7 @@ class NewLink:
     follow: bool  # false under rel=nofollow or <meta name=robots content=nofollow>
 
 
+@by_fields
 @dataclass(slots=True)
 class PageDigest:
     """One page, parsed and resolved: the page's facts and its occurrences by number."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from yarl import URL
 
+from linkcheck.pickling import by_fields
+
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 # Schemes that are legitimate in a page but never fetched; recorded as skipped.
 NON_FETCHED_SCHEMES = frozenset({"mailto", "tel", "javascript", "data", "sms", "callto"})
@@ -32,6 +34,7 @@ class InvalidURL(ValueError):
     """The string cannot be an http(s) URL; the message says why in a few words."""
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class ResolvedLink:
     """An href resolved against its page; ``url`` is None when it is not fetched (``reason``)."""

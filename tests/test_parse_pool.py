@@ -4,15 +4,18 @@ worker cannot start, dies, or is left behind."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
+import pickle
 import platform
 import re
 import signal
 import subprocess
 import sys
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +24,12 @@ import pytest
 from linkcheck import digest as digest_module
 from linkcheck.allocator import return_large_blocks
 from linkcheck.config import ConfigError, config_from_mapping
-from linkcheck.digest import DigestSettings, PageDigest
-from linkcheck.models import RunResult
+from linkcheck.digest import DigestSettings, NewLink, PageDigest
+from linkcheck.models import Finding, RunResult
 from linkcheck.parse_pool import MAX_WORKERS, ParsePool, auto_workers
+from linkcheck.pickling import by_fields
 from linkcheck.runner import run_check
+from linkcheck.urls import ResolvedLink
 from tests.conftest import crawl, make_config
 from tests.server import Reply, Route, TestServer, page, redirect
 
@@ -416,3 +421,38 @@ def test_interrupting_a_run_with_workers_ends_it_cleanly(tmp_path: Path, signum:
         assert (
             not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
         ), f"worker {pid} outlived the run"
+
+
+def test_what_crosses_the_pipes_comes_back_whole() -> None:
+    """Digests, new links and resolved links pickle by their fields (linkcheck.pickling):
+    every field, none at its default, survives the trip."""
+    resolved = ResolvedLink("http://x.test/a", "part", "http", "why not")
+    new = NewLink(resolved, " a.html ", follow=False)
+    finding = Finding(
+        "generic-link-text", "warning", "http://x.test/a", "http://x.test/", "a", "here", 3, "m"
+    )
+    digest = PageDigest(
+        title="T",
+        links_found=3,
+        cut_short=True,
+        ids="a\0b",
+        new_links=[new],
+        new_variants=bytearray(b"v\0w"),
+        variant_ends=array("I", [3]),
+        rows=array("I", [0, 1, 0]),
+        findings=[finding],
+        not_found_said="Page not found",
+        text="the page",
+    )
+    for value in (resolved, new, digest):
+        assert pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)) == value
+
+
+def test_only_classes_built_from_all_their_fields_pickle_by_fields() -> None:
+    @dataclasses.dataclass
+    class Derived:
+        base: int
+        double: int = dataclasses.field(init=False, default=0)
+
+    with pytest.raises(TypeError, match="every field must be an __init__ parameter"):
+        by_fields(Derived)
