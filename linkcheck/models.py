@@ -256,6 +256,11 @@ class Occurrences(Sequence[Occurrence]):
         own = page_numbers.find(url)
         return any(page != own for page in self._pages)
 
+    def page_urls(self) -> set[str]:
+        """The pages it occurs on (one look at each page number, no occurrence built)."""
+        urls = page_numbers.urls
+        return {urls[number] for number in set(self._pages)}
+
     def hrefs(self) -> set[str]:
         """The distinct hrefs it is written with (one look at each variant)."""
         return {variant_numbers.href(kind) for kind in set(self._kinds)}

@@ -209,6 +209,12 @@ def host_of(url: str) -> str:
     return origin_parts(url)[1] or ""
 
 
+def authority_of(url: str) -> str | None:
+    """``scheme://authority`` of a plain absolute URL (None for anything else)."""
+    match = _AUTHORITY.match(url)
+    return match.group() if match else None
+
+
 def origin_parts(url: str) -> tuple[str, str | None, int | None]:
     """(scheme, host, port) as yarl reads them, parsed once per ``scheme://authority``.
 

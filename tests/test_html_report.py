@@ -14,12 +14,22 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 
 import pytest
 from markupsafe import Markup
 
-from linkcheck.models import CheckResult, ErrorKind, RunResult, Verdict
+from linkcheck.models import (
+    CheckResult,
+    ErrorKind,
+    Link,
+    Occurrence,
+    Occurrences,
+    Page,
+    RunResult,
+    Verdict,
+)
 from linkcheck.report import html_report
 from linkcheck.report.advice import Limits, advice_for, explain
 from linkcheck.report.html_report import build_report, neutralize, render_html
@@ -479,3 +489,44 @@ def test_idn_hosts_show_both_forms() -> None:
         run = crawl(site.url("/"), remap=remap)
     html = "".join(render_html(run))
     assert "http://xn--bcher-kva.invalid/" in html and "(bücher.invalid)" in html
+
+
+def test_a_tie_between_anchor_texts_is_broken_by_page_order_not_crawl_order() -> None:
+    """A link written "Old A" on /a and "Old B" on /b shows "Old A" (the first page by URL),
+    whichever page the crawl reached first: the report is the same on every run."""
+
+    def run_found(order: list[str]) -> RunResult:
+        moved = "https://site.test/old"
+        texts = {"https://site.test/a": "Old A", "https://site.test/b": "Old B"}
+        occurrences = Occurrences(
+            Occurrence(page, "/old", texts[page], "a", "href", 7, "") for page in order
+        )
+        result = CheckResult(moved, Verdict.BROKEN, status=404, final_url=moved)
+        link = Link(moved, internal=True, occurrences=occurrences, result=result)
+        pages = [Page(url, 1, "", 200, links_found=1) for url in order]
+        now = datetime.now(UTC)
+        return RunResult(["https://site.test/"], now, now, {moved: link}, pages)
+
+    for order in (
+        ["https://site.test/a", "https://site.test/b"],
+        ["https://site.test/b", "https://site.test/a"],
+    ):
+        (problem,) = build_report(run_found(order)).problems
+        assert problem.text == "Old A"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://example.com/a", "example.com"),
+        ("https://example.com:8443/a?b#c", "example.com:8443"),
+        ("http://[::1]:8080/x", "[::1]:8080"),
+        ("http://xn--bcher-kva.example/", "bücher.example"),
+        ("http://user:pw@example.com:81/", "example.com:81"),
+        ("mailto:a@b.example", ""),
+        ("http://bad host/", "bad host"),
+    ],
+)
+def test_hosts_are_shown_as_readers_know_them(url: str, shown: str) -> None:
+    for _ in range(2):  # worked out, then remembered per scheme://authority
+        assert html_report._display_host(url) == shown

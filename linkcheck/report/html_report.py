@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +42,7 @@ from linkcheck.models import (
 )
 from linkcheck.report.advice import BLOCKED, RATE_LIMITED, Advice, Limits, advice_for
 from linkcheck.report.json_report import sorted_links
-from linkcheck.urls import display_host
+from linkcheck.urls import authority_of, display_host
 
 # C0/C1 controls (except tab and newline) and Unicode bidi controls that can reorder text.
 _UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -429,10 +429,13 @@ def history_text(memory: LinkMemory | None) -> str:
 def _problem(
     link: Link, result: CheckResult, kind: str, limits: Limits, titles: dict[str, str]
 ) -> Problem:
-    texts = Counter(o.text for o in link.occurrences if o.text)
-    hrefs = Counter(o.href for o in link.occurrences)
-    lines = Counter(o.line for o in link.occurrences)
-    pages = sorted({o.page for o in link.occurrences})
+    # In page order, so that a tie (two texts, each on one page) is broken the same way on
+    # every run, whatever order the crawl found the pages in.
+    occurrences = link.occurrences.in_page_order()
+    texts = Counter(o.text for o in occurrences if o.text)
+    hrefs = Counter(o.href for o in occurrences)
+    lines = Counter(o.line for o in occurrences)
+    pages = sorted({o.page for o in occurrences})
     return Problem(
         link=link,
         result=result,
@@ -458,6 +461,13 @@ def _display_host(url: str) -> str:
     """
     if not url.lower().startswith(("http://", "https://")):
         return ""
+    authority = authority_of(url)
+    return _host_with_port(authority) if authority is not None else _host_with_port(url)
+
+
+@lru_cache(maxsize=4096)
+def _host_with_port(url: str) -> str:
+    """_display_host's work, once per ``scheme://authority`` (a report names each host often)."""
     try:
         host = display_host(url)
         port = urlsplit(url).port
@@ -477,7 +487,7 @@ def _hosts(links: list[Link], problems: list[Problem]) -> list[HostView]:
             continue
         view = hosts.setdefault(host, HostView(host))
         view.links += 1
-        view.pages.update(o.page for o in link.occurrences)
+        view.pages.update(link.occurrences.page_urls())
         result = link.result
         if result.verdict in DEAD_VERDICTS:
             view.dead += 1
