@@ -60,11 +60,11 @@ def neutralize(value: Any) -> Any:
     autoescape escape it a second time. The replacement contains no HTML-special character,
     so it is safe inside markup.
     """
+    if not isinstance(value, str) or _UNSAFE_CHARS.search(value) is None:
+        return value  # nearly every value: nothing to show, nothing copied
     if isinstance(value, Markup):
         return Markup(_UNSAFE_CHARS.sub(_visible, str(value)))
-    if isinstance(value, str):
-        return _UNSAFE_CHARS.sub(_visible, value)
-    return value
+    return _UNSAFE_CHARS.sub(_visible, value)
 
 
 def idn_host(url: str | None) -> str:
