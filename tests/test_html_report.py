@@ -530,3 +530,11 @@ def test_a_tie_between_anchor_texts_is_broken_by_page_order_not_crawl_order() ->
 def test_hosts_are_shown_as_readers_know_them(url: str, shown: str) -> None:
     for _ in range(2):  # worked out, then remembered per scheme://authority
         assert html_report._display_host(url) == shown
+
+
+def test_the_template_is_written_in_chunks_of_the_same_text() -> None:
+    pieces = [f"<td>{n}</td>" for n in range(5000)]
+    chunks = list(html_report._in_chunks(iter(pieces), size=1000))
+    assert "".join(chunks) == "".join(pieces)
+    assert all(len(chunk) >= 1000 for chunk in chunks[:-1]) and len(chunks) > 1
+    assert list(html_report._in_chunks(iter([]))) == []

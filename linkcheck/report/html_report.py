@@ -52,6 +52,20 @@ def _visible(match: re.Match[str]) -> str:
     return f"\u2039U+{ord(match.group()):04X}\u203a"
 
 
+def _in_chunks(pieces: Iterator[str], size: int = 1 << 16) -> Iterator[str]:
+    """Jinja2 yields ~25 pieces per link; written one by one, each was an encode and a write."""
+    batch: list[str] = []
+    length = 0
+    for piece in pieces:
+        batch.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(batch)
+            batch, length = [], 0
+    if batch:
+        yield "".join(batch)
+
+
 def neutralize(value: Any) -> Any:
     """Show dangerous invisible characters as visible code points instead of obeying them.
 
@@ -286,21 +300,23 @@ def render_html(run: RunResult, previous: RunResult | None = None) -> Iterator[s
     report = build_report(run, previous)
     template = _environment.get_template("report.html.j2")
     style, script = _asset("report.css"), _asset("report.js")
-    return template.generate(
-        r=report,
-        version=__version__,
-        style=Markup(style),
-        script=Markup(script),
-        # Our own text (keywords and base64), with no quote mark: left unescaped so the
-        # policy reads as written in the file.
-        csp=Markup(content_security_policy(style, script)),
-        element_names=ELEMENT_NAMES,
-        kind_labels=KIND_LABELS,
-        verdict_cards=VERDICT_CARDS,
-        pages_listed=PAGES_LISTED,
-        template_pages_listed=TEMPLATE_PAGES_LISTED,
-        changes_listed=CHANGES_LISTED,
-        titles={page.url: page.title for page in run.pages},
+    return _in_chunks(
+        template.generate(
+            r=report,
+            version=__version__,
+            style=Markup(style),
+            script=Markup(script),
+            # Our own text (keywords and base64), with no quote mark: left unescaped so the
+            # policy reads as written in the file.
+            csp=Markup(content_security_policy(style, script)),
+            element_names=ELEMENT_NAMES,
+            kind_labels=KIND_LABELS,
+            verdict_cards=VERDICT_CARDS,
+            pages_listed=PAGES_LISTED,
+            template_pages_listed=TEMPLATE_PAGES_LISTED,
+            changes_listed=CHANGES_LISTED,
+            titles={page.url: page.title for page in run.pages},
+        )
     )
 
 
