@@ -16,8 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import pytest
+from jinja2 import Environment
 from markupsafe import Markup
 
 from linkcheck.models import (
@@ -538,3 +541,33 @@ def test_the_template_is_written_in_chunks_of_the_same_text() -> None:
     assert "".join(chunks) == "".join(pieces)
     assert all(len(chunk) >= 1000 for chunk in chunks[:-1]) and len(chunks) > 1
     assert list(html_report._in_chunks(iter([]))) == []
+
+
+def test_the_compiled_template_is_kept_and_a_broken_cache_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled once, loaded after; a cache folder that cannot be written changes nothing."""
+    compiled: list[object] = []
+    real_compile = Environment.compile
+
+    def counting(self: Environment, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(args[0])
+        return real_compile(self, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", counting)
+
+    def load(cache_folder: Path) -> str | None:
+        environment = html_report._environment.overlay(
+            cache_size=0,  # no template kept in memory: each load goes to the bytecode cache
+            bytecode_cache=html_report._QuietBytecodeCache(str(cache_folder)),
+        )
+        return environment.get_template("report.html.j2").name
+
+    assert load(tmp_path) == "report.html.j2"
+    assert len(compiled) == 1 and list(tmp_path.iterdir())  # compiled, and kept
+    assert load(tmp_path) == "report.html.j2"
+    assert len(compiled) == 1  # loaded, not compiled again
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    assert load(blocked / "cache") == "report.html.j2"  # no cache: compiled, no error
+    assert len(compiled) == 2
