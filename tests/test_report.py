@@ -163,3 +163,52 @@ def test_loading_something_else_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "z.json").write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(ReportError, match="not a linkcheck report"):
         load_run(tmp_path / "z.json")
+
+
+def test_reading_results_only_cuts_occurrences_out_of_any_text(tmp_path: Path) -> None:
+    """Without occurrences, a report is read by cutting each link's occurrences out of its
+    line: texts with quotes, backslashes, newlines and the key's own spelling in them must
+    not fool the cut, and a file laid out otherwise (re-indented) is read whole."""
+    import orjson
+
+    from linkcheck.report.load import load_run, run_from_document, without_occurrences
+
+    tricky = [
+        'say "hi"',
+        "back\\slash\\",
+        'cut ,"occurrences":[ here',
+        "two\nlines",
+        "ünïcødé ‮",
+        '"}],\n  "pages": [',
+    ]
+    anchors = "".join(
+        f'<a href="/p{n}?q={n}">{text.replace("<", "&lt;")}</a>' for n, text in enumerate(tricky)
+    )
+    routes = {"/": page(anchors + '<a href="/gone">Gone</a>')}
+    routes.update({f"/p{n}": page("") for n in range(len(tricky))})
+    with TestServer(routes) as site:
+        run = crawl(site.url("/"))
+    write_reports(run, ["json"], tmp_path)
+    path = tmp_path / "report.json"
+    data = path.read_bytes()
+    assert len(without_occurrences(data)) < len(data)  # the cut was made
+    whole = run_from_document(orjson.loads(data), occurrences=False)
+    assert load_run(path, occurrences=False) == whole
+    reindented = tmp_path / "reindented.json"
+    reindented.write_text(json.dumps(json.loads(data), indent=4), encoding="utf-8")
+    assert without_occurrences(reindented.read_bytes()) == reindented.read_bytes()
+    assert load_run(reindented, occurrences=False) == whole
+
+
+def test_a_report_with_no_links_reads_back(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from linkcheck.models import RunResult
+    from linkcheck.report.load import load_run, without_occurrences
+
+    now = datetime.now(UTC)
+    write_reports(RunResult(["https://site.test/"], now, now, {}, []), ["json"], tmp_path)
+    data = (tmp_path / "report.json").read_bytes()
+    assert b'"links": [\n  ],' in data  # the layout this test is about
+    assert without_occurrences(data) == data
+    assert load_run(tmp_path / "report.json", occurrences=False).links == {}

@@ -34,7 +34,8 @@ def load_run(path: str | Path, *, occurrences: bool = True) -> RunResult:
     3 million occurrences are most of the reading time."""
     file = Path(path)
     try:
-        document = orjson.loads(file.read_bytes())
+        data = file.read_bytes()
+        document = orjson.loads(data if occurrences else without_occurrences(data))
     except OSError as exc:
         raise ReportError(f"{file}: cannot be read: {exc.strerror or exc}") from None
     except orjson.JSONDecodeError as exc:
@@ -43,6 +44,44 @@ def load_run(path: str | Path, *, occurrences: bool = True) -> RunResult:
         return run_from_document(document, occurrences=occurrences)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ReportError(f"{file}: not a linkcheck report ({type(exc).__name__}: {exc})") from None
+
+
+# How json_report lays a report out: one link per line, each link's occurrences its last key.
+_LINKS_START = b'\n  "links": [\n'
+_LINKS_END = b'\n  ],\n  "pages": ['
+_OCCURRENCES = b',"occurrences":['
+
+
+def without_occurrences(data: bytes) -> bytes:
+    """The report with every link's occurrences cut out, as bytes to parse.
+
+    Comparing with the previous run needs the links' results, not the 134,000 occurrences
+    of a 2,000-page report, and parsing them only to drop them took 120 of the 170 ms a
+    read took. The cut relies on this package's own layout (json_report): a raw newline ends
+    each link's line (JSON escapes one inside a string), and ``,"occurrences":[`` cannot be
+    inside a string either (its quotes would be escaped). A file laid out any other way is
+    returned as it is, to be parsed whole.
+    """
+    start = data.find(_LINKS_START)
+    end = data.find(_LINKS_END, start + 1)
+    if start < 0 or end < 0:
+        return data
+    position = start + len(_LINKS_START)
+    pieces = [data[:position]]
+    while position < end:
+        line_end = data.find(b"\n", position, end)
+        if line_end < 0:
+            line_end = end
+        key = data.find(_OCCURRENCES, position, line_end)
+        if key < 0:
+            return data
+        pieces.append(data[position:key])
+        pieces.append(
+            b',"occurrences":[]},\n' if data[line_end - 1] == ord(",") else b',"occurrences":[]}\n'
+        )
+        position = line_end + 1
+    pieces.append(data[end + 1 :])
+    return b"".join(pieces)
 
 
 def run_from_document(document: dict[str, Any], *, occurrences: bool = True) -> RunResult:
