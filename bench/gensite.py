@@ -74,6 +74,13 @@ def page_path(i: int) -> str:
     return f"/guide/p{i:05d}.html"
 
 
+def page_urls(site_dir: Path, pages: int) -> list[str]:
+    """The absolute URLs of a generated site's first ``pages`` pages, as served."""
+    meta = json.loads((Path(site_dir) / "site.json").read_text())
+    origin = meta["start_url"].rsplit("/guide/", 1)[0]
+    return [origin + page_path(i) for i in range(1, pages + 1)]
+
+
 def words(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
 

@@ -200,9 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="linkcheck-httpbench-") as tmp:
         site_dir = Path(tmp) / "site"
         gensite.generate(site_dir, args.pages, find_free_port_block(4))
-        meta = json.loads((site_dir / "site.json").read_text())
-        origin = meta["start_url"].rsplit("/guide/", 1)[0]
-        pages = [origin + gensite.page_path(i) for i in range(1, args.pages + 1)]
+        pages = gensite.page_urls(site_dir, args.pages)
         urls = [pages[i % len(pages)] for i in range(args.requests)]
         warmup = min(len(urls), max(args.concurrency * 4, 128))
         with NginxServer(site_dir):

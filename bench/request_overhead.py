@@ -104,11 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="linkcheck-overhead-") as tmp:
         site_dir = Path(tmp) / "site"
         gensite.generate(site_dir, args.requests, find_free_port_block(4))
-        meta = json.loads((site_dir / "site.json").read_text())
-        origin = meta["start_url"].rsplit("/guide/", 1)[0]
-        urls = [origin + gensite.page_path(i) for i in range(1, args.requests + 1)]
+        urls = gensite.page_urls(site_dir, args.requests)
         config = config_from_mapping(
-            {"start_urls": [origin + "/"], "http": {"concurrency": args.concurrency}},
+            {"start_urls": [urls[0]], "http": {"concurrency": args.concurrency}},
             source="bench",
         )
         with NginxServer(site_dir):

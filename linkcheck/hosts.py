@@ -33,9 +33,8 @@ class RequestRules:
     method: str  # for links that are only checked: "head" (GET fallback) or "get"
     headers: tuple[tuple[str, str], ...]  # profile headers, credentials included when allowed
     verify_tls: bool
-    origin: tuple[
-        str, str, int
-    ]  # (scheme, host, port): the rules, limits and pauses are per origin
+    # (scheme, host, port): the rules, and the limits and pauses they set, are per origin
+    origin: tuple[str, str, int]
 
 
 def origin_key(url: str) -> tuple[str, str, int]:

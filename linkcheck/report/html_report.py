@@ -503,8 +503,7 @@ def _display_host(url: str) -> str:
     """
     if not url.lower().startswith(("http://", "https://")):
         return ""
-    authority = authority_of(url)
-    return _host_with_port(authority) if authority is not None else _host_with_port(url)
+    return _host_with_port(authority_of(url) or url)
 
 
 @lru_cache(maxsize=4096)
