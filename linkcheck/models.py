@@ -109,12 +109,16 @@ class _VariantTable:
     appended as they come (its digester sent each once); others are looked up first.
     """
 
-    __slots__ = ("_data", "_ends", "_index")
+    __slots__ = ("_absolute", "_data", "_ends", "_index", "_with_fragment")
 
     def __init__(self) -> None:
         self._data = bytearray()
         self._ends = array("Q")
         self._index: dict[bytes, int] = {}  # for number(): only variants asked for by value
+        # The few variants the site-wide checks look at, noted as variants arrive (during
+        # the crawl) rather than found at its end by reading every variant on one core:
+        self._with_fragment: set[int] = set()  # a #fragment (check_fragments)
+        self._absolute: set[int] = set()  # an http(s):// href (inconsistent_links)
 
     def number(self, variant: Variant) -> int:
         """The variant's number, the same one every time it is asked for."""
@@ -126,16 +130,42 @@ class _VariantTable:
 
     def add(self, packed: bytes) -> int:
         """A new number for a variant packed by :func:`pack_variant`, without looking first."""
+        start = len(self._data)
         self._data += packed
         self._ends.append(len(self._data))
-        return len(self._ends) - 1
+        number = len(self._ends) - 1
+        self._note(number, start, len(self._data))
+        return number
 
     def add_all(self, packed: bytes | bytearray, ends: array[int]) -> range:
         """New numbers for variants packed end to end (``ends`` relative to ``packed``)."""
         first, offset = len(self._ends), len(self._data)
         self._data += packed
         self._ends.extend(offset + end for end in ends)
+        start = offset
+        for number in range(first, len(self._ends)):
+            end = self._ends[number]
+            self._note(number, start, end)
+            start = end
         return range(first, len(self._ends))
+
+    def _note(self, number: int, start: int, end: int) -> None:
+        data = self._data
+        if data[end - 1]:  # the last field, the fragment, is not empty
+            self._with_fragment.add(number)
+        href_end = data.find(b"\0", start, end)
+        if data.find(b"://", start, href_end) >= 0 and is_absolute_http(
+            data[start:href_end].decode("utf-8", "surrogatepass")
+        ):
+            self._absolute.add(number)
+
+    def with_fragment(self, numbers: Iterable[int]) -> set[int]:
+        """Those of ``numbers`` whose variant has a #fragment."""
+        return self._with_fragment.intersection(numbers)
+
+    def absolute(self, numbers: Iterable[int]) -> set[int]:
+        """Those of ``numbers`` whose variant's href is an http(s):// URL."""
+        return self._absolute.intersection(numbers)
 
     def __getitem__(self, number: int) -> Variant:
         start = self._ends[number - 1] if number else 0
@@ -163,6 +193,11 @@ class _VariantTable:
         """The packed variants, ``size`` bytes at a time (a copy of one chunk at a time)."""
         for start in range(0, len(self._data), size):
             yield bytes(self._data[start : start + size])
+
+
+def is_absolute_http(href: str) -> bool:
+    """Whether an href, as written, is an http:// or https:// URL."""
+    return href.strip().lower().startswith(("http://", "https://"))
 
 
 def pack_variant(variant: Variant) -> bytes:
@@ -265,6 +300,11 @@ class Occurrences(Sequence[Occurrence]):
         """The distinct hrefs it is written with (one look at each variant)."""
         return {variant_numbers.href(kind) for kind in set(self._kinds)}
 
+    def absolute_hrefs(self) -> set[str]:
+        """The distinct http(s):// hrefs it is written with (the site-wide consistency
+        check's question; one look at each such variant)."""
+        return {variant_numbers.href(kind) for kind in variant_numbers.absolute(self._kinds)}
+
     def href_counts(self) -> dict[str, int]:
         """How often each href is written, counted without building the occurrences."""
         counts: dict[str, int] = {}
@@ -275,9 +315,9 @@ class Occurrences(Sequence[Occurrence]):
 
     @property
     def fragments(self) -> set[str]:
-        """The distinct #fragments used (cheap: one look at each variant)."""
+        """The distinct #fragments used (cheap: one look at each variant that has one)."""
         return {
-            fragment for kind in set(self._kinds) if (fragment := variant_numbers.fragment(kind))
+            variant_numbers.fragment(kind) for kind in variant_numbers.with_fragment(self._kinds)
         }
 
     def in_page_order(self) -> list[Occurrence]:

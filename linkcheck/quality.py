@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
 from linkcheck.extract import RawLink
-from linkcheck.models import Finding, Link
+from linkcheck.models import Finding, Link, is_absolute_http
 
 # Titles and main headings of "not found" pages, in the languages a shop's guide meets.
 _NOT_FOUND = re.compile(
@@ -292,11 +292,13 @@ def inconsistent_links(links: Iterable[Link]) -> list[Finding]:
         if len(variants) >= 2:
             forms = {link.url: len(link.occurrences) for link in variants}
         else:
+            occurrences = variants[0].occurrences
+            if len({_form(href) for href in occurrences.absolute_hrefs()}) < 2:
+                continue  # the common case: written in one http(s) form, or none
             written: dict[str, int] = defaultdict(int)
-            for raw_href, count in variants[0].occurrences.href_counts().items():
-                href = raw_href.strip()
-                if href.lower().startswith(("http://", "https://")):
-                    written[href.split("#", 1)[0]] += count
+            for href, count in occurrences.href_counts().items():
+                if is_absolute_http(href):
+                    written[_form(href)] += count
             forms = dict(written)
         if len(forms) < 2:
             continue
@@ -317,6 +319,10 @@ def inconsistent_links(links: Iterable[Link]) -> list[Finding]:
             )
         )
     return findings
+
+
+def _form(absolute_href: str) -> str:
+    return absolute_href.strip().split("#", 1)[0]
 
 
 def _preferred(forms: list[str]) -> str:

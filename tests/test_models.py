@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from array import array
+
 from linkcheck.models import (
     Occurrence,
     Occurrences,
+    pack_variant,
     page_numbers,
     page_ranks,
     rename_pages,
@@ -52,3 +55,43 @@ def test_occurrences_in_page_order_by_numbers_and_by_url() -> None:
     renamed = occurrences.with_pages_renumbered(rename_pages(lambda url: url.upper()))
     assert sorted(o.page for o in renamed) == sorted(o.page.upper() for o in items)
     assert [o.line for o in renamed] == [o.line for o in occurrences]
+
+
+def test_the_checks_variants_are_noted_however_they_arrive() -> None:
+    """Fragments and http(s) hrefs are noted as variants are added, one by one or a digest's
+    worth at a time; what the site-wide checks read from them equals reading every variant."""
+    one_by_one = [
+        ("  HTTPS://ex.com/a#top", "1", "a", "href", "top"),
+        ("\u00a0http://ex.com/a", "2", "a", "href", ""),  # str.strip: NBSP is whitespace
+        ("ftp://ex.com/a", "3", "a", "href", ""),  # "://" but not http
+        ("//ex.com/a", "4", "a", "href", ""),
+    ]
+    in_bulk = [
+        ("http://ex.com/a", "5", "a", "href", ""),
+        ("a.html#", "6", "a", "href", ""),  # an empty fragment is none
+        ("a.html#x", "7", "a", "href", "x"),
+        ("a.html", "8", "a", "href", ""),
+    ]
+    numbers = [variant_numbers.number(variant) for variant in one_by_one]
+    packed = [pack_variant(variant) for variant in in_bulk]
+    ends = array("I")
+    total = 0
+    for piece in packed:
+        total += len(piece)
+        ends.append(total)
+    numbers += variant_numbers.add_all(b"".join(packed), ends)
+    occurrences = Occurrences()
+    for count, number in enumerate(numbers, start=1):
+        for line in range(count):  # variant n written n times
+            occurrences.add(page_numbers.number("https://ex.com/p.html"), line, number)
+    assert occurrences.fragments == {"top", "x"}
+    assert occurrences.absolute_hrefs() == {
+        "  HTTPS://ex.com/a#top",
+        "\u00a0http://ex.com/a",
+        "http://ex.com/a",
+    }
+    assert occurrences.href_counts()["http://ex.com/a"] == 5
+    relative = Occurrences()
+    relative.add(0, 1, numbers[-1])
+    assert relative.absolute_hrefs() == set()
+    assert relative.fragments == set()

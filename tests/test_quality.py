@@ -410,6 +410,23 @@ def test_inconsistent_forms_of_one_destination() -> None:
     assert "linked in 2 forms" in tidy
 
 
+def test_one_url_written_in_two_http_forms() -> None:
+    """One link (the forms resolve to the same URL), two ways of writing it in full: a
+    finding. Written once in full and otherwise relative, or with #fragments: none."""
+    with TestServer({"/y": page(""), "/z": page("")}) as site:
+        html = (
+            f'<a href="http://localhost:{site.port}/y">1</a>'
+            f'<a href=" http://LOCALHOST:{site.port}/y">2</a>'
+            f'<a href="http://localhost:{site.port}/z#a">3</a>'
+            f'<a href="http://localhost:{site.port}/z#b">4</a>'
+            '<a href="/z">5</a>'
+        )
+        site.routes["/"] = page(html)
+        run = crawl(site.url("/"), http={"allow_private": True})
+    (tidy,) = findings(run, "inconsistent-link")
+    assert "linked in 2 forms" in tidy and "LOCALHOST" in tidy and "/z" not in tidy
+
+
 def test_external_fragments_are_opt_in() -> None:
     with TestServer({"/doc": page('<h2 id="real">Real</h2>')}) as ext:
         html = (
