@@ -126,9 +126,8 @@ class Digester:
     ) -> PageDigest:
         """``judge``: look for the signs of a soft 404; ``probe_title``: the title of what
         the host serves for a page that does not exist, if it serves one with 200."""
-        parsed = parse_page(
-            decode(body, charset), heading=judge, page_text=judge and probe_title is not None
-        )
+        text = decode(body, charset)
+        parsed = parse_page(text, heading=judge, page_text=False)
         settings = self._settings
         raw_links = parsed.links
         cut_short = len(raw_links) > settings.max_links_per_page
@@ -193,5 +192,7 @@ class Digester:
         if judge:
             digest.not_found_said = looks_not_found(parsed.title, parsed.heading)
             if not digest.not_found_said and parsed.title == probe_title:
-                digest.text = parsed.text
+                # rare (titled like the host's not-found page): parsed again for its text,
+                # rather than every page's text taken out in case
+                digest.text = parse_page(text, heading=False).text
         return digest

@@ -80,3 +80,10 @@ def test_hostile_markup_still_yields_links() -> None:
         "<a href='big.html' title='" + "x" * 1_000_000 + "'>big</a>\x00<a href='after.html'>a</a>"
     )
     assert [link.href for link in parse_page(huge).links] == ["big.html", "after.html"]
+
+
+def test_heading_is_the_first_h1_even_when_empty() -> None:
+    assert parse_page("<h1>Not <b>found</b></h1><h1>Other</h1>").heading == "Not found"
+    assert parse_page("<h1> </h1><h1>Not found</h1>").heading == ""
+    assert parse_page("<h1>Not found</h1>", heading=False).heading == ""
+    assert parse_page("<h2>Not found</h2>").heading == ""
