@@ -158,7 +158,7 @@ class Digester:
         # A link written as before on a page of the same folder resolves as before: one
         # look-up gives its ids (an href that starts with ? or # depends on the whole base).
         for raw in raw_links:
-            href, text, tag, attr, line = raw[:5]
+            href, text, tag, attr, line, nofollow, issue = raw
             context = folder if href and href[0] not in _WHOLE_BASE else base
             known = seen.get((context, href, text, tag, attr))
             if known is None:
@@ -168,7 +168,7 @@ class Digester:
                 if link_id is None:
                     link_id = link_ids[key] = len(link_ids)
                     link_keys.append(key)
-                    new_links.append(NewLink(resolved, href, page_follows and not raw.nofollow))
+                    new_links.append(NewLink(resolved, href, page_follows and not nofollow))
                 variant = (href, text, tag, attr, resolved.fragment)
                 variant_id = variant_ids.get(variant)
                 if variant_id is None:
@@ -178,7 +178,7 @@ class Digester:
                     variant_ends.append(len(new_variants))
                 target = None
                 if check_text and tag == "a":
-                    target = text_target(text, raw.text_issue, key, generic)
+                    target = text_target(text, issue, key, generic)
                 known = seen[context, href, text, tag, attr] = (link_id, variant_id, target)
             rows.extend((known[0], line, known[1]))
             targets.append(known[2])
