@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from linkcheck import digest as digest_module
-from linkcheck.allocator import KEPT_FREE, return_large_blocks
+from linkcheck.allocator import KEPT_FREE, LARGE_BLOCK, return_large_blocks
 from linkcheck.config import ConfigError, config_from_mapping
 from linkcheck.digest import DigestSettings, NewLink, PageDigest
 from linkcheck.models import Finding, RunResult
@@ -373,6 +373,14 @@ def test_the_allocator_setting_takes_on_this_linux() -> None:
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc only")
     assert return_large_blocks()
+
+
+def test_a_response_read_takes_no_mapping_of_its_own() -> None:
+    """asyncio reads a socket into a 256 KiB buffer and shrinks it to what arrived: below
+    the mmap threshold it comes from the heap, not from an mmap/mremap/munmap per read."""
+    from asyncio import selector_events
+
+    assert selector_events._SelectorSocketTransport.max_size < LARGE_BLOCK
 
 
 _FAULTS_PER_PAGE = """
