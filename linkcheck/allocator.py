@@ -5,9 +5,10 @@ the system when freed; but after the first such block is freed it raises that th
 the block's size (up to 32 MB), and later large blocks (a resume point being written, a
 report's buffers) come from the heap, which rarely shrinks. On a 50,000-page crawl that held
 ~60 MB of freed memory until the end of the run. A fixed threshold keeps large blocks in
-their own mappings; below it nothing changes. The threshold is 512 KB, above asyncio's
-256 KB receive buffer (``sock.recv(256 KiB)``, then shrunk to what arrived): at 256 KB each
-response read cost an mmap, an mremap and an munmap (~2,600 each in a 2,000-page crawl).
+their own mappings; below it nothing changes. The threshold is 272 KiB, just above asyncio's
+256 KiB receive buffer (``sock.recv(256 KiB)``, then shrunk to what arrived): at 256 KiB each
+response read cost an mmap, an mremap and an munmap (~2,600 each in a 2,000-page crawl); at
+512 KiB a 50,000-page crawl peaked ~12 MiB higher.
 
 Fixing that threshold also fixes the one at which free memory at the heap's top is given
 back, at glibc's 128 KB. Lexbor allocates and frees over 1 MB for each page it parses, so
@@ -23,7 +24,7 @@ import sys
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
 M_MMAP_THRESHOLD = -3
-LARGE_BLOCK = 1 << 19  # bytes: blocks this big or bigger get their own mapping
+LARGE_BLOCK = (256 + 16) << 10  # bytes: blocks this big or bigger get their own mapping
 KEPT_FREE = 4 << 20  # bytes of free memory at the heap's top kept for the next page (2 MB+)
 
 
