@@ -348,7 +348,9 @@ def test_a_hosts_interval_holds_across_all_workers(redis_server: RedisServer) ->
         outcomes = [finish(worker) for worker in workers]
         starts = sorted(seen.at for seen in site.requests)
 
-    assert all(code == 0 for code, _, _ in outcomes)
+    assert all(code == 0 for code, _, _ in outcomes), [
+        (code, err[-1500:]) for code, _, err in outcomes
+    ]
     assert len(run.pages) == 7 and len(starts) >= 12  # 6 pages and the redirect target
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     # The server stamps a request when its thread reads it: allow 10% for that jitter.
