@@ -126,8 +126,8 @@ class Digester:
     ) -> PageDigest:
         """``judge``: look for the signs of a soft 404; ``probe_title``: the title of what
         the host serves for a page that does not exist, if it serves one with 200."""
-        text = decode(body, charset)
-        parsed = parse_page(text, heading=judge, page_text=False)
+        source = decode(body, charset)
+        parsed = parse_page(source, heading=judge, page_text=False)
         settings = self._settings
         raw_links = parsed.links
         cut_short = len(raw_links) > settings.max_links_per_page
@@ -194,5 +194,5 @@ class Digester:
             if not digest.not_found_said and parsed.title == probe_title:
                 # rare (titled like the host's not-found page): parsed again for its text,
                 # rather than every page's text taken out in case
-                digest.text = parse_page(text, heading=False).text
+                digest.text = parse_page(source, heading=False).text
         return digest

@@ -100,7 +100,12 @@ def test_soft_404_pages_are_broken_and_real_pages_are_not() -> None:
 
 
 def test_page_like_the_hosts_not_found_page_is_a_soft_404() -> None:
-    shell = "<html><head><title>Akiba Hobby</title></head><body><p>We could not show this item. Try the search box above or browse the categories.</p></body></html>"
+    shell = (  # the shop's own shell: its nav, and a line that says nothing of "not found"
+        "<html><head><title>Akiba Hobby</title></head><body>"
+        '<nav><a href="/shop/">Shop</a> <a href="/shop/about.html">About us</a></nav>'
+        "<p>We could not show this item. Try the search box above or browse the categories.</p>"
+        "</body></html>"
+    )
 
     def catch_all(seen: Seen) -> Reply:
         return Reply(200, shell)
