@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install what tests/test_browser.py needs on a fresh Debian machine: the distribution's
+# Install what tests/report/test_browser.py needs on a fresh Debian machine: the distribution's
 # chromium package (Playwright drives it; Playwright's own browser download is never used).
 #
 # Idempotent, prints one line saying what it did, and never fails the build: without

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install what tests/test_distributed.py needs on a fresh Debian machine: the distribution's
+# Install what tests/distributed/test_distributed.py needs on a fresh Debian machine: the distribution's
 # redis-server (the tests start their own instance on an ephemeral loopback port; the
 # package's system service is not needed and is not started here).
 #

@@ -32,7 +32,7 @@ from linkcheck.safety import AddressPolicy, is_private_address, parse_ip
 from tests.conftest import crawl, result
 from tests.server import Reply, TestServer, page, redirect
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 # --- credentials and headers ------------------------------------------------------------
 

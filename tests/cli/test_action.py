@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from linkcheck.cli import main
 from tests.server import TestServer, page
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 
 def load(path: str) -> dict:  # type: ignore[type-arg]

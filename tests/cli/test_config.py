@@ -15,7 +15,7 @@ from linkcheck.config import (
     with_overrides,
 )
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 
 def test_shipped_config_toml_is_valid_and_documents_every_key() -> None:

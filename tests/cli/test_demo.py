@@ -8,7 +8,7 @@ from pathlib import Path
 from linkcheck.models import ErrorKind, RedirectKind, RunResult, Verdict
 from linkcheck.report.html_report import render_html
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 DEMO_PORT = "8735"
 
 

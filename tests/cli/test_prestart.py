@@ -15,7 +15,7 @@ from linkcheck import parse_pool, prestart
 from linkcheck.prestart import MAX_WORKERS, auto_workers
 from tests.conftest import crawl
 from tests.server import TestServer
-from tests.test_parse_pool import PAGES, guide, summary, workers_used
+from tests.crawl.test_parse_pool import PAGES, guide, summary, workers_used
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,7 @@ def linkcheck(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
     )
 
 
@@ -167,7 +167,7 @@ def test_interrupt_writes_a_partial_report(tmp_path: Path, signum: int, code: in
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
         )
         deadline = time.monotonic() + 20
         while site.count("/s/3.html") == 0 and time.monotonic() < deadline:

@@ -17,7 +17,7 @@ from linkcheck.config import config_from_mapping
 from linkcheck.runner import run_check
 from tests.server import Reply, TestServer, page
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 PAGES = 40  # within the default max_depth
 
 

@@ -31,7 +31,7 @@ from linkcheck.store import (
     StoreError,
 )
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 A = "https://example.com/a"
 B = "https://example.com/b"

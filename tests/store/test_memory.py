@@ -14,7 +14,7 @@ from linkcheck.models import RunResult, Verdict
 from tests.conftest import crawl, result
 from tests.server import Reply, Seen, TestServer, page
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 
 def remembering(tmp_path: Path, **cache: Any) -> dict[str, Any]:

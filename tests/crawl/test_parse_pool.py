@@ -452,7 +452,7 @@ def test_interrupting_a_run_with_workers_ends_it_cleanly(tmp_path: Path, signum:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
         )
         deadline = time.monotonic() + 20
         while site.count("/s/5.html") == 0 and time.monotonic() < deadline:

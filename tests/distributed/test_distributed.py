@@ -47,7 +47,7 @@ pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None,
     reason="redis-server is not installed (scripts/install-redis.sh installs it)",
 )
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LEASE = 1.0  # seconds: short, so a killed worker's tasks are taken over quickly
 
 

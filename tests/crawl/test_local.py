@@ -17,7 +17,7 @@ from linkcheck.models import RunResult, Verdict
 from linkcheck.runner import run_check
 from tests.server import Reply, TestServer
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

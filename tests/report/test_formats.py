@@ -619,7 +619,7 @@ def test_formats_written_by_forked_copies_are_those_written_one_by_one(
             text=True,
             timeout=60,
             cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
         )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == str(copies), name
