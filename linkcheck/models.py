@@ -29,6 +29,33 @@ class Verdict(enum.StrEnum):
     SKIPPED = "skipped"  # not an http(s) link (mailto:, tel:, javascript:, data:, ...)
     EXCLUDED = "excluded"  # matched an exclude rule or lies beyond a crawl limit
 
+    # The questions code asks of a verdict, answered here once (never a tuple of names).
+    @property
+    def failed(self) -> bool:
+        """The link is dead: a problem an editor must fix, and what fails a CI run."""
+        return self in _FAILED
+
+    @property
+    def works(self) -> bool:
+        """The link leads somewhere that answered (perhaps through redirects)."""
+        return self in _WORKS
+
+    @property
+    def unverified(self) -> bool:
+        """The server kept us from knowing (bot protection, rate limits): neither dead nor fine."""
+        return self in _UNVERIFIED
+
+    @property
+    def checked(self) -> bool:
+        """A request was made for it (not skipped for its scheme, not excluded by a rule)."""
+        return self not in _NOT_CHECKED
+
+
+_FAILED = frozenset({Verdict.BROKEN, Verdict.ERROR})
+_WORKS = frozenset({Verdict.OK, Verdict.REDIRECTED})
+_UNVERIFIED = frozenset({Verdict.BLOCKED, Verdict.RATE_LIMITED})
+_NOT_CHECKED = frozenset({Verdict.SKIPPED, Verdict.EXCLUDED})
+
 
 class ErrorKind(enum.StrEnum):
     """Why a check produced no usable answer (``Verdict.ERROR``) or was skipped."""
