@@ -10,12 +10,12 @@ with HEAD first and with GET when a server refuses HEAD, because many do.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from linkcheck.config import HttpSettings
+from linkcheck.decide import answer_verdict
 from linkcheck.hosts import HostLimiter, HostRules, RequestRules
 from linkcheck.http import Failure, Outcome, Response, Transport
 from linkcheck.models import REDIRECT_STATUSES, CheckResult, ErrorKind, RedirectHop, Verdict
@@ -25,17 +25,6 @@ from linkcheck.urls import InvalidURL, join
 # HEAD answers that may not be what GET would say: servers that refuse HEAD, and bot walls
 # whose challenge page (in the body, which HEAD lacks) tells them apart from a real error.
 HEAD_REFUSED_STATUSES = frozenset({400, 403, 405, 501, 503})
-# Bot walls answer instead of the page: LinkedIn's 999, Cloudflare's challenge header, and
-# the tell-tale bodies of the common services. Such a link could not be verified; it is not
-# known to be broken.
-BOT_STATUSES = frozenset({999})
-BOT_WALL_STATUSES = frozenset({403, 429, 503})
-_BOT_BODY = re.compile(
-    rb"cf-chl|challenge-platform|Just a moment\.\.\.|Attention Required! \| Cloudflare"
-    rb"|_Incapsula_Resource|captcha-delivery\.com|datadome|px-captcha|/_sec/cp_challenge"
-    rb"|Pardon Our Interruption|verify you are (a )?human",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,35 +130,18 @@ class Checker:
             current = target
             if outcome.status == 303 and method != "HEAD":
                 method = "GET"
-        verdict, message = self._judge(outcome, rules)
-        if hops and verdict is Verdict.OK:
-            verdict = Verdict.REDIRECTED
+        verdict, message = answer_verdict(
+            outcome.status,
+            outcome.headers,
+            outcome.body,
+            accept=rules.accept,
+            retry_max_wait=self._settings.retry_max_wait,
+            redirected=bool(hops),
+        )
         result = self._done(
             url, started, verdict, hops, status=outcome.status, message=message, final_url=current
         )
         return Checked(result.result, outcome if as_page else None)
-
-    def _judge(self, response: Response, rules: RequestRules) -> tuple[Verdict, str]:
-        status = response.status
-        if status in rules.accept:
-            return Verdict.OK, ""
-        if status in BOT_STATUSES or (
-            status in BOT_WALL_STATUSES
-            and (
-                "cf-mitigated" in response.headers
-                or _BOT_BODY.search(response.body[:65536]) is not None
-            )
-        ):
-            return Verdict.BLOCKED, f"HTTP {status}: bot protection answered; check it by hand"
-        if status == 429:
-            return Verdict.RATE_LIMITED, "HTTP 429: the server limits automated requests"
-        asked = parse_retry_after(response.headers.get("retry-after"))
-        if status == 503 and asked is not None and asked > self._settings.retry_max_wait:
-            return Verdict.RATE_LIMITED, (
-                f"HTTP 503 asking to come back in {asked:.0f} s "
-                f"(more than retry_max_wait, {self._settings.retry_max_wait:g} s)"
-            )
-        return Verdict.BROKEN, f"HTTP {status}"
 
     async def _attempt(
         self, method: str, url: str, rules: RequestRules, *, read_body: bool

@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import re
 import signal
 import time
 from collections.abc import Callable
@@ -21,19 +20,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from linkcheck.baseline import Baseline, load_baseline
-from linkcheck.checker import Checker
 from linkcheck.checkpoint import checkpoint_key, decode
 from linkcheck.config import Config, ConfigError
 from linkcheck.crawler import Crawler, CrawlStats
-from linkcheck.hosts import HostRules
-from linkcheck.http import DEFAULT_USER_AGENT, HttpClient, Transport
+from linkcheck.http import HttpClient, Transport
 from linkcheck.local import LocalSite, LocalTransport, as_files, local_site
 from linkcheck.memory import cache_context, remember_run
 from linkcheck.models import CheckResult, RunResult, Verdict
-from linkcheck.robots import RobotsRules
-from linkcheck.safety import AddressPolicy
 from linkcheck.store import Store, StoreError
-from linkcheck.urls import InvalidURL, host_of, normalize_url
+from linkcheck.urls import InvalidURL, normalize_url
+from linkcheck.wiring import address_policy, host_rules, make_checker, make_robots
 
 log = logging.getLogger(__name__)
 
@@ -114,26 +110,17 @@ async def _run(
     started_at = datetime.now(UTC)
     interrupted = False
     out_of_time = False
-    site_hosts = _site_hosts(config)
-    policy = AddressPolicy(
-        allowed_hosts=site_hosts | _configured_hosts(config), allow_all=config.http.allow_private
-    )
-    async with HttpClient(config.http, policy=policy) as client:
+    async with HttpClient(config.http, policy=address_policy(config)) as client:
         transport: Transport = client
         if site is not None:
             transport = LocalTransport(site, client, config.http.max_body_bytes)
-        checker = Checker(
+        checker = make_checker(
+            config,
             transport,
-            config.http,
-            HostRules(config, site_hosts),
-            remap=config.remapped,
+            host_rules(config),
             is_file=site.contains if site is not None else lambda url: False,
         )
-        robots = (
-            RobotsRules(checker, config.http.user_agent or DEFAULT_USER_AGENT)
-            if config.crawl.respect_robots and site is None
-            else None
-        )
+        robots = make_robots(config, checker) if site is None else None
         crawler = Crawler(
             config,
             checker,
@@ -354,24 +341,6 @@ def _start_failures(crawler: Crawler, start_urls: list[str]) -> list[str]:
                 f"start URL {url} is not an HTML page (Content-Type: {crawler.non_html_pages[url]})"
             )
     return failures
-
-
-def _site_hosts(config: Config) -> frozenset[str]:
-    """The hosts being crawled: they get the site's (not a guest's) politeness settings."""
-    urls = [*config.start_urls, *config.crawl.allowed_prefixes]
-    return frozenset(host_of(url).lower() for url in urls) | frozenset(
-        host.lower() for host in config.crawl.allowed_hosts
-    )
-
-
-def _configured_hosts(config: Config) -> frozenset[str]:
-    """Hosts the configuration names: remap targets and [hosts] sections may be private."""
-    hosts = {profile.host for profile in config.hosts}
-    for rule in config.remap:
-        match = re.match(r"^[a-z]+://(\[[^\]]+\]|[^/:?#]+)", rule.replace, re.IGNORECASE)
-        if match:
-            hosts.add(match.group(1).strip("[]").lower())
-    return frozenset(hosts)
 
 
 def _local_config(config: Config, site: LocalSite) -> Config:

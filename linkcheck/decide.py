@@ -1,0 +1,244 @@
+"""The crawl's decisions as pure functions: facts about a URL or an answer in, a decision out.
+
+Nothing here does I/O, waits or keeps state: the crawler (one process) and the distributed
+worker ask the same functions and only move the answers into their own bookkeeping, so the
+two cannot decide differently (issue #18).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from linkcheck.config import Config, CrawlSettings
+from linkcheck.models import CheckResult, ErrorKind, Verdict
+from linkcheck.quality import check_mailto, check_tel, redirect_dead_end
+from linkcheck.retry import parse_retry_after
+from linkcheck.scope import Scope
+from linkcheck.urls import ResolvedLink
+
+# --- an answer's verdict --------------------------------------------------------------
+
+# Bot walls answer instead of the page: LinkedIn's 999, Cloudflare's challenge header, and
+# the tell-tale bodies of the common services. Such a link could not be verified; it is not
+# known to be broken.
+BOT_STATUSES = frozenset({999})
+BOT_WALL_STATUSES = frozenset({403, 429, 503})
+BOT_BODY_READ = 65536  # the challenge markers stand near the top of the page
+_BOT_BODY = re.compile(
+    rb"cf-chl|challenge-platform|Just a moment\.\.\.|Attention Required! \| Cloudflare"
+    rb"|_Incapsula_Resource|captcha-delivery\.com|datadome|px-captcha|/_sec/cp_challenge"
+    rb"|Pardon Our Interruption|verify you are (a )?human",
+    re.IGNORECASE,
+)
+
+
+def answer_verdict(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    accept: frozenset[int],
+    retry_max_wait: float,
+    redirected: bool,
+) -> tuple[Verdict, str]:
+    """The verdict of a final answer (after redirects), and its message.
+
+    ``accept``: the statuses that count as working for this host; ``redirected``: whether
+    redirects led here (a working answer is then REDIRECTED, so the report can offer the
+    final URL).
+    """
+    if status in accept:
+        return (Verdict.REDIRECTED if redirected else Verdict.OK), ""
+    if status in BOT_STATUSES or (
+        status in BOT_WALL_STATUSES
+        and ("cf-mitigated" in headers or _BOT_BODY.search(body[:BOT_BODY_READ]) is not None)
+    ):
+        return Verdict.BLOCKED, f"HTTP {status}: bot protection answered; check it by hand"
+    if status == 429:
+        return Verdict.RATE_LIMITED, "HTTP 429: the server limits automated requests"
+    asked_wait = parse_retry_after(headers.get("retry-after")) if status == 503 else None
+    if asked_wait is not None and asked_wait > retry_max_wait:
+        # RFC 9110 §10.2.3: the server says when to come back; later than we wait is not
+        # "broken", it is "not now"
+        return Verdict.RATE_LIMITED, (
+            f"HTTP 503 asking to come back in {asked_wait:.0f} s "
+            f"(more than retry_max_wait, {retry_max_wait:g} s)"
+        )
+    return Verdict.BROKEN, f"HTTP {status}"
+
+
+# --- an href that is not fetched ------------------------------------------------------
+
+
+def unfetchable(key: str, resolved: ResolvedLink, *, mailto_tel: bool) -> CheckResult:
+    """The result of an href with no URL to fetch (``resolved.url`` is None): an invalid URL
+    is an error; mailto: and tel: are skipped, or errors when malformed (with
+    ``mailto_tel``); any other scheme is skipped."""
+    invalid = resolved.reason.startswith("invalid URL")
+    message = resolved.reason
+    if not invalid and mailto_tel and resolved.scheme in ("mailto", "tel"):
+        problem = (check_mailto if resolved.scheme == "mailto" else check_tel)(key)
+        invalid = bool(problem)
+        message = (
+            f"malformed {resolved.scheme}: link: {problem}"
+            if problem
+            else f"{resolved.scheme}: link, well formed (nothing is sent or dialled)"
+        )
+    return CheckResult(
+        url=key,
+        verdict=Verdict.ERROR if invalid else Verdict.SKIPPED,
+        error=ErrorKind.INVALID_URL if invalid else None,
+        message=message,
+    )
+
+
+# --- a URL met for the first time -----------------------------------------------------
+
+
+class Fate(Enum):
+    """What happens to a URL the crawl meets for the first time."""
+
+    CRAWL = "crawl"  # an in-scope page: fetched with GET and parsed for more links
+    CHECK = "check"  # an external link: checked (HEAD, falling back to GET)
+    NOFOLLOW = "nofollow"  # in scope, but linked with rel=nofollow: checked, not crawled
+    TOO_DEEP = "too deep"  # in scope, beyond max_depth: checked, not crawled
+    TOO_MANY = "too many"  # in scope, beyond max_pages: checked, not crawled
+    EXCLUDED = "excluded"  # matches an exclude pattern: neither crawled nor checked
+    TRAP = "trap"  # in scope, but its path repeats itself: not followed
+    NOT_CHECKED = "not checked"  # external, and external links are not checked
+
+    @property
+    def crawled(self) -> bool:
+        return self is Fate.CRAWL
+
+    @property
+    def checked(self) -> bool:
+        """Checked with a request of its own (not crawled)."""
+        return self in _CHECKED
+
+
+_CHECKED = frozenset({Fate.CHECK, Fate.NOFOLLOW, Fate.TOO_DEEP, Fate.TOO_MANY})
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """The decision for a new URL: its fate, its result when no request is made for it,
+    and the limit it counts against (a field of the crawl's limits, a Redis counter)."""
+
+    fate: Fate
+    result: CheckResult | None = None
+    counter: str = ""
+
+
+# The fates that carry no result are the same value each time (no allocation per URL).
+_CRAWL = Discovery(Fate.CRAWL)
+_CHECK = Discovery(Fate.CHECK)
+_NOFOLLOW = Discovery(Fate.NOFOLLOW)
+_TOO_DEEP = Discovery(Fate.TOO_DEEP, counter="pages_not_crawled_max_depth")
+_TOO_MANY = Discovery(Fate.TOO_MANY, counter="pages_not_crawled_max_pages")
+
+
+def discovery(
+    url: str,
+    *,
+    internal: bool,
+    depth: int,
+    follow: bool,
+    scope: Scope,
+    crawl: CrawlSettings,
+    pages_scheduled: int | None = None,
+) -> Discovery:
+    """Decide a URL met on a page at ``depth`` (a sitemap entry: -1, so it is crawled as a
+    start page's link is); ``internal``: in the scope; ``follow``: not under rel=nofollow.
+
+    ``pages_scheduled``: pages the crawl has taken on so far, for max_pages; None when the
+    count is not known here (a distributed run decides max_pages as it commits, against the
+    cluster-wide count), and a page is then CRAWL.
+    """
+    pattern = scope.excluded_by(url)
+    if pattern is not None:
+        return Discovery(
+            Fate.EXCLUDED,
+            CheckResult(url, Verdict.EXCLUDED, message=f"matches exclude pattern {pattern!r}"),
+        )
+    if internal:
+        if scope.looks_like_trap(url):
+            return Discovery(
+                Fate.TRAP,
+                CheckResult(
+                    url,
+                    Verdict.EXCLUDED,
+                    message="repeating path segments: looks like a crawl trap, not followed",
+                ),
+                counter="traps",
+            )
+        if not follow:
+            return _NOFOLLOW
+        if depth + 1 > crawl.max_depth:
+            return _TOO_DEEP
+        if pages_scheduled is not None and pages_scheduled >= crawl.max_pages:
+            return _TOO_MANY
+        return _CRAWL
+    if not scope.check_external:
+        return Discovery(
+            Fate.NOT_CHECKED,
+            CheckResult(
+                url, Verdict.EXCLUDED, message="external links are not checked (--no-external)"
+            ),
+        )
+    return _CHECK
+
+
+# --- per-host switches ----------------------------------------------------------------
+
+
+def fragments_enabled(config: Config, url: str) -> bool:
+    """Whether ``page#section`` links into ``url`` are checked: its host's [hosts] profile
+    says so, else [checks] fragments."""
+    profile = config.profile_for(url) if config.hosts else None
+    if profile is not None and profile.fragments is not None:
+        return profile.fragments
+    return config.checks.fragments
+
+
+def soft_404_enabled(config: Config, url: str) -> bool:
+    """Whether ``url`` is judged for soft 404s: its host's [hosts] profile says so, else
+    [checks] soft_404."""
+    profile = config.profile_for(url) if config.hosts else None
+    if profile is not None and profile.soft_404 is not None:
+        return profile.soft_404
+    return config.checks.soft_404
+
+
+# --- results decided without a request of their own ------------------------------------
+
+
+def recorded(config: Config, url: str, result: CheckResult) -> CheckResult:
+    """A check's result as the run records it: a deep link redirected to the site's home
+    or a login page is a soft 404 (the target is gone), when soft 404s are judged."""
+    if (
+        result.verdict is Verdict.REDIRECTED
+        and config.checks.soft_404
+        and soft_404_enabled(config, url)
+    ):
+        dead_end = redirect_dead_end(url, result.final_url)
+        if dead_end:
+            return dataclasses.replace(
+                result, verdict=Verdict.BROKEN, message=f"soft 404: {dead_end}"
+            )
+    return result
+
+
+def robots_disallowed(url: str) -> CheckResult:
+    """A page the site's robots.txt keeps us from crawling: not fetched, not a problem."""
+    return CheckResult(url, Verdict.EXCLUDED, message="disallowed by the site's robots.txt")
+
+
+def claimed_target(target: str, status: int) -> CheckResult:
+    """The result of a redirect target inside the scope that a page's fetch reached (and
+    claimed, to parse it once): it answered with ``status``."""
+    return CheckResult(target, Verdict.OK, status=status, final_url=target)

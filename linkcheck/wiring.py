@@ -1,0 +1,72 @@
+"""Build a run's HTTP side from its Config: address policy, host rules, Checker, robots rules.
+
+The single-process runner and the distributed workers build these the same way (one place,
+so the private-address rule and the site's politeness cannot drift between them); each
+brings its own transport (a folder's files, a cluster-wide politeness layer).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from linkcheck.checker import Checker
+from linkcheck.config import Config
+from linkcheck.hosts import HostRules
+from linkcheck.http import DEFAULT_USER_AGENT, Transport
+from linkcheck.robots import RobotsRules
+from linkcheck.safety import AddressPolicy
+from linkcheck.urls import host_of
+
+# The host of a remap target: "scheme://host" or "scheme://[v6 address]", before any
+# port, path, query or fragment.
+_REMAP_HOST = re.compile(r"^[a-z]+://(\[[^\]]+\]|[^/:?#]+)", re.IGNORECASE)
+
+
+def site_hosts(config: Config) -> frozenset[str]:
+    """The hosts being crawled: they get the site's (not a guest's) politeness settings."""
+    urls = [*config.start_urls, *config.crawl.allowed_prefixes]
+    return frozenset(host_of(url).lower() for url in urls) | frozenset(
+        host.lower() for host in config.crawl.allowed_hosts
+    )
+
+
+def configured_hosts(config: Config) -> frozenset[str]:
+    """Hosts the configuration names: remap targets and [hosts] sections may be private."""
+    hosts = {profile.host for profile in config.hosts}
+    for rule in config.remap:
+        match = _REMAP_HOST.match(rule.replace)
+        if match:
+            hosts.add(match.group(1).strip("[]").lower())
+    return frozenset(hosts)
+
+
+def address_policy(config: Config) -> AddressPolicy:
+    """The private-address guard: only the site's hosts and the configured hosts may be
+    private (unless ``allow_private``), so a public page cannot make us probe a LAN."""
+    return AddressPolicy(
+        allowed_hosts=site_hosts(config) | configured_hosts(config),
+        allow_all=config.http.allow_private,
+    )
+
+
+def host_rules(config: Config) -> HostRules:
+    return HostRules(config, site_hosts(config))
+
+
+def make_checker(
+    config: Config,
+    transport: Transport,
+    rules: HostRules,
+    *,
+    is_file: Callable[[str], bool] = lambda url: False,
+) -> Checker:
+    """``is_file``: the URLs ``transport`` answers from a built folder's files."""
+    return Checker(transport, config.http, rules, remap=config.remapped, is_file=is_file)
+
+
+def make_robots(config: Config, checker: Checker) -> RobotsRules | None:
+    """robots.txt rules when the run respects them (a folder's run never does)."""
+    if not config.crawl.respect_robots:
+        return None
+    return RobotsRules(checker, config.http.user_agent or DEFAULT_USER_AGENT)
