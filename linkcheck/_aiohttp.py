@@ -1,7 +1,7 @@
 """aiohttp, imported without loading the system trust store twice for nothing.
 
 When it is imported, aiohttp builds two default TLS contexts (``aiohttp.connector``), each
-loading the system's CA bundle: ~45 ms of every run's start-up. linkcheck never uses them:
+loading the system's CA bundle, a cost in every run's start-up. linkcheck never uses them:
 an https request always gets linkcheck's own context, or verification off
 (``HttpClient._tls`` in :mod:`linkcheck.http`). So they are built while ``SSL_CERT_FILE`` and
 ``SSL_CERT_DIR`` name an empty store, and the environment is put back at once (nothing else

@@ -3,18 +3,18 @@
 glibc's malloc serves blocks above a threshold with their own memory mappings, returned to
 the system when freed; but after the first such block is freed it raises that threshold to
 the block's size (up to 32 MB), and later large blocks (a resume point being written, a
-report's buffers) come from the heap, which rarely shrinks. On a 50,000-page crawl that held
-~60 MB of freed memory until the end of the run. A fixed threshold keeps large blocks in
-their own mappings; below it nothing changes. The threshold is 272 KiB, just above asyncio's
-256 KiB receive buffer (``sock.recv(256 KiB)``, then shrunk to what arrived): at 256 KiB each
-response read cost an mmap, an mremap and an munmap (~2,600 each in a 2,000-page crawl); at
-512 KiB a 50,000-page crawl peaked ~12 MiB higher.
+report's buffers) come from the heap, which rarely shrinks: a large crawl held that freed
+memory until the end of the run. A fixed threshold keeps large blocks in their own
+mappings; below it nothing changes. The threshold is 272 KiB, just above asyncio's 256 KiB
+receive buffer (``sock.recv(256 KiB)``, then shrunk to what arrived): at 256 KiB each
+response read cost an mmap, an mremap and an munmap; higher, blocks just above it came
+from the heap again and a large crawl's peak memory grew.
 
 Fixing that threshold also fixes the one at which free memory at the heap's top is given
-back, at glibc's 128 KB. Lexbor allocates and frees over 1 MB for each page it parses, so
-at 128 KB every page gave that memory back and took it again from the kernel, fresh pages
-to fault in and zero: ~35 page faults a page, 18% of a parse worker's time (2,000 pages:
-70,900 faults and 0.72 s of CPU; with 4 MB kept, 8,600 and 0.58 s; peak RSS +1 MB).
+back, at glibc's 128 KB. Lexbor allocates and frees far more than that for each page it
+parses, so at 128 KB every page gave that memory back and took it again from the kernel,
+fresh pages to fault in and zero: a large share of a parse worker's time. Keeping a few
+MB free at the heap's top (``KEPT_FREE``) saves that for little more peak memory.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sys
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
 M_MMAP_THRESHOLD = -3
 LARGE_BLOCK = (256 + 16) << 10  # bytes: blocks this big or bigger get their own mapping
-KEPT_FREE = 4 << 20  # bytes of free memory at the heap's top kept for the next page (2 MB+)
+KEPT_FREE = 4 << 20  # bytes of free memory at the heap's top kept for the next page's parse
 
 
 def return_large_blocks(threshold: int = LARGE_BLOCK, kept_free: int = KEPT_FREE) -> bool:

@@ -38,10 +38,11 @@ for _tag, _attr in LINK_ATTRIBUTES:
 _SELECTOR = ", ".join(
     [f"{tag}[{attrs[0]}]" if len(attrs) == 1 else tag for tag, attrs in _ATTRS_BY_TAG.items()]
     + ["meta[http-equiv]", "meta[name]", "base[href]", "h1"]
-)  # h1: the first is the page's heading (a second walk of the tree cost ~10 us a page)
+)  # h1: the first is the page's heading, found in this walk of the tree, not a second one
 # The HTML5 tree builder scans the stack of open elements for many start tags, so a hostile
-# page of 100,000 nested <div>s takes minutes to parse. Pages with that many tags get their
-# nesting flattened below MAX_NESTING first; real pages never come close.
+# page of deeply nested <div>s takes quadratic time to parse. Pages with more than
+# _FLATTEN_ABOVE_TAGS tags get their nesting flattened below MAX_NESTING first; real pages
+# never come close.
 MAX_NESTING = 512
 _FLATTEN_ABOVE_TAGS = 10_000
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
@@ -154,7 +155,7 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
     page_nofollow = False
     first_heading: str | None = None
     # Interned: a site's nav repeats the same hrefs and texts on every page, and a crawl keeps
-    # one occurrence per link per page (3M for 50,000 pages) - one copy of each string.
+    # one occurrence per link per page, millions on a large site - one copy of each string.
     for node in tree.css(_SELECTOR):
         tag = node.tag or ""
         attributes = node.attributes

@@ -2,7 +2,7 @@
 
 The client is aiohttp. httpx 0.28, its fork httpx2 and httpx over an aiohttp transport were
 measured on the same server (``bench/http_clients.py``; figures in ``bench/README.md``):
-aiohttp was 3-20x faster at the concurrency a crawl needs, so it is used directly here, and
+aiohttp was far faster at the concurrency a crawl needs, so it is used directly here, and
 nothing else in linkcheck sends requests with it (``safety`` wraps its resolver; both import
 it through ``linkcheck._aiohttp``, which spares start-up the trust store aiohttp loads for
 contexts linkcheck never uses).
@@ -120,7 +120,8 @@ class HttpClient:
         self._policy = policy or AddressPolicy()
         self._resolver = GuardedResolver(self._policy, resolver)
         self._socket_factory = socket_factory
-        # Loading the trust store takes ~20 ms: done at the first https request, not before.
+        # Loading the trust store is slow: done at the first https request, so a run that
+        # makes none never pays for it.
         self._ssl_context: ssl.SSLContext | None = None
         self._literal_refusals: dict[str, str | None] = {}  # by host, see _refusal_for_literal
         self._session: aiohttp.ClientSession | None = None

@@ -13,9 +13,10 @@ def by_fields(cls: type[T]) -> type[T]:
     """Pickle instances as their class and field values, read in one C call.
 
     A slotted dataclass pickles through ``__getstate__``/``__setstate__``, which look up
-    ``dataclasses.fields()`` for every object: a 2,000-page crawl's digests took 23 ms to
-    pickle in the worker and 19 ms to unpickle in the crawler, against 13 and 11 this way.
-    Every field must be an ``__init__`` parameter (checked here)."""
+    ``dataclasses.fields()`` for every object, and every page's digest crosses the pipe.
+    Here an object pickles as its class and a tuple of its field values, read by one
+    ``attrgetter``: no lookup on either side. Every field must be an ``__init__`` parameter
+    (checked here)."""
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     if not all(field.init for field in fields):
         raise TypeError(f"{cls.__name__}: every field must be an __init__ parameter")

@@ -1,8 +1,8 @@
 """Report work done by forked copies of the process, on the other cores.
 
-Reports are written at the very end of a run, one core busy and the other idle: the html
-report of 2,000 pages takes ~0.35 s, the json ~0.2 s. A forked copy has the whole run
-without copying it (pages are shared until written), writes its part and leaves.
+Reports are written at the very end of a run, one core busy and the other idle, and the
+html and json reports of a large run each take a noticeable while. A forked copy has the
+whole run without copying it (pages are shared until written), writes its part and leaves.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from linkcheck.models import RunResult
 
 # Linux only: fork is unsafe with macOS system libraries and absent on Windows.
 FORKING = sys.platform == "linux" and hasattr(os, "fork")
-# Up to a run of this many link occurrences (a 15,000-page guide): past it, the pages a
+# Up to a run of this many link occurrences: past it, the pages a
 # copy writes to (reference counts on every link it reads) could add a large run's memory
 # again, and memory, not time, is what a large run runs short of.
 FORK_AT_MOST_OCCURRENCES = 1_000_000
