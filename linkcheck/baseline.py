@@ -33,8 +33,6 @@ DEFAULT_BASELINE_FILE = "linkcheck-baseline.toml"
 DEFAULT_FAILING = ("broken", "error")
 ENTRY_KEYS = ("url", "reason", "expires")
 TOP_LEVEL_KEYS = ("accepted",)
-# Verdicts that prove an accepted problem is gone, so `update_baseline` drops its entry.
-_WORKING = frozenset({Verdict.OK, Verdict.REDIRECTED})
 
 _HEADER = """\
 # linkcheck baseline: known link problems accepted for now.
@@ -148,7 +146,8 @@ def update_baseline(
     kept = added = 0
     for entry in baseline:
         link = run.links.get(entry.url) or run.links.get(_normalized(entry.url))
-        if link is not None and link.result is not None and link.result.verdict in _WORKING:
+        # a working link (Verdict.works) proves the accepted problem is gone: drop its entry
+        if link is not None and link.result is not None and link.result.verdict.works:
             continue
         entries[_normalized(entry.url)] = entry
         kept += 1

@@ -21,20 +21,18 @@ import orjson
 
 from linkcheck.config import Config
 from linkcheck.models import (
-    CheckResult,
-    ErrorKind,
-    Finding,
     Occurrence,
     Occurrences,
+    OccurrenceTables,
     Page,
-    RedirectHop,
-    Verdict,
-    page_numbers,
-    variant_numbers,
+    current_tables,
 )
 
-STATE_VERSION = 2  # 2: occurrences as numbers into the state's page and variant tables
-READABLE_VERSIONS = (1, 2)  # 1: occurrences as lists (also what the distributed run writes)
+# 3: results, pages and findings as the JSON report writes them (the models' to_dict).
+# Occurrences are numbers into the state's page and variant tables, or lists of strings
+# (what a distributed run assembles from its workers' records).
+STATE_VERSION = 3
+READABLE_VERSIONS = (3,)
 
 
 def checkpoint_key(config: Config) -> str:
@@ -51,72 +49,43 @@ def checkpoint_key(config: Config) -> str:
     ]
 
 
-def result_to_state(result: CheckResult | None) -> dict[str, Any] | None:
-    if result is None:
-        return None
-    return {
-        "url": result.url,
-        "verdict": result.verdict.value,
-        "status": result.status,
-        "final_url": result.final_url,
-        "redirects": [[hop.url, hop.status] for hop in result.redirects],
-        "error": result.error.value if result.error else None,
-        "message": result.message,
-        "checked_url": result.checked_url,
-        "elapsed": result.elapsed,
-        "from_cache": result.from_cache,
-    }
-
-
-def result_from_state(item: dict[str, Any] | None) -> CheckResult | None:
-    if item is None:
-        return None
-    return CheckResult(
-        url=item["url"],
-        verdict=Verdict(item["verdict"]),
-        status=item["status"],
-        final_url=item["final_url"],
-        redirects=tuple(RedirectHop(url, int(status)) for url, status in item["redirects"]),
-        error=ErrorKind(item["error"]) if item["error"] else None,
-        message=item["message"],
-        checked_url=item["checked_url"],
-        elapsed=float(item["elapsed"]),
-        from_cache=bool(item["from_cache"]),
-    )
-
-
 _CHUNK = 3 * 256 * 1024  # bytes of the variant table per line (a multiple of 3: base64)
 
 
-def tables_to_state() -> tuple[dict[str, Any], Iterator[dict[str, str]]]:
-    """The page and variant tables that occurrences are numbers into (see models): a part
-    for the header, and the variants as lines of their own, a chunk at a time (the table
-    of a 50,000-page crawl is tens of MB: no whole copy of it is ever made)."""
-    ends = variant_numbers.ends()
+def tables_to_state(
+    tables: OccurrenceTables | None = None,
+) -> tuple[dict[str, Any], Iterator[dict[str, str]]]:
+    """The run's page and variant tables that occurrences are numbers into (see models): a
+    part for the header, and the variants as lines of their own, a chunk at a time (the
+    table of a large crawl is big: no whole copy of it is ever made)."""
+    tables = tables if tables is not None else current_tables()
+    ends = tables.variants.ends()
     if sys.byteorder == "big":
         ends.byteswap()
-    header = {"pages": page_numbers.urls, "variant_ends": base64.b64encode(ends).decode("ascii")}
+    header = {"pages": tables.pages.urls, "variant_ends": base64.b64encode(ends).decode("ascii")}
     chunks = (
         {"variants": base64.b64encode(chunk).decode("ascii")}
-        for chunk in variant_numbers.chunks(_CHUNK)
+        for chunk in tables.variants.chunks(_CHUNK)
     )
     return header, chunks
 
 
 class Tables:
-    """A state's tables, taken into this process's: how to read its occurrence numbers."""
+    """A state's tables, taken into this run's (``into``, the context's unless given): how
+    to read its occurrence numbers."""
 
-    def __init__(self, state: dict[str, Any] | None) -> None:
+    def __init__(self, state: dict[str, Any] | None, into: OccurrenceTables | None = None) -> None:
+        self.into = into if into is not None else current_tables()
         self.pages: list[int] = []
         self.variant_offset = 0
         if not state:
             return
-        self.pages = [page_numbers.number(url) for url in state["pages"]]
+        self.pages = [self.into.pages.number(url) for url in state["pages"]]
         ends = array("Q")
         ends.frombytes(base64.b64decode(state["variant_ends"]))
         if sys.byteorder == "big":
             ends.byteswap()
-        taken = variant_numbers.add_all(state.get("variants", b""), ends)
+        taken = self.into.variants.add_all(state.get("variants", b""), ends)
         self.variant_offset = taken.start
 
 
@@ -126,34 +95,19 @@ def occurrences_to_state(occurrences: Occurrences) -> str:
 
 def occurrences_from_state(item: str | list[list[Any]], tables: Tables) -> Occurrences:
     if isinstance(item, str):
-        return Occurrences.from_bytes(base64.b64decode(item), tables.pages, tables.variant_offset)
-    return Occurrences(Occurrence(*occurrence) for occurrence in item)  # version 1
+        return Occurrences.from_bytes(
+            base64.b64decode(item), tables.pages, tables.variant_offset, tables.into
+        )
+    return Occurrences((Occurrence(*occurrence) for occurrence in item), tables.into)
 
 
-def page_to_state(page: Page, ids: frozenset[str] | None) -> list[Any]:
-    return [page.url, page.depth, page.title, page.status, page.links_found, sorted(ids or ())]
+def page_to_state(page: Page, ids: frozenset[str] | None) -> dict[str, Any]:
+    """A page and the ids of its elements (for #fragments)."""
+    return {**page.to_dict(), "ids": sorted(ids or ())}
 
 
-def page_from_state(item: list[Any]) -> tuple[Page, frozenset[str]]:
-    url, depth, title, status, links_found, ids = item
-    return Page(url, int(depth), title, status, int(links_found)), frozenset(ids)
-
-
-def finding_to_state(finding: Finding) -> list[Any]:
-    return [
-        finding.kind,
-        finding.severity,
-        finding.url,
-        finding.page,
-        finding.href,
-        finding.text,
-        finding.line,
-        finding.message,
-    ]
-
-
-def finding_from_state(item: list[Any]) -> Finding:
-    return Finding(*item)
+def page_from_state(item: dict[str, Any]) -> tuple[Page, frozenset[str]]:
+    return Page.from_dict(item), frozenset(item.get("ids") or ())
 
 
 _LINE = orjson.OPT_APPEND_NEWLINE
@@ -164,13 +118,13 @@ def encode(header: dict[str, Any], links: Iterable[Any]) -> Iterator[bytes]:
     out a compressed piece at a time.
 
     Written link by link into the compressor, and the pieces go straight to the store's
-    spool file: saving the state of a 50,000-page crawl never holds its JSON, nor its ~30 MB
-    compressed, in memory (the whole compressed state in one buffer added ~30 MiB to the
-    crawl's peak whenever a resume point was saved near its end).
+    spool file: saving the state of a large crawl never holds its JSON, nor all of it
+    compressed, in memory (the whole compressed state in one buffer raised the crawl's peak
+    memory whenever a resume point was saved near its end; see bench/README.md).
     """
     compressor = zlib.compressobj(1)
-    # OPT_APPEND_NEWLINE, not `+ b"\n"`: the header of a 50,000-page crawl is ~20 MB of JSON,
-    # and a nav link's occurrences ~1 MB; a concatenation would copy each once more
+    # OPT_APPEND_NEWLINE, not `+ b"\n"`: the header of a large crawl, and a nav link's
+    # occurrences, are big; a concatenation would copy each once more
     yield compressor.compress(orjson.dumps(header, option=_LINE))
     for link in links:
         yield compressor.compress(orjson.dumps(link, default=list, option=_LINE))

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote
 
 from linkcheck.config import Config
 from linkcheck.http import Outcome, Response, Transport
-from linkcheck.models import Link, RunResult, rename_pages
+from linkcheck.models import Link, RunResult, current_tables
 
 # Used when no base_url is configured: a reserved name (RFC 2606) that cannot resolve, so a
 # mistake could never send a request for it anywhere.
@@ -261,7 +261,8 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
         text = site.shown(path) if path is not None else site.shown(site.candidates(base)[0])
         return text + hash_ + fragment
 
-    page_numbers = rename_pages(shown)
+    tables = current_tables()  # the run's: its links' occurrences are numbers in them
+    renamed_pages = tables.rename_pages(shown)
     links: dict[str, Link] = {}
     for link in run.links.values():
         result = link.result
@@ -279,7 +280,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
                 message=message,
             )
         key = shown(link.url)
-        occurrences = link.occurrences.with_pages_renumbered(page_numbers)
+        occurrences = link.occurrences.bound_to(tables).with_pages_renumbered(renamed_pages)
         if key in links:  # /about and /about/ are one file: one entry
             links[key].occurrences.extend(occurrences)
             continue

@@ -21,9 +21,6 @@ from linkcheck.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-FAILING = frozenset({Verdict.BROKEN, Verdict.ERROR})
-WORKING = frozenset({Verdict.OK, Verdict.REDIRECTED})
-
 
 def cache_context(config: Config) -> str:
     """A fingerprint of the settings that decide a verdict: a cached result from a run with
@@ -52,7 +49,7 @@ def remember_run(
     failing = [
         link.url
         for link in run.links.values()
-        if link.result is not None and link.result.verdict in FAILING
+        if link.result is not None and link.result.verdict.failed
     ]
     previous: dict[str, Verdict] = {}
     streaks = {}
@@ -71,7 +68,7 @@ def remember_run(
         run.memory[url] = LinkMemory(
             failing_runs=runs,
             failing_since=streak.failing_since if streak is not None else None,
-            new=had_history and previous.get(url) not in FAILING,
+            new=had_history and not _failed(previous.get(url)),
             accepted_reason=accepted.reason if accepted else None,
             accepted_until=accepted.expires if accepted else None,
             tolerated=runs < failures_before_broken,
@@ -80,9 +77,13 @@ def remember_run(
         run.fixed = sorted(
             url
             for url, verdict in previous.items()
-            if verdict in FAILING
+            if verdict.failed
             and url in run.links
             and (result := run.links[url].result) is not None
-            and result.verdict in WORKING
+            and result.verdict.works
         )
     run.expired_acceptances = [entry.url for entry in baseline.expired(today)]
+
+
+def _failed(verdict: Verdict | None) -> bool:
+    return verdict is not None and verdict.failed

@@ -12,9 +12,11 @@ import sys
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import NamedTuple, overload
+from typing import Any, NamedTuple, overload
 
 
 class Verdict(enum.StrEnum):
@@ -81,6 +83,18 @@ PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
+class FindingKind(enum.StrEnum):
+    """What a content-quality :class:`Finding` is about (its value is the report's ``kind``)."""
+
+    MIXED_CONTENT = "mixed-content"  # an https page loads a script, image, ... over http
+    INSECURE_LINK = "insecure-link"  # an https page links to an http address
+    IMAGE_WITHOUT_ALT = "image-without-alt"  # an image link with no alt text
+    EMPTY_LINK_TEXT = "empty-link-text"
+    GENERIC_LINK_TEXT = "generic-link-text"  # "click here", "こちら"
+    SAME_TEXT_DIFFERENT_TARGETS = "same-text-different-targets"
+    INCONSISTENT_LINK = "inconsistent-link"  # one destination written in several forms
+
+
 class Occurrence(NamedTuple):
     """One place a link is written: enough for an editor to find and fix it without re-running.
 
@@ -95,6 +109,20 @@ class Occurrence(NamedTuple):
     attr: str
     line: int  # 1-based line in the page source
     fragment: str = ""  # the part after '#', kept for the editor; never fetched
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> Occurrence:
+        """Read one of a JSON report's occurrences (written, for speed, by json_report's own
+        writer: an occurrence's JSON there is made from pieces shared by all of them)."""
+        return cls(
+            item["page"],
+            item["href"],
+            item["text"],
+            item["tag"],
+            item["attr"],
+            int(item["line"]),
+            item.get("fragment") or "",
+        )
 
 
 class _PageTable:
@@ -235,42 +263,86 @@ def pack_variant(variant: Variant) -> bytes:
     return packed.encode("utf-8", "surrogatepass")
 
 
-def page_ranks() -> array[int]:
-    """Each page number's place among all pages sorted by URL."""
-    urls = page_numbers.urls
-    ranks = array("I", bytes(4 * len(urls)))
-    for rank, number in enumerate(sorted(range(len(urls)), key=urls.__getitem__)):
-        ranks[number] = rank
-    return ranks
+class OccurrenceTables:
+    """One run's page and variant tables: its occurrences name their page and their variant
+    (how the link is written) by a number in these.
+
+    They belong to the run (STYLE.md: "state belongs to a run"): a second run in the same
+    process — a test, a library user, a long-lived worker — starts with empty tables, and
+    the first run's occurrences keep reading theirs (each :class:`Occurrences` holds the
+    tables it was made with).
+    """
+
+    __slots__ = ("pages", "variants")
+
+    def __init__(self) -> None:
+        self.pages = _PageTable()
+        self.variants = _VariantTable()
+
+    def page_ranks(self) -> array[int]:
+        """Each page number's place among all pages sorted by URL."""
+        urls = self.pages.urls
+        ranks = array("I", bytes(4 * len(urls)))
+        for rank, number in enumerate(sorted(range(len(urls)), key=urls.__getitem__)):
+            ranks[number] = rank
+        return ranks
+
+    def rename_pages(self, rename: Callable[[str], str]) -> array[int]:
+        """For each page number, the number of its page renamed: the whole table at once, for
+        :meth:`Occurrences.with_pages_renumbered` (renaming link by link looked a page up
+        once per link that names it)."""
+        pages = self.pages
+        return array("I", [pages.number(rename(url)) for url in list(pages.urls)])
 
 
-def rename_pages(rename: Callable[[str], str]) -> array[int]:
-    """For each page number, the number of its page renamed: the whole table at once, for
-    :meth:`Occurrences.with_pages_renumbered` (renaming link by link looked a page up once
-    per link that names it)."""
-    return array("I", [page_numbers.number(rename(url)) for url in list(page_numbers.urls)])
+# The tables of the run going on in this context: set by the runner for the whole run, and
+# seen by every asyncio task it starts (a task copies its creator's context, PEP 567).
+_run_tables: ContextVar[OccurrenceTables] = ContextVar("linkcheck_occurrence_tables")
 
 
-# Shared by every Occurrences: an occurrence names its page and its variant by number.
-page_numbers = _PageTable()
-variant_numbers = _VariantTable()
+def current_tables() -> OccurrenceTables:
+    """The tables of the run going on in this context. Outside a run (a library user's own
+    :class:`Link`), tables are made on first use and kept for this context."""
+    tables = _run_tables.get(None)
+    if tables is None:
+        tables = OccurrenceTables()
+        _run_tables.set(tables)
+    return tables
+
+
+@contextmanager
+def run_tables() -> Iterator[OccurrenceTables]:
+    """New, empty tables for the run in this block (and the tasks it starts); the context's
+    earlier tables are back after it. Occurrences made in the block keep these tables."""
+    tables = OccurrenceTables()
+    token = _run_tables.set(tables)
+    try:
+        yield tables
+    finally:
+        _run_tables.reset(token)
 
 
 class Occurrences(Sequence[Occurrence]):
     """Where one link occurs, stored compactly; reads as a sequence of :class:`Occurrence`.
 
-    A crawl keeps one occurrence per link per page — 3 million for 50,000 pages — and
-    nearly all of a nav link's occurrences differ only by page and line. So each is three
-    numbers in arrays: the page, the line, and the variant (href, text, tag, attr,
-    fragment; kept once for the whole process): 12 bytes an occurrence instead of ~140
-    for a tuple.
+    A crawl keeps one occurrence per link per page — millions on a large site — and nearly
+    all of a nav link's occurrences differ only by page and line. So each is three numbers
+    in an array: the page, the line, and the variant (href, text, tag, attr, fragment),
+    the page and the variant numbered in the run's :class:`OccurrenceTables` (``tables``,
+    the context's :func:`current_tables` unless given): a few bytes an occurrence instead
+    of a tuple and its strings.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_rows", "tables")
 
-    def __init__(self, items: Iterable[Occurrence] = ()) -> None:
+    def __init__(
+        self, items: Iterable[Occurrence] = (), tables: OccurrenceTables | None = None
+    ) -> None:
+        # Bound once, when the link is made: a report written after the run (outside its
+        # context) still reads this run's tables.
+        self.tables = tables if tables is not None else current_tables()
         # (page number, line, variant number) for each occurrence, one after the other: one
-        # array per link rather than three (a 50,000-page crawl has 55,000 links)
+        # array per link rather than three (a large crawl has tens of thousands of links)
         self._rows = array("I")
         for item in items:
             self.append(item)
@@ -289,63 +361,71 @@ class Occurrences(Sequence[Occurrence]):
 
     def append(self, item: Occurrence) -> None:
         page, href, text, tag, attr, line, fragment = item
+        tables = self.tables
         self.add(
-            page_numbers.number(page),
+            tables.pages.number(page),
             line,
-            variant_numbers.number((href, text, tag, attr, fragment)),
+            tables.variants.number((href, text, tag, attr, fragment)),
         )
 
     def add(self, page_number: int, line: int, variant_number: int) -> None:
-        """Append by numbers (see page_numbers and variant_numbers): the crawl's hot path."""
+        """Append by numbers in :attr:`tables`: the crawl's hot path."""
         self._rows.extend((page_number, line, variant_number))
 
     def extend(self, items: Iterable[Occurrence]) -> None:
-        if isinstance(items, Occurrences):  # numbers to numbers
+        if isinstance(items, Occurrences) and items.tables is self.tables:  # numbers to numbers
             self._rows.extend(items._rows)
             return
         for item in items:
             self.append(item)
 
+    def bound_to(self, tables: OccurrenceTables) -> Occurrences:
+        """These occurrences numbered in ``tables``: itself when they already are."""
+        return self if self.tables is tables else Occurrences(self, tables)
+
     def with_pages_renumbered(self, numbers: Sequence[int]) -> Occurrences:
-        """A copy whose page ``n`` is page ``numbers[n]`` (see :func:`rename_pages`)."""
-        renamed = Occurrences()
+        """A copy whose page ``n`` is page ``numbers[n]`` (see
+        :meth:`OccurrenceTables.rename_pages`)."""
+        renamed = Occurrences(tables=self.tables)
         renamed._rows = array("I", self._rows)
         renamed._rows[0::3] = array("I", map(numbers.__getitem__, self._pages))
         return renamed
 
     def on_pages_other_than(self, url: str) -> bool:
         """Whether the link occurs on any page but ``url`` (links to itself do not count)."""
-        own = page_numbers.find(url)
+        own = self.tables.pages.find(url)
         return any(page != own for page in self._pages)
 
     def page_urls(self) -> set[str]:
         """The pages it occurs on (one look at each page number, no occurrence built)."""
-        urls = page_numbers.urls
+        urls = self.tables.pages.urls
         return {urls[number] for number in set(self._pages)}
 
     def hrefs(self) -> set[str]:
         """The distinct hrefs it is written with (one look at each variant)."""
-        return {variant_numbers.href(kind) for kind in set(self._kinds)}
+        variants = self.tables.variants
+        return {variants.href(kind) for kind in set(self._kinds)}
 
     def absolute_hrefs(self) -> set[str]:
         """The distinct http(s):// hrefs it is written with (the site-wide consistency
         check's question; one look at each such variant)."""
-        return {variant_numbers.href(kind) for kind in variant_numbers.absolute(self._kinds)}
+        variants = self.tables.variants
+        return {variants.href(kind) for kind in variants.absolute(self._kinds)}
 
     def href_counts(self) -> dict[str, int]:
         """How often each href is written, counted without building the occurrences."""
+        variants = self.tables.variants
         counts: dict[str, int] = {}
         for kind, count in Counter(self._kinds).items():
-            href = variant_numbers.href(kind)
+            href = variants.href(kind)
             counts[href] = counts.get(href, 0) + count
         return counts
 
     @property
     def fragments(self) -> set[str]:
         """The distinct #fragments used (cheap: one look at each variant that has one)."""
-        return {
-            variant_numbers.fragment(kind) for kind in variant_numbers.with_fragment(self._kinds)
-        }
+        variants = self.tables.variants
+        return {variants.fragment(kind) for kind in variants.with_fragment(self._kinds)}
 
     def in_page_order(self) -> list[Occurrence]:
         """The occurrences by page URL, then line: the order every report lists them in."""
@@ -357,27 +437,29 @@ class Occurrences(Sequence[Occurrence]):
     def rows_in_page_order(self) -> list[tuple[str, int, Variant]]:
         """(page URL, line, variant) by page URL, then line: for writing large reports."""
         rows = self.numbers_in_page_order()
-        variants = {kind: variant_numbers[kind] for kind in set(self._kinds)}  # each once
+        table = self.tables.variants
+        variants = {kind: table[kind] for kind in set(self._kinds)}  # each once
         return [(page, line, variants[kind]) for page, line, kind in rows]
 
     def numbers_by_page(self, ranks: Sequence[int]) -> list[tuple[int, int, int, int]]:
-        """(page rank, line, variant number, page number), sorted: :func:`page_ranks` sorts
-        by page URL, so this is :meth:`numbers_in_page_order` compared as integers."""
+        """(page rank, line, variant number, page number), sorted: ranks from
+        :meth:`OccurrenceTables.page_ranks` follow the page URLs, so this is
+        :meth:`numbers_in_page_order` compared as integers."""
         pages = self._pages
         return sorted(
             zip(map(ranks.__getitem__, pages), self._lines, self._kinds, pages, strict=True)
         )
 
     def numbers_in_page_order(self) -> list[tuple[str, int, int]]:
-        """(page URL, line, variant number) by page URL, then line (see variant_numbers)."""
-        urls = page_numbers.urls
+        """(page URL, line, variant number) by page URL, then line (numbers in :attr:`tables`)."""
+        urls = self.tables.pages.urls
         pages = [urls[page] for page in self._pages]
         return sorted(zip(pages, self._lines, self._kinds, strict=True))
 
     def _make(self, position: int) -> Occurrence:
         page, line, kind = self._rows[3 * position : 3 * position + 3]
-        href, text, tag, attr, fragment = variant_numbers[kind]
-        return Occurrence(page_numbers.urls[page], href, text, tag, attr, line, fragment)
+        href, text, tag, attr, fragment = self.tables.variants[kind]
+        return Occurrence(self.tables.pages.urls[page], href, text, tag, attr, line, fragment)
 
     def __len__(self) -> int:
         return len(self._rows) // 3
@@ -390,16 +472,18 @@ class Occurrences(Sequence[Occurrence]):
         return rows.tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, pages: Sequence[int], variant_offset: int) -> Occurrences:
+    def from_bytes(
+        cls, data: bytes, pages: Sequence[int], variant_offset: int, tables: OccurrenceTables
+    ) -> Occurrences:
         """Read :meth:`to_bytes` from another process: its page number ``n`` is now
-        ``pages[n]``, and its variant ``k`` is now ``k + variant_offset``."""
+        ``pages[n]``, and its variant ``k`` is now ``k + variant_offset``, in ``tables``."""
         rows = array("I")
         rows.frombytes(data)
         if sys.byteorder == "big":
             rows.byteswap()
         rows[0::3] = array("I", [pages[page] for page in rows[0::3]])
         rows[2::3] = array("I", [kind + variant_offset for kind in rows[2::3]])
-        occurrences = cls()
+        occurrences = cls(tables=tables)
         occurrences._rows = rows
         return occurrences
 
@@ -419,8 +503,8 @@ class Occurrences(Sequence[Occurrence]):
         return self._make(index)
 
     def __iter__(self) -> Iterator[Occurrence]:
-        urls = page_numbers.urls
-        variants = {kind: variant_numbers[kind] for kind in set(self._kinds)}  # each once
+        urls, table = self.tables.pages.urls, self.tables.variants
+        variants = {kind: table[kind] for kind in set(self._kinds)}  # each once
         rows = iter(self._rows)
         for page, line, kind in zip(rows, rows, rows, strict=True):
             href, text, tag, attr, fragment = variants[kind]
@@ -437,10 +521,22 @@ class Occurrences(Sequence[Occurrence]):
         return f"Occurrences({list(self)!r})"
 
 
+# Each type below converts to and from a dict once, here: the JSON report, the report loader,
+# the checkpoint, the Redis queue and the result cache all use the same shape (the report's,
+# documented in README.md "JSON report"; tests/report/schemas holds its JSON schema).
+
+
 @dataclass(frozen=True, slots=True)
 class RedirectHop:
     url: str
     status: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "status": self.status}
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> RedirectHop:
+        return cls(str(item["url"]), int(item["status"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,6 +563,41 @@ class CheckResult:
             return RedirectKind.PERMANENT
         return RedirectKind.TEMPORARY
 
+    def to_dict(self) -> dict[str, Any]:
+        """The result as the JSON report writes it (``redirect_kind`` is derived, never read
+        back; ``elapsed_seconds`` to the millisecond)."""
+        kind = self.redirect_kind
+        return {
+            "url": self.url,
+            "verdict": self.verdict.value,
+            "status": self.status,
+            "final_url": self.final_url,
+            "redirect_kind": kind.value if kind else None,
+            "redirects": [hop.to_dict() for hop in self.redirects],
+            "error": self.error.value if self.error else None,
+            "message": self.message or None,
+            "checked_url": self.checked_url,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "from_cache": self.from_cache,
+        }
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> CheckResult:
+        """Read :meth:`to_dict` (or a JSON report's link); the keys the report's schema
+        does not require take their defaults."""
+        return cls(
+            url=item["url"],
+            verdict=Verdict(item["verdict"]),
+            status=item["status"],
+            final_url=item["final_url"],
+            redirects=tuple(RedirectHop.from_dict(hop) for hop in item["redirects"]),
+            error=ErrorKind(item["error"]) if item["error"] else None,
+            message=item.get("message") or "",
+            checked_url=item.get("checked_url"),
+            elapsed=float(item.get("elapsed_seconds") or 0.0),
+            from_cache=bool(item.get("from_cache")),
+        )
+
 
 @dataclass(slots=True)
 class Link:
@@ -492,6 +623,21 @@ class Page:
     status: int | None
     links_found: int
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "title": self.title,
+            "status": self.status,
+            "depth": self.depth,
+            "links": self.links_found,
+        }
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> Page:
+        return cls(
+            item["url"], int(item["depth"]), item["title"], item["status"], int(item["links"])
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -501,7 +647,7 @@ class Finding:
     link, unhelpful link text, a soft 404's neighbours). ``page`` is "" for site-wide ones.
     """
 
-    kind: str  # e.g. "mixed-content", "generic-link-text", "inconsistent-link"
+    kind: FindingKind
     severity: str
     url: str
     page: str
@@ -509,6 +655,31 @@ class Finding:
     text: str
     line: int
     message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "severity": self.severity,
+            "url": self.url,
+            "page": self.page or None,
+            "href": self.href,
+            "text": self.text,
+            "line": self.line,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> Finding:
+        return cls(
+            FindingKind(item["kind"]),
+            item["severity"],
+            item["url"],
+            item.get("page") or "",
+            item["href"],
+            item["text"],
+            int(item["line"]),
+            item["message"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +697,30 @@ class LinkMemory:
     def counts(self) -> bool:
         """Whether this failure should fail the run (not accepted, not tolerated yet)."""
         return self.accepted_reason is None and not self.tolerated
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a link's ``history`` in the JSON report."""
+        since, until = self.failing_since, self.accepted_until
+        return {
+            "failing_runs": self.failing_runs,
+            "failing_since": since.isoformat() if since else None,
+            "new": self.new,
+            "accepted": self.accepted_reason,
+            "accepted_until": until.isoformat() if until else None,
+            "tolerated": self.tolerated,
+        }
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> LinkMemory:
+        since, until = item.get("failing_since"), item.get("accepted_until")
+        return cls(
+            failing_runs=int(item["failing_runs"]),
+            failing_since=datetime.fromisoformat(since) if since else None,
+            new=bool(item["new"]),
+            accepted_reason=item.get("accepted"),
+            accepted_until=date.fromisoformat(until) if until else None,
+            tolerated=bool(item.get("tolerated")),
+        )
 
 
 @dataclass(slots=True, repr=False)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
 from linkcheck.extract import RawLink
-from linkcheck.models import Finding, Link, is_absolute_http
+from linkcheck.models import Finding, FindingKind, Link, is_absolute_http
 
 # Titles and main headings of "not found" pages, in the languages a shop's guide meets.
 _NOT_FOUND = re.compile(
@@ -148,7 +148,7 @@ def insecure_links(links: Iterable[Link], secure_pages: set[str]) -> list[Findin
             if occurrence.tag in ACTIVE_CONTENT_TAGS:
                 findings.append(
                     Finding(
-                        "mixed-content",
+                        FindingKind.MIXED_CONTENT,
                         "error",
                         link.url,
                         occurrence.page,
@@ -162,7 +162,7 @@ def insecure_links(links: Iterable[Link], secure_pages: set[str]) -> list[Findin
             elif occurrence.tag == "a":
                 findings.append(
                     Finding(
-                        "insecure-link",
+                        FindingKind.INSECURE_LINK,
                         "warning",
                         link.url,
                         occurrence.page,
@@ -211,10 +211,10 @@ def page_link_text_findings(
         if raw[2] not in ("a", "area") or url.startswith("javascript:"):  # raw.tag
             continue
         text = raw[1].strip()  # raw.text; by position, as this runs once per link
-        if raw[6]:  # raw.text_issue: "image-without-alt" is the only one
+        if raw[6]:  # raw.text_issue: an image without alt text is the only one
             findings.append(
                 Finding(
-                    "image-without-alt",
+                    FindingKind.IMAGE_WITHOUT_ALT,
                     "warning",
                     url,
                     page,
@@ -228,7 +228,7 @@ def page_link_text_findings(
         elif not text:
             findings.append(
                 Finding(
-                    "empty-link-text",
+                    FindingKind.EMPTY_LINK_TEXT,
                     "warning",
                     url,
                     page,
@@ -242,7 +242,7 @@ def page_link_text_findings(
         elif (folded := text.casefold()).strip(_GENERIC_TRIM) in generic:
             findings.append(
                 Finding(
-                    "generic-link-text",
+                    FindingKind.GENERIC_LINK_TEXT,
                     "warning",
                     url,
                     page,
@@ -266,7 +266,7 @@ def page_link_text_findings(
         first = targets[urls[0]]
         findings.append(
             Finding(
-                "same-text-different-targets",
+                FindingKind.SAME_TEXT_DIFFERENT_TARGETS,
                 "warning",
                 urls[0],
                 page,
@@ -307,7 +307,7 @@ def inconsistent_links(links: Iterable[Link]) -> list[Finding]:
         first = variants[0].occurrences[0]
         findings.append(
             Finding(
-                "inconsistent-link",
+                FindingKind.INCONSISTENT_LINK,
                 "warning",
                 variants[0].url,
                 first.page,

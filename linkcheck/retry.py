@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from linkcheck.http import Failure, Outcome, Response
-from linkcheck.models import ErrorKind
+from linkcheck.models import CheckResult, ErrorKind, Verdict
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
@@ -30,6 +30,14 @@ def is_transient(outcome: Outcome) -> bool:
     if isinstance(outcome, Failure):
         return outcome.kind in TRANSIENT_ERRORS
     return outcome.status in TRANSIENT_STATUSES
+
+
+def is_transient_result(result: CheckResult) -> bool:
+    """A failure worth a second look at the end of the run, before it is reported: the
+    same errors and server errors (5xx) that a request is retried for."""
+    if result.verdict is Verdict.ERROR:
+        return result.error in TRANSIENT_ERRORS
+    return result.verdict is Verdict.BROKEN and (result.status or 0) >= 500
 
 
 def worth_retrying(outcome: Outcome, cap: float) -> bool:

@@ -50,7 +50,7 @@ class RobotsRules:
     async def _fetch(self, url: str) -> Protego | None:
         checked = await self._checker.check(url, as_page=True)
         result, response = checked.result, checked.response
-        if result.verdict not in (Verdict.OK, Verdict.REDIRECTED) or response is None:
+        if not result.verdict.works or response is None:
             if result.verdict is not Verdict.BROKEN or (result.status or 0) >= 500:
                 log.info(
                     "%s could not be fetched (%s); crawling as if it allowed all",

@@ -37,7 +37,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from linkcheck.models import CheckResult, ErrorKind, RedirectHop, RunResult, Verdict
+from linkcheck.models import CheckResult, ErrorKind, RunResult, Verdict
 
 try:  # POSIX only; without it (Windows) the open-and-repair step is simply not serialised
     import fcntl
@@ -53,10 +53,9 @@ DEFAULT_BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write to fi
 SCHEMA_VERSION = 1
 _MIGRATIONS: dict[int, tuple[str, ...]] = {}
 
-CACHEABLE = frozenset({Verdict.OK, Verdict.REDIRECTED})
-# Verdicts that say something is wrong now: storing one drops the URL's cached entry.
-UNCACHEABLE = frozenset({Verdict.BROKEN, Verdict.ERROR, Verdict.BLOCKED, Verdict.RATE_LIMITED})
-FAILING = frozenset({Verdict.BROKEN, Verdict.ERROR})  # what a failing streak counts
+# The verdicts as sets, for the SQL below (the predicates are models.Verdict's).
+CACHEABLE = frozenset(verdict for verdict in Verdict if verdict.works)
+FAILING = frozenset(verdict for verdict in Verdict if verdict.failed)  # a failing streak's
 
 _WAL_SIZE_LIMIT = 32 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
 _SPOOL_CHUNK = 1 << 20  # bytes copied at a time from a checkpoint's spool file into its row
@@ -249,7 +248,7 @@ class Store:
         except (ValueError, KeyError, TypeError) as exc:
             log.debug("ignoring unreadable cache entry for %s: %s", url, exc)
             return None
-        return result if result.verdict in CACHEABLE else None  # never a failure from memory
+        return result if result.verdict.works else None  # never a failure from memory
 
     def remember(
         self, results: Iterable[CheckResult], now: float | None = None, *, context: str = ""
@@ -265,9 +264,9 @@ class Store:
         store: list[tuple[str, str, float, str]] = []
         drop: list[tuple[str]] = []
         for result in results:
-            if result.verdict in CACHEABLE:
+            if result.verdict.works:
                 store.append((result.url, context, now, _result_to_json(result)))
-            elif result.verdict in UNCACHEABLE:
+            elif result.verdict.failed or result.verdict.unverified:  # wrong now: forget it
                 drop.append((result.url,))
         with self._errors("write the result cache"), self._write() as conn:
             conn.executemany("DELETE FROM cache WHERE url = ?", drop)
@@ -686,34 +685,19 @@ class Store:
             os.close(fd)  # closing releases the lock
 
 
+# What a cached result keeps of CheckResult.to_dict(): the answer, not the facts of the run
+# that got it (its URL is the row's key; a later run spends no time on it).
+_CACHED_KEYS = ("verdict", "status", "final_url", "redirects", "error", "message", "checked_url")
+
+
 def _result_to_json(result: CheckResult) -> str:
-    return json.dumps(
-        {
-            "verdict": result.verdict.value,
-            "status": result.status,
-            "final_url": result.final_url,
-            "redirects": [{"url": hop.url, "status": hop.status} for hop in result.redirects],
-            "error": _error_value(result),
-            "message": result.message,
-            "checked_url": result.checked_url,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    data = result.to_dict()
+    cached = {key: data[key] for key in _CACHED_KEYS}
+    return json.dumps(cached, ensure_ascii=False, separators=(",", ":"))
 
 
 def _result_from_json(url: str, text: str) -> CheckResult:
-    data = json.loads(text)
-    return CheckResult(
-        url=url,
-        verdict=Verdict(data["verdict"]),
-        status=data["status"],
-        final_url=data["final_url"],
-        redirects=tuple(RedirectHop(str(h["url"]), int(h["status"])) for h in data["redirects"]),
-        error=ErrorKind(data["error"]) if data["error"] else None,
-        message=str(data.get("message") or ""),
-        checked_url=data.get("checked_url"),
-    )
+    return CheckResult.from_dict({**json.loads(text), "url": url})
 
 
 def _error_value(result: CheckResult) -> str | None:

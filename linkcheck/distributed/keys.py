@@ -66,7 +66,7 @@ class RunKeys:
         return self.key("links")
 
     @property
-    def results(self) -> str:  # hash: url -> CheckResult JSON (linkcheck.checkpoint shape)
+    def results(self) -> str:  # hash: url -> CheckResult.to_dict() JSON
         return self.key("results")
 
     @property
@@ -74,7 +74,7 @@ class RunKeys:
         return self.key("problems")
 
     @property
-    def pages(self) -> str:  # hash: page url -> Page JSON with the page's ids
+    def pages(self) -> str:  # hash: page url -> Page.to_dict() JSON with the page's ids
         return self.key("pages")
 
     @property
@@ -82,7 +82,7 @@ class RunKeys:
         return self.key("occ")
 
     @property
-    def findings(self) -> str:  # hash: page url -> [Finding, ...] (link-text findings)
+    def findings(self) -> str:  # hash: page url -> [Finding.to_dict(), ...] (link text)
         return self.key("findings")
 
     @property

@@ -24,11 +24,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from linkcheck.checkpoint import finding_to_state, page_to_state, result_to_state
+from linkcheck.checkpoint import page_to_state
 from linkcheck.distributed.keys import GROUP, RunKeys
-from linkcheck.models import CheckResult, Finding, Page, Verdict
-
-FAILING = frozenset({Verdict.BROKEN, Verdict.ERROR})
+from linkcheck.models import CheckResult, Finding, Page
 
 # KEYS of the commit script, in order; hash and set writes name their key by this index.
 _COMMIT_KEYS = (
@@ -129,7 +127,7 @@ def dumps(value: Any) -> str:
 
 
 def result_json(result: CheckResult) -> str:
-    return dumps(result_to_state(result))
+    return dumps(result.to_dict())
 
 
 @dataclass(slots=True)
@@ -143,7 +141,7 @@ class Commit:
     sets: list[list[Any]] = field(default_factory=list)  # [key index, member]
 
     def result(self, url: str, result: CheckResult) -> None:
-        self.results.append([url, result_json(result), int(result.verdict in FAILING)])
+        self.results.append([url, result_json(result), int(result.verdict.failed)])
 
     def discovered(
         self,
@@ -167,7 +165,7 @@ class Commit:
                 "result" if result is not None else kind,
                 depth,
                 result_json(result) if result is not None else "",
-                int(result is not None and result.verdict in FAILING),
+                int(result is not None and result.verdict.failed),
                 counter,
             ]
         )
@@ -182,7 +180,7 @@ class Commit:
         self._hash("occurrences", key, dumps([page, items]))
 
     def findings(self, page: str, findings: Sequence[Finding]) -> None:
-        self._hash("findings", page, dumps([finding_to_state(f) for f in findings]))
+        self._hash("findings", page, dumps([finding.to_dict() for finding in findings]))
 
     def non_html(self, url: str, content_type: str) -> None:
         self._hash("non_html", url, content_type)

@@ -13,12 +13,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from linkcheck.models import CheckResult, Link, RedirectKind, RunResult, Verdict
+from linkcheck.models import CheckResult, Link, RedirectKind, RunResult
 from linkcheck.report.advice import advise, explain
 from linkcheck.report.html_report import neutralize
 from linkcheck.report.json_report import sorted_links
 
-DEAD = (Verdict.BROKEN, Verdict.ERROR)
 MAX_TEXT = 80  # characters of anchor text quoted in a message
 
 
@@ -43,7 +42,7 @@ def render_github(run: RunResult, previous: RunResult | None = None) -> Iterator
         result = link.result
         if result is None:
             continue
-        if result.verdict in DEAD:
+        if result.verdict.failed:
             yield from _annotations(link, result, "error", "Dead link")
         elif result.redirect_kind is RedirectKind.PERMANENT:
             yield from _annotations(link, result, "warning", "Moved link")

@@ -154,10 +154,6 @@ TEMPLATE_PAGES_LISTED = 10  # pages named under one template link
 CHANGES_LISTED = 50  # links named under "new" and "fixed"
 UNCHECKED_LISTED = 300  # skipped and excluded links named
 
-DEAD_VERDICTS = (Verdict.BROKEN, Verdict.ERROR)
-# Verdicts (by value: newer than this module's first version) for links the checker was
-# turned away from: not known to be dead, to be checked by hand.
-UNVERIFIED_VERDICTS = (BLOCKED, RATE_LIMITED)
 # The problem kinds, in the order the filter offers them, with the filter's words.
 KIND_LABELS = {
     "broken": "Broken",
@@ -223,7 +219,7 @@ class Problem:
 
     @property
     def dead(self) -> bool:
-        return self.kind in ("broken", "error")
+        return self.result.verdict.failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,9 +406,7 @@ def build_report(run: RunResult, previous: RunResult | None = None) -> Report:
     ]
 
     unchecked = [
-        link
-        for link in links
-        if link.result is not None and link.result.verdict in (Verdict.SKIPPED, Verdict.EXCLUDED)
+        link for link in links if link.result is not None and not link.result.verdict.checked
     ]
     hosts = _hosts(links, problems)
     dead = [problem for problem in problems if problem.dead]
@@ -422,7 +416,7 @@ def build_report(run: RunResult, previous: RunResult | None = None) -> Report:
         problems=problems,
         dead=dead,
         moved=[problem for problem in problems if problem.kind == "moved"],
-        unverified=[problem for problem in problems if problem.kind in UNVERIFIED_VERDICTS],
+        unverified=[problem for problem in problems if problem.result.verdict.unverified],
         temporary=temporary,
         template=[problem for problem in problems if problem.template],
         pages=pages,
@@ -445,7 +439,8 @@ def _plural(count: int, noun: str) -> str:
 
 def _kind(result: CheckResult) -> str | None:
     """The filter key of a problem, or None when the link needs no edit."""
-    if result.verdict in DEAD_VERDICTS or result.verdict.value in UNVERIFIED_VERDICTS:
+    # dead, or the checker was turned away (not known to be dead: to be checked by hand)
+    if result.verdict.failed or result.verdict.unverified:
         return result.verdict.value
     if result.redirect_kind is RedirectKind.PERMANENT:
         return "moved"
@@ -530,13 +525,13 @@ def _hosts(links: list[Link], problems: list[Problem]) -> list[HostView]:
         view.links += 1
         view.pages.update(link.occurrences.page_urls())
         result = link.result
-        if result.verdict in DEAD_VERDICTS:
+        if result.verdict.failed:
             view.dead += 1
         elif result.redirect_kind is RedirectKind.PERMANENT:
             view.moved += 1
-        elif result.verdict in (Verdict.OK, Verdict.REDIRECTED):
+        elif result.verdict.works:
             view.fine += 1
-        elif result.verdict.value == "blocked":  # a verdict to come: the site refuses checkers
+        elif result.verdict is Verdict.BLOCKED:  # the site refuses checkers
             view.blocked += 1
         else:
             view.unchecked += 1
@@ -576,7 +571,7 @@ def _dead_urls(run: RunResult) -> dict[str, CheckResult]:
     return {
         url: link.result
         for url, link in run.links.items()
-        if link.result is not None and link.result.verdict in DEAD_VERDICTS
+        if link.result is not None and link.result.verdict.failed
     }
 
 
@@ -607,7 +602,7 @@ def _changes(
             fixed.append(Fixed(url, was, "works"))
         elif now.verdict is Verdict.REDIRECTED:
             fixed.append(Fixed(url, was, "works, through a redirect"))
-        elif now.verdict not in DEAD_VERDICTS:
+        elif not now.verdict.failed:
             not_reached += 1
     return Changes(
         previous_started=previous.started_at,

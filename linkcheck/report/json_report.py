@@ -16,15 +16,7 @@ from typing import IO, Any
 import orjson
 
 from linkcheck._version import __version__
-from linkcheck.models import (
-    Link,
-    LinkMemory,
-    RunResult,
-    Verdict,
-    page_numbers,
-    page_ranks,
-    variant_numbers,
-)
+from linkcheck.models import Link, LinkMemory, Occurrences, OccurrenceTables, RunResult, Verdict
 from linkcheck.report import forking
 
 SCHEMA_VERSION = 1
@@ -76,32 +68,14 @@ def _head(run: RunResult) -> dict[str, Any]:
         },
         "counts": {**counts, "total": sum(counts.values())},
         "findings": [
-            {
-                "kind": f.kind,
-                "severity": f.severity,
-                "url": f.url,
-                "page": f.page or None,
-                "href": f.href,
-                "text": f.text,
-                "line": f.line,
-                "message": f.message,
-            }
+            f.to_dict()
             for f in sorted(run.findings, key=lambda f: (f.severity != "error", f.page, f.line))
         ],
     }
 
 
 def _pages(run: RunResult) -> list[dict[str, Any]]:
-    return [
-        {
-            "url": page.url,
-            "title": page.title,
-            "status": page.status,
-            "depth": page.depth,
-            "links": page.links_found,
-        }
-        for page in sorted(run.pages, key=lambda page: page.url)
-    ]
+    return [page.to_dict() for page in sorted(run.pages, key=lambda page: page.url)]
 
 
 def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[bytes]:
@@ -122,9 +96,9 @@ def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[b
 def _link_lines(run: RunResult, links: list[Link]) -> Iterator[bytes]:
     """A line per link. Where it may (see :mod:`linkcheck.report.forking`), a forked copy
     writes the last part of the occurrences' lines into a spool file while this process
-    writes the first: the occurrences are most of a report's time (0.2 s for 2,000 pages)."""
+    writes the first: the occurrences are most of a report's time."""
     split = _split_point(links) if len(links) > 1 and forking.can_fork(run) else len(links)
-    pieces = _Pieces()  # made before the copy: it inherits them
+    pieces = _Pieces(links)  # made before the copy: it inherits them
     with tempfile.TemporaryFile() as spool:
         copy = None
         if split < len(links):
@@ -159,8 +133,8 @@ def _lines(
 
 def _split_point(links: list[Link]) -> int:
     """Where the links are cut in two: the forked copy's part has fewer occurrences, for it
-    also pays for every memory page it touches (copied on its first write). Cut in halves,
-    the 2,000-page benchmark's copy took 0.117 s and this process 0.077 s."""
+    also pays for every memory page it touches (copied on its first write): cut in halves,
+    the copy finished well after this process (see bench/README.md)."""
     totals = list(accumulate(len(link.occurrences) for link in links))
     return min(bisect_left(totals, totals[-1] * (1 - _COPY_SHARE)) + 1, len(links) - 1)
 
@@ -168,37 +142,39 @@ def _split_point(links: list[Link]) -> int:
 def _link(link: Link, memory: LinkMemory | None, pieces: _Pieces) -> dict[str, Any]:
     result = link.result
     assert result is not None  # the runner gives every link a result
-    kind = result.redirect_kind
-    return {
+    item = {
         "url": link.url,
         "internal": link.internal,
-        "verdict": result.verdict.value,
-        "status": result.status,
-        "final_url": result.final_url,
-        "redirect_kind": kind.value if kind else None,
-        "redirects": [{"url": hop.url, "status": hop.status} for hop in result.redirects],
-        "error": result.error.value if result.error else None,
-        "message": result.message or None,
-        "checked_url": result.checked_url,
-        "elapsed_seconds": round(result.elapsed, 3),
-        "from_cache": result.from_cache,
-        "history": _memory(memory),
+        **result.to_dict(),  # the link's own keys first, as the schema lists them
+        "history": memory.to_dict() if memory is not None else None,
         "occurrences": orjson.Fragment(_occurrences(link, pieces)),
     }
+    if result.url != link.url:  # the link's URL is the one reported
+        item["url"] = link.url
+    return item
 
 
 class _Pieces:
     """JSON made once per report and shared by every link's occurrences: each page's."""
 
-    def __init__(self) -> None:
-        self.ranks = page_ranks()  # to sort occurrences by page URL as integers
+    def __init__(self, links: list[Link]) -> None:
+        # The run's tables (see models.OccurrenceTables): its links' occurrences are numbers
+        # in them. Links made apart from the run (a library user's) are numbered in them
+        # here, before the pages are ranked.
+        self.tables = links[0].occurrences.tables if links else OccurrenceTables()
+        self.rebound: dict[str, Occurrences] = {
+            link.url: link.occurrences.bound_to(self.tables)
+            for link in links
+            if link.occurrences.tables is not self.tables
+        }
+        self.ranks = self.tables.page_ranks()  # to sort occurrences by page URL as integers
         self.pages: list[bytes] = [b""] * len(self.ranks)
         self.lines = _Digits()  # line numbers as JSON: a page has a few hundred of them
 
     def page(self, number: int) -> bytes:
         piece = self.pages[number]
         if not piece:
-            url = page_numbers.urls[number]
+            url = self.tables.pages.urls[number]
             piece = self.pages[number] = b'{"page":' + orjson.dumps(url) + b',"href":'
         return piece
 
@@ -206,18 +182,22 @@ class _Pieces:
 def _occurrences(link: Link, pieces: _Pieces) -> bytes:
     """The occurrences as a JSON array, built from pieces that orjson wrote once each.
 
-    A 50,000-page crawl writes 3 million occurrences, nearly all of them a page, a line and
-    one of a few ways the link is written: each page's and each variant's JSON is made once,
-    and an occurrence is those pieces joined (a dict per occurrence took seconds).
+    A large crawl writes millions of occurrences, nearly all of them a page, a line and one
+    of a few ways the link is written: each page's and each variant's JSON is made once,
+    and an occurrence is those pieces joined (a dict per occurrence was far slower).
     """
-    rows = link.occurrences.numbers_by_page(pieces.ranks)
-    # columns by comprehension: zip(*rows) is 4x slower for a nav link's 50,000 rows
+    occurrences = link.occurrences
+    if occurrences.tables is not pieces.tables:
+        occurrences = pieces.rebound[link.url]
+    rows = occurrences.numbers_by_page(pieces.ranks)
+    # columns by comprehension: zip(*rows) is much slower for a nav link's many rows
     lines = [row[1] for row in rows]
     kinds = [row[2] for row in rows]
     pages = [row[3] for row in rows]
     variants: dict[int, tuple[bytes, bytes]] = {}
+    table = pieces.tables.variants
     for kind in set(kinds):
-        href, text, tag, attr, fragment = variant_numbers[kind]
+        href, text, tag, attr, fragment = table[kind]
         head = orjson.dumps({"href": href, "text": text, "tag": tag, "attr": attr})
         tail = _NO_FRAGMENT if not fragment else b',"fragment":' + orjson.dumps(fragment) + b"}"
         variants[kind] = (head[len(b'{"href":') : -1] + b',"line":', tail)
@@ -239,16 +219,3 @@ class _Digits(dict[int, bytes]):
     def __missing__(self, number: int) -> bytes:
         digits = self[number] = b"%d" % number
         return digits
-
-
-def _memory(memory: LinkMemory | None) -> dict[str, Any] | None:
-    if memory is None:
-        return None
-    return {
-        "failing_runs": memory.failing_runs,
-        "failing_since": memory.failing_since.isoformat() if memory.failing_since else None,
-        "new": memory.new,
-        "accepted": memory.accepted_reason,
-        "accepted_until": memory.accepted_until.isoformat() if memory.accepted_until else None,
-        "tolerated": memory.tolerated,
-    }

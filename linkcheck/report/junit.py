@@ -21,8 +21,6 @@ from linkcheck.report.advice import advise, explain
 from linkcheck.report.html_report import neutralize
 from linkcheck.report.json_report import sorted_links
 
-FAILED = frozenset({Verdict.BROKEN, Verdict.ERROR})
-PASSED = frozenset({Verdict.OK, Verdict.REDIRECTED})
 # Any other verdict (skipped, excluded, or one that could not verify the link) is a skipped test.
 
 # Everything outside XML 1.0's Char production: C0 controls except tab, LF and CR, lone
@@ -48,7 +46,7 @@ def render_junit(run: RunResult, previous: RunResult | None = None) -> Iterator[
         {
             "name": "linkcheck",
             "tests": str(len(links)),
-            "failures": str(sum(verdict in FAILED for verdict in verdicts)),
+            "failures": str(sum(verdict is not None and verdict.failed for verdict in verdicts)),
             "errors": "0",  # a link that cannot be reached is a failed check, not a test bug
             "skipped": str(sum(_skipped(verdict) for verdict in verdicts)),
             "time": f"{max(run.duration, 0.0):.3f}",
@@ -70,7 +68,7 @@ def render_junit(run: RunResult, previous: RunResult | None = None) -> Iterator[
 
 
 def _skipped(verdict: Verdict | None) -> bool:
-    return verdict is not None and verdict not in FAILED and verdict not in PASSED
+    return verdict is not None and not verdict.failed and not verdict.works
 
 
 def _timestamp(moment: datetime) -> str:
@@ -127,7 +125,7 @@ def _testcase(link: Link) -> ET.Element:
             "time": f"{max(result.elapsed, 0.0):.3f}",
         },
     )
-    if result.verdict in FAILED:
+    if result.verdict.failed:
         failure = ET.SubElement(
             case, "failure", message=xml_text(explain(result)), type=result.verdict.value
         )

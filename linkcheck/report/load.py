@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +10,14 @@ import orjson
 
 from linkcheck.models import (
     CheckResult,
-    ErrorKind,
     Finding,
     Link,
     LinkMemory,
     Occurrence,
     Occurrences,
+    OccurrenceTables,
     Page,
-    RedirectHop,
     RunResult,
-    Verdict,
 )
 from linkcheck.report.json_report import SCHEMA_VERSION
 
@@ -91,40 +89,18 @@ def run_from_document(document: dict[str, Any], *, occurrences: bool = True) -> 
     run = document["run"]
     links = {}
     memories: dict[str, LinkMemory] = {}
+    tables = OccurrenceTables()  # the loaded run's own, like a run's (see models)
     for item in document["links"]:
-        link = Link(item["url"], internal=bool(item["internal"]))
-        if occurrences:
-            link.occurrences = Occurrences(
-                Occurrence(
-                    page=o["page"],
-                    href=o["href"],
-                    text=o["text"],
-                    tag=o["tag"],
-                    attr=o["attr"],
-                    line=int(o["line"]),
-                    fragment=o.get("fragment") or "",
-                )
-                for o in item["occurrences"]
-            )
-        link.result = CheckResult(
-            url=item["url"],
-            verdict=Verdict(item["verdict"]),
-            status=item["status"],
-            final_url=item["final_url"],
-            redirects=tuple(RedirectHop(h["url"], int(h["status"])) for h in item["redirects"]),
-            error=ErrorKind(item["error"]) if item["error"] else None,
-            message=item.get("message") or "",
-            checked_url=item.get("checked_url"),
-            elapsed=float(item.get("elapsed_seconds") or 0.0),
-            from_cache=bool(item.get("from_cache")),
+        link = Link(
+            item["url"], internal=bool(item["internal"]), occurrences=Occurrences(tables=tables)
         )
+        if occurrences:
+            link.occurrences = Occurrences(map(Occurrence.from_dict, item["occurrences"]), tables)
+        link.result = CheckResult.from_dict(item)
         if item.get("history"):
-            memories[link.url] = _memory(item["history"])
+            memories[link.url] = LinkMemory.from_dict(item["history"])
         links[link.url] = link
-    pages = [
-        Page(p["url"], int(p["depth"]), p["title"], p["status"], int(p["links"]))
-        for p in document.get("pages", [])
-    ]
+    pages = [Page.from_dict(page) for page in document.get("pages", [])]
     return RunResult(
         start_urls=list(run["start_urls"]),
         started_at=datetime.fromisoformat(run["started_at"]),
@@ -145,29 +121,5 @@ def run_from_document(document: dict[str, Any], *, occurrences: bool = True) -> 
         expired_acceptances=list(run.get("expired_acceptances", [])),
         cache_hits=int(run.get("cache_hits") or 0),
         notes=list(run.get("notes", [])),
-        findings=[
-            Finding(
-                f["kind"],
-                f["severity"],
-                f["url"],
-                f.get("page") or "",
-                f["href"],
-                f["text"],
-                int(f["line"]),
-                f["message"],
-            )
-            for f in document.get("findings", [])
-        ],
-    )
-
-
-def _memory(item: dict[str, Any]) -> LinkMemory:
-    since, until = item.get("failing_since"), item.get("accepted_until")
-    return LinkMemory(
-        failing_runs=int(item["failing_runs"]),
-        failing_since=datetime.fromisoformat(since) if since else None,
-        new=bool(item["new"]),
-        accepted_reason=item.get("accepted"),
-        accepted_until=date.fromisoformat(until) if until else None,
-        tolerated=bool(item.get("tolerated")),
+        findings=[Finding.from_dict(finding) for finding in document.get("findings", [])],
     )

@@ -17,7 +17,6 @@ from linkcheck.report.json_report import sorted_links
 
 MAX_ROWS = 50  # rows per table or list; the rest is counted, not shown
 MAX_TEXT = 80  # characters of anchor text shown in a cell
-DEAD = (Verdict.BROKEN, Verdict.ERROR)
 
 # Characters that start Markdown or HTML syntax inline: emphasis, code, links, images,
 # strikethrough, raw HTML, entities, table cells; and the backslash that escapes them.
@@ -40,7 +39,7 @@ def escape(value: str, limit: int | None = None) -> str:
 
 def render_markdown(run: RunResult, previous: RunResult | None = None) -> Iterator[str]:
     links = sorted_links(run)
-    dead = [link for link in links if link.result and link.result.verdict in DEAD]
+    dead = [link for link in links if link.result and link.result.verdict.failed]
     moved = [
         link
         for link in links
@@ -170,7 +169,7 @@ def _changes(run: RunResult, previous: RunResult) -> Iterator[str]:
 
 
 def _is_dead(link: Link) -> bool:
-    return link.result is not None and link.result.verdict in DEAD
+    return link.result is not None and link.result.verdict.failed
 
 
 def _more(total: int, what: str) -> Iterator[str]:

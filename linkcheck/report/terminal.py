@@ -44,7 +44,7 @@ def summary_lines(run: RunResult, written: Sequence[Path]) -> list[str]:
     if run.orphans:
         shown = ", ".join(run.orphans[:5]) + (" …" if len(run.orphans) > 5 else "")
         lines.append(f"  {len(run.orphans)} file(s) no page links to: {shown}")
-    dead = run.results_with(Verdict.BROKEN, Verdict.ERROR)
+    dead = [link for link in run.links.values() if link.result and link.result.verdict.failed]
     if dead:
         dead.sort(key=lambda link: (-len({o.page for o in link.occurrences}), link.url))
         lines.append("Worst offenders:")

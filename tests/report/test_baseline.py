@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from linkcheck.baseline import Accepted, Baseline, load_baseline, update_baseline
-from linkcheck.commands import baseline
+from linkcheck.cli.baseline import baseline
 from linkcheck.config import ConfigError
 from linkcheck.models import CheckResult, ErrorKind, Link, RunResult, Verdict
 from linkcheck.report import write_atomic

@@ -7,11 +7,8 @@ from array import array
 from linkcheck.models import (
     Occurrence,
     Occurrences,
+    current_tables,
     pack_variant,
-    page_numbers,
-    page_ranks,
-    rename_pages,
-    variant_numbers,
 )
 
 VARIANTS = [
@@ -25,6 +22,7 @@ SHOWN = [tuple(field.replace("\0", "\ufffd") for field in variant) for variant i
 
 
 def test_variants_come_back_whole_and_field_by_field() -> None:
+    variant_numbers = current_tables().variants
     for variant, shown in zip(VARIANTS, SHOWN, strict=True):
         number = variant_numbers.number(variant)
         assert variant_numbers[number] == shown
@@ -44,15 +42,16 @@ def test_occurrences_in_page_order_by_numbers_and_by_url() -> None:
     occurrences = Occurrences(reversed(items))
     expected = sorted(items, key=lambda o: (o.page, o.line))
     assert occurrences.in_page_order() == expected
-    ranks = page_ranks()
+    tables = occurrences.tables
+    ranks = tables.page_ranks()
     by_numbers = occurrences.numbers_by_page(ranks)
-    assert [(page_numbers.urls[row[3]], row[1]) for row in by_numbers] == [
+    assert [(tables.pages.urls[row[3]], row[1]) for row in by_numbers] == [
         (o.page, o.line) for o in expected
     ]
     assert occurrences.fragments == {"part", "frag\ufffdment", "#"}
     assert occurrences.hrefs() == {variant[0] for variant in SHOWN}
 
-    renamed = occurrences.with_pages_renumbered(rename_pages(lambda url: url.upper()))
+    renamed = occurrences.with_pages_renumbered(tables.rename_pages(lambda url: url.upper()))
     assert sorted(o.page for o in renamed) == sorted(o.page.upper() for o in items)
     assert [o.line for o in renamed] == [o.line for o in occurrences]
 
@@ -60,6 +59,7 @@ def test_occurrences_in_page_order_by_numbers_and_by_url() -> None:
 def test_the_checks_variants_are_noted_however_they_arrive() -> None:
     """Fragments and http(s) hrefs are noted as variants are added, one by one or a digest's
     worth at a time; what the site-wide checks read from them equals reading every variant."""
+    page_numbers, variant_numbers = current_tables().pages, current_tables().variants
     one_by_one = [
         ("  HTTPS://ex.com/a#top", "1", "a", "href", "top"),
         ("\u00a0http://ex.com/a", "2", "a", "href", ""),  # str.strip: NBSP is whitespace

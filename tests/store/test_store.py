@@ -21,7 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from linkcheck import store as store_module
-from linkcheck.commands import cache, history
+from linkcheck.cli.cache import cache
+from linkcheck.cli.history import history
 from linkcheck.models import CheckResult, ErrorKind, Link, RedirectHop, RunResult, Verdict
 from linkcheck.store import (
     DEFAULT_CACHE_PATH,
