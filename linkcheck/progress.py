@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from linkcheck.crawler import CrawlStats
+from linkcheck.crawl_state import CrawlStats
 
 
 class ProgressLine:

@@ -1,11 +1,11 @@
 """Read a run's records back from Redis as one crawl, in the shape of a checkpoint.
 
-The result is exactly what :meth:`linkcheck.crawler.Crawler.snapshot` produces, so the
-coordinator hands it to :meth:`~linkcheck.crawler.Crawler.restore` and finishes the run
-with the crawler's own code: re-checks, soft 404s, fragments, site-wide findings, orphans,
-limits. Links come in discovery order and each link's occurrences in the order their
-pages were discovered, as close to a single run's order as a cluster can be (the reports
-sort everything they show anyway).
+The result is exactly what :meth:`linkcheck.crawl_state.CrawlState.snapshot` produces, so
+the coordinator hands it to :meth:`~linkcheck.crawl_state.CrawlState.restore` and finishes
+the run with the single-machine stage (linkcheck.finish): re-checks, soft 404s, fragments,
+site-wide findings, orphans, limits. Links come in discovery order and each link's
+occurrences in the order their pages were discovered, as close to a single run's order as
+a cluster can be (the reports sort everything they show anyway).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from linkcheck.checkpoint import STATE_VERSION
-from linkcheck.crawler import CrawlStats
+from linkcheck.crawl_state import CrawlStats
 from linkcheck.distributed.keys import RunKeys
 
 SCAN_COUNT = 2_000  # hash fields per HSCAN round trip
@@ -45,7 +45,7 @@ async def crawl_state(redis: aioredis.Redis, keys: RunKeys, *, soft_404: bool) -
         for key, href, text, tag, attr, line, fragment in items:
             occurrences.setdefault(key, []).append([page, href, text, tag, attr, line, fragment])
     pages = [json.loads(value) for value in (await _hash(redis, keys.pages)).values()]
-    pages.sort(key=lambda page: order.get(page[0], 1 << 62))
+    pages.sort(key=lambda page: order.get(page["url"], 1 << 62))
     findings: list[Any] = []
     for _, value in sorted((await _hash(redis, keys.findings)).items()):
         findings.extend(json.loads(value))

@@ -1,0 +1,80 @@
+"""The frontier: URLs waiting to be crawled or checked, started in discovery order, a bounded
+number at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+MIN_RUNNING_TASKS = 64  # pages and checks under way at once (4x concurrency, at least this)
+
+CrawlPage = Callable[[str, int], Coroutine[Any, Any, None]]
+CheckLink = Callable[[str], Coroutine[Any, Any, None]]
+
+
+def max_running(concurrency: int) -> int:
+    """How many pages and checks run at once: enough to keep every connection busy."""
+    return max(MIN_RUNNING_TASKS, 4 * concurrency)
+
+
+class Frontier:
+    """Work waiting as (URL, depth) pairs: a depth is a page to crawl, None a link to check.
+
+    A task per URL discovered would be simplest, but a large site discovers tens of thousands
+    at once, and each waiting task holds a coroutine frame; a queue of pairs costs a fraction
+    of that. Breadth first: work starts in the order it was discovered.
+    """
+
+    def __init__(self, crawl_page: CrawlPage, check_link: CheckLink, limit: int) -> None:
+        self._crawl_page = crawl_page
+        self._check_link = check_link
+        self._limit = limit
+        self._waiting: deque[tuple[str, int | None]] = deque()
+        self._running = 0
+        self._group: asyncio.TaskGroup | None = None
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncIterator[asyncio.TaskGroup]:
+        """A round of work: leaves when everything added meanwhile (and all it led to) is
+        done. The task group is the caller's for other work of the round (sitemaps)."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            yield group
+
+    def __len__(self) -> int:
+        """How much work is waiting (not started yet)."""
+        return len(self._waiting)
+
+    def add(self, url: str, depth: int | None) -> None:
+        """Queue a page (``depth``) or a check (None), and start what the bound allows."""
+        self._waiting.append((url, depth))
+        self._start_waiting()
+
+    def add_all(self, work: list[tuple[str, int | None]]) -> None:
+        self._waiting.extend(work)
+        self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        group = self._group
+        assert group is not None
+        while self._waiting and self._running < self._limit:
+            url, depth = self._waiting.popleft()
+            work = self._check_link(url) if depth is None else self._crawl_page(url, depth)
+            try:
+                task = group.create_task(work)
+            except RuntimeError:  # the crawl is being cut short: it stays to do (resume)
+                work.close()
+                self._waiting.appendleft((url, depth))
+                return
+            self._running += 1
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running -= 1
+        if task.cancelled():  # the whole crawl is being cut short: start nothing new
+            return
+        if self._waiting and self._group is not None:
+            self._start_waiting()
