@@ -144,12 +144,12 @@ _TOO_MANY = Discovery(Fate.TOO_MANY, counter="pages_not_crawled_max_pages")
 
 def discovery(
     url: str,
+    scope: Scope,
+    crawl: CrawlSettings,
     *,
     internal: bool,
     depth: int,
     follow: bool,
-    scope: Scope,
-    crawl: CrawlSettings,
     pages_scheduled: int | None = None,
 ) -> Discovery:
     """Decide a URL met on a page at ``depth`` (a sitemap entry: -1, so it is crawled as a

@@ -5,11 +5,13 @@ the page: so they can run on another core (see :mod:`linkcheck.parse_pool`). A
 :class:`Digester` parses a page, resolves its links and numbers what it has not seen before:
 each destination (a link id) and each way of writing a link (a variant id: href, text, tag,
 attribute, fragment). A :class:`PageDigest` then carries only the new ones, and the page's
-occurrences as three small numbers each (link id, line, variant id) in one array. On a
-guide whose nav repeats 50 links on every page, a page's digest is a few hundred bytes.
+occurrences as three small numbers each (link id, line, variant id) in one array: on a
+guide whose nav repeats on every page, a page's digest is small.
 
 The crawler applies digests in the order it receives them; the first time it meets a link id
 it decides what happens to that destination (crawl, check, skip), as it would in process.
+The distributed worker digests in process, with the same Digester, and turns the numbers
+back into URLs and variants (:meth:`Digester.link_key`, :func:`unpack_variants`).
 """
 
 from __future__ import annotations
@@ -17,22 +19,21 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
+from linkcheck.config import Config
 from linkcheck.extract import decode, parse_page
 from linkcheck.models import Finding, Variant, pack_variant
 from linkcheck.pickling import by_fields
 from linkcheck.quality import TEXT_PROBLEM, looks_not_found, page_link_text_findings, text_target
 from linkcheck.urls import CachedResolver, ResolvedLink, page_base
 
-# Bounds on what a digester remembers, so a 50,000-page crawl does not keep every way each
+# Bounds on what a digester remembers, so a large crawl does not keep every way each
 # link was written: past them a memo starts again. Forgetting a variant only means it is
 # sent (and numbered) once more; link ids are never forgotten (one per unique URL).
 MAX_SEEN = 5_000
 MAX_VARIANTS = 5_000
-# Resolved hrefs by (folder or origin, href): ~250 bytes each. A site's content links are
-# each written a few times across the site: the 2,000-page benchmark guide has 8,288 such
-# pairs, and a bound of 5,000 made it resolve 4,199 hrefs with yarl instead of 2,639 (the
-# worker 11% slower). Past the bound the cache starts again, so a large site needs room:
-# at 50,000 pages, 10,000 cost 14 s more CPU than 20,000 (~3 MB more in the worker).
+# Resolved hrefs by (folder or origin, href). A site's content links are each written a few
+# times across the site, so the bound must hold a whole site's pairs, or a large site
+# resolves its hrefs again with yarl as the cache starts over (see bench/README.md).
 MAX_RESOLVED = 20_000
 _WHOLE_BASE = "?# \t\n\r\f"  # an href starting so resolves against the whole base URL
 
@@ -45,6 +46,15 @@ class DigestSettings:
     max_url_length: int
     link_text: bool
     generic_texts: frozenset[str]
+
+    @classmethod
+    def from_config(cls, config: Config) -> DigestSettings:
+        return cls(
+            max_links_per_page=config.crawl.max_links_per_page,
+            max_url_length=config.crawl.max_url_length,
+            link_text=config.checks.link_text,
+            generic_texts=frozenset(t.casefold() for t in config.checks.generic_link_texts),
+        )
 
 
 @by_fields
@@ -88,12 +98,25 @@ def _may_have_text_findings(targets: list[tuple[str, str] | None]) -> bool:
 
 
 def pack_ids(ids: frozenset[str]) -> str:
-    """A page's ids as one string: a 50,000-page crawl keeps them all until the end."""
+    """A page's ids as one string: a large crawl keeps them all until the end."""
     return "\0".join(ids)
 
 
 def unpack_ids(packed: str) -> frozenset[str]:
     return frozenset(packed.split("\0")) if packed else frozenset()
+
+
+def unpack_variants(packed: bytes | bytearray, ends: array[int]) -> list[Variant]:
+    """A digest's new variants (see pack_variant), in the order of their ids."""
+    variants: list[Variant] = []
+    start = 0
+    for end in ends:
+        href, text, tag, attr, fragment = (
+            packed[start:end].decode("utf-8", "surrogatepass").split("\0")
+        )
+        variants.append((href, text, tag, attr, fragment))
+        start = end
+    return variants
 
 
 class Digester:
@@ -114,6 +137,16 @@ class Digester:
         # (folder or base, href, text, tag, attr) -> (link id, variant id, text target)
         self._seen: dict[tuple[str, str, str, str, str], _Known] = {}
         self._link_keys: list[str] = []  # link id -> its URL (or href, when it has none)
+
+    def link_key(self, link_id: int) -> str:
+        """The URL a link id stands for (the href itself when it has no URL)."""
+        return self._link_keys[link_id]
+
+    def forget_variants(self) -> None:
+        """Start the variant memo again: every variant from here on is sent anew (with a
+        new id), so a receiver may forget the ones it holds."""
+        self._seen.clear()
+        self._variant_ids.clear()
 
     def digest(
         self,
@@ -154,7 +187,7 @@ class Digester:
         link_keys, generic = self._link_keys, settings.generic_texts
         targets: list[tuple[str, str] | None] = []  # per link: its text_target (or None)
         check_text = settings.link_text
-        # The hot loop of a crawl: once per link per page (134,000 times for 2,000 pages).
+        # The hot loop of a crawl: once per link per page.
         # A link written as before on a page of the same folder resolves as before: one
         # look-up gives its ids (an href that starts with ? or # depends on the whole base).
         for raw in raw_links:

@@ -16,17 +16,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from linkcheck.models import Verdict
+from linkcheck.robots import robots_url
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from xml.etree.ElementTree import Element
 
     from linkcheck.checker import Checker
+    from linkcheck.config import Config
+    from linkcheck.robots import RobotsRules
+    from linkcheck.urls import CachedResolver, ResolvedLink
 
 log = logging.getLogger(__name__)
 
 MAX_SITEMAPS = 50  # sitemap files read per run, indexes included
 MAX_ENTRIES = 50_000  # per sitemap, as the protocol allows
 MAX_INFLATED = 50 * 1024 * 1024  # a .xml.gz may not inflate past this (the protocol's limit)
+# The depth a sitemap entry is met at: one above the start pages, so an entry is crawled as a
+# start page's own link would be (at depth 0).
+SEED_DEPTH = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +43,42 @@ class SitemapEntry:
     sitemap: str  # the sitemap file's URL
     line: int
 
+    # how an entry is written, as an occurrence on its sitemap: href, text, tag, attribute
+    @property
+    def written(self) -> tuple[str, str, str, str]:
+        return self.loc, "", "sitemap", "loc"
+
 
 @dataclass(slots=True)
 class SitemapRead:
     entries: list[SitemapEntry]
     problems: list[str]  # one line per sitemap that could not be read
+
+
+async def read_run_sitemaps(
+    config: Config, checker: Checker, robots: RobotsRules | None
+) -> SitemapRead:
+    """The run's sitemaps: [checks] sitemap_urls, and with ``sitemaps`` each start URL's
+    ``/sitemap.xml`` and the ``Sitemap:`` lines of its robots.txt."""
+    checks = config.checks
+    urls = list(checks.sitemap_urls)
+    if checks.sitemaps:
+        for start in config.start_urls:
+            urls.append(robots_url(start).removesuffix("robots.txt") + "sitemap.xml")
+            if robots is not None:
+                urls.extend(await robots.sitemaps(start))
+    return await read_sitemaps(
+        checker, list(dict.fromkeys(urls)), explicit=set(checks.sitemap_urls)
+    )
+
+
+def seeds(
+    read: SitemapRead, resolver: CachedResolver
+) -> Iterator[tuple[SitemapEntry, ResolvedLink]]:
+    """Each entry with its URL resolved against its sitemap: a link met at SEED_DEPTH, to
+    follow (a sitemap has no rel=nofollow)."""
+    for entry in read.entries:
+        yield entry, resolver.resolve(entry.sitemap, entry.loc)
 
 
 async def read_sitemaps(checker: Checker, urls: list[str], *, explicit: set[str]) -> SitemapRead:

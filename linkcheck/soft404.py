@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from linkcheck.extract import ParsedPage, decode, is_html, parse_page
 from linkcheck.models import Verdict
-from linkcheck.quality import looks_not_found, similar
+from linkcheck.quality import similar
 from linkcheck.urls import origin
 
 if TYPE_CHECKING:
@@ -44,11 +44,6 @@ class SoftNotFoundDetector:
         """Probe ``url``'s host (once) before its page is judged, so judging never waits."""
         await self._probe(url)
 
-    def judge(self, url: str, page: ParsedPage) -> None:
-        """Look at one crawled page (status 200); remember it if it is a soft 404."""
-        said = looks_not_found(page.title, page.heading)
-        self.record(url, said, page.text if page.title == self.probe_title(url) else None)
-
     def probe_title(self, url: str) -> str | None:
         """The title of the page ``url``'s host serves for an address that does not exist,
         or None when it serves none (a real 404, or not probed yet)."""
@@ -60,23 +55,30 @@ class SoftNotFoundDetector:
         task = self._probes.get(origin(url))
         return task.result() if task is not None and task.done() else None
 
-    def record(self, url: str, said: str, text: str | None) -> None:
-        """A page judged where it was parsed: ``said`` is what its title or heading says
-        (see looks_not_found), ``text`` its text if its title is the probe page's."""
+    def record(self, url: str, said: str, text: str | None) -> SoftNotFound | None:
+        """A page judged where it was parsed (status 200): ``said`` is what its title or
+        heading says (see looks_not_found), ``text`` its text if its title is the probe
+        page's. Returns the judgement when the page is a soft 404."""
         self.pages_judged += 1
+        found = None
         if said:
-            self.found.append(SoftNotFound(url, f"the page says “{said}”", by_probe=False))
-            return
-        probe = self._probed(url)
-        if probe is not None and text is not None and similar(text, probe.text) >= SIMILAR_ENOUGH:
-            self.found.append(
-                SoftNotFound(
+            found = SoftNotFound(url, f"the page says “{said}”", by_probe=False)
+        else:
+            probe = self._probed(url)
+            if (
+                probe is not None
+                and text is not None
+                and similar(text, probe.text) >= SIMILAR_ENOUGH
+            ):
+                found = SoftNotFound(
                     url,
                     "the page is the same as what this site shows for an address that does "
                     "not exist",
                     by_probe=True,
                 )
-            )
+        if found is not None:
+            self.found.append(found)
+        return found
 
     def snapshot(self) -> dict[str, Any]:
         return {

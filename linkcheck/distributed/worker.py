@@ -30,12 +30,7 @@ from linkcheck.distributed.connection import (
     redis_failure,
 )
 from linkcheck.distributed.keys import DEFAULT_WAIT, valid_run_id
-from linkcheck.distributed.pipeline import (
-    TaskPipeline,
-    address_policy,
-    host_rules,
-    make_checker,
-)
+from linkcheck.distributed.pipeline import TaskPipeline
 from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
 from linkcheck.distributed.queue import Task, TaskQueue
 from linkcheck.distributed.runs import (
@@ -52,6 +47,7 @@ from linkcheck.distributed.runs import (
 from linkcheck.distributed.settings import config_from_json
 from linkcheck.distributed.signals import cancel_on_signals
 from linkcheck.http import HttpClient
+from linkcheck.wiring import address_policy, host_rules, make_checker
 
 log = logging.getLogger(__name__)
 
