@@ -1,18 +1,12 @@
-"""``python -m linkcheck`` and the ``linkcheck`` script: parse workers first, then the CLI.
+"""``python -m linkcheck`` and the ``linkcheck`` script: the command line (linkcheck.cli)."""
 
-The workers start before the CLI's own imports so that both import at once, on two cores
-(see :mod:`linkcheck.prestart`).
-"""
+from __future__ import annotations
 
-import sys
-
-from linkcheck import prestart
+from linkcheck.cli import entry
 
 
 def run() -> None:
-    prestart.start(prestart.wanted(sys.argv[1:]))
-    from linkcheck.cli import entry
-
+    """The ``linkcheck`` script's entry point, as pyproject.toml's [project.scripts] names it."""
     entry()
 
 

@@ -56,6 +56,9 @@ DEFAULT_CACHE_MAX_AGE = 86_400.0  # one day
 DEFAULT_BASELINE_FILE = "linkcheck-baseline.toml"
 DEFAULT_CHECKPOINT_INTERVAL = 10.0
 DEFAULT_FORMATS = ("html", "json")
+DEFAULT_REPORT_COMMAND_FORMATS = ("html",)  # `linkcheck report`: the editors' page of a saved run
+DEFAULT_DEMO_HOST = "127.0.0.1"  # `linkcheck serve-demo`: loopback, the demo is for this machine
+DEFAULT_DEMO_PORT = 8735  # the port ./config.toml and the Makefile point at
 DEFAULT_FAIL_ON = ("broken", "error")  # blocked and rate-limited do not fail a run by default
 # "error" also covers error-level findings (mixed content); "warning" all other findings.
 FAIL_ON_CHOICES = (*(verdict.value for verdict in Verdict), "warning")

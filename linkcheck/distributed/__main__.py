@@ -1,11 +1,13 @@
 """``python -m linkcheck.distributed coordinator|worker|status``: the commands of a distributed
-run, usable before (and besides) the main CLI's ``linkcheck run --redis``."""
+run on their own, with the coordinator's options for tests and bench/distributed.py."""
 
 from __future__ import annotations
 
 import click
 
-from linkcheck.distributed.commands import coordinator_command, register
+from linkcheck.cli.coordinator import coordinator
+from linkcheck.cli.status import status
+from linkcheck.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,8 +15,8 @@ def main() -> None:
     """linkcheck's distributed run: a coordinator and workers sharing one Redis."""
 
 
-main.add_command(coordinator_command)
-register(main)
+for _command in (coordinator, worker, status):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()
