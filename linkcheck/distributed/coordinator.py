@@ -3,10 +3,11 @@
 ``linkcheck run --redis URL`` calls :func:`run_distributed`. The coordinator records the run
 (its settings as JSON, the schema version), seeds the start URLs and the sitemap task,
 works like any worker, and watches the queue. When no task is left it assembles everything
-the workers committed into a crawler (:mod:`linkcheck.distributed.assemble`) and finishes
-the run with the single-machine code: re-checks, soft 404s, fragments, findings, orphans,
-limits, history and baseline. The RunResult is the one ``run_check`` returns for the same
-site.
+the workers committed into a crawl state (:mod:`linkcheck.distributed.assemble`) and finishes
+the run with the single-machine stages: :mod:`linkcheck.finish` (re-checks, soft 404s,
+fragments, findings, orphans, limits, history and baseline) and :mod:`linkcheck.lifecycle`
+(the deadline, signals, progress). The RunResult is the one ``run_check`` returns for the
+same site.
 
 A run is resumable: started again with the same ``run_id`` (after Ctrl-C, a crash, or Redis
 coming back), a coordinator takes the run over from Redis — done tasks stay done, the
@@ -16,13 +17,9 @@ tasks its predecessor held go to the workers when their lease runs out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
@@ -31,7 +28,8 @@ from linkcheck.baseline import Baseline, load_baseline
 from linkcheck.checker import Checker
 from linkcheck.checkpoint import checkpoint_key
 from linkcheck.config import Config, ConfigError
-from linkcheck.crawler import Crawler, CrawlStats
+from linkcheck.crawl_state import CrawlStats
+from linkcheck.crawler import Crawler
 from linkcheck.distributed.assemble import crawl_state, crawl_stats
 from linkcheck.distributed.connection import (
     DistributedError,
@@ -42,7 +40,6 @@ from linkcheck.distributed.connection import (
 )
 from linkcheck.distributed.keys import DEFAULT_LEASE, new_run_id, valid_run_id
 from linkcheck.distributed.pipeline import TaskPipeline
-from linkcheck.wiring import address_policy, host_rules, make_checker, make_robots
 from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
 from linkcheck.distributed.queue import Commit, TaskQueue
 from linkcheck.distributed.runs import (
@@ -60,20 +57,17 @@ from linkcheck.distributed.runs import (
     set_status,
 )
 from linkcheck.distributed.settings import config_to_json
-from linkcheck.distributed.signals import cancel_on_signals
 from linkcheck.distributed.worker import Worker
+from linkcheck.finish import RunFacts, crawl_and_finish, run_result
 from linkcheck.http import HttpClient
-from linkcheck.memory import cache_context, remember_run
-from linkcheck.models import CheckResult, RunResult, Verdict
-from linkcheck.runner import _crawl_all, _open_store, _start_failures
-from linkcheck.store import Store, StoreError
-from linkcheck.urls import InvalidURL, normalize_url
+from linkcheck.lifecycle import ProgressCallback, open_store, run_until_done, start_urls, ticking
+from linkcheck.models import RunResult
+from linkcheck.store import Store
+from linkcheck.wiring import address_policy, host_rules, make_checker, make_robots
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[CrawlStats], None]
 MONITOR_EVERY = 0.1  # seconds between looks at the queue
-PROGRESS_EVERY = 0.2  # seconds between progress callbacks
 REFRESH_EVERY = 600.0  # seconds between pushes of the run's expiry while it runs
 
 
@@ -127,23 +121,16 @@ async def run_coordinator(
             "a folder cannot be checked by several machines (the workers would need the "
             "same files): check it with a single run, without --redis"
         )
-    if not config.start_urls:
-        raise ConfigError(
-            "no start URL: give one on the command line or set start_urls in config.toml"
-        )
-    try:
-        start_urls = list(dict.fromkeys(normalize_url(url) for url in config.start_urls))
-    except InvalidURL as exc:
-        raise ConfigError(f"start URL: {exc}") from None
+    urls = start_urls(config)
     if run_id is not None and not valid_run_id(run_id):
         raise DistributedError(
             f"--run {run_id!r}: a run id is 1-64 letters, digits, '.', '_' or '-'"
         )
     if lease <= 0:
         raise ConfigError(f"the lease must be more than 0 seconds, got {lease:g}")
-    config = dataclasses.replace(config, start_urls=tuple(start_urls))
+    config = dataclasses.replace(config, start_urls=tuple(urls))
     baseline = load_baseline(config.cache.baseline)
-    store = _open_store(config)
+    store = open_store(config)
     try:
         async with connect(redis_url) as redis:
             coordinator = _Coordinator(redis, config, baseline, store, timings)
@@ -163,15 +150,6 @@ async def run_coordinator(
     finally:
         if store is not None:
             store.close()
-
-
-@dataclass(slots=True)
-class _Ending:
-    """How the crawl ended, for the RunResult."""
-
-    interrupted: bool = False
-    out_of_time: bool = False
-    received: list[signal.Signals] = dataclasses.field(default_factory=list)
 
 
 class _Coordinator:
@@ -223,17 +201,27 @@ class _Coordinator:
             task = asyncio.create_task(
                 self._everything(info, queue, checker, crawler, restored, work, progress)
             )
-            ending = await self._wait(task, handle_signals)
+            ending = await run_until_done(
+                task, deadline=config.crawl.max_duration or None, handle_signals=handle_signals
+            )
             if ending.out_of_time:
                 await set_status(self._redis, keys, STOPPED)
             if not restored:  # stopped before the crawl was complete: report what was done
-                crawler.restore(
+                crawler.state.restore(
                     await crawl_state(self._redis, keys, soft_404=config.checks.soft_404)
                 )
         if progress is not None:
             progress(crawler.stats)
-        run = self._result(info, crawler, ending)
-        if not (ending.interrupted or ending.out_of_time):
+        unfinished = (
+            f"distributed run {info.run_id} did not finish: continue it with --run {info.run_id}"
+        )
+        run = run_result(
+            crawler.state,
+            RunFacts(config, info.started_at, self._store, self._baseline),
+            ending,
+            notes=None if ending.finished else [unfinished],
+        )
+        if ending.finished:
             await set_status(self._redis, keys, DONE, finished_at=run.finished_at.isoformat())
             await expire_run(self._redis, keys)
         self._timings["total"] = time.monotonic() - began
@@ -294,8 +282,15 @@ class _Coordinator:
         work: bool,
         progress: ProgressCallback | None,
     ) -> None:
-        """The cluster's crawl, then the crawler's own finish (cancellable as one)."""
+        """The cluster's crawl, then the finishing stage (cancellable as one)."""
         began = time.monotonic()
+
+        async def cluster_stats() -> CrawlStats:
+            return await crawl_stats(self._redis, info.keys)
+
+        async def crawler_stats() -> CrawlStats:
+            return crawler.stats
+
         async with asyncio.TaskGroup() as group:
             if work:
                 worker = Worker(
@@ -308,123 +303,28 @@ class _Coordinator:
                     role="coordinator",
                 )
                 group.create_task(worker.run())
-            await self._monitor(queue, info, progress)
+            async with ticking(progress, cluster_stats):
+                await self._monitor(queue, info)
         crawled = time.monotonic()
         self._timings["crawl"] = crawled - began
         await set_status(self._redis, info.keys, FINISHING)
         state = await crawl_state(self._redis, info.keys, soft_404=self._config.checks.soft_404)
-        crawler.restore(state)
+        crawler.state.restore(state)
         restored.append(True)
         assembled = time.monotonic()
         self._timings["assemble"] = assembled - crawled
-        ticker = asyncio.create_task(_tick(crawler, progress)) if progress else None
-        try:
-            await _crawl_all(crawler, None, resumed=True)
-        finally:
-            if ticker is not None:
-                ticker.cancel()
+        async with ticking(progress, crawler_stats):
+            await crawl_and_finish(crawler, resumed=True)
         self._timings["finish"] = time.monotonic() - assembled
 
-    async def _monitor(
-        self, queue: TaskQueue, info: RunInfo, progress: ProgressCallback | None
-    ) -> None:
-        """Until no task is left anywhere: progress, and the run's expiry pushed forward."""
-        last_progress = last_refresh = 0.0
+    async def _monitor(self, queue: TaskQueue, info: RunInfo) -> None:
+        """Until no task is left anywhere, the run's expiry pushed forward."""
+        last_refresh = 0.0
         while True:
             now = time.monotonic()
             if now - last_refresh >= REFRESH_EVERY:
                 last_refresh = now
                 await expire_run(self._redis, info.keys)
-            if progress is not None and now - last_progress >= PROGRESS_EVERY:
-                last_progress = now
-                progress(await crawl_stats(self._redis, info.keys))
             if await queue.outstanding() <= 0:
                 return
             await asyncio.sleep(MONITOR_EVERY)
-
-    async def _wait(self, task: asyncio.Task[None], handle_signals: bool) -> _Ending:
-        """As the runner does: the deadline and SIGINT/SIGTERM stop the run, not the report."""
-        ending = _Ending()
-        removers = cancel_on_signals(task, ending.received) if handle_signals else []
-        try:
-            deadline = self._config.crawl.max_duration or None
-            done, _ = await asyncio.wait({task}, timeout=deadline)
-            if not done:
-                ending.out_of_time = True
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            else:
-                await task
-        except asyncio.CancelledError:
-            ending.interrupted = True
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise
-        finally:
-            for remove in removers:
-                remove()
-        return ending
-
-    def _result(self, info: RunInfo, crawler: Crawler, ending: _Ending) -> RunResult:
-        """As the end of :func:`linkcheck.runner.run_check`."""
-        config = self._config
-        start_urls = list(config.start_urls)
-        why = "the run reached max_duration" if ending.out_of_time else "the run was interrupted"
-        for link in crawler.links.values():
-            if link.result is None:
-                link.result = CheckResult(link.url, Verdict.EXCLUDED, message=f"not checked: {why}")
-        limits_hit = crawler.limits_hit()
-        if ending.out_of_time:
-            limits_hit.insert(
-                0,
-                f"run stopped at max duration ({config.crawl.max_duration:g} s) before it finished",
-            )
-        notes = list(crawler.notes)
-        if ending.interrupted or ending.out_of_time:
-            notes.append(
-                f"distributed run {info.run_id} did not finish: continue it with "
-                f"--run {info.run_id}"
-            )
-        received = ending.received
-        run = RunResult(
-            start_urls=start_urls,
-            started_at=info.started_at,
-            finished_at=datetime.now(UTC),
-            links=crawler.links,
-            pages=crawler.pages,
-            limits_hit=limits_hit,
-            interrupted=ending.interrupted,
-            interrupted_by=received[0].name
-            if received
-            else ("cancelled" if ending.interrupted else ""),
-            config_summary=config.summary(),
-            start_failures=_start_failures(crawler, start_urls),
-            findings=crawler.findings,
-            notes=notes,
-            orphans=crawler.sitemap_orphans(),
-        )
-        if self._store is not None:
-            fresh = [
-                link.result
-                for link in crawler.links.values()
-                if not link.internal and link.result is not None and not link.result.from_cache
-            ]
-            try:
-                self._store.remember(fresh, context=cache_context(config))
-            except StoreError as exc:
-                log.warning("result cache not updated: %s", exc)
-        run.cache_hits = crawler.cache_hits
-        remember_run(
-            run,
-            self._store,
-            self._baseline,
-            failures_before_broken=config.cache.failures_before_broken,
-        )
-        return run
-
-
-async def _tick(crawler: Crawler, progress: ProgressCallback) -> None:
-    while True:
-        progress(crawler.stats)
-        await asyncio.sleep(PROGRESS_EVERY)
