@@ -95,3 +95,67 @@ def test_the_checks_variants_are_noted_however_they_arrive() -> None:
     relative.add(0, 1, numbers[-1])
     assert relative.absolute_hrefs() == set()
     assert relative.fragments == set()
+
+
+def test_each_type_converts_to_a_dict_and_back_once() -> None:
+    """One to_dict/from_dict per type: the JSON report, its loader, the checkpoint, the
+    Redis queue and the result cache all read what these write."""
+    from datetime import UTC, date, datetime
+
+    from linkcheck.models import (
+        CheckResult,
+        ErrorKind,
+        Finding,
+        FindingKind,
+        LinkMemory,
+        Page,
+        RedirectHop,
+        Verdict,
+    )
+
+    results = [
+        CheckResult(
+            "https://ex.com/old",
+            Verdict.REDIRECTED,
+            200,
+            "https://ex.com/new",
+            (RedirectHop("https://ex.com/old", 301), RedirectHop("https://ex.com/mid", 308)),
+            message="moved",
+            checked_url="http://127.0.0.1:1/old",
+            elapsed=0.25,
+            from_cache=True,
+        ),
+        CheckResult("https://ex.com/x", Verdict.ERROR, error=ErrorKind.TIMEOUT, elapsed=1.5),
+        CheckResult("mailto:x@ex.com", Verdict.SKIPPED),
+    ]
+    for item in results:
+        assert CheckResult.from_dict(item.to_dict()) == item
+    assert results[0].to_dict()["redirect_kind"] == "permanent"
+    assert results[2].to_dict()["message"] is None  # the report's null for "no message"
+    page = Page("https://ex.com/", 0, "Home", 200, links_found=12)
+    assert Page.from_dict(page.to_dict()) == page
+    finding = Finding(
+        FindingKind.GENERIC_LINK_TEXT, "warning", "https://ex.com/a", "", "/a", "here", 3, "m"
+    )
+    assert finding.to_dict()["kind"] == "generic-link-text" and finding.to_dict()["page"] is None
+    assert Finding.from_dict(finding.to_dict()) == finding
+    memory = LinkMemory(3, datetime(2026, 1, 2, tzinfo=UTC), False, "known", date(2026, 3, 1))
+    assert LinkMemory.from_dict(memory.to_dict()) == memory
+    occurrence = Occurrence("https://ex.com/", "/a#b", "A", "a", "href", 7, "b")
+    assert Occurrence.from_dict({**occurrence._asdict(), "fragment": "b"}) == occurrence
+    assert Occurrence.from_dict({**occurrence._asdict(), "fragment": None}).fragment == ""
+
+
+def test_finding_kinds_are_the_reports_strings() -> None:
+    from linkcheck.models import FindingKind
+
+    assert [kind.value for kind in FindingKind] == [
+        "mixed-content",
+        "insecure-link",
+        "image-without-alt",
+        "empty-link-text",
+        "generic-link-text",
+        "same-text-different-targets",
+        "inconsistent-link",
+    ]
+    assert FindingKind.INSECURE_LINK == "insecure-link"  # a StrEnum: compares as its string
