@@ -2,7 +2,7 @@
 
 The crawler writes it, the checkpoint saver encodes it, the finishing stage reads it, and the
 distributed coordinator restores what the workers committed into it: one shape for all four
-(the converters of each piece are linkcheck.checkpoint's).
+(each piece is converted by its model's to_dict/from_dict and linkcheck.checkpoint).
 """
 
 from __future__ import annotations

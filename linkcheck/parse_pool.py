@@ -1,10 +1,10 @@
 """Parse pages on the machine's other cores: worker processes fed over pipes.
 
-A crawl is CPU-bound in one Python process (nginx serves a 2,000-page guide in a fifth of a
-second; parsing it takes seconds). So the crawler hands pages to :class:`ParsePool`, which
-sends each page's bytes to a worker process (``python -m linkcheck.parse_worker``) and gets
-back a :class:`~linkcheck.digest.PageDigest`; the event loop meanwhile keeps requests going.
-Workers the program started on its first line (:mod:`linkcheck.prestart`) are taken first.
+A crawl is CPU-bound in one Python process (a web server serves pages far faster than
+Python parses them; see bench/README.md). So the crawler hands pages to :class:`ParsePool`,
+which sends each page's bytes to a worker process (``python -m linkcheck.parse_worker``)
+and gets back a :class:`~linkcheck.digest.PageDigest`; the event loop meanwhile keeps
+requests going.
 
 Frames on both pipes are a 4-byte big-endian length and a pickle. Only this package's own
 worker speaks to the pool, on pipes it created: nothing from the network is unpickled (a
@@ -18,26 +18,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import pickle
-import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from linkcheck import prestart
 from linkcheck.digest import DigestSettings, PageDigest
 from linkcheck.parse_worker import HEADER, READY, frame
-from linkcheck.prestart import MAX_WORKERS, auto_workers
 
 __all__ = ["MAX_WORKERS", "OnAnswer", "ParsePool", "auto_workers"]
 
 log = logging.getLogger(__name__)
 
+MAX_WORKERS = 4  # parsing is a part of a crawl: past this, the event loop is the limit
+
+
+def auto_workers(*, fetching: bool = True) -> int:
+    """One worker per spare core, up to :data:`MAX_WORKERS`. ``fetching``: the event loop
+    keeps a core busy with HTTP; reading a built folder's files leaves it mostly idle, so
+    then every core parses."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(0, min(MAX_WORKERS, cores - 1 if fetching else cores))
+
 
 class _Process(Protocol):
-    """What the pool uses of a worker process (asyncio's, or one taken from prestart)."""
+    """What the pool uses of a worker process (asyncio's)."""
 
     @property
     def stdin(self) -> asyncio.StreamWriter | None: ...
@@ -83,19 +94,14 @@ class ParsePool:
         """Start the workers; a worker that cannot start is simply not used."""
         settings = frame(self._settings)
         for number in range(1, self._processes + 1):
-            started = prestart.take()
             try:
-                process: _Process = (
-                    await _TakenOver.from_popen(started)
-                    if started is not None
-                    else await asyncio.create_subprocess_exec(
-                        sys.executable,
-                        "-m",
-                        "linkcheck.parse_worker",
-                        stdin=asyncio.subprocess.PIPE,
-                        stdout=asyncio.subprocess.PIPE,
-                        stderr=asyncio.subprocess.DEVNULL,
-                    )
+                process: _Process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "linkcheck.parse_worker",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.DEVNULL,
                 )
             except OSError as exc:
                 log.info("parse worker not started (%s): parsing in process", exc)
@@ -105,7 +111,6 @@ class ParsePool:
             worker = _Worker(number, process)
             worker.reader = asyncio.create_task(self._read_answers(worker))
             self._workers.append(worker)
-        prestart.discard()  # more were started than this run wants
 
     @property
     def alive(self) -> bool:
@@ -114,7 +119,7 @@ class ParsePool:
     @property
     def ready(self) -> bool:
         """A live worker has started. Until one has, a page sent would only wait for its
-        imports (~0.1 s), while the crawler's own process could parse it."""
+        imports, while the crawler's own process could parse it."""
         return any(worker.alive and worker.ready for worker in self._workers)
 
     async def digest(
@@ -194,7 +199,7 @@ class ParsePool:
 
     async def close(self) -> None:
         """End every worker's input; kill a worker that holds no page (it has nothing to
-        finish: tearing down its interpreter took ~15 ms at the end of every run), and give
+        finish, and tearing down its interpreter would delay the end of every run), and give
         the others a moment to finish before they are killed too."""
         for worker in self._workers:
             worker.alive = False
@@ -220,50 +225,3 @@ class ParsePool:
                     await worker.reader
             self._lost(worker)
         self._workers = []
-
-
-class _TakenOver:
-    """A worker started by :mod:`linkcheck.prestart`, its pipes joined to the event loop.
-
-    Its exit is polled for: it exits within milliseconds of the end of its input, and a
-    thread waiting for it (asyncio's own way) would keep reports from being forked."""
-
-    def __init__(
-        self,
-        popen: subprocess.Popen[bytes],
-        stdin: asyncio.StreamWriter,
-        stdout: asyncio.StreamReader,
-    ) -> None:
-        self._popen = popen
-        self.stdin = stdin
-        self.stdout = stdout
-
-    @classmethod
-    async def from_popen(cls, popen: subprocess.Popen[bytes]) -> _TakenOver:
-        assert popen.stdin is not None and popen.stdout is not None
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(loop=loop)
-        try:
-            await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader, loop=loop), popen.stdout
-            )
-            transport, protocol = await loop.connect_write_pipe(
-                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop), loop=loop),
-                popen.stdin,
-            )
-        except BaseException:
-            popen.kill()  # not taken after all: it must not outlive the run
-            popen.wait()
-            raise
-        return cls(popen, asyncio.StreamWriter(transport, protocol, None, loop), reader)
-
-    def kill(self) -> None:
-        self._popen.kill()
-
-    async def wait(self) -> int:
-        while (code := self._popen.poll()) is None:
-            await asyncio.sleep(_EXIT_POLL)
-        return code
-
-
-_EXIT_POLL = 0.005  # seconds
