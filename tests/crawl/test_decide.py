@@ -1,0 +1,288 @@
+"""Table tests of linkcheck.decide: facts in, the decision docs/configuration.md describes out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from linkcheck.config import Config
+from linkcheck.decide import (
+    Fate,
+    answer_verdict,
+    claimed_target,
+    discovery,
+    fragments_enabled,
+    recorded,
+    robots_disallowed,
+    soft_404_enabled,
+    unfetchable,
+)
+from linkcheck.models import CheckResult, ErrorKind, RedirectHop, Verdict
+from linkcheck.scope import Scope
+from linkcheck.urls import ResolvedLink
+from tests.conftest import make_config
+
+START = "http://site.test/guide/"
+
+
+def config(**sections: dict[str, Any]) -> Config:
+    return make_config(START, **sections)
+
+
+# --- a URL met for the first time ---------------------------------------------------------
+
+# (url, crawl settings, depth of the page it is on, follow, pages scheduled) -> fate, counter
+DISCOVERIES = [
+    ("http://site.test/guide/a", {}, 0, True, 0, Fate.CRAWL, ""),
+    ("http://site.test/guide/a", {}, -1, True, 0, Fate.CRAWL, ""),  # a sitemap entry
+    ("http://site.test/guide/a", {}, 0, False, 0, Fate.NOFOLLOW, ""),
+    ("http://site.test/guide/a", {"max_depth": 0}, 0, True, 0, Fate.TOO_DEEP, "pages_not_crawled_max_depth"),
+    ("http://site.test/guide/a", {"max_depth": 0}, -1, True, 0, Fate.CRAWL, ""),
+    ("http://site.test/guide/a", {"max_depth": 2}, 1, True, 0, Fate.CRAWL, ""),
+    ("http://site.test/guide/a", {"max_depth": 2}, 2, True, 0, Fate.TOO_DEEP, "pages_not_crawled_max_depth"),
+    ("http://site.test/guide/a", {"max_pages": 3}, 0, True, 2, Fate.CRAWL, ""),
+    ("http://site.test/guide/a", {"max_pages": 3}, 0, True, 3, Fate.TOO_MANY, "pages_not_crawled_max_pages"),
+    # nofollow is decided before the limits: it is not a page the limits kept out
+    ("http://site.test/guide/a", {"max_depth": 0}, 0, False, 0, Fate.NOFOLLOW, ""),
+    ("http://site.test/guide/a/b/a/b/a/b/", {}, 0, True, 0, Fate.TRAP, "traps"),
+    ("http://site.test/guide/private/x", {"exclude": ["/private/"]}, 0, True, 0, Fate.EXCLUDED, ""),
+    ("http://other.test/private/x", {"exclude": ["/private/"]}, 0, True, 0, Fate.EXCLUDED, ""),
+    ("http://other.test/", {}, 0, True, 0, Fate.CHECK, ""),
+    ("http://other.test/", {}, 0, False, 0, Fate.CHECK, ""),  # nofollow: still checked
+    ("http://other.test/a/b/a/b/a/b/", {}, 0, True, 0, Fate.CHECK, ""),  # a trap only in scope
+    ("http://other.test/", {"check_external": False}, 0, True, 0, Fate.NOT_CHECKED, ""),
+    ("http://site.test/other/", {}, 0, True, 0, Fate.CHECK, ""),  # outside the start's folder
+    ("http://site.test/other/", {"allowed_prefixes": ["http://site.test/other/"]}, 0, True, 0, Fate.CRAWL, ""),
+    ("http://docs.test/x", {"allowed_hosts": ["docs.test"]}, 0, True, 0, Fate.CRAWL, ""),
+    ("http://site.test/api/x", {"include": ["/api/"]}, 0, True, 0, Fate.CRAWL, ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("url", "crawl", "depth", "follow", "scheduled", "fate", "counter"), DISCOVERIES
+)
+def test_a_new_url_gets_its_fate(
+    url: str,
+    crawl: dict[str, Any],
+    depth: int,
+    follow: bool,
+    scheduled: int,
+    fate: Fate,
+    counter: str,
+) -> None:
+    run = config(crawl=crawl)
+    scope = Scope.from_config(run)
+    decided = discovery(
+        url,
+        scope,
+        run.crawl,
+        internal=scope.is_internal(url),
+        depth=depth,
+        follow=follow,
+        pages_scheduled=scheduled,
+    )
+    assert (decided.fate, decided.counter) == (fate, counter)
+    assert decided.fate.crawled == (fate is Fate.CRAWL)
+    assert decided.fate.checked == (
+        fate in (Fate.CHECK, Fate.NOFOLLOW, Fate.TOO_DEEP, Fate.TOO_MANY)
+    )
+    if decided.fate.crawled or decided.fate.checked:
+        assert decided.result is None  # a request will say
+    else:
+        assert decided.result is not None
+        assert (decided.result.url, decided.result.verdict) == (url, Verdict.EXCLUDED)
+
+
+@pytest.mark.parametrize(
+    ("fate", "message"),
+    [
+        (Fate.EXCLUDED, "matches exclude pattern '/private/'"),
+        (Fate.TRAP, "repeating path segments: looks like a crawl trap, not followed"),
+        (Fate.NOT_CHECKED, "external links are not checked (--no-external)"),
+    ],
+)
+def test_a_url_decided_without_a_request_says_why(fate: Fate, message: str) -> None:
+    url = {
+        Fate.EXCLUDED: "http://site.test/guide/private/x",
+        Fate.TRAP: "http://site.test/guide/a/b/a/b/a/b/",
+        Fate.NOT_CHECKED: "http://other.test/",
+    }[fate]
+    run = config(crawl={"exclude": ["/private/"], "check_external": False})
+    scope = Scope.from_config(run)
+    decided = discovery(
+        url, scope, run.crawl, internal=scope.is_internal(url), depth=0, follow=True
+    )
+    assert decided.fate is fate
+    assert decided.result == CheckResult(url, Verdict.EXCLUDED, message=message)
+
+
+def test_without_a_page_count_max_pages_is_left_to_the_caller() -> None:
+    """A distributed run decides max_pages as it commits, against the cluster-wide count."""
+    run = config(crawl={"max_pages": 1})
+    scope = Scope.from_config(run)
+    url = "http://site.test/guide/a"
+    decided = discovery(url, scope, run.crawl, internal=True, depth=0, follow=True)
+    assert decided.fate is Fate.CRAWL
+
+
+# --- an href that is not fetched ----------------------------------------------------------
+
+# (href, resolved, [checks] mailto_tel) -> verdict, error kind, message (its start)
+UNFETCHABLE = [
+    ("mailto:team@example.com", "mailto", "mailto link", True,
+     Verdict.SKIPPED, None, "mailto: link, well formed"),
+    ("mailto:team@", "mailto", "mailto link", True,
+     Verdict.ERROR, ErrorKind.INVALID_URL, "malformed mailto: link:"),
+    ("mailto:team@", "mailto", "mailto link", False, Verdict.SKIPPED, None, "mailto link"),
+    ("tel:+81-3-1234-5678", "tel", "tel link", True,
+     Verdict.SKIPPED, None, "tel: link, well formed"),
+    ("tel:call-us", "tel", "tel link", True,
+     Verdict.ERROR, ErrorKind.INVALID_URL, "malformed tel: link:"),
+    ("javascript:void(0)", "javascript", "javascript link", True,
+     Verdict.SKIPPED, None, "javascript link"),
+    ("http://[bad", "http", "invalid URL: bad host", True,
+     Verdict.ERROR, ErrorKind.INVALID_URL, "invalid URL: bad host"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("href", "scheme", "reason", "mailto_tel", "verdict", "error", "message"), UNFETCHABLE
+)
+def test_an_href_with_nothing_to_fetch_gets_a_result(
+    href: str,
+    scheme: str,
+    reason: str,
+    mailto_tel: bool,
+    verdict: Verdict,
+    error: ErrorKind | None,
+    message: str,
+) -> None:
+    resolved = ResolvedLink(None, "", scheme, reason)
+    result = unfetchable(href, resolved, mailto_tel=mailto_tel)
+    assert (result.url, result.verdict, result.error) == (href, verdict, error)
+    assert result.message.startswith(message)
+
+
+# --- a redirect that lands on the home or a login page ---------------------------------------
+
+# (url, where it redirected, [checks] soft_404, [hosts] profile's soft_404) -> verdict, message
+REDIRECTS = [
+    ("http://site.test/guide/old", "http://site.test/", True, None,
+     Verdict.BROKEN, "soft 404: it redirects to the site's home page"),
+    ("http://site.test/guide/old", "http://site.test/login?next=/guide/old", True, None,
+     Verdict.BROKEN, "soft 404: it redirects to a login page"),
+    ("http://site.test/guide/old", "http://site.test/guide/new", True, None,
+     Verdict.REDIRECTED, ""),
+    ("http://site.test/", "http://site.test/index.html", True, None, Verdict.REDIRECTED, ""),
+    ("http://site.test/guide/old", "http://site.test/", False, None, Verdict.REDIRECTED, ""),
+    ("http://site.test/guide/old", "http://site.test/", True, False, Verdict.REDIRECTED, ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "final", "checks", "profile", "verdict", "message"), REDIRECTS)
+def test_a_redirect_to_the_home_or_login_page_is_a_soft_404(
+    url: str, final: str, checks: bool, profile: bool | None, verdict: Verdict, message: str
+) -> None:
+    hosts = {} if profile is None else {"site.test": {"soft_404": profile}}
+    run = config(checks={"soft_404": checks}, hosts=hosts)
+    result = CheckResult(
+        url, Verdict.REDIRECTED, status=200, final_url=final, redirects=(RedirectHop(url, 301),)
+    )
+    decided = recorded(run, url, result)
+    assert (decided.verdict, decided.message) == (verdict, message)
+
+
+@pytest.mark.parametrize("verdict", [Verdict.OK, Verdict.BROKEN, Verdict.ERROR])
+def test_only_a_redirect_is_looked_at(verdict: Verdict) -> None:
+    url = "http://site.test/guide/old"
+    result = CheckResult(url, verdict, final_url="http://site.test/")
+    assert recorded(config(), url, result) is result
+
+
+# --- per-host switches --------------------------------------------------------------------
+
+# ([checks] value, [hosts] profile's value, the URL's host) -> on for that URL
+SWITCHES = [
+    (True, None, "site.test", True),
+    (False, None, "site.test", False),
+    (True, False, "site.test", False),
+    (False, True, "site.test", True),
+    (True, False, "other.test", True),  # the profile is another host's
+]
+
+
+@pytest.mark.parametrize(("checks", "profile", "host", "enabled"), SWITCHES)
+@pytest.mark.parametrize("name", ["fragments", "soft_404"])
+def test_a_hosts_profile_switches_a_check_for_its_host(
+    name: str, checks: bool, profile: bool | None, host: str, enabled: bool
+) -> None:
+    hosts = {} if profile is None else {"site.test": {name: profile}}
+    run = config(checks={name: checks}, hosts=hosts)
+    switch = fragments_enabled if name == "fragments" else soft_404_enabled
+    assert switch(run, f"http://{host}/guide/page") is enabled
+
+
+# --- results decided without a request of their own ------------------------------------------
+
+
+def test_a_page_robots_txt_disallows_is_excluded() -> None:
+    result = robots_disallowed("http://site.test/guide/private")
+    assert (result.verdict, result.message) == (
+        Verdict.EXCLUDED,
+        "disallowed by the site's robots.txt",
+    )
+    assert not result.verdict.failed
+
+
+def test_a_claimed_redirect_target_works_with_the_answers_status() -> None:
+    target = "http://site.test/guide/new"
+    assert claimed_target(target, 200) == CheckResult(
+        target, Verdict.OK, status=200, final_url=target
+    )
+
+
+# --- an answer's verdict --------------------------------------------------------------------
+
+ACCEPT = frozenset(range(200, 300))
+
+# (status, headers, body, accept, redirected) -> verdict, message (its start)
+ANSWERS = [
+    (200, {}, b"", ACCEPT, False, Verdict.OK, ""),
+    (200, {}, b"", ACCEPT, True, Verdict.REDIRECTED, ""),
+    (204, {}, b"", ACCEPT, False, Verdict.OK, ""),
+    (403, {}, b"", ACCEPT | {403}, False, Verdict.OK, ""),  # accept = "200-299,403"
+    (404, {}, b"", ACCEPT, False, Verdict.BROKEN, "HTTP 404"),
+    (404, {}, b"", ACCEPT, True, Verdict.BROKEN, "HTTP 404"),
+    (500, {}, b"", ACCEPT, False, Verdict.BROKEN, "HTTP 500"),
+    (403, {}, b"Forbidden", ACCEPT, False, Verdict.BROKEN, "HTTP 403"),
+    (999, {}, b"", ACCEPT, False, Verdict.BLOCKED, "HTTP 999: bot protection"),
+    (403, {"cf-mitigated": "challenge"}, b"", ACCEPT, False, Verdict.BLOCKED, "HTTP 403: bot"),
+    (503, {}, b"<title>Just a moment...</title>", ACCEPT, False, Verdict.BLOCKED, "HTTP 503: bot"),
+    (404, {"cf-mitigated": "challenge"}, b"", ACCEPT, False, Verdict.BROKEN, "HTTP 404"),
+    (429, {}, b"", ACCEPT, False, Verdict.RATE_LIMITED, "HTTP 429"),
+    (503, {"retry-after": "120"}, b"", ACCEPT, False, Verdict.RATE_LIMITED,
+     "HTTP 503 asking to come back in 120 s (more than retry_max_wait, 30 s)"),
+    (503, {"retry-after": "10"}, b"", ACCEPT, False, Verdict.BROKEN, "HTTP 503"),
+    (503, {}, b"", ACCEPT, False, Verdict.BROKEN, "HTTP 503"),
+    (500, {"retry-after": "120"}, b"", ACCEPT, False, Verdict.BROKEN, "HTTP 500"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "accept", "redirected", "verdict", "message"), ANSWERS
+)
+def test_an_answer_gets_its_verdict(
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    accept: frozenset[int],
+    redirected: bool,
+    verdict: Verdict,
+    message: str,
+) -> None:
+    decided = answer_verdict(
+        status, headers, body, accept=accept, retry_max_wait=30.0, redirected=redirected
+    )
+    assert decided[0] is verdict
+    assert decided[1].startswith(message)
