@@ -34,8 +34,8 @@ class _FolderIndex:
     """Every file in the folder, walked once: a build does not change during a run.
 
     A file found by the walk is a regular file reached through real folders only, so it is
-    inside the folder by construction and needs no ``realpath`` (half a dozen system calls
-    for each link of a 10,000-page build). Anything else — a symlink, a path not in the
+    inside the folder by construction and needs no ``realpath`` (several system calls for
+    each link of a large build). Anything else — a symlink, a path not in the
     index of a folder that has symlinks or unreadable folders — is resolved the careful way.
     """
 
@@ -209,8 +209,8 @@ class LocalTransport:
 def read_capped(path: Path, limit: int) -> bytes:
     """At most ``limit`` + 1 bytes of the file (one more tells that it was cut).
 
-    Asked for by the file's size, not by the cap: reading a 7 KB page with a buffer the size
-    of the 5 MB cap cost 20 µs per file (2,000 files: 42 ms instead of 9)."""
+    Asked for by the file's size, not by the cap: reading a small page with a buffer the
+    size of the cap made every file read several times slower (see bench/README.md)."""
     with open(path, "rb", buffering=0) as handle:
         size = os.fstat(handle.fileno()).st_size
         body = handle.read(min(size, limit) + 1)
@@ -245,7 +245,7 @@ def describe(site: LocalSite) -> str:
 def as_files(run: RunResult, site: LocalSite) -> RunResult:
     """Name files where a live crawl names URLs, and list the folder's orphan files."""
 
-    names: dict[str, str] = {}  # once per URL: 2,509 file look-ups, not one per occurrence
+    names: dict[str, str] = {}  # a file look-up once per URL, not once per occurrence
 
     def shown(url: str) -> str:
         name = names.get(url)

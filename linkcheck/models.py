@@ -98,8 +98,8 @@ class FindingKind(enum.StrEnum):
 class Occurrence(NamedTuple):
     """One place a link is written: enough for an editor to find and fix it without re-running.
 
-    A named tuple, not a dataclass: a crawl makes one per link per page (134k for 2,000
-    pages), and a tuple is the cheapest immutable record Python has.
+    A named tuple, not a dataclass: a crawl makes one per link per page, and a tuple is the
+    cheapest immutable record Python has.
     """
 
     page: str  # the page's URL (as crawled, before any remap)
@@ -157,10 +157,10 @@ class _VariantTable:
     as UTF-8, end to end, and where each ends.
 
     A site's content links are often each written once (with their own text), so a large
-    crawl holds hundreds of thousands of variants. As Python objects (a tuple and its
-    strings, ~200 bytes) they would be most of a 50,000-page crawl's memory, and, mixed with
-    the short-lived objects of each request, would keep the allocator from giving memory
-    back; here each costs its bytes and an 8-byte offset. Variants from a digest are
+    crawl holds a great many variants. As Python objects (a tuple and its strings) they
+    would be most of a large crawl's memory, and, mixed with the short-lived objects of
+    each request, would keep the allocator from giving memory back; here each costs its
+    bytes and one offset in an array. Variants from a digest are
     appended as they come (its digester sent each once); others are looked up first.
     """
 
@@ -229,7 +229,7 @@ class _VariantTable:
         return href, link_text, tag, attr, fragment
 
     def href(self, number: int) -> str:
-        """The first field alone: reports and checks ask for it per variant, by the 100,000."""
+        """The first field alone: reports and checks ask for it once per variant."""
         start = self._ends[number - 1] if number else 0
         end = self._data.find(b"\0", start, self._ends[number])
         return self._data[start:end].decode("utf-8", "surrogatepass")
@@ -750,8 +750,8 @@ class RunResult:
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run() formats the repr of its main task (whose result
-        # this is) when it restores the SIGINT handler; a full repr of 100k occurrences
-        # cost a second per run.
+        # this is) when it restores the SIGINT handler; a full repr of a large run's
+        # occurrences made every run slower.
         return (
             f"RunResult(start_urls={self.start_urls!r}, links={len(self.links)}, "
             f"pages={len(self.pages)}, complete={self.complete})"

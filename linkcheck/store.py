@@ -67,8 +67,8 @@ _SAVE_CHECKPOINT = (
     "INSERT INTO checkpoints (key, saved_at, state) VALUES (?, ?, {state}) "
     "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at, state = excluded.state"
 )
-# PRAGMA quick_check reads the whole file: ~0.1 s for 200 runs of a 2,500-link site, seconds
-# for a 50,000-page one, on every run. A file this small is checked on every open; a larger
+# PRAGMA quick_check reads the whole file, which for a large site's history takes too long to
+# pay on every run (see bench/README.md). A file this small is checked on every open; a larger
 # one once a day (the time of its last clean check is the mtime of ``<file>.checked``), and
 # at the next open after any query found it damaged.
 CHECK_ALWAYS_BELOW = 16 * 1024 * 1024
@@ -93,7 +93,7 @@ _SCHEMA = (
         start_urls TEXT NOT NULL,
         complete INTEGER NOT NULL
     )""",
-    # URLs once, as integers in run_links: 200 runs x 10,000 links stay tens of megabytes.
+    # URLs once, as integers in run_links: a long history of a large site stays small.
     # The key (url_id, run_id) lets a URL's newest runs be read without sorting.
     "CREATE TABLE urls (id INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE)",
     """CREATE TABLE run_links (
@@ -384,8 +384,8 @@ class Store:
     def streaks(self, urls: Iterable[str] | None = None) -> dict[str, Streak]:
         """A :class:`Streak` per recorded URL (only those in ``urls`` when given).
 
-        Reads only each URL's newest row and its failing streak, through the primary key:
-        milliseconds for 10,000 links however long the history.
+        Reads only each URL's newest row and its failing streak, through the primary key: its
+        time does not grow with the length of the history.
         """
         with self._errors("read the history"), self._read() as conn:
             if urls is None:

@@ -16,7 +16,7 @@ from linkcheck.report.load import ReportError, load_run
 
 # A renderer gets this run and, when there is one, the previous run (for "new" and "fixed").
 # Chunks are text, or UTF-8 bytes (the JSON report: orjson writes bytes, and a large run's
-# report is tens of MB, decoded and encoded again for nothing).
+# report is big, decoded and encoded again for nothing).
 Renderer = Callable[[RunResult, RunResult | None], Iterable[str] | Iterable[bytes]]
 
 # format → (file name, module, function). A renderer's module (Jinja2 for html) is imported
@@ -62,8 +62,8 @@ def write_reports(
         previous = previous_run(folder)
     jobs = [(fmt, folder / RENDERERS[fmt][0]) for fmt in dict.fromkeys(formats)]
     # Each format after the first is written by a forked copy of this process, on another
-    # core: the html report of 2,000 pages takes ~0.35 s, the json ~0.2 s, one after the
-    # other at the very end of a run. A copy that fails leaves its format to this process.
+    # core: the html and json reports of a large run each take a noticeable time, one after
+    # the other at the very end of a run. A copy that fails leaves its format to this process.
     copies: dict[str, int | None] = {}
     if len(jobs) > 1 and forking.can_fork(run):
         for fmt, path in jobs[1:]:

@@ -55,7 +55,7 @@ def _visible(match: re.Match[str]) -> str:
 
 
 def _in_chunks(pieces: Iterator[str], size: int = 1 << 16) -> Iterator[str]:
-    """Jinja2 yields ~25 pieces per link; written one by one, each was an encode and a write."""
+    """Jinja2 yields many pieces per link; written one by one, each was an encode and a write."""
     batch: list[str] = []
     length = 0
     for piece in pieces:
@@ -106,8 +106,8 @@ def http_href(url: str | None) -> str | None:
 
 
 class _QuietBytecodeCache(FileSystemBytecodeCache):
-    """The compiled template, kept between runs: compiling it took ~60 ms of every run that
-    writes an html report, loading it takes ~1 ms. Jinja2's own folder (in the temporary
+    """The compiled template, kept between runs: compiling it cost every run that writes an
+    html report far more than loading it does. Jinja2's own folder (in the temporary
     directory, private to the user, checked to be theirs) and its own checks (the template's
     checksum, the Python and Jinja2 versions) decide whether a copy is used. A cache that
     cannot be read or written is simply not used: the template is compiled as before."""
@@ -147,8 +147,8 @@ TEMPLATE_SHARE = 0.5
 TEMPLATE_MIN_PAGES = 3
 
 # Lists that could grow with the size of the site are cut here, with "and N more": a link on
-# 2,000 pages must not repeat 2,000 rows in every section. The By page view is never cut —
-# every page with a problem is listed there.
+# thousands of pages must not repeat thousands of rows in every section. The By page view is
+# never cut — every page with a problem is listed there.
 PAGES_LISTED = 25  # pages named under one link (By link, Redirects)
 TEMPLATE_PAGES_LISTED = 10  # pages named under one template link
 CHANGES_LISTED = 50  # links named under "new" and "fixed"

@@ -28,8 +28,8 @@ class ReportError(ValueError):
 
 def load_run(path: str | Path, *, occurrences: bool = True) -> RunResult:
     """The run a report.json records. Without ``occurrences`` the links keep only their
-    results: enough to say what is new and what was fixed, and a 50,000-page report's
-    3 million occurrences are most of the reading time."""
+    results: enough to say what is new and what was fixed, and a large report's occurrences
+    are most of the reading time."""
     file = Path(path)
     try:
         data = file.read_bytes()
@@ -53,12 +53,12 @@ _OCCURRENCES = b',"occurrences":['
 def without_occurrences(data: bytes) -> bytes:
     """The report with every link's occurrences cut out, as bytes to parse.
 
-    Comparing with the previous run needs the links' results, not the 134,000 occurrences
-    of a 2,000-page report, and parsing them only to drop them took 120 of the 170 ms a
-    read took. The cut relies on this package's own layout (json_report): a raw newline ends
-    each link's line (JSON escapes one inside a string), and ``,"occurrences":[`` cannot be
-    inside a string either (its quotes would be escaped). A file laid out any other way is
-    returned as it is, to be parsed whole.
+    Comparing with the previous run needs the links' results, not the occurrences, and
+    parsing them only to drop them was most of a read's time. The cut relies on this
+    package's own layout (json_report): a raw newline ends each link's line (JSON escapes
+    one inside a string), and ``,"occurrences":[`` cannot be inside a string either (its
+    quotes would be escaped). A file laid out any other way is returned as it is, to be
+    parsed whole.
     """
     start = data.find(_LINKS_START)
     end = data.find(_LINKS_END, start + 1)
