@@ -30,7 +30,7 @@ from linkcheck.report import write_atomic
 from linkcheck.urls import InvalidURL, normalize_url
 
 DEFAULT_BASELINE_FILE = "linkcheck-baseline.toml"
-DEFAULT_FAILING = ("broken", "error")
+DEFAULT_FAILING = tuple(verdict.value for verdict in Verdict if verdict.failed)  # what it accepts
 ENTRY_KEYS = ("url", "reason", "expires")
 TOP_LEVEL_KEYS = ("accepted",)
 
