@@ -22,6 +22,7 @@ from linkcheck.report import PREVIOUS_RUN_FILE
 from linkcheck.report.load import ReportError, load_run
 
 DEFAULT_REPORT = str(Path(DEFAULT_OUTPUT) / PREVIOUS_RUN_FILE)  # what `linkcheck run` wrote
+DEFAULT_REASON = "accepted on {today}"  # the ISO date of the update
 
 
 @click.group(
@@ -42,7 +43,8 @@ def baseline() -> None:
 )
 @click.option(
     "--reason",
-    help="Why the new problems are accepted (default: 'accepted on <today>').",
+    help="Why the new problems are accepted "
+    f"(default: '{DEFAULT_REASON.format(today='<today>')}').",
 )
 @click.option(
     "--from",
@@ -77,7 +79,7 @@ def baseline_update(
         added, kept = update_baseline(
             baseline_path,
             run,
-            reason=reason or f"accepted on {today.isoformat()}",
+            reason=reason or DEFAULT_REASON.format(today=today.isoformat()),
             failing=verdicts,
         )
         expired = load_baseline(baseline_path).expired(today)

@@ -37,6 +37,7 @@ from linkcheck.local import describe, local_site
 from linkcheck.models import RunResult
 from linkcheck.outcome import exit_codes_help, judge
 from linkcheck.progress import ProgressLine
+from linkcheck.report import PREVIOUS_RUN_FILE
 from linkcheck.report.terminal import summary_lines
 from linkcheck.runner import run_check
 
@@ -173,7 +174,7 @@ from linkcheck.runner import run_check
     "--compare",
     type=click.Path(dir_okay=False, exists=True),
     help="A report.json of an earlier run, for 'new' and 'fixed' in the reports "
-    "(default: the report.json already in the output folder).",
+    f"(default: the {PREVIOUS_RUN_FILE} already in the output folder).",
 )
 @verbose_option
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors; no progress line.")
