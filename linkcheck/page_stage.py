@@ -10,7 +10,7 @@ caller to record, in one step with no wait between (so a checkpoint never sees h
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from linkcheck.checker import Checker
@@ -52,37 +52,34 @@ class PageVisit(Generic[S]):
     soft_404: SoftNotFound | None = None
 
 
+@dataclass(slots=True)
 class PageStage:
-    """The page stage of one run (it holds no state of its own: the robots rules and the
+    """The page stage of one run (with no state of its own: the robots rules and the
     soft-404 detector keep their per-host caches)."""
 
-    def __init__(
-        self,
-        config: Config,
-        checker: Checker,
-        robots: RobotsRules | None,
-        soft404: SoftNotFoundDetector | None,
-        scope: Scope,
-    ) -> None:
-        self._config = config
-        self._checker = checker
-        self._robots = robots
-        self._soft404 = soft404
-        self._scope = scope
-        # The user asked for the start URLs: robots.txt and soft-404 judging spare them.
-        self._start_urls = frozenset(config.start_urls)
+    config: Config
+    checker: Checker
+    robots: RobotsRules | None
+    soft404: SoftNotFoundDetector | None
+    scope: Scope
+    # The user asked for the start URLs: robots.txt and soft-404 judging spare them.
+    start_urls: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start_urls = frozenset(self.config.start_urls)
 
     async def visit(self, url: str, claim: Claim, digest: Digest[S]) -> PageVisit[S]:
-        robots = self._robots
-        exempt = url in self._start_urls
+        """Fetch the page at ``url`` and, if it is HTML it owns, digest it (see PageVisit)."""
+        robots = self.robots
+        exempt = url in self.start_urls
         if robots is not None and not exempt and not await robots.allows(url):
             return PageVisit(robots_disallowed(url), disallowed=True)
-        soft404 = self._soft404
-        if soft404 is not None and (exempt or not soft_404_enabled(self._config, url)):
+        soft404 = self.soft404
+        if soft404 is not None and (exempt or not soft_404_enabled(self.config, url)):
             soft404 = None
         if soft404 is not None:
             await soft404.prepare(url)  # the host's probe first, so judging never waits
-        checked = await self._checker.check(url, as_page=True)
+        checked = await self.checker.check(url, as_page=True)
         result, response = checked.result, checked.response
         if response is None or not result.verdict.works:
             return PageVisit(result)
@@ -92,7 +89,7 @@ class PageStage:
             # first page to claim the target owns it.
             target = result.final_url
             claimed = claimed_target(target, response.status)
-            if not self._scope.is_internal(target) or not await claim(target, url, claimed):
+            if not self.scope.is_internal(target) or not await claim(target, url, claimed):
                 return PageVisit(result, response=response)
             page_url = target
         visit: PageVisit[S] = PageVisit(
@@ -106,6 +103,6 @@ class PageStage:
         digested = await digest(page_url, response, soft404 is not None, probe_title)
         if digested is None or soft404 is None:
             return replace(visit, digested=digested)
-        said = digested[1]
-        found = soft404.record(url, said.not_found_said, said.text)
+        page = digested[1]
+        found = soft404.record(url, page.not_found_said, page.text)
         return replace(visit, digested=digested, judged=True, soft_404=found)
