@@ -82,10 +82,6 @@ _ERROR_LABEL: dict[ErrorKind, str] = {
     ErrorKind.INVALID_URL: "Invalid address",
     ErrorKind.UNSUPPORTED_SCHEME: "Cannot be checked",
 }
-# Outcomes newer than some callers: matched by value so this module never breaks on them.
-PRIVATE_ADDRESS = "private-address"  # ErrorKind: refused, the address is in a private network
-BLOCKED = "blocked"  # Verdict: bot protection answered instead of the page
-RATE_LIMITED = "rate-limited"  # Verdict: the site asked us to wait longer than we may
 
 _RECHECK_LATER = "Check again later; if it stays that way for days, remove the link."
 _TRY_BROWSER = (
@@ -113,7 +109,7 @@ def advice_for(result: CheckResult, limits: Limits | None = None) -> Advice:
             "The link works, but the site sends readers elsewhere for now.",
             "Usually nothing to do. Update it only if the new address is clearly the lasting one.",
         )
-    if result.verdict.value == BLOCKED:
+    if result.verdict is Verdict.BLOCKED:
         return Advice(
             f"Blocked{_code(result.status)}",
             "The site's bot protection answered instead of the page, so whether the link "
@@ -121,7 +117,7 @@ def advice_for(result: CheckResult, limits: Limits | None = None) -> Advice:
             "Open it in a browser. If the page shows, nothing to do: the site only turns "
             "away automated checkers.",
         )
-    if result.verdict.value == RATE_LIMITED:
+    if result.verdict is Verdict.RATE_LIMITED:
         return Advice(
             f"Rate limited{_code(result.status)}",
             "The site asked the checker to slow down, so the link could not be checked.",
@@ -211,7 +207,7 @@ def _error(result: CheckResult, limits: Limits) -> Advice:
     if kind is None:
         return Advice("No answer", "No usable answer came back.", _TRY_BROWSER, detail)
     label = _ERROR_LABEL.get(kind, "No answer")
-    if kind.value == PRIVATE_ADDRESS:
+    if kind is ErrorKind.PRIVATE_ADDRESS:
         label = "Private address"
         what = (
             "The link points into a private network (an intranet or this computer), which "

@@ -42,7 +42,7 @@ from linkcheck.models import (
     RunResult,
     Verdict,
 )
-from linkcheck.report.advice import BLOCKED, RATE_LIMITED, Advice, Limits, advice_for
+from linkcheck.report.advice import Advice, Limits, advice_for
 from linkcheck.report.json_report import sorted_links
 from linkcheck.urls import authority_of, display_host
 
@@ -158,8 +158,8 @@ UNCHECKED_LISTED = 300  # skipped and excluded links named
 KIND_LABELS = {
     "broken": "Broken",
     "error": "Unreachable",
-    BLOCKED: "Blocked",
-    RATE_LIMITED: "Rate limited",
+    "blocked": "Blocked",
+    "rate-limited": "Rate limited",
     "moved": "Moved",
 }
 
@@ -181,8 +181,8 @@ ELEMENT_NAMES = {
 VERDICT_CARDS = {
     "broken": ("broken", "bad"),
     "error": ("unreachable", "bad"),
-    BLOCKED: ("blocked", "warn"),
-    RATE_LIMITED: ("rate limited", "warn"),
+    "blocked": ("blocked", "warn"),
+    "rate-limited": ("rate limited", "warn"),
     "redirected": ("redirected", "warn"),
     "ok": ("fine", "ok"),
     "skipped": ("skipped", "info"),
