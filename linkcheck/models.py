@@ -160,8 +160,8 @@ class _VariantTable:
     crawl holds a great many variants. As Python objects (a tuple and its strings) they
     would be most of a large crawl's memory, and, mixed with the short-lived objects of
     each request, would keep the allocator from giving memory back; here each costs its
-    bytes and one offset in an array. Variants from a digest are
-    appended as they come (its digester sent each once); others are looked up first.
+    bytes and one offset in an array. Variants from a digest are appended as they come (its
+    digester sent each once); others are looked up first.
     """
 
     __slots__ = ("_absolute", "_data", "_ends", "_index", "_with_fragment")
