@@ -1,4 +1,4 @@
-"""The ``linkcheck`` command group: one module per command, assembled here.
+"""The command line: one module per command, assembled into ``main`` in :mod:`linkcheck.cli.group`.
 
 Each command only parses its options, calls the library and maps the outcome to an exit
 code (:class:`linkcheck.outcome.ExitCode`, the one table of them).
@@ -6,67 +6,15 @@ code (:class:`linkcheck.outcome.ExitCode`, the one table of them).
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import logging
-import os
-import sys
+from typing import TYPE_CHECKING
 
-import click
+from linkcheck._lazy import lazy_exports
 
-from linkcheck._version import __version__
-from linkcheck.allocator import return_large_blocks
-from linkcheck.cli import baseline, cache, demo, history, report, run, status, worker
+if TYPE_CHECKING:  # the real names, for type checkers and readers
+    from linkcheck.cli.group import entry, main
+
+# Loaded on first use (PEP 562): a distributed worker (python -m linkcheck.distributed
+# worker) imports its one command, not the run's and the report writers' modules.
+__getattr__ = lazy_exports(__name__, {"entry": "group", "main": "group"})
 
 __all__ = ["entry", "main"]
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="linkcheck")
-def main() -> None:
-    """linkcheck: crawl a site, check every link, and report dead and redirected links.
-
-    Run `linkcheck run --help` for the main command.
-    """
-    return_large_blocks()  # a process of its own: the allocator is ours to tune
-    # What the imports made lives as long as the process: collections need not walk it again.
-    gc.freeze()
-
-
-# The modules stay reachable under their names (linkcheck.cli.run is the module, not the command).
-for _command in (
-    run.run,
-    report.report,
-    worker.worker,
-    status.status,
-    history.history,
-    baseline.baseline,
-    cache.cache,
-    demo.serve_demo,
-):
-    main.add_command(_command)
-
-
-def entry() -> None:
-    """What the ``linkcheck`` script and ``python -m linkcheck`` run: :func:`main`, then exit
-    without taking the heap apart.
-
-    A run leaves a large heap (every link, occurrence and result), and an interpreter
-    exiting frees it object by object. Nothing is left to do by then: reports are renamed
-    into place, the result store is closed, parse workers have exited; what is buffered in
-    logging and the output streams is flushed here. A library caller of :func:`main` is not
-    affected.
-    """
-    try:
-        main()
-        code: object = 0
-    except SystemExit as exc:
-        code = exc.code
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)  # what the interpreter does with sys.exit("message")
-        code = 1
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to flush to
-            stream.flush()
-    os._exit(code or 0)
