@@ -245,7 +245,7 @@ class Crawler:
             setattr(limits, decided.counter, getattr(limits, decided.counter) + 1)
         if decided.fate.crawled:
             self._schedule_page(url, depth + 1)
-        elif decided.fate.checked:
+        elif decided.fate.checked_only:
             self._schedule_check(url)
         else:
             link.result = decided.result

@@ -116,7 +116,7 @@ class Fate(Enum):
         return self is Fate.CRAWL
 
     @property
-    def checked(self) -> bool:
+    def checked_only(self) -> bool:
         """Checked with a request of its own (not crawled)."""
         return self in _CHECKED
 

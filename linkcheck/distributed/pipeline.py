@@ -183,7 +183,7 @@ class TaskPipeline:
         commit.discovered(
             url,
             internal=internal,
-            kind="page" if fate.crawled else "check" if fate.checked else "",
+            kind="page" if fate.crawled else "check" if fate.checked_only else "",
             depth=depth + 1 if fate.crawled else 0,
             result=decided.result,
             counter=decided.counter,

@@ -84,10 +84,10 @@ def test_a_new_url_gets_its_fate(
     )
     assert (decided.fate, decided.counter) == (fate, counter)
     assert decided.fate.crawled == (fate is Fate.CRAWL)
-    assert decided.fate.checked == (
+    assert decided.fate.checked_only == (
         fate in (Fate.CHECK, Fate.NOFOLLOW, Fate.TOO_DEEP, Fate.TOO_MANY)
     )
-    if decided.fate.crawled or decided.fate.checked:
+    if decided.fate.crawled or decided.fate.checked_only:
         assert decided.result is None  # a request will say
     else:
         assert decided.result is not None
