@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from linkcheck.checker import Checker
 from linkcheck.config import Config
 from linkcheck.crawl_state import CrawlLimits, CrawlState, CrawlStats
-from linkcheck.decide import (
-    discovery,
-    fragments_enabled,
-    recorded,
-    soft_404_enabled,
-    unfetchable,
-)
+from linkcheck.decide import discovery, recorded, unfetchable
 from linkcheck.digest import PageDigest
 from linkcheck.frontier import Frontier, max_running
 from linkcheck.http import Response
@@ -121,16 +115,6 @@ class Crawler:
     def checker(self) -> Checker:
         return self._checker
 
-    # --- resume points ----------------------------------------------------------------
-
-    def snapshot(self, **extra: Any) -> Iterator[bytes]:
-        """The crawl's state, encoded for a resume point (see CrawlState.snapshot)."""
-        return self.state.snapshot(**extra)
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Take over a checkpointed crawl: what it had done stays done."""
-        self.state.restore(state)
-
     # --- rounds of work -----------------------------------------------------------------
 
     async def run(self) -> None:
@@ -172,10 +156,6 @@ class Crawler:
             self.stats.problems -= len(urls)
             self._frontier.add_all([(url, self._page_depth.get(url)) for url in urls])
 
-    def fragments_enabled(self, url: str) -> bool:
-        """Whether links to ``url`` have their #fragment checked (a [hosts] profile may say)."""
-        return self._fragments_enabled(url)
-
     async def close(self) -> None:
         """Stop the parse workers, if any were started (once; a page parsed later is parsed
         in process)."""
@@ -196,17 +176,12 @@ class Crawler:
             link = self._discover(resolved, entry.loc, SEED_DEPTH, True)
             link.occurrences.append(Occurrence(entry.sitemap, *entry.written, entry.line))
 
-    def _fragments_enabled(self, url: str) -> bool:
-        return fragments_enabled(self._config, url)
-
-    def _soft_404_enabled(self, url: str) -> bool:
-        return soft_404_enabled(self._config, url)
-
     # --- scheduling -------------------------------------------------------------------
 
     def _schedule_page(self, url: str, depth: int) -> None:
-        self._pages_scheduled += 1
-        self._page_depth[url] = depth
+        state = self.state
+        state.pages_scheduled += 1
+        state.page_depth[url] = depth
         self._frontier.add(url, depth)
 
     def _schedule_check(self, url: str) -> None:
@@ -310,7 +285,7 @@ class Crawler:
         self, page_url: str, response: Response, judge: tuple[bool, str | None], depth: int
     ) -> tuple[int, PageDigest]:
         """Parse a page (see PageParser.digest): the digester's number, and the digest."""
-        parsed = len(self._parsed_documents)
+        parsed = len(self.state.parsed_documents)
         return await self._parser.digest(page_url, response, judge, depth, parsed=parsed)
 
     def _apply(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from linkcheck.baseline import Baseline
 from linkcheck.checker import Checker
 from linkcheck.config import CheckSettings, Config
 from linkcheck.crawl_state import CrawlState
+from linkcheck.decide import fragments_enabled
 from linkcheck.digest import pack_ids, unpack_ids
 from linkcheck.extract import decode, is_html, parse_page
 from linkcheck.lifecycle import Ending
@@ -76,7 +78,7 @@ async def finish_crawl(crawler: Crawler) -> None:
     if checks.external_fragments:
         await check_external_fragments(state, checker)
     if checks.fragments or checks.external_fragments:
-        check_fragments(state, crawler.fragments_enabled)
+        check_fragments(state, functools.partial(fragments_enabled, config))
     quality_findings(state, checks)
     if checks.https:
         await offer_https_replacements(state, checker)
