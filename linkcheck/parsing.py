@@ -14,7 +14,6 @@ import contextlib
 from array import array
 from collections.abc import Callable
 
-from linkcheck import prestart
 from linkcheck.config import AUTO_PARSE_WORKERS, Config
 from linkcheck.digest import Digester, DigestSettings, PageDigest
 from linkcheck.http import Response
@@ -23,8 +22,7 @@ from linkcheck.parse_pool import ParsePool, auto_workers
 from linkcheck.urls import ResolvedLink
 
 # With parse_workers = -1 ("auto"), pages are parsed in process until this many are done:
-# a small site is over before a worker process would have started (unless one was started
-# with the program: see linkcheck.prestart).
+# a small site is over before a worker process would have started.
 PARSE_POOL_AFTER_PAGES = 20
 
 # A link seen for the first time: (resolved, href as written, depth of its page, follow it?)
@@ -50,13 +48,11 @@ class PageParser:
         self._variants_by_id: dict[int, array[int]] = {0: array("Q")}
         workers = config.crawl.parse_workers
         self._pool_after = 0
-        if workers == AUTO_PARSE_WORKERS and not prestart.waiting():
+        if workers == AUTO_PARSE_WORKERS:
             self._pool_after = PARSE_POOL_AFTER_PAGES  # a worker would cost more than it gives
-        if workers == AUTO_PARSE_WORKERS:  # a folder's files take no HTTP: every core parses
+            # a folder's files take no HTTP: every core parses
             workers = auto_workers(fetching=not config.local.root)
         self._workers = workers
-        if workers <= 0:
-            prestart.discard()  # started with the program, but this run parses in process
         self._pool: ParsePool | None = None
         self._pool_started: asyncio.Future[None] | None = None
         self.by_workers = 0  # pages digested by a worker process
@@ -121,7 +117,6 @@ class PageParser:
         if self.closed:
             return
         self.closed = True
-        prestart.discard()  # the workers started with the program that this run did not take
         pool, self._pool = self._pool, None
         if pool is not None:
             if self._pool_started is not None:
