@@ -24,7 +24,6 @@ import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from linkcheck.digest import DigestSettings, PageDigest
 from linkcheck.parse_worker import HEADER, READY, frame
@@ -47,24 +46,10 @@ def auto_workers(*, fetching: bool = True) -> int:
     return max(0, min(MAX_WORKERS, cores - 1 if fetching else cores))
 
 
-class _Process(Protocol):
-    """What the pool uses of a worker process (asyncio's)."""
-
-    @property
-    def stdin(self) -> asyncio.StreamWriter | None: ...
-
-    @property
-    def stdout(self) -> asyncio.StreamReader | None: ...
-
-    def kill(self) -> None: ...
-
-    async def wait(self) -> int: ...
-
-
 @dataclass(slots=True)
 class _Worker:
     number: int  # 1, 2, ...: the crawler keeps each worker's ids apart (0 is in process)
-    process: _Process
+    process: asyncio.subprocess.Process
     # (answer, token) per page sent, in the order sent: a worker answers in that order
     pending: deque[tuple[asyncio.Future[PageDigest | None], object]] = field(default_factory=deque)
     reader: asyncio.Task[None] | None = None
@@ -95,7 +80,7 @@ class ParsePool:
         settings = frame(self._settings)
         for number in range(1, self._processes + 1):
             try:
-                process: _Process = await asyncio.create_subprocess_exec(
+                process = await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
                     "linkcheck.parse_worker",
