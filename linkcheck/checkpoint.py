@@ -132,7 +132,9 @@ def encode(header: dict[str, Any], links: Iterable[Any]) -> Iterator[bytes]:
 
 
 def decode(blob: bytes) -> dict[str, Any]:
-    """The state :func:`encode` wrote; ValueError when it is not one."""
+    """The state :func:`encode` wrote; ValueError when it is not one, or one of a version
+    this linkcheck cannot read (a resume point left by an older release: the run starts
+    afresh, with a warning, rather than failing)."""
     links: list[Any] = []
     variants = bytearray()
     try:
@@ -148,6 +150,10 @@ def decode(blob: bytes) -> dict[str, Any]:
         raise ValueError(f"unreadable checkpoint: {exc}") from None
     if not isinstance(header, dict):
         raise ValueError("unreadable checkpoint: no header")
+    if header.get("version") not in READABLE_VERSIONS:
+        raise ValueError(
+            f"checkpoint version {header.get('version')!r}, this linkcheck reads {STATE_VERSION}"
+        )
     header["links"] = links
     if isinstance(header.get("tables"), dict):
         header["tables"]["variants"] = bytes(variants)
