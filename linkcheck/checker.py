@@ -19,7 +19,7 @@ from linkcheck.decide import answer_verdict
 from linkcheck.hosts import HostLimiter, HostRules, RequestRules
 from linkcheck.http import Failure, Outcome, Response, Transport
 from linkcheck.models import REDIRECT_STATUSES, CheckResult, ErrorKind, RedirectHop, Verdict
-from linkcheck.retry import TRANSIENT_ERRORS, parse_retry_after, with_retries
+from linkcheck.retry import parse_retry_after, with_retries
 from linkcheck.urls import InvalidURL, join
 
 # HEAD answers that may not be what GET would say: servers that refuse HEAD, and bot walls
@@ -33,13 +33,6 @@ class Checked:
 
     result: CheckResult
     response: Response | None = None
-
-
-def is_transient_result(result: CheckResult) -> bool:
-    """Worth a second look at the end of the run before it is reported as a failure."""
-    if result.verdict is Verdict.ERROR:
-        return result.error in TRANSIENT_ERRORS
-    return result.verdict is Verdict.BROKEN and (result.status or 0) >= 500
 
 
 class Checker:

@@ -15,7 +15,6 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from linkcheck.models import Verdict
 from linkcheck.robots import robots_url
 
 if TYPE_CHECKING:
@@ -93,7 +92,7 @@ async def read_sitemaps(checker: Checker, urls: list[str], *, explicit: set[str]
         url = queue.pop(0)
         checked = await checker.check(url, as_page=True)
         response = checked.response
-        if checked.result.verdict not in (Verdict.OK, Verdict.REDIRECTED) or response is None:
+        if not checked.result.verdict.works or response is None:
             if url in explicit:
                 read.problems.append(
                     f"sitemap {url} could not be read: "
