@@ -49,7 +49,8 @@ class TaskPipeline:
         self._robots = make_robots(config, checker)
         soft404 = SoftNotFoundDetector(checker) if config.checks.soft_404 else None
         self._pages = PageStage(config, checker, self._robots, soft404, self._scope)
-        # Pages are digested here, in the worker's own process, as the crawler does in its
+        # Pages are digested in this process (a worker is a process of its own), with the
+        # crawler's Digester, as the crawler does when it has no parse workers.
         self._digester = Digester(DigestSettings.from_config(config))
         self._variants: dict[int, Variant] = {}  # by the ids the digester gave them
         self._next_variant = 0  # the id the digester gives its next new variant
