@@ -46,12 +46,6 @@ _MEANINGS = {
 }
 
 
-def exit_codes_help(codes: Iterable[ExitCode] = ExitCode) -> str:
-    """The table as a help epilog (Click keeps the lines of a paragraph that starts with \\b)."""
-    lines = (f"  {code.value:<4} {code.meaning}" for code in codes)
-    return "\b\nExit codes:\n" + "\n".join(lines)
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """A run's exit code, with the lines that explain it (``errors`` decide it)."""

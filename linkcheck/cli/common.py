@@ -46,6 +46,12 @@ def internal_error(exc: Exception, verbose: int) -> NoReturn:
     )
 
 
+def exit_codes_help() -> str:
+    """The exit-code table as a help epilog (Click keeps a paragraph's lines after \\b)."""
+    lines = (f"  {code.value:<4} {code.meaning}" for code in ExitCode)
+    return "\b\nExit codes:\n" + "\n".join(lines)
+
+
 def explain(outcome: Outcome) -> ExitCode:
     """Say why a run ends with its exit code (warnings first), and give the code."""
     for warning in outcome.warnings:

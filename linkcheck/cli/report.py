@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from linkcheck.cli.common import explain, fail
+from linkcheck.cli.common import exit_codes_help, explain, fail
 from linkcheck.config import (
     DEFAULT_FAIL_ON,
     DEFAULT_OUTPUT,
@@ -17,7 +17,7 @@ from linkcheck.config import (
     ConfigError,
 )
 from linkcheck.models import RunResult
-from linkcheck.outcome import exit_codes_help, judge
+from linkcheck.outcome import judge
 from linkcheck.report import write_reports
 from linkcheck.report.load import ReportError, load_run
 

@@ -9,6 +9,7 @@ import click
 
 from linkcheck.cli.common import (
     REDIS_ENV,
+    exit_codes_help,
     explain,
     fail,
     internal_error,
@@ -35,7 +36,7 @@ from linkcheck.config import (
 )
 from linkcheck.local import describe, local_site
 from linkcheck.models import RunResult
-from linkcheck.outcome import exit_codes_help, judge
+from linkcheck.outcome import judge
 from linkcheck.progress import ProgressLine
 from linkcheck.report import PREVIOUS_RUN_FILE
 from linkcheck.report.terminal import summary_lines
