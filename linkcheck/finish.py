@@ -15,13 +15,13 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from linkcheck.baseline import Baseline
 from linkcheck.checker import Checker
 from linkcheck.config import CheckSettings, Config
 from linkcheck.crawl_state import CrawlState
+from linkcheck.crawler import Crawler
 from linkcheck.decide import fragments_enabled
 from linkcheck.digest import pack_ids, unpack_ids
 from linkcheck.extract import decode, is_html, parse_page
@@ -40,9 +40,6 @@ from linkcheck.models import (
 from linkcheck.quality import inconsistent_links, insecure_links
 from linkcheck.retry import is_transient_result
 from linkcheck.store import Store, StoreError
-
-if TYPE_CHECKING:
-    from linkcheck.crawler import Crawler
 
 log = logging.getLogger(__name__)
 
