@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from datetime import UTC, datetime
@@ -284,13 +285,6 @@ class _Coordinator:
     ) -> None:
         """The cluster's crawl, then the finishing stage (cancellable as one)."""
         began = time.monotonic()
-
-        async def cluster_stats() -> CrawlStats:
-            return await crawl_stats(self._redis, info.keys)
-
-        async def crawler_stats() -> CrawlStats:
-            return crawler.stats
-
         async with asyncio.TaskGroup() as group:
             if work:
                 worker = Worker(
@@ -303,7 +297,7 @@ class _Coordinator:
                     role="coordinator",
                 )
                 group.create_task(worker.run())
-            async with ticking(progress, cluster_stats):
+            async with ticking(progress, functools.partial(crawl_stats, self._redis, info.keys)):
                 await self._monitor(queue, info)
         crawled = time.monotonic()
         self._timings["crawl"] = crawled - began
@@ -313,6 +307,10 @@ class _Coordinator:
         restored.append(True)
         assembled = time.monotonic()
         self._timings["assemble"] = assembled - crawled
+
+        async def crawler_stats() -> CrawlStats:
+            return crawler.stats
+
         async with ticking(progress, crawler_stats):
             await crawl_and_finish(crawler, resumed=True)
         self._timings["finish"] = time.monotonic() - assembled
