@@ -12,7 +12,9 @@ import pytest
 from linkcheck.config import ConfigError
 from linkcheck.crawl_state import CrawlStats
 from linkcheck.lifecycle import Ending, run_until_done, start_urls, ticking
+from linkcheck.runner import run_check
 from tests.conftest import make_config
+from tests.server import TestServer, page
 
 
 async def _forever() -> None:
@@ -131,3 +133,19 @@ def test_a_start_url_that_is_not_one_is_a_config_error() -> None:
     config = dataclasses.replace(make_config(), start_urls=("http://[::1",))
     with pytest.raises(ConfigError, match="start URL: 'http://"):
         start_urls(config)
+
+
+def test_a_run_reports_progress_and_its_last_report_is_the_final_count(
+    server: TestServer,
+) -> None:
+    server.routes.update({"/": page('<a href="/a">a</a><a href="/b">b</a>'), "/a": page("a")})
+    seen: list[CrawlStats] = []
+    run = run_check(
+        make_config(server.url("/")),
+        progress=lambda stats: seen.append(dataclasses.replace(stats)),
+    )
+    assert seen, "no progress was reported"
+    last = seen[-1]
+    assert last.pages_crawled == len(run.pages) == 2
+    assert last.links_found == len(run.links) == 3
+    assert last.links_checked == 3 and last.problems == 1  # /b: 404
