@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from linkcheck.config import Config, CrawlSettings
+from linkcheck.contact import bare_address_advice, check_mailto, check_tel
 from linkcheck.models import CheckResult, ErrorKind, Verdict
-from linkcheck.quality import check_mailto, check_tel, redirect_dead_end
+from linkcheck.quality import redirect_dead_end
 from linkcheck.retry import parse_retry_after
 from linkcheck.scope import Scope
 from linkcheck.urls import ResolvedLink
@@ -76,22 +77,26 @@ def answer_verdict(
 
 def unfetchable(key: str, resolved: ResolvedLink, *, mailto_tel: bool) -> CheckResult:
     """The result of an href with no URL to fetch (``resolved.url`` is None): an invalid URL
-    is an error; mailto: and tel: are skipped, or errors when malformed (with
-    ``mailto_tel``); any other scheme is skipped."""
-    invalid = resolved.reason.startswith("invalid URL")
+    is an error; a file: link is an error (it opens a file on the author's computer, so it
+    works for no reader); mailto: and tel: are skipped, or errors when malformed by their
+    RFCs (with ``mailto_tel``); any other scheme (data:, javascript:, ...) is skipped."""
     message = resolved.reason
-    if not invalid and mailto_tel and resolved.scheme in ("mailto", "tel"):
+    error: ErrorKind | None = None
+    if message.startswith("invalid URL"):
+        error = ErrorKind.INVALID_URL
+    elif resolved.scheme == "file":
+        error = ErrorKind.UNSUPPORTED_SCHEME
+    elif mailto_tel and resolved.scheme in ("mailto", "tel"):
         problem = (check_mailto if resolved.scheme == "mailto" else check_tel)(key)
-        invalid = bool(problem)
-        message = (
-            f"malformed {resolved.scheme}: link: {problem}"
-            if problem
-            else f"{resolved.scheme}: link, well formed (nothing is sent or dialled)"
-        )
+        if problem:
+            error = ErrorKind.INVALID_URL
+            message = f"malformed {resolved.scheme}: link: {problem}"
+        else:
+            message = f"{resolved.scheme}: link, well formed (nothing is sent or dialled)"
     return CheckResult(
         url=key,
-        verdict=Verdict.ERROR if invalid else Verdict.SKIPPED,
-        error=ErrorKind.INVALID_URL if invalid else None,
+        verdict=Verdict.SKIPPED if error is None else Verdict.ERROR,
+        error=error,
         message=message,
     )
 
@@ -219,7 +224,12 @@ def soft_404_enabled(config: Config, url: str) -> bool:
 
 def recorded(config: Config, url: str, result: CheckResult) -> CheckResult:
     """A check's result as the run records it: a deep link redirected to the site's home
-    or a login page is a soft 404 (the target is gone), when soft 404s are judged."""
+    or a login page is a soft 404 (the target is gone), when soft 404s are judged; a
+    failing ``…/name@example.com`` (an address written without mailto:) says so."""
+    if result.verdict.failed and "@" in url:
+        advice = bare_address_advice(url)
+        if advice:
+            result = dataclasses.replace(result, message=result.message + advice)
     if (
         result.verdict is Verdict.REDIRECTED
         and config.checks.soft_404

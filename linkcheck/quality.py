@@ -2,8 +2,8 @@
 
 Each returns findings — warnings for editors, or errors — with advice in plain words:
 soft 404s (a "not found" page that answers 200), insecure links and mixed content, link
-text that tells a reader (or a screen reader) nothing, malformed mailto:/tel: links, and
-the same destination written in several forms.
+text that tells a reader (or a screen reader) nothing, and the same destination written in
+several forms.
 """
 
 from __future__ import annotations
@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+# mailto:/tel: syntax is linkcheck.contact's; named here too, where it was first
+from linkcheck.contact import check_mailto as check_mailto
+from linkcheck.contact import check_tel as check_tel
 from linkcheck.extract import RawLink
 from linkcheck.models import Finding, FindingKind, Link, is_absolute_http
 
@@ -63,12 +66,6 @@ DEFAULT_GENERIC_TEXTS: tuple[str, ...] = (
 # Elements whose http:// source is blocked or marked insecure by browsers on an https page.
 ACTIVE_CONTENT_TAGS = frozenset({"img", "script", "link", "iframe", "source", "video", "audio"})
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-_PHONE_CHARS = re.compile(r"^\+?[0-9().\- ]+(;[a-z-]+=[^;]*)*$", re.IGNORECASE)
-
 
 def looks_not_found(title: str, heading: str) -> str:
     """The title or main heading that says "not found", or "" for a real page.
@@ -109,29 +106,6 @@ def similar(a: str, b: str) -> float:
     if not left or not right:
         return 0.0
     return len(left & right) / len(left | right)
-
-
-def check_mailto(url: str) -> str:
-    """Why a mailto: link is malformed, or "" when it looks deliverable (nothing is sent)."""
-    target = unquote(url[len("mailto:") :].split("?", 1)[0])
-    if not target:
-        query = url.partition("?")[2].lower()
-        return "" if "to=" in query else "it names no address"
-    for address in (part.strip() for part in target.split(",")):
-        if not _EMAIL.match(address):
-            return f"{address!r} is not an e-mail address"
-    return ""
-
-
-def check_tel(url: str) -> str:
-    """Why a tel: link is malformed, or "" when it is a dialable number (RFC 3966, loosely)."""
-    number = unquote(url[len("tel:") :]).strip()
-    digits = sum(char.isdigit() for char in number)
-    if not number or not _PHONE_CHARS.match(number):
-        return f"{number!r} is not a phone number"
-    if digits < 3 or digits > 15 + 6:  # E.164 allows 15 digits; extensions add a few
-        return f"{number!r} has {digits} digits"
-    return ""
 
 
 def insecure_links(links: Iterable[Link], secure_pages: set[str]) -> list[Finding]:

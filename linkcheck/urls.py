@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote, unquote, unquote_to_bytes
 
 from yarl import URL
 
@@ -19,6 +20,11 @@ FETCHABLE_SCHEMES = frozenset({"http", "https"})
 # Schemes that are legitimate in a page but never fetched; recorded as skipped.
 NON_FETCHED_SCHEMES = frozenset({"mailto", "tel", "javascript", "data", "sms", "callto"})
 MAX_URL_LENGTH = 8_000
+# A file: URL opens a file on the computer the page is read on: it worked for its author only.
+FILE_LINK_REASON = (
+    "unsupported scheme 'file:': a file: link opens a file on the reader's own computer, so "
+    "it works only on the author's machine; link to the web address instead"
+)
 
 _HOST_CHARS = re.compile(r"^[A-Za-z0-9.\-_:\[\]%]+$")
 _WHITESPACE_AND_CONTROLS = re.compile(r"[\x00-\x20\x7f]")
@@ -26,6 +32,12 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]+\Z")
 # scheme://authority of a plain absolute URL (one with a backslash or a space in it is not)
 _AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#\\\s]*(?=[/?#]|\Z)")
+# WHATWG URL: the fragment percent-encode set is C0 controls, space, " < > ` and non-ASCII
+_FRAGMENT_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>`')
+_FRAGMENT_AS_IS = re.compile(r"[!#-;=?-_a-~]*\Z")  # printable ASCII but " < > `
+# WHATWG URL "forbidden domain code point": not in a host name, even percent-encoded
+_FORBIDDEN_DOMAIN = frozenset("\x00\t\n\r #/:<>?@[\\]^|%\x7f") | frozenset(map(chr, range(32)))
+_LAST_LABEL_HEX = re.compile(r"(?:^|\.)0[xX][0-9A-Fa-f]*\.?\Z")
 _ORIGIN_PARTS: dict[str, tuple[str, str | None, int | None]] = {}
 MAX_ORIGIN_PARTS = 10_000  # hosts remembered (a crawl's external links name a few thousand)
 
@@ -62,17 +74,23 @@ def resolve(base: URL, href: str, max_length: int = MAX_URL_LENGTH) -> ResolvedL
     scheme = match.group(1).lower() if match else base.scheme
     if scheme in NON_FETCHED_SCHEMES:
         return ResolvedLink(None, "", scheme, f"{scheme}: link (not fetched)")
+    if scheme == "file":
+        return ResolvedLink(None, "", scheme, FILE_LINK_REASON)
     if scheme not in FETCHABLE_SCHEMES:
         return ResolvedLink(None, "", scheme, f"unsupported scheme '{scheme}:'")
     if len(raw) > max_length:
         return ResolvedLink(None, "", scheme, f"invalid URL: longer than {max_length} characters")
+    fragment = _fragment(raw)
     try:
+        # yarl reads "http://" as "http:" (no authority): it would resolve to the page itself
+        _check_written_host(raw, match.end() if match else 0)
         joined = base.join(URL(raw))
+    except InvalidURL as exc:
+        return ResolvedLink(None, fragment, scheme, f"invalid URL: {exc}")
     except (ValueError, TypeError) as exc:
-        return ResolvedLink(None, "", scheme, f"invalid URL: {exc}")
-    fragment = joined.raw_fragment
+        return ResolvedLink(None, fragment, scheme, f"invalid URL: {_reason(exc)}")
     try:
-        _check_host(joined)
+        joined = _checked_host(joined)
         canonical = _canonical(joined)
         if len(canonical) > max_length:
             raise InvalidURL(f"longer than {max_length} characters once resolved")
@@ -256,20 +274,142 @@ def _parse_absolute(url: str) -> URL:
         raise InvalidURL(f"{url!r} is not a valid URL ({exc})") from None
     if parsed.scheme not in FETCHABLE_SCHEMES:
         raise InvalidURL(f"{url!r} is not an http:// or https:// URL")
-    _check_host(parsed)
-    return parsed
+    return _checked_host(parsed)
 
 
-def _check_host(parsed: URL) -> None:
+def _reason(exc: Exception) -> str:
+    """yarl's message without its "Invalid URL: " prefix (the caller says "invalid URL")."""
+    text = str(exc)
+    return text[len("Invalid URL: ") :] if text.startswith("Invalid URL: ") else text
+
+
+def _fragment(raw: str) -> str:
+    """The fragment as the WHATWG URL parser keeps it (fragment state): tabs and newlines
+    dropped, the fragment percent-encode set and non-ASCII encoded, escapes left as written.
+
+    Not yarl's form: yarl decodes ``%3A`` to ``:``, and HTML's "find a potential indicated
+    element" (HTML §7.4.6.4) looks for the id as written first, then decoded.
+    """
+    hash_at = raw.find("#")
+    if hash_at < 0:
+        return ""
+    fragment = raw[hash_at + 1 :]
+    if _FRAGMENT_AS_IS.match(fragment):
+        return fragment  # the common case: nothing to encode
+    fragment = fragment.replace("\t", "").replace("\n", "").replace("\r", "")
+    return quote(fragment, safe=_FRAGMENT_SAFE, errors="surrogatepass")
+
+
+def _check_written_host(raw: str, after_scheme: int) -> None:
+    """An href with an authority (``http://…``, ``//…``) must name a host in it.
+
+    RFC 9110 §4.2.1: an http(s) URI with an empty host is invalid and must be rejected;
+    WHATWG URL fails to parse one too ("host-missing"). yarl instead drops an empty
+    authority, so ``http://`` would resolve to the page it is written on.
+    """
+    if not raw.startswith("//", after_scheme):
+        return
+    start = after_scheme + 2
+    end = len(raw)
+    for delimiter in "/?#\\":
+        found = raw.find(delimiter, start, end)
+        if found >= 0:
+            end = found
+    host = raw[start:end].rpartition("@")[2]
+    if not host.startswith("["):
+        host = host.partition(":")[0]
+    if not host:
+        raise InvalidURL("no host name after // (RFC 9110 §4.2.1: an http(s) URL names a host)")
+
+
+def _checked_host(parsed: URL) -> URL:
+    """``parsed`` with its host checked by the WHATWG URL host parser's rules, and written
+    as a browser sends it (percent-escapes decoded, IPv4 numbers in dotted decimal)."""
     host = parsed.raw_host
     if not host:
         raise InvalidURL("no host name")
+    if "%" in host and not host.startswith("["):
+        # WHATWG URL §3.5 host parsing: the host is percent-decoded, then checked
+        decoded = unquote(host, errors="strict") if _valid_escapes(host) else None
+        if decoded is None or "%" in decoded:
+            raise InvalidURL(f"host {host!r} has percent-escapes that are not a host name")
+        bad = next((char for char in decoded if char in _FORBIDDEN_DOMAIN), None)
+        if bad is not None:
+            raise InvalidURL(f"host {decoded!r} has {bad!r}, which a host name cannot have")
+        try:
+            parsed = parsed.with_host(decoded)
+        except (ValueError, UnicodeError) as exc:
+            raise InvalidURL(f"host {decoded!r}: {_reason(exc)}") from None
+        host = parsed.raw_host or ""
     if not _HOST_CHARS.match(host) or _WHITESPACE_AND_CONTROLS.search(host):
-        raise InvalidURL(f"host {host!r} has characters a host name cannot have")
+        bad = next((char for char in host if not _HOST_CHARS.match(char) or char in " \t\n\r"), "")
+        raise InvalidURL(f"host {host!r} has {bad!r}, which a host name cannot have")
+    tail = host[-2:-1] if host.endswith(".") else host[-1]
+    if tail.isdigit() or _LAST_LABEL_HEX.search(host):
+        address = _ipv4(host)  # WHATWG URL §3.5: a host that ends in a number is IPv4
+        if address != host:
+            parsed = parsed.with_host(address)
     try:
         parsed.port  # noqa: B018 - yarl validates the port lazily
     except ValueError as exc:
-        raise InvalidURL(str(exc)) from None
+        raise InvalidURL(_reason(exc)) from None
+    return parsed
+
+
+def _valid_escapes(host: str) -> bool:
+    try:
+        unquote_to_bytes(host).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _ipv4(host: str) -> str:
+    """WHATWG URL §3.5 IPv4 parser: a host whose last label is a number is an IPv4 address
+    (``0x7f.1`` is 127.0.0.1); one that is not a valid address is not a host at all."""
+    if host.startswith("["):
+        return host
+    parts = host.split(".")
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()  # one trailing dot is allowed
+    if not _ends_in_number(parts[-1]):
+        return host
+    if len(parts) > 4:
+        raise InvalidURL(f"host {host!r} ends in a number but has more than 4 parts (IPv4)")
+    numbers = []
+    for part in parts:
+        number = _ipv4_number(part)
+        if number is None:
+            raise InvalidURL(f"host {host!r} ends in a number but {part!r} is not one (IPv4)")
+        numbers.append(number)
+    last = numbers.pop()
+    if any(number > 255 for number in numbers) or last >= 256 ** (4 - len(numbers)):
+        raise InvalidURL(f"host {host!r} is not an IPv4 address: a part is out of range")
+    address = last
+    for index, number in enumerate(numbers):
+        address += number * 256 ** (3 - index)
+    return ".".join(str((address >> shift) & 255) for shift in (24, 16, 8, 0))
+
+
+def _ends_in_number(label: str) -> bool:
+    return (label.isdigit() and label.isascii()) or _ipv4_number(label) is not None
+
+
+def _ipv4_number(part: str) -> int | None:
+    """WHATWG URL "IPv4 number parser": decimal, 0x hexadecimal, or 0-led octal."""
+    if not part or not part.isascii():
+        return None
+    radix = 10
+    if part[:2].lower() == "0x":
+        part, radix = part[2:], 16
+    elif len(part) > 1 and part[0] == "0":
+        part, radix = part[1:], 8
+    if not part:
+        return 0
+    try:
+        return int(part, radix) if part.isalnum() else None
+    except ValueError:
+        return None
 
 
 def _canonical(parsed: URL) -> str:

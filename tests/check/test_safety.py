@@ -360,4 +360,10 @@ def test_only_http_and_https_are_fetched(tmp_path: Path) -> None:
         run = crawl(site.url("/"))
     skipped = [link for link in run.links.values() if link.url.startswith(("file:", "ftp:"))]
     assert len(skipped) == 2
-    assert all(link.result and link.result.verdict is Verdict.SKIPPED for link in skipped)
+    results = {link.url.partition(":")[0]: link.result for link in skipped}
+    assert results["ftp"] is not None and results["ftp"].verdict is Verdict.SKIPPED
+    # issue #19: a file: link is reported (it works on the author's machine only), never read
+    file_result = results["file"]
+    assert file_result is not None and file_result.verdict is Verdict.ERROR
+    assert file_result.error is ErrorKind.UNSUPPORTED_SCHEME and file_result.status is None
+    assert "top secret" not in file_result.message

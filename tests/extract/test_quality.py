@@ -294,7 +294,9 @@ def test_mailto_syntax(url: str, ok: bool) -> None:
     [
         ("tel:+81-3-1234-5678", True),
         ("tel:+1 (555) 010-9999", True),
-        ("tel:03.1234.5678", True),
+        # issue #19: a local number needs ;phone-context= (RFC 3966 §5.1.5)
+        ("tel:03.1234.5678", False),
+        ("tel:03.1234.5678;phone-context=+81", True),
         ("tel:call-us", False),
         ("tel:12", False),
         ("tel:", False),
