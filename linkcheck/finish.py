@@ -196,8 +196,13 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
 
 
 def _is_anchor(fragment: str) -> bool:
-    """Fragments that name an element; not empty, "top" (always valid), or "#!/app/routes"."""
-    return bool(fragment) and fragment != "top" and not fragment.startswith(("!", "/", ":~:"))
+    """Fragments that name an element; not empty, "top" (always valid), or "#!/app/routes".
+
+    The ids are looked for as written, then percent-decoded (HTML §7.4.6.4, "find a
+    potential indicated element"); "top" in any letter case is the top of the page."""
+    return (
+        bool(fragment) and fragment.lower() != "top" and not fragment.startswith(("!", "/", ":~:"))
+    )
 
 
 def quality_findings(state: CrawlState, checks: CheckSettings) -> None:

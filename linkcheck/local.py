@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from linkcheck.config import Config
+from linkcheck.contact import bare_address_advice
 from linkcheck.http import Outcome, Response, Transport
 from linkcheck.models import Link, RunResult, current_tables
 
@@ -28,6 +29,10 @@ from linkcheck.models import Link, RunResult, current_tables
 # mistake could never send a request for it anywhere.
 STAND_IN_BASE = "http://local.invalid/"
 FILE_NOT_FOUND = 404
+# Pages by their file name, besides the configured extensions: XHTML (served as
+# application/xhtml+xml, parsed as HTML) is listed, crawled when unlinked and reported as an
+# orphan like .html, but not tried for pretty URLs (/about does not look for about.xhtml).
+PAGE_EXTENSIONS = (".xhtml",)
 
 
 class _FolderIndex:
@@ -115,7 +120,8 @@ class LocalSite:
 
     def _folder_index(self) -> _FolderIndex:
         if not self._index:
-            self._index.append(_FolderIndex(self.root, self.extensions))
+            pages = self.extensions + tuple(e for e in PAGE_EXTENSIONS if e not in self.extensions)
+            self._index.append(_FolderIndex(self.root, pages))
         return self._index[0]
 
     def _find_file(self, url: str) -> Path | None:
@@ -269,7 +275,8 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
         if result is not None and link.internal and site.contains(link.url):
             message = result.message
             if result.status == FILE_NOT_FOUND and "#" not in link.url:
-                message = site.missing_message(link.url)
+                # an address written without mailto: keeps its advice (see linkcheck.decide)
+                message = site.missing_message(link.url) + bare_address_advice(link.url)
             result = dataclasses.replace(
                 result,
                 url=shown(result.url),

@@ -103,6 +103,25 @@ def test_orphan_files_are_listed_and_still_checked(tmp_path: Path) -> None:
     assert f"{root}/lost.html" in {page.url for page in run.pages}
 
 
+def test_unlinked_xhtml_files_are_orphans_too(tmp_path: Path) -> None:
+    # issue #19: an XHTML page is a page; not linked from anywhere, it is an orphan
+    files = {**SITE, "old/notes.xhtml": '<html><body><a href="/gone">Gone</a></body></html>'}
+    root = write(tmp_path / "public", files)
+    run = check_folder(root)
+    assert run.orphans == [f"{root}/lost.html", f"{root}/old/notes.xhtml"]
+    assert f"{root}/old/notes.xhtml" in {page.url for page in run.pages}  # read, as .html is
+    assert verdict(run, f"{root}/gone") is Verdict.BROKEN
+
+
+def test_an_address_without_mailto_gets_the_advice_in_a_folder(tmp_path: Path) -> None:
+    root = write(tmp_path / "public", {"index.html": '<a href="help@shop.example">Mail</a>'})
+    run = check_folder(root)
+    missing = run.links[f"{root}/help@shop.example"].result
+    assert missing is not None and missing.verdict is Verdict.BROKEN
+    assert missing.message.startswith(f"no such file: {root}/help@shop.example")
+    assert 'href="mailto:help@shop.example"' in missing.message
+
+
 def test_base_url_makes_production_links_internal(tmp_path: Path) -> None:
     # "production" is a loopback server that records every request: links to its /guide/
     # must be answered from the folder, and nothing outside it may be asked for either (no
