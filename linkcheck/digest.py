@@ -20,7 +20,8 @@ from array import array
 from dataclasses import dataclass, field
 
 from linkcheck.config import Config
-from linkcheck.extract import decode, parse_page
+from linkcheck.css import decode_stylesheet, is_stylesheet
+from linkcheck.extract import ParsedPage, decode, parse_page, stylesheet_links
 from linkcheck.models import Finding, Variant, pack_variant
 from linkcheck.pickling import by_fields
 from linkcheck.quality import TEXT_PROBLEM, looks_not_found, page_link_text_findings, text_target
@@ -97,6 +98,17 @@ def _may_have_text_findings(targets: list[tuple[str, str] | None]) -> bool:
     return TEXT_PROBLEM in distinct or len(distinct) != len({text for text, _ in distinct})
 
 
+def _charset(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type (a bare label is taken as the charset)."""
+    if not content_type or "/" not in content_type:
+        return content_type
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'") or None
+    return None
+
+
 def pack_ids(ids: frozenset[str]) -> str:
     """A page's ids as one string: a large crawl keeps them all until the end."""
     return "\0".join(ids)
@@ -152,15 +164,25 @@ class Digester:
         self,
         page_url: str,
         body: bytes,
-        charset: str | None,
+        content_type: str | None,
         *,
         judge: bool = False,
         probe_title: str | None = None,
     ) -> PageDigest:
-        """``judge``: look for the signs of a soft 404; ``probe_title``: the title of what
-        the host serves for a page that does not exist, if it serves one with 200."""
-        source = decode(body, charset)
-        parsed = parse_page(source, heading=judge, page_text=False)
+        """Digest an HTML page, or a stylesheet when ``content_type`` says text/css (its
+        url()s and @imports, resolved against its own URL). ``content_type`` is the
+        Content-Type header; a bare charset label (``"utf-8"``) stands for HTML in it.
+        ``judge``: look for the signs of a soft 404; ``probe_title``: the title of what the
+        host serves for a page that does not exist, if it serves one with 200."""
+        charset = _charset(content_type)
+        source = ""
+        if is_stylesheet(content_type):
+            judge = False  # a stylesheet is no "not found" page
+            css = decode_stylesheet(body, charset)
+            parsed = ParsedPage(title="", base_href=None, links=stylesheet_links(css))
+        else:
+            source = decode(body, charset)
+            parsed = parse_page(source, heading=judge, page_text=False)
         settings = self._settings
         raw_links = parsed.links
         cut_short = len(raw_links) > settings.max_links_per_page
@@ -191,11 +213,15 @@ class Digester:
         # A link written as before on a page of the same folder resolves as before: one
         # look-up gives its ids (an href that starts with ? or # depends on the whole base).
         for raw in raw_links:
-            href, text, tag, attr, line, nofollow, issue = raw
+            href, text, tag, attr, line, nofollow, issue, not_checked = raw
             context = folder if href and href[0] not in _WHOLE_BASE else base
             known = seen.get((context, href, text, tag, attr))
             if known is None:
                 resolved = resolve_href(href)
+                if not_checked:  # recorded with no URL to fetch: skipped, with the reason
+                    resolved = ResolvedLink(
+                        None, resolved.fragment, resolved.scheme, f"not checked: {not_checked}"
+                    )
                 key = resolved.url if resolved.url is not None else href.strip()
                 link_id = link_ids.get(key)
                 if link_id is None:
@@ -210,7 +236,7 @@ class Digester:
                     new_variants += pack_variant(variant)
                     variant_ends.append(len(new_variants))
                 target = None
-                if check_text and tag == "a":
+                if check_text and tag == "a" and attr == "href":
                     target = text_target(text, issue, key, generic)
                 known = seen[context, href, text, tag, attr] = (link_id, variant_id, target)
             rows.extend((known[0], line, known[1]))
@@ -219,7 +245,7 @@ class Digester:
             texts = [
                 (raw, link_keys[link_id])
                 for raw, link_id in zip(raw_links, rows[0::3], strict=True)
-                if raw.tag == "a"
+                if raw.tag == "a" and raw.attr == "href"
             ]
             digest.findings = page_link_text_findings(page_url, texts, generic)
         if judge:

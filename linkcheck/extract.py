@@ -8,7 +8,9 @@ selectolax's Lexbor engine: a real HTML5 parser, so malformed markup still yield
 from __future__ import annotations
 
 import codecs
+import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from sys import intern
@@ -16,29 +18,185 @@ from typing import NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-# Each (tag, attribute) that can hold a URL the reader depends on.
-LINK_ATTRIBUTES: tuple[tuple[str, str], ...] = (
-    ("a", "href"),
-    ("area", "href"),
-    ("link", "href"),
-    ("img", "src"),
-    ("img", "srcset"),
-    ("source", "src"),
-    ("source", "srcset"),
-    ("script", "src"),
-    ("iframe", "src"),
-    ("video", "src"),
-    ("video", "poster"),
-    ("audio", "src"),
+from linkcheck.css import CssLink, css_links
+
+
+class Split(enum.Enum):
+    """How an attribute's value holds its URLs."""
+
+    URL = "one URL"  # a valid URL potentially surrounded by spaces (HTML §2.4.1)
+    SRCSET = "srcset"  # image candidate strings: "URL [descriptor], ..." (HTML §4.8.4.3)
+    TOKENS = "space-separated URLs"  # a set of space-separated tokens (HTML §2.3.7), e.g. ping
+    CSS = "CSS"  # a style="" attribute: its url()s (CSS Style Attributes §2)
+    REFRESH = "refresh"  # <meta http-equiv=refresh content="5; url=...">  (HTML §4.2.5.3)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkAttribute:
+    """One row of the table of URL-valued attributes: an empty ``not_checked`` means its URLs
+    are checked; otherwise each is recorded as skipped with that reason (the report's "Not
+    checked" tab says it)."""
+
+    tag: str
+    attr: str
+    split: Split
+    not_checked: str = ""
+
+
+_OBSOLETE_NOT_FOLLOWED = "obsolete (HTML §16.2) and not followed by browsers"
+_FORM_TARGET = (
+    "where a form is submitted, usually with POST and the form's data: fetching it without "
+    "them proves nothing and may change something"
 )
-_ATTRS_BY_TAG: dict[str, tuple[str, ...]] = {}
-for _tag, _attr in LINK_ATTRIBUTES:
-    _ATTRS_BY_TAG[_tag] = (*_ATTRS_BY_TAG.get(_tag, ()), _attr)
+# The HTML standard's URL-valued attributes (its attribute index, and §16 for obsolete ones
+# that browsers still render), in one place: extraction, the docs (docs/links.md) and the
+# tests read this table. <link rel=preconnect|dns-prefetch|pingback> and <input src> depend
+# on another attribute: see _LINK_REL_NOT_CHECKED and _input_is_image.
+LINK_TABLE: tuple[LinkAttribute, ...] = (
+    LinkAttribute("a", "href", Split.URL),
+    LinkAttribute(
+        "a",
+        "ping",
+        Split.TOKENS,
+        "a ping URL is sent a POST when the link is "
+        "followed: fetching it would report a visit that never happened",
+    ),
+    LinkAttribute("area", "href", Split.URL),
+    LinkAttribute(
+        "area",
+        "ping",
+        Split.TOKENS,
+        "a ping URL is sent a POST when the link is "
+        "followed: fetching it would report a visit that never happened",
+    ),
+    LinkAttribute("link", "href", Split.URL),
+    LinkAttribute("link", "imagesrcset", Split.SRCSET),
+    LinkAttribute("img", "src", Split.URL),
+    LinkAttribute("img", "srcset", Split.SRCSET),
+    LinkAttribute("img", "longdesc", Split.URL, _OBSOLETE_NOT_FOLLOWED),
+    LinkAttribute(
+        "img",
+        "usemap",
+        Split.URL,
+        "a hash-name reference to a <map name> on the same page (HTML §2.6.3), not a URL",
+    ),
+    LinkAttribute("source", "src", Split.URL),
+    LinkAttribute("source", "srcset", Split.SRCSET),
+    LinkAttribute("script", "src", Split.URL),
+    LinkAttribute("iframe", "src", Split.URL),
+    LinkAttribute("iframe", "longdesc", Split.URL, _OBSOLETE_NOT_FOLLOWED),
+    LinkAttribute("frame", "src", Split.URL),  # obsolete, but a <frameset> page loads it
+    LinkAttribute("frame", "longdesc", Split.URL, _OBSOLETE_NOT_FOLLOWED),
+    LinkAttribute("embed", "src", Split.URL),
+    LinkAttribute("object", "data", Split.URL),
+    LinkAttribute(
+        "object",
+        "usemap",
+        Split.URL,
+        "a hash-name reference to a <map name> on the same page (HTML §2.6.3), not a URL",
+    ),
+    LinkAttribute("video", "src", Split.URL),
+    LinkAttribute("video", "poster", Split.URL),
+    LinkAttribute("audio", "src", Split.URL),
+    LinkAttribute("track", "src", Split.URL),
+    LinkAttribute("input", "src", Split.URL),  # only on <input type=image> (HTML §4.10.5.1.20)
+    LinkAttribute("input", "formaction", Split.URL, _FORM_TARGET),
+    LinkAttribute("button", "formaction", Split.URL, _FORM_TARGET),
+    LinkAttribute("form", "action", Split.URL, _FORM_TARGET),
+    LinkAttribute(
+        "blockquote",
+        "cite",
+        Split.URL,
+        "a citation for machines: browsers neither load it nor offer it as a link (HTML §4.4.4)",
+    ),
+    LinkAttribute(
+        "q",
+        "cite",
+        Split.URL,
+        "a citation for machines: browsers neither load it nor offer it as a link (HTML §4.5.7)",
+    ),
+    LinkAttribute(
+        "del",
+        "cite",
+        Split.URL,
+        "a citation for machines: browsers neither load it nor offer it as a link (HTML §4.7.3)",
+    ),
+    LinkAttribute(
+        "ins",
+        "cite",
+        Split.URL,
+        "a citation for machines: browsers neither load it nor offer it as a link (HTML §4.7.3)",
+    ),
+    LinkAttribute(
+        "html",
+        "manifest",
+        Split.URL,
+        "the application cache was removed from HTML (§16.2) and browsers ignore the manifest",
+    ),
+    LinkAttribute("meta", "content", Split.REFRESH),  # http-equiv=refresh only
+    # Obsolete, but rendered: HTML §15.3.4 maps background to background-image.
+    LinkAttribute("body", "background", Split.URL),
+    LinkAttribute("table", "background", Split.URL),
+    LinkAttribute("thead", "background", Split.URL),
+    LinkAttribute("tbody", "background", Split.URL),
+    LinkAttribute("tfoot", "background", Split.URL),
+    LinkAttribute("tr", "background", Split.URL),
+    LinkAttribute("td", "background", Split.URL),
+    LinkAttribute("th", "background", Split.URL),
+    LinkAttribute("*", "style", Split.CSS),  # any element's inline CSS, and <style> blocks
+)
+# <link> types that name an origin or an endpoint, not a document to load (HTML §4.6.7):
+# a 404 at the origin's root is not a broken link.
+_LINK_REL_NOT_CHECKED = {
+    "preconnect": "<link rel=preconnect> names an origin to connect to early, not a document",
+    "dns-prefetch": "<link rel=dns-prefetch> names a host to resolve early, not a document",
+    "pingback": "<link rel=pingback> names an XML-RPC endpoint that answers POST only",
+}
+LINK_ATTRIBUTES: tuple[tuple[str, str], ...] = tuple(
+    (row.tag, row.attr) for row in LINK_TABLE if row.split is not Split.CSS
+)
+_ATTRS_BY_TAG: dict[str, tuple[LinkAttribute, ...]] = {}
+for _row in LINK_TABLE:
+    if _row.split is not Split.CSS and _row.split is not Split.REFRESH:
+        _ATTRS_BY_TAG[_row.tag] = (*_ATTRS_BY_TAG.get(_row.tag, ()), _row)
 # One selector per tag: an element matching two selectors would be returned twice.
 _SELECTOR = ", ".join(
-    [f"{tag}[{attrs[0]}]" if len(attrs) == 1 else tag for tag, attrs in _ATTRS_BY_TAG.items()]
+    [
+        f"{tag}[{rows[0].attr}]"
+        if len(rows) == 1 or tag == "a"  # a[ping] alone pings nothing: read with its href
+        else f"{tag}:is({', '.join(f'[{row.attr}]' for row in rows)})"
+        for tag, rows in _ATTRS_BY_TAG.items()
+    ]
     + ["meta[http-equiv]", "meta[name]", "base[href]", "h1"]
 )  # h1: the first is the page's heading, found in this walk of the tree, not a second one
+# Elements whose links survive the flattening of a hostile page's nesting: the ones that are
+# never nested deep (not <table>, <td>, <body>: those nest, and are flattened like <div>).
+_KEEP_WHEN_FLATTENING = frozenset(_ATTRS_BY_TAG) - {
+    "body",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "html",
+    "form",
+    "blockquote",
+    "q",
+    "del",
+    "ins",
+    "button",
+    "object",
+}
+_PING_NOT_CHECKED = next(row.not_checked for row in LINK_TABLE if row.attr == "ping")
+_ASCII_WHITESPACE = str.maketrans("\t\n\f\r", "    ")
+# A page with inline CSS: "<style" or a style attribute (any case). Found, a walk of its own.
+_HAS_INLINE_CSS = re.compile(r"<style|style\s*=", re.IGNORECASE).search
+# Inline CSS: <style> blocks, and style="" on any element (one selector each way, so an
+# element is returned once).
+_CSS_SELECTOR = "style:not([style]), [style]"
+
 # The HTML5 tree builder scans the stack of open elements for many start tags, so a hostile
 # page of deeply nested <div>s takes quadratic time to parse. Pages with more than
 # _FLATTEN_ABOVE_TAGS tags get their nesting flattened below MAX_NESTING first; real pages
@@ -100,6 +258,7 @@ class RawLink(NamedTuple):
     line: int
     nofollow: bool = False  # rel="nofollow": check the link, but do not crawl on from it
     text_issue: str = ""  # "image-without-alt" for an <a> whose only content is such an image
+    not_checked: str = ""  # why this URL is recorded but not checked (see LINK_TABLE)
 
 
 _tuple = tuple.__new__
@@ -142,6 +301,8 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
 
     ``heading`` and ``page_text`` (the first <h1>, the visible text) are for soft-404 judging
     only: a crawl that does not judge a page skips them."""
+    if "\r" in text:  # HTML §13.2.3.5: CR LF and lone CR are one newline, as the parser sees
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.count("<") > _FLATTEN_ABOVE_TAGS:
         text = flatten_deep_nesting(text)
     tree = LexborHTMLParser(text)
@@ -183,9 +344,13 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                         line_of(href),
                         nofollow,
                         issue,
+                        "",
                     ),
                 )
             )
+            ping = attributes.get("ping")
+            if ping is not None:
+                _add_tokens(add, ping, text_of_node, "a", "ping", _PING_NOT_CHECKED, line_of)
             continue
         tag = intern(tag)
         if tag == "h1":
@@ -209,19 +374,53 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
             continue
         node_text: str | None = None
         nofollow = tag == "area" and "nofollow" in (attributes.get("rel") or "").lower()
-        for attr in _ATTRS_BY_TAG.get(tag, ()):
+        for row in _ATTRS_BY_TAG.get(tag, ()):
+            attr = row.attr
             value = attributes.get(attr)
             if value is None:
                 continue
+            not_checked = row.not_checked
+            if tag == "link" and attr == "href":
+                not_checked = _link_rel_not_checked(attributes.get("rel"))
+            elif tag == "input" and attr == "src" and not _input_is_image(attributes):
+                continue  # HTML §4.10.5.1: src is read for type=image only
             if node_text is None:
                 node_text = intern(_link_text(node, tag))
-            if attr == "srcset":
+            split = row.split
+            if split is Split.SRCSET:
                 for candidate in parse_srcset(value):
-                    links.append(RawLink(candidate, node_text, tag, attr, lines.find(candidate)))
-            elif value.strip() or tag == "area":
+                    links.append(
+                        RawLink(
+                            candidate,
+                            node_text,
+                            tag,
+                            attr,
+                            lines.find(candidate),
+                            False,
+                            "",
+                            not_checked,
+                        )
+                    )
+            elif split is Split.TOKENS:
+                _add_tokens(add, value, node_text, tag, attr, not_checked, lines.find)
+            elif value.strip() or (tag == "area" and not not_checked):
                 links.append(
-                    RawLink(intern(value), node_text, tag, attr, lines.find(value), nofollow)
+                    RawLink(
+                        intern(value),
+                        node_text,
+                        tag,
+                        attr,
+                        lines.find(value),
+                        nofollow,
+                        "",
+                        not_checked,
+                    )
                 )
+    if _HAS_INLINE_CSS(text) is not None:
+        inline = _inline_css_links(tree, text)
+        if inline:
+            # one list in source order (sorted is stable: same-line links keep their order)
+            links = sorted([*links, *inline], key=_by_line)
     ids = frozenset(
         value
         for node in tree.css("[id], a[name]")
@@ -253,7 +452,7 @@ def flatten_deep_nesting(text: str, max_depth: int = MAX_NESTING) -> str:
         if name in _VOID_TAGS or self_closing:
             continue
         if closing:
-            if name in _ATTRS_BY_TAG:
+            if name in _KEEP_WHEN_FLATTENING:
                 continue
             if dropped.get(name):
                 dropped[name] -= 1
@@ -262,7 +461,7 @@ def flatten_deep_nesting(text: str, max_depth: int = MAX_NESTING) -> str:
             else:
                 depth = max(depth - 1, 0)
             continue
-        if name in _ATTRS_BY_TAG:
+        if name in _KEEP_WHEN_FLATTENING:
             continue  # link-bearing elements always stay (uncounted: they are shallow)
         if depth >= max_depth:
             dropped[name] = dropped.get(name, 0) + 1
@@ -294,6 +493,77 @@ def parse_srcset(value: str) -> list[str]:
         while position < length and value[position] != ",":  # skip the descriptor
             position += 1
     return urls
+
+
+def stylesheet_links(css: str) -> list[RawLink]:
+    """The links of a fetched stylesheet: tag ``css``, attribute ``url`` or ``@import``, the
+    property (or ``@import``) as their text."""
+    if "\r" in css or "\f" in css:  # CSS Syntax 3 §3.3: CR LF, CR and FF are one newline
+        css = css.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    return [
+        RawLink(found.url, found.where, "css", _css_attr(found), found.line)
+        for found in css_links(css, local_fragments=False)
+    ]
+
+
+def _inline_css_links(tree: LexborHTMLParser, text: str) -> list[RawLink]:
+    """The url()s and @imports of the page's <style> blocks and style="" attributes, with
+    their line in the page."""
+    lines = _LineFinder(text)  # a cursor of its own: these come in a walk of their own
+    found: list[RawLink] = []
+    for node in tree.css(_CSS_SELECTOR):
+        tag = intern(node.tag or "")
+        style = node.attributes.get("style")
+        if style:
+            line = lines.find(style) - 1
+            for link in css_links(style, local_fragments=True):
+                found.append(RawLink(link.url, link.where, tag, "style", line + link.line))
+        if tag == "style":
+            css = node.text(deep=True)
+            if not css:
+                continue
+            line = lines.find_text(css) - 1
+            for link in css_links(css, local_fragments=True):
+                found.append(
+                    RawLink(link.url, link.where, "style", _css_attr(link), line + link.line)
+                )
+    return found
+
+
+def _css_attr(link: CssLink) -> str:
+    return "@import" if link.where == "@import" else "url"
+
+
+def _by_line(link: RawLink) -> int:
+    return link.line
+
+
+def _link_rel_not_checked(rel: str | None) -> str:
+    """Why a <link> is not checked: every one of its types names an origin or an endpoint."""
+    if not rel:
+        return ""
+    kinds = rel.lower().split()
+    reasons = [_LINK_REL_NOT_CHECKED[kind] for kind in kinds if kind in _LINK_REL_NOT_CHECKED]
+    return reasons[0] if reasons and len(reasons) == len(kinds) else ""
+
+
+def _input_is_image(attributes: dict[str, str | None]) -> bool:
+    return (attributes.get("type") or "").strip().lower() == "image"
+
+
+def _add_tokens(
+    add: Callable[[RawLink], None],
+    value: str,
+    text: str,
+    tag: str,
+    attr: str,
+    not_checked: str,
+    line_of: Callable[[str], int],
+) -> None:
+    """Each URL of a space-separated list (HTML §2.3.7: split on ASCII whitespace)."""
+    for token in value.translate(_ASCII_WHITESPACE).split(" "):
+        if token:
+            add(RawLink(token, text, tag, attr, line_of(token), False, "", not_checked))
 
 
 def _link_text(node: LexborNode, tag: str) -> str:
@@ -378,6 +648,20 @@ class _LineFinder:
                     if position >= 0:
                         self._cursor = position + len(form)
                         break
+        return self._line_of_cursor()
+
+    def find_text(self, value: str) -> int:
+        """The line where ``value`` (raw text, such as a <style> block's) starts, searched
+        from the cursor; the cursor's line if it is not found."""
+        position = self._text.find(value, self._cursor)
+        if position < 0:  # a NUL the parser replaced, say: its first line, then
+            first = value.split("\n", 1)[0]
+            position = self._text.find(first, self._cursor) if first else -1
+        if position >= 0:
+            self._cursor = position
+            line = self._line_of_cursor()
+            self._cursor = position + len(value)
+            return line
         return self._line_of_cursor()
 
     def _line_of_cursor(self) -> int:

@@ -1,5 +1,8 @@
 """Visit one in-scope page: robots.txt, soft-404 probe, GET, claim a redirect target, digest.
 
+An in-scope stylesheet (text/css) is read as a page is: its url()s and @imports become its
+links, followed under the same scope rules (an external stylesheet is only checked).
+
 The crawler (one process) and the distributed worker visit pages through this one stage.
 What differs between them is passed in: how a redirect target is claimed (a dict of the
 crawl's links, or Redis for a cluster) and how a page is digested (a parse pool, or in
@@ -15,6 +18,7 @@ from typing import Generic, TypeVar
 
 from linkcheck.checker import Checker
 from linkcheck.config import Config
+from linkcheck.css import is_stylesheet
 from linkcheck.decide import claimed_target, robots_disallowed, soft_404_enabled
 from linkcheck.digest import PageDigest
 from linkcheck.extract import is_html
@@ -69,7 +73,8 @@ class PageStage:
         self.start_urls = frozenset(self.config.start_urls)
 
     async def visit(self, url: str, claim: Claim, digest: Digest[S]) -> PageVisit[S]:
-        """Fetch the page at ``url`` and, if it is HTML it owns, digest it (see PageVisit)."""
+        """Fetch the page at ``url`` and, if it is HTML or CSS it owns, digest it (see
+        PageVisit)."""
         robots = self.robots
         exempt = url in self.start_urls
         if robots is not None and not exempt and not await robots.allows(url):
@@ -95,6 +100,8 @@ class PageStage:
         visit: PageVisit[S] = PageVisit(
             result, response=response, page_url=page_url, claimed=claimed
         )
+        if is_stylesheet(response.content_type):
+            return replace(visit, digested=await digest(page_url, response, False, None))
         if not is_html(response.content_type, response.body):
             return replace(visit, content_type=response.content_type or "unknown")
         if result.verdict is not Verdict.OK:

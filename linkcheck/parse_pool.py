@@ -111,7 +111,7 @@ class ParsePool:
         self,
         page_url: str,
         body: bytes,
-        charset: str | None,
+        content_type: str | None,
         judge: tuple[bool, str | None],
         token: object,
     ) -> tuple[int, PageDigest] | None:
@@ -129,7 +129,7 @@ class ParsePool:
         answer: asyncio.Future[PageDigest | None] = asyncio.get_running_loop().create_future()
         worker.pending.append((answer, token))
         try:
-            stdin.write(frame((page_url, body, charset, *judge)))
+            stdin.write(frame((page_url, body, content_type, *judge)))
             await stdin.drain()
         except (ConnectionError, RuntimeError):
             self._lost(worker)

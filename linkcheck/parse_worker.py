@@ -5,7 +5,7 @@ It imports only what parsing needs (not the event loop, not the HTTP client): a 
 a whole Python process, and its memory counts as much as the crawler's.
 
 Frames on both pipes are a 4-byte big-endian length and a pickle: the first request frame
-is the :class:`~linkcheck.digest.DigestSettings`, then one ``(page URL, body, charset,
+is the :class:`~linkcheck.digest.DigestSettings`, then one ``(page URL, body, content type,
 judge, probe_title)`` per page. The first answer is :data:`READY`; then each answer is a
 :class:`~linkcheck.digest.PageDigest`, or a string saying why the page failed (the worker
 then ends: its ids can no longer be trusted).
@@ -52,10 +52,10 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         answers.write(frame(READY))  # imports done: the crawler may send pages now
         answers.flush()
         while True:
-            page_url, body, charset, judge, probe_title = read_frame(requests)
+            page_url, body, content_type, judge, probe_title = read_frame(requests)
             try:
                 answer: object = digester.digest(
-                    page_url, body, charset, judge=judge, probe_title=probe_title
+                    page_url, body, content_type, judge=judge, probe_title=probe_title
                 )
             except Exception as exc:  # the page is parsed again in process, which reports it
                 answer = f"{type(exc).__name__} on {page_url}"

@@ -72,12 +72,12 @@ class PageParser:
         (the pool starts once they are enough). Returns the digester's number and the digest."""
         pool = await self._parse_pool(parsed)
         if pool is not None and pool.ready:
-            answer = await pool.digest(page_url, response.body, response.charset, judge, depth)
+            answer = await pool.digest(page_url, response.body, response.content_type, judge, depth)
             if answer is not None:
                 self.by_workers += 1
                 return answer
         digest = self._digester.digest(
-            page_url, response.body, response.charset, judge=judge[0], probe_title=judge[1]
+            page_url, response.body, response.content_type, judge=judge[0], probe_title=judge[1]
         )
         self._register(0, digest, depth)
         return 0, digest

@@ -130,7 +130,7 @@ class TaskPipeline:
         self, page_url: str, response: Response, judge: bool, probe_title: str | None
     ) -> tuple[None, PageDigest]:
         digest = self._digester.digest(
-            page_url, response.body, response.charset, judge=judge, probe_title=probe_title
+            page_url, response.body, response.content_type, judge=judge, probe_title=probe_title
         )
         return None, digest
 
