@@ -88,9 +88,9 @@ def check_address(address: str) -> str:
             return "it has no @ after the quoted local part"
         domain = address[end + 1 :]
     else:
+        if ";" in address and address.count("@") != 1:
+            return "addresses are separated by commas, not semicolons (RFC 6068 §2)"
         if "@" not in address:
-            if ";" in address:
-                return "addresses are separated by commas, not semicolons (RFC 6068 §2)"
             return "it has no @ (write name@example.com)"
         local, _, domain = address.rpartition("@")
         problem = _dot_atom_problem(local)
@@ -252,7 +252,7 @@ def _tel_parameter_problem(name: str, equals: str, value: str) -> str:
 def bare_address(url: str) -> str:
     """The e-mail address a failing http(s) URL ends in, when its last path segment is one:
     ``href="name@example.com"`` was written without ``mailto:`` and resolved as a file."""
-    if "@" not in url:
+    if "@" not in url and "%40" not in url:
         return ""
     segment = url.split("?", 1)[0].split("#", 1)[0].rpartition("/")[2]
     address = _decoded(segment)

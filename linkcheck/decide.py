@@ -226,7 +226,7 @@ def recorded(config: Config, url: str, result: CheckResult) -> CheckResult:
     """A check's result as the run records it: a deep link redirected to the site's home
     or a login page is a soft 404 (the target is gone), when soft 404s are judged; a
     failing ``…/name@example.com`` (an address written without mailto:) says so."""
-    if result.verdict.failed and "@" in url:
+    if result.verdict.failed and ("@" in url or "%40" in url):
         advice = bare_address_advice(url)
         if advice:
             result = dataclasses.replace(result, message=result.message + advice)

@@ -7,6 +7,7 @@ The fragment is split off: it is never sent to a server, but the editor needs to
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,18 +86,13 @@ def resolve(base: URL, href: str, max_length: int = MAX_URL_LENGTH) -> ResolvedL
         # yarl reads "http://" as "http:" (no authority): it would resolve to the page itself
         _check_written_host(raw, match.end() if match else 0)
         joined = base.join(URL(raw))
-    except InvalidURL as exc:
-        return ResolvedLink(None, fragment, scheme, f"invalid URL: {exc}")
-    except (ValueError, TypeError) as exc:
-        return ResolvedLink(None, fragment, scheme, f"invalid URL: {_reason(exc)}")
-    try:
         joined = _checked_host(joined)
         canonical = _canonical(joined)
         if len(canonical) > max_length:
             raise InvalidURL(f"longer than {max_length} characters once resolved")
         return ResolvedLink(canonical, fragment, scheme)
-    except InvalidURL as exc:
-        return ResolvedLink(None, fragment, scheme, f"invalid URL: {exc}")
+    except (ValueError, TypeError) as exc:  # InvalidURL, or yarl's (it parses lazily)
+        return ResolvedLink(None, fragment, scheme, f"invalid URL: {_reason(exc)}")
 
 
 class CachedResolver:
@@ -316,8 +312,16 @@ def _check_written_host(raw: str, after_scheme: int) -> None:
         if found >= 0:
             end = found
     host = raw[start:end].rpartition("@")[2]
-    if not host.startswith("["):
-        host = host.partition(":")[0]
+    if host.startswith("["):  # RFC 3986 §3.2.2 IP-literal; WHATWG URL IPv6 parser
+        literal = host[1 : host.find("]")] if "]" in host else None
+        try:
+            if literal is None or "%" in literal:  # WHATWG URL has no zone identifiers
+                raise ValueError
+            ipaddress.IPv6Address(literal)
+        except ValueError:
+            raise InvalidURL(f"{host!r} is not an IPv6 address in brackets") from None
+        return
+    host = host.partition(":")[0]
     if not host:
         raise InvalidURL("no host name after // (RFC 9110 §4.2.1: an http(s) URL names a host)")
 
