@@ -81,6 +81,8 @@ def resolve(base: URL, href: str, max_length: int = MAX_URL_LENGTH) -> ResolvedL
         return ResolvedLink(None, "", scheme, f"unsupported scheme '{scheme}:'")
     if len(raw) > max_length:
         return ResolvedLink(None, "", scheme, f"invalid URL: longer than {max_length} characters")
+    if "\\" in raw:
+        raw = _backslashes_as_slashes(raw)
     fragment = _fragment(raw)
     try:
         # yarl reads "http://" as "http:" (no authority): it would resolve to the page itself
@@ -185,7 +187,7 @@ def _plain_join(context: str, raw: str) -> str | None:
         raw = raw[2:]
     if not raw or not _PLAIN_PATH.match(raw) or "//" in raw:
         return None
-    if raw == "." or raw == ".." or raw.startswith("../") or "/./" in raw or "/../" in raw:
+    if raw in (".", "..") or raw.startswith(("./", "../")) or "/./" in raw or "/../" in raw:
         return None
     if raw.endswith(("/.", "/..")):
         return None
@@ -277,6 +279,17 @@ def _reason(exc: Exception) -> str:
     """yarl's message without its "Invalid URL: " prefix (the caller says "invalid URL")."""
     text = str(exc)
     return text[len("Invalid URL: ") :] if text.startswith("Invalid URL: ") else text
+
+
+def _backslashes_as_slashes(raw: str) -> str:
+    """WHATWG URL: in an http(s) URL a backslash before the query is a slash (browsers
+    follow ``..\\page.html`` to ``../page.html``); in the query and fragment it stays."""
+    end = len(raw)
+    for delimiter in "?#":
+        found = raw.find(delimiter)
+        if 0 <= found < end:
+            end = found
+    return raw[:end].replace("\\", "/") + raw[end:]
 
 
 def _fragment(raw: str) -> str:

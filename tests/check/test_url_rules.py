@@ -104,3 +104,11 @@ def test_file_links_carry_advice() -> None:
     resolved = resolve(BASE, "file:///C:/Users/me/site/index.html")
     assert resolved.url is None and resolved.scheme == "file"
     assert "link to the web address instead" in resolved.reason
+
+
+@pytest.mark.parametrize("href", ["/./g", "/../g", "/./", "/.", "./../g", "..\\g", "\\\\h\\x"])
+def test_the_cached_resolver_removes_dot_segments_as_resolve_does(href: str) -> None:
+    # RFC 3986 §5.4.2: "/./g" is "http://a/g"; the plain-join shortcut must not keep the dot
+    base = "http://a/b/c/d;p?q"
+    assert CachedResolver().resolve(base, href) == resolve(URL(base), href)
+    assert "/./" not in (resolve(URL(base), href).url or "")
