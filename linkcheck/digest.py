@@ -218,9 +218,11 @@ class Digester:
             known = seen.get((context, href, text, tag, attr))
             if known is None:
                 resolved = resolve_href(href)
-                if not_checked:  # recorded with no URL to fetch: skipped, with the reason
+                if not_checked:
+                    # recorded with no URL to fetch, so skipped with the reason; no scheme, so
+                    # nothing judges it as a mailto:, file: ... link either (it is not checked)
                     resolved = ResolvedLink(
-                        None, resolved.fragment, resolved.scheme, f"not checked: {not_checked}"
+                        None, resolved.fragment, "", f"not checked: {not_checked}"
                     )
                 key = resolved.url if resolved.url is not None else href.strip()
                 link_id = link_ids.get(key)

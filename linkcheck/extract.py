@@ -190,6 +190,7 @@ _KEEP_WHEN_FLATTENING = frozenset(_ATTRS_BY_TAG) - {
     "object",
 }
 _PING_NOT_CHECKED = next(row.not_checked for row in LINK_TABLE if row.attr == "ping")
+_SPACES = " \t\n\f\r"  # ASCII whitespace (HTML's "space characters"; not Unicode's)
 _ASCII_WHITESPACE = str.maketrans("\t\n\f\r", "    ")
 # A page with inline CSS: "<style" or a style attribute (any case). Found, a walk of its own.
 _HAS_INLINE_CSS = re.compile(r"<style|style\s*=", re.IGNORECASE).search
@@ -341,7 +342,7 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                         intern(text_of_node),
                         "a",
                         "href",
-                        line_of(href),
+                        line_of(href, "href"),
                         nofollow,
                         issue,
                         "",
@@ -370,7 +371,9 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                 continue
             url = _refresh_url(attributes)
             if url:
-                links.append(RawLink(url, "meta refresh", "meta", "content", lines.find(url)))
+                links.append(
+                    RawLink(url, "meta refresh", "meta", "content", lines.find(url, "content"))
+                )
             continue
         node_text: str | None = None
         nofollow = tag == "area" and "nofollow" in (attributes.get("rel") or "").lower()
@@ -395,7 +398,7 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                             node_text,
                             tag,
                             attr,
-                            lines.find(candidate),
+                            lines.find(candidate, attr),
                             False,
                             "",
                             not_checked,
@@ -410,7 +413,7 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                         node_text,
                         tag,
                         attr,
-                        lines.find(value),
+                        lines.find(value, attr),
                         nofollow,
                         "",
                         not_checked,
@@ -476,22 +479,33 @@ def flatten_deep_nesting(text: str, max_depth: int = MAX_NESTING) -> str:
 
 
 def parse_srcset(value: str) -> list[str]:
-    """The URLs of a ``srcset`` (candidates are "URL [descriptor]" separated by commas)."""
+    """The URLs of a ``srcset``, by HTML §4.8.4.3.10 "parse a srcset attribute": candidates
+    are "URL [descriptors]" separated by commas; a URL may hold commas (not at its end), and a
+    comma inside parentheses in a descriptor does not end the candidate."""
     urls = []
     position, length = 0, len(value)
     while position < length:
-        while position < length and (value[position].isspace() or value[position] == ","):
+        while position < length and (value[position] in _SPACES or value[position] == ","):
             position += 1
         start = position
-        while position < length and not value[position].isspace():
+        while position < length and value[position] not in _SPACES:
             position += 1
-        url = value[start:position].rstrip(",")
+        url = value[start:position]
+        if url.endswith(","):  # no descriptors: the commas end the candidate
+            url = url.rstrip(",")
+        else:  # skip the descriptors, up to a comma outside parentheses
+            in_parens = False
+            while position < length:
+                character = value[position]
+                position += 1
+                if in_parens:
+                    in_parens = character != ")"
+                elif character == "(":
+                    in_parens = True
+                elif character == ",":
+                    break
         if url:
             urls.append(url)
-        if value[start:position].endswith(","):
-            continue
-        while position < length and value[position] != ",":  # skip the descriptor
-            position += 1
     return urls
 
 
@@ -515,7 +529,7 @@ def _inline_css_links(tree: LexborHTMLParser, text: str) -> list[RawLink]:
         tag = intern(node.tag or "")
         style = node.attributes.get("style")
         if style:
-            line = lines.find(style) - 1
+            line = lines.find(style, "style") - 1
             for link in css_links(style, local_fragments=True):
                 found.append(RawLink(link.url, link.where, tag, "style", line + link.line))
         if tag == "style":
@@ -548,7 +562,8 @@ def _link_rel_not_checked(rel: str | None) -> str:
 
 
 def _input_is_image(attributes: dict[str, str | None]) -> bool:
-    return (attributes.get("type") or "").strip().lower() == "image"
+    # an enumerated attribute: an ASCII case-insensitive match, no stripping (HTML §2.3.3)
+    return (attributes.get("type") or "").lower() == "image"
 
 
 def _add_tokens(
@@ -558,12 +573,12 @@ def _add_tokens(
     tag: str,
     attr: str,
     not_checked: str,
-    line_of: Callable[[str], int],
+    line_of: Callable[[str, str], int],
 ) -> None:
     """Each URL of a space-separated list (HTML §2.3.7: split on ASCII whitespace)."""
     for token in value.translate(_ASCII_WHITESPACE).split(" "):
         if token:
-            add(RawLink(token, text, tag, attr, line_of(token), False, "", not_checked))
+            add(RawLink(token, text, tag, attr, line_of(token, attr), False, "", not_checked))
 
 
 def _link_text(node: LexborNode, tag: str) -> str:
@@ -617,8 +632,10 @@ class _LineFinder:
 
     Lexbor does not report source positions, so each value is looked up in the raw text
     after the previous one (links come in document order); a value written with entities
-    is also tried in its escaped form. A value that cannot be found gets the line of the
-    previous link, which is where the search cursor stands.
+    is also tried in its escaped form. A value still not found (``caf&eacute;``, an empty
+    ``href``) gets the line of its attribute's name, when that is given and found; else the
+    line where the search cursor stands (the previous link's). A value's line is where it
+    starts.
     """
 
     __slots__ = ("_counted", "_cursor", "_line", "_text")
@@ -630,24 +647,26 @@ class _LineFinder:
         self._counted = 0  # newlines counted up to here
         self._line = 1  # the line at _counted
 
-    def find(self, value: str) -> int:
+    def find(self, value: str, attr: str = "") -> int:
         if value:
             text = self._text
             position = text.find(value, self._cursor)  # the common case, all inline
-            if position > 0 and (text[position - 1] in "\"'=" or text[position - 1].isspace()):
-                cursor = self._cursor = position + len(value)
-                self._line += text.count("\n", self._counted, cursor)
-                self._counted = cursor
-                return self._line
+            if position > 0 and (
+                text[position - 1] in _BEFORE_VALUE or text[position - 1].isspace()
+            ):
+                return self._advance(position, len(value))
             position = self._find_attribute(value)
             if position >= 0:
-                self._cursor = position + len(value)
-            else:  # written with character references, e.g. &amp;
-                for form in dict.fromkeys((escape(value, quote=False), escape(value))):
-                    position = self._find_attribute(form)
-                    if position >= 0:
-                        self._cursor = position + len(form)
-                        break
+                return self._advance(position, len(value))
+            # written with character references, e.g. &amp;
+            for form in dict.fromkeys((escape(value, quote=False), escape(value))):
+                position = self._find_attribute(form)
+                if position >= 0:
+                    return self._advance(position, len(form))
+        if attr:
+            match = _attribute_name(attr).search(self._text, self._cursor)
+            if match is not None:
+                return self._advance(match.start(), len(attr))
         return self._line_of_cursor()
 
     def find_text(self, value: str) -> int:
@@ -658,11 +677,15 @@ class _LineFinder:
             first = value.split("\n", 1)[0]
             position = self._text.find(first, self._cursor) if first else -1
         if position >= 0:
-            self._cursor = position
-            line = self._line_of_cursor()
-            self._cursor = position + len(value)
-            return line
+            return self._advance(position, len(value))
         return self._line_of_cursor()
+
+    def _advance(self, position: int, length: int) -> int:
+        """The line at ``position``; the cursor moves past the ``length`` characters there."""
+        self._line += self._text.count("\n", self._counted, position)
+        self._counted = position
+        self._cursor = position + length
+        return self._line
 
     def _line_of_cursor(self) -> int:
         """The line of the last character before the cursor."""
@@ -671,13 +694,28 @@ class _LineFinder:
         return self._line
 
     def _find_attribute(self, form: str) -> int:
-        """The position of ``form`` written as an attribute value (after =, ", or ')."""
+        """The position of ``form`` written as an attribute value (after =, ", ' or a space;
+        or a comma, between srcset candidates)."""
         text, cursor = self._text, self._cursor
         while True:
             position = text.find(form, cursor)
             if position <= 0:
                 return position
             before = text[position - 1]
-            if before in "\"'=" or before.isspace():
+            if before in _BEFORE_VALUE or before.isspace():
                 return position
             cursor = position + 1
+
+
+_BEFORE_VALUE = "\"'=,"
+_ATTRIBUTE_NAMES: dict[str, re.Pattern[str]] = {}
+
+
+def _attribute_name(attr: str) -> re.Pattern[str]:
+    """An attribute's name as written in a tag (any case), for a value that was not found."""
+    pattern = _ATTRIBUTE_NAMES.get(attr)
+    if pattern is None:
+        pattern = _ATTRIBUTE_NAMES[attr] = re.compile(
+            rf"(?<=[\s\"'/]){re.escape(attr)}(?=[\s=>/])", re.IGNORECASE
+        )
+    return pattern
