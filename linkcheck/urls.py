@@ -39,6 +39,7 @@ _FRAGMENT_AS_IS = re.compile(r"[!#-;=?-_a-~]*\Z")  # printable ASCII but " < > `
 # WHATWG URL "forbidden domain code point": not in a host name, even percent-encoded
 _FORBIDDEN_DOMAIN = frozenset("\x00\t\n\r #/:<>?@[\\]^|%\x7f") | frozenset(map(chr, range(32)))
 _LAST_LABEL_HEX = re.compile(r"(?:^|\.)0[xX][0-9A-Fa-f]*\.?\Z")
+_WRITTEN_AUTHORITY = re.compile(r"[^/?#\\]*")  # RFC 3986 §3.2: up to the next / ? or #
 _ORIGIN_PARTS: dict[str, tuple[str, str | None, int | None]] = {}
 MAX_ORIGIN_PARTS = 10_000  # hosts remembered (a crawl's external links name a few thousand)
 
@@ -318,13 +319,8 @@ def _check_written_host(raw: str, after_scheme: int) -> None:
     """
     if not raw.startswith("//", after_scheme):
         return
-    start = after_scheme + 2
-    end = len(raw)
-    for delimiter in "/?#\\":
-        found = raw.find(delimiter, start, end)
-        if found >= 0:
-            end = found
-    host = raw[start:end].rpartition("@")[2]
+    authority = _WRITTEN_AUTHORITY.match(raw, after_scheme + 2)  # always matches
+    host = authority.group().rpartition("@")[2] if authority else ""
     if host.startswith("["):  # RFC 3986 §3.2.2 IP-literal; WHATWG URL IPv6 parser
         literal = host[1 : host.find("]")] if "]" in host else None
         try:
@@ -362,7 +358,7 @@ def _checked_host(parsed: URL) -> URL:
         bad = next((char for char in host if not _HOST_CHARS.match(char) or char in " \t\n\r"), "")
         raise InvalidURL(f"host {host!r} has {bad!r}, which a host name cannot have")
     tail = host[-2:-1] if host.endswith(".") else host[-1]
-    if tail.isdigit() or _LAST_LABEL_HEX.search(host):
+    if tail.isdigit() or (("0x" in host or "0X" in host) and _LAST_LABEL_HEX.search(host)):
         address = _ipv4(host)  # WHATWG URL §3.5: a host that ends in a number is IPv4
         if address != host:
             parsed = parsed.with_host(address)
