@@ -1,0 +1,127 @@
+"""Issue #19 over loopback crawls: stylesheets are read, not-checked links are reported as
+skipped with their reason, and bad pages or stylesheets never stop a run."""
+
+from __future__ import annotations
+
+import pytest
+
+from linkcheck.models import Verdict
+from linkcheck.report.html_report import render_html
+from tests.conftest import crawl, result
+from tests.server import Reply, TestServer, page
+
+CSS = "text/css; charset=utf-8"
+
+
+def styled_site(external: str) -> dict[str, Reply]:
+    return {
+        "/site/": page(
+            '<link rel="stylesheet" href="css/site.css">'
+            f'<link rel="stylesheet" href="{external}/theme.css">'
+            '<div style="background: url(img/inline.png)">x</div>'
+            "<style>\n.b { background: url(img/missing-block.png) }\n</style>"
+        ),
+        "/site/css/site.css": Reply(
+            200,
+            '@import "more.css";\n'
+            "body {\n  background: url(../img/missing-bg.png);\n}\n"
+            ".ok { background: url(/site/img/ok.png) }\n",
+            content_type=CSS,
+        ),
+        "/site/css/more.css": Reply(200, ".m { background: url(m.png) }\n", content_type=CSS),
+        "/site/css/m.png": Reply(200, b"png", content_type="image/png"),
+        "/site/img/ok.png": Reply(200, b"png", content_type="image/png"),
+        "/site/img/inline.png": Reply(200, b"png", content_type="image/png"),
+    }
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_internal_stylesheet_is_read_and_its_links_checked(workers: int) -> None:
+    external_css = ".x { background: url(never-read.png) }"
+    with TestServer({"/theme.css": Reply(200, external_css, content_type=CSS)}) as ext:
+        site = TestServer(styled_site(ext.url("").rstrip("/")))
+        with site:
+            run = crawl(site.url("/site/"), crawl={"parse_workers": workers})
+    missing = site.url("/site/img/missing-bg.png")
+    assert result(run, missing).verdict is Verdict.BROKEN
+    (where,) = run.links[missing].occurrences
+    assert (where.page, where.tag, where.attr, where.line) == (
+        site.url("/site/css/site.css"),
+        "css",
+        "url",
+        3,
+    )
+    assert where.text == "background"  # the property that loads it
+    assert result(run, site.url("/site/img/ok.png")).verdict is Verdict.OK
+    # @import is followed like a link and the imported stylesheet is read too
+    assert result(run, site.url("/site/css/m.png")).verdict is Verdict.OK
+    # inline CSS: a style attribute and a <style> block, resolved against the page
+    assert result(run, site.url("/site/img/inline.png")).verdict is Verdict.OK
+    block = site.url("/site/img/missing-block.png")
+    assert result(run, block).verdict is Verdict.BROKEN
+    assert [(o.tag, o.attr, o.line) for o in run.links[block].occurrences] == [("style", "url", 2)]
+    # an external stylesheet is checked, never read
+    assert result(run, ext.url("/theme.css")).verdict is Verdict.OK
+    assert ext.count("/never-read.png") == 0
+    assert not any("never-read" in url for url in run.links)
+
+
+def test_not_checked_links_are_skipped_with_their_reason_in_the_report() -> None:
+    routes = {
+        "/": page(
+            '<link rel="preconnect" href="https://fonts.invalid">'
+            '<form action="/post-only"><button formaction="/other">x</button></form>'
+            '<a href="ok.html" ping="/ping">ok</a>'
+            '<blockquote cite="/source.html">q</blockquote>'
+        ),
+        "/ok.html": page("ok"),
+    }
+    with TestServer(routes) as site:
+        run = crawl(site.url("/"))
+    assert site.count("/post-only") == site.count("/other") == site.count("/ping") == 0
+    assert site.count("/source.html") == 0
+    preconnect = result(run, "https://fonts.invalid")
+    assert preconnect.verdict is Verdict.SKIPPED
+    assert "names an origin" in preconnect.message
+    for written, reason in [
+        ("/post-only", "where a form is submitted"),
+        ("/other", "where a form is submitted"),
+        ("/ping", "ping URL"),
+        ("/source.html", "citation"),
+    ]:
+        skipped = result(run, written)
+        assert skipped.verdict is Verdict.SKIPPED, written
+        assert reason in skipped.message
+    assert result(run, site.url("/ok.html")).verdict is Verdict.OK
+    assert not run.findings  # a ping beside an href is no "same text, other target"
+    report = "".join(render_html(run))
+    assert "names an origin to connect to early" in report  # the "Not checked" tab says why
+
+
+def test_bad_pages_and_stylesheets_never_stop_the_run() -> None:
+    deep = "<div>" * 30_000 + '<a href="deep-link.html">d</a>' + "</div>" * 30_000
+    routes = {
+        "/": page(
+            '<a href="binary.html">b</a><a href="deep.html">d</a><a href="liar.html">l</a>'
+            '<link rel="stylesheet" href="binary.css"><link rel="stylesheet" href="broken.css">'
+            '<a href="last.html">last</a>'
+        ),
+        "/binary.html": Reply(200, bytes(range(256)) * 64),
+        "/deep.html": Reply(200, deep),
+        "/liar.html": Reply(200, b"\x89PNG\r\n\x1a\n" + bytes(500), content_type="text/css"),
+        "/binary.css": Reply(200, bytes(range(256)) * 64, content_type="text/css"),
+        "/broken.css": Reply(
+            200, '.a { background: url(first.png) ; .b { x: calc( "\n', content_type=CSS
+        ),
+        "/first.png": Reply(200, b"png", content_type="image/png"),
+        "/deep-link.html": page("found"),
+        "/last.html": page("the end"),
+    }
+    with TestServer(routes) as site:
+        run = crawl(site.url("/"))
+    assert run.complete
+    for path in ("/binary.html", "/deep.html", "/liar.html", "/binary.css", "/broken.css"):
+        assert result(run, site.url(path)).verdict is Verdict.OK, path
+    assert result(run, site.url("/deep-link.html")).verdict is Verdict.OK
+    assert result(run, site.url("/first.png")).verdict is Verdict.OK
+    assert result(run, site.url("/last.html")).verdict is Verdict.OK
