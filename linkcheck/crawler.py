@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 from linkcheck.checker import Checker
@@ -120,13 +120,8 @@ class Crawler:
     async def run(self) -> None:
         """Crawl from the start URLs until nothing is left to fetch or check."""
         async with self._frontier.open() as group:
-            for url in self._config.start_urls:  # already normalised by the runner
-                if url in self.links:
-                    continue
-                self.links[url] = Link(url, internal=True)
-                self.stats.links_found += 1
-                self._schedule_page(url, depth=0)
-            if self._config.checks.sitemaps or self._config.checks.sitemap_urls:
+            self._start_pages(self._config.start_urls)  # already normalised by the runner
+            if self._reads_sitemaps:
                 group.create_task(self._load_sitemaps())
 
     async def resume(self) -> None:
@@ -136,19 +131,24 @@ class Crawler:
             self._frontier.add_all(
                 [(url, depth.get(url)) for url, link in self.links.items() if link.result is None]
             )
-            if not self._sitemaps_read and (
-                self._config.checks.sitemaps or self._config.checks.sitemap_urls
-            ):
+            if self._reads_sitemaps and not self._sitemaps_read:
                 group.create_task(self._load_sitemaps())
 
     async def seed(self, urls: list[str]) -> None:
         """Crawl more start pages after the main crawl (a folder's unlinked files)."""
         async with self._frontier.open():
-            for url in urls:
-                if url not in self.links:
-                    self.links[url] = Link(url, internal=True)
-                    self.stats.links_found += 1
-                    self._schedule_page(url, depth=0)
+            self._start_pages(urls)
+
+    def _start_pages(self, urls: Iterable[str]) -> None:
+        for url in urls:
+            if url not in self.links:
+                self.links[url] = Link(url, internal=True)
+                self.stats.links_found += 1
+                self._schedule_page(url, depth=0)
+
+    @property
+    def _reads_sitemaps(self) -> bool:
+        return bool(self._config.checks.sitemaps or self._config.checks.sitemap_urls)
 
     async def check_again(self, urls: list[str]) -> None:
         """Check (or crawl, for a page) these failed links once more (the recheck pass)."""
