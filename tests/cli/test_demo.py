@@ -82,3 +82,19 @@ def test_demo_html_report_lists_the_problems_for_editors(demo_run: RunResult) ->
     assert "Message Cards" in html  # the anchor text an editor recognises
     assert "TENSO: about insurance" in html
     assert re.search(r"in the site navigation, on (all 3\d|3\d of 3\d) pages", html)
+
+
+def test_demo_checks_media_tracks_and_objects(demo_run: RunResult, demo_port: int) -> None:
+    guide = f"http://127.0.0.1:{demo_port}/guide/"
+    assert guide + "order-video.html" in {page.url for page in demo_run.pages}
+    # <track src>: the English captions are there, the Japanese ones are missing
+    assert verdict_of(demo_run, guide + "assets/order-guide.en.vtt") == (Verdict.OK, 200)
+    missing = guide + "assets/order-guide.ja.vtt"
+    assert verdict_of(demo_run, missing) == (Verdict.BROKEN, 404)
+    assert [(o.page, o.tag, o.attr) for o in demo_run.links[missing].occurrences] == [
+        (guide + "order-video.html", "track", "src")
+    ]
+    # <object data>
+    chart = demo_run.links[guide + "assets/size-chart.svg"]
+    assert verdict_of(demo_run, chart.url) == (Verdict.OK, 200)
+    assert [(o.tag, o.attr) for o in chart.occurrences] == [("object", "data")]

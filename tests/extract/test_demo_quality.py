@@ -16,3 +16,20 @@ def test_demo_shows_content_quality_findings(demo_run: RunResult, demo_port: int
     assert demo_run.orphans == [guide + "holiday-schedule.html"]  # in the sitemap only
     kinds = {finding.kind for finding in demo_run.findings}
     assert "generic-link-text" in kinds  # "click here" on the gift wrapping page
+
+
+def test_demo_stylesheet_is_read(demo_run: RunResult, demo_port: int) -> None:
+    guide = f"http://127.0.0.1:{demo_port}/guide/"
+    banner = guide + "assets/images/autumn-campaign.png"  # resolved against the stylesheet
+    result = demo_run.links[banner].result
+    assert result is not None and result.verdict is Verdict.BROKEN and result.status == 404
+    (where,) = demo_run.links[banner].occurrences
+    assert (where.page, where.tag, where.attr, where.line, where.text) == (
+        guide + "assets/campaign.css",
+        "css",
+        "url",
+        8,
+        "background",
+    )
+    logo = demo_run.links[guide + "assets/logo.svg"]
+    assert guide + "assets/campaign.css" in {o.page for o in logo.occurrences}
