@@ -159,16 +159,52 @@ _ATTRS_BY_TAG: dict[str, tuple[LinkAttribute, ...]] = {}
 for _row in LINK_TABLE:
     if _row.split is not Split.CSS and _row.split is not Split.REFRESH:
         _ATTRS_BY_TAG[_row.tag] = (*_ATTRS_BY_TAG.get(_row.tag, ()), _row)
-# One selector per tag: an element matching two selectors would be returned twice.
+# The tree is walked for the elements nearly every page has (the walk every page pays for,
+# with as few selectors as before the table grew: lexbor's cost is elements x selectors),
+# and once more for the rest of the table only on a page whose source names one of them.
+_MAIN_TAGS = ("a", "area", "link", "img", "source", "script", "iframe", "video", "audio")
+# attributes selected as such in the second walk (on whichever element): they are the rare
+# part of elements that every page has (<body>, <table>, <form>, <button>, <html>)
+# (and ping: rare, and so kept out of the <a> fast path)
+_BY_ATTRIBUTE = frozenset({"background", "cite", "action", "formaction", "manifest", "ping"})
+
+
+def _rows(main: bool) -> dict[str, tuple[LinkAttribute, ...]]:
+    """The table's rows read in the main walk (or in the other one), by tag."""
+    chosen: dict[str, tuple[LinkAttribute, ...]] = {}
+    for tag, rows in _ATTRS_BY_TAG.items():
+        picked = tuple(row for row in rows if (tag in _MAIN_TAGS and row.attr != "ping") is main)
+        if picked:
+            chosen[tag] = picked
+    return chosen
+
+
+_MAIN_ROWS = _rows(main=True)
+_OTHER_ROWS = _rows(main=False)
+
+
+def _selector(rows_by_tag: dict[str, tuple[LinkAttribute, ...]]) -> list[str]:
+    """One selector per tag: an element matching two selectors would be returned twice."""
+    return [
+        f"{tag}[{rows[0].attr}]" if len(rows) == 1 or tag == "a" else tag
+        for tag, rows in rows_by_tag.items()
+    ]  # a[ping] alone pings nothing (HTML §4.6.5): an <a> is read for its href
+
+
 _SELECTOR = ", ".join(
-    [
-        f"{tag}[{rows[0].attr}]"
-        if len(rows) == 1 or tag == "a"  # a[ping] alone pings nothing: read with its href
-        else f"{tag}:is({', '.join(f'[{row.attr}]' for row in rows)})"
-        for tag, rows in _ATTRS_BY_TAG.items()
-    ]
-    + ["meta[http-equiv]", "meta[name]", "base[href]", "h1"]
+    [*_selector(_MAIN_ROWS), "meta[http-equiv]", "meta[name]", "base[href]", "h1"]
 )  # h1: the first is the page's heading, found in this walk of the tree, not a second one
+# Few selectors, broad ones (a walk costs elements x selectors): the rows of its tag say what
+# an element found so holds, and one matched twice is read once.
+_OTHER_SELECTOR = ", ".join(
+    sorted(
+        {
+            f"[{row.attr}]" if row.attr in _BY_ATTRIBUTE else tag
+            for tag, rows in _OTHER_ROWS.items()
+            for row in rows
+        }
+    )
+)
 # Elements whose links survive the flattening of a hostile page's nesting: the ones that are
 # never nested deep (not <table>, <td>, <body>: those nest, and are flattened like <div>).
 _KEEP_WHEN_FLATTENING = frozenset(_ATTRS_BY_TAG) - {
@@ -189,11 +225,8 @@ _KEEP_WHEN_FLATTENING = frozenset(_ATTRS_BY_TAG) - {
     "button",
     "object",
 }
-_PING_NOT_CHECKED = next(row.not_checked for row in LINK_TABLE if row.attr == "ping")
 _SPACES = " \t\n\f\r"  # ASCII whitespace (HTML's "space characters"; not Unicode's)
 _ASCII_WHITESPACE = str.maketrans("\t\n\f\r", "    ")
-# A page with inline CSS: "<style" or a style attribute (any case). Found, a walk of its own.
-_HAS_INLINE_CSS = re.compile(r"<style|style\s*=", re.IGNORECASE).search
 # Inline CSS: <style> blocks, and style="" on any element (one selector each way, so an
 # element is returned once).
 _CSS_SELECTOR = "style:not([style]), [style]"
@@ -349,9 +382,6 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                     ),
                 )
             )
-            ping = attributes.get("ping")
-            if ping is not None:
-                _add_tokens(add, ping, text_of_node, "a", "ping", _PING_NOT_CHECKED, line_of)
             continue
         tag = intern(tag)
         if tag == "h1":
@@ -375,55 +405,20 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                     RawLink(url, "meta refresh", "meta", "content", lines.find(url, "content"))
                 )
             continue
-        node_text: str | None = None
-        nofollow = tag == "area" and "nofollow" in (attributes.get("rel") or "").lower()
-        for row in _ATTRS_BY_TAG.get(tag, ()):
-            attr = row.attr
-            value = attributes.get(attr)
-            if value is None:
-                continue
-            not_checked = row.not_checked
-            if tag == "link" and attr == "href":
-                not_checked = _link_rel_not_checked(attributes.get("rel"))
-            elif tag == "input" and attr == "src" and not _input_is_image(attributes):
-                continue  # HTML §4.10.5.1: src is read for type=image only
-            if node_text is None:
-                node_text = intern(_link_text(node, tag))
-            split = row.split
-            if split is Split.SRCSET:
-                for candidate in parse_srcset(value):
-                    links.append(
-                        RawLink(
-                            candidate,
-                            node_text,
-                            tag,
-                            attr,
-                            lines.find(candidate, attr),
-                            False,
-                            "",
-                            not_checked,
-                        )
-                    )
-            elif split is Split.TOKENS:
-                _add_tokens(add, value, node_text, tag, attr, not_checked, lines.find)
-            elif value.strip() or (tag == "area" and not not_checked):
-                links.append(
-                    RawLink(
-                        intern(value),
-                        node_text,
-                        tag,
-                        attr,
-                        lines.find(value, attr),
-                        nofollow,
-                        "",
-                        not_checked,
-                    )
-                )
-    if _HAS_INLINE_CSS(text) is not None:
-        inline = _inline_css_links(tree, text)
-        if inline:
-            # one list in source order (sorted is stable: same-line links keep their order)
-            links = sorted([*links, *inline], key=_by_line)
+        _element_links(node, tag, _MAIN_ROWS.get(tag, ()), add, line_of)
+    others: list[RawLink] = []
+    find = _LineFinder(text).find  # a cursor of its own: a walk of its own
+    read: set[int] = set()
+    for node in tree.css(_OTHER_SELECTOR):
+        rows = _OTHER_ROWS.get(node.tag or "")
+        if rows is not None and node.mem_id not in read:
+            read.add(node.mem_id)
+            _element_links(node, intern(node.tag or ""), rows, others.append, find)
+    if others:
+        links = _merged(links, others)
+    inline = _inline_css_links(tree, text)  # a walk of a few microseconds: no need to guess
+    if inline:
+        links = _merged(links, inline)
     ids = frozenset(
         value
         for node in tree.css("[id], a[name]")
@@ -544,6 +539,68 @@ def _inline_css_links(tree: LexborHTMLParser, text: str) -> list[RawLink]:
     return found
 
 
+def _merged(links: list[RawLink], more: list[RawLink]) -> list[RawLink]:
+    """One list in source order (sorted is stable: links on one line keep their order)."""
+    return sorted([*links, *more], key=_by_line)
+
+
+def _element_links(
+    node: LexborNode,
+    tag: str,
+    rows: tuple[LinkAttribute, ...],
+    add: Callable[[RawLink], None],
+    find: Callable[[str, str], int],
+) -> None:
+    """The links of one element (other than <a href>), by its rows of the table."""
+    attributes = node.attributes
+    node_text: str | None = None
+    nofollow = tag == "area" and "nofollow" in (attributes.get("rel") or "").lower()
+    for row in rows:
+        attr = row.attr
+        value = attributes.get(attr)
+        if value is None:
+            continue
+        not_checked = row.not_checked
+        if tag == "link" and attr == "href":
+            not_checked = _link_rel_not_checked(attributes.get("rel"))
+        elif tag == "input" and attr == "src" and not _input_is_image(attributes):
+            continue  # HTML §4.10.5.1: src is read for type=image only
+        elif attr == "ping" and attributes.get("href") is None:
+            continue  # HTML §4.6.5: only a hyperlink (with an href) pings
+        if node_text is None:
+            node_text = intern(_link_text(node, tag))
+        split = row.split
+        if split is Split.SRCSET:
+            for candidate in parse_srcset(value):
+                add(
+                    RawLink(
+                        candidate,
+                        node_text,
+                        tag,
+                        attr,
+                        find(candidate, attr),
+                        False,
+                        "",
+                        not_checked,
+                    )
+                )
+        elif split is Split.TOKENS:
+            _add_tokens(add, value, node_text, tag, attr, not_checked, find)
+        elif value.strip() or (tag == "area" and not not_checked):
+            add(
+                RawLink(
+                    intern(value),
+                    node_text,
+                    tag,
+                    attr,
+                    find(value, attr),
+                    nofollow,
+                    "",
+                    not_checked,
+                )
+            )
+
+
 def _css_attr(link: CssLink) -> str:
     return "@import" if link.where == "@import" else "url"
 
@@ -653,8 +710,11 @@ class _LineFinder:
             position = text.find(value, self._cursor)  # the common case, all inline
             if position > 0 and (
                 text[position - 1] in _BEFORE_VALUE or text[position - 1].isspace()
-            ):
-                return self._advance(position, len(value))
+            ):  # _advance, inline: this is once per link
+                self._line += text.count("\n", self._counted, position)
+                self._counted = position
+                self._cursor = position + len(value)
+                return self._line
             position = self._find_attribute(value)
             if position >= 0:
                 return self._advance(position, len(value))
