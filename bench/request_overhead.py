@@ -6,8 +6,9 @@ is requests. This separates the HTTP client's own cost (aiohttp, raw) from linkc
 layers above it: ``HttpClient.request`` (deadline, body cap, private-address guard, errors
 as values) and ``Checker.check`` (host rules and politeness slots, retries, redirects by
 hand, the verdict). Each run GETs ``--requests`` guide pages (~7.5 KB) with the crawl's shape
-of concurrency (``--concurrency`` requests in flight, 64 tasks under way for the checker)
-and reports CPU microseconds per request; runs are interleaved, medians of ``--runs``.
+of concurrency (``--concurrency`` requests in flight; for the checker, as many tasks under way
+as a crawl keeps, ``frontier.max_running``) and reports CPU microseconds per request; runs are
+interleaved, medians of ``--runs``.
 
 Usage (with the project venv)::
 
@@ -36,11 +37,10 @@ from serve import NginxServer, find_free_port_block  # noqa: E402
 from linkcheck._aiohttp import aiohttp  # noqa: E402
 from linkcheck.checker import Checker  # noqa: E402
 from linkcheck.config import Config, config_from_mapping  # noqa: E402
+from linkcheck.frontier import max_running  # noqa: E402
 from linkcheck.hosts import HostRules  # noqa: E402
 from linkcheck.http import HttpClient  # noqa: E402
 from linkcheck.safety import AddressPolicy  # noqa: E402
-
-CRAWL_TASKS = 64  # tasks under way at once in a crawl (crawler.MIN_RUNNING_TASKS)
 
 
 async def _spread(urls: list[str], at_once: int, one: Callable[[str], Awaitable[None]]) -> float:
@@ -83,7 +83,8 @@ async def checker(urls: list[str], config: Config) -> float:
         async def one(url: str) -> None:
             await check.check(url, as_page=True)
 
-        return await _spread(urls, CRAWL_TASKS, one)
+        # as many tasks under way as a crawl keeps (frontier.max_running)
+        return await _spread(urls, max_running(config.http.concurrency), one)
 
 
 LAYERS = {

@@ -19,12 +19,8 @@ from linkcheck.decide import answer_verdict
 from linkcheck.hosts import HostLimiter, HostRules, RequestRules
 from linkcheck.http import Failure, Outcome, Response, Transport
 from linkcheck.models import REDIRECT_STATUSES, CheckResult, ErrorKind, RedirectHop, Verdict
-from linkcheck.retry import parse_retry_after, with_retries
+from linkcheck.retry import head_refused, host_pause, with_retries
 from linkcheck.urls import InvalidURL, join
-
-# HEAD answers that may not be what GET would say: servers that refuse HEAD, and bot walls
-# whose challenge page (in the body, which HEAD lacks) tells them apart from a real error.
-HEAD_REFUSED_STATUSES = frozenset({400, 403, 405, 501, 503})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +66,7 @@ class Checker:
                 else self._rules.for_url(self._remap(current) or current)
             )
             outcome = await self._attempt(method, current, rules, read_body=as_page)
-            if method == "HEAD" and _head_refused(outcome):
+            if method == "HEAD" and head_refused(outcome):
                 method = "GET"
                 outcome = await self._attempt(method, current, rules, read_body=False)
             if isinstance(outcome, Failure):
@@ -156,17 +152,16 @@ class Checker:
                 return await request()
             async with self._global, self._hosts.slot(rules):
                 outcome = await request()
-            if isinstance(outcome, Response) and outcome.status in (429, 503):
-                asked = parse_retry_after(outcome.headers.get("retry-after"))
-                if asked is not None:  # slow down every request to this host, not just ours
-                    self._hosts.pause(rules, min(asked, self._settings.retry_max_wait))
+            pause = host_pause(outcome, self._settings.retry_max_wait)
+            if pause is not None:  # slow down every request to this host, not just ours
+                self._hosts.pause(rules, pause)
             return outcome
 
         outcome, _attempts = await with_retries(
             send,
             retries=self._settings.retries,
             max_wait=self._settings.retry_max_wait,
-            settle=_head_refused if method == "HEAD" else lambda outcome: False,
+            settle=head_refused if method == "HEAD" else lambda outcome: False,
         )
         return outcome
 
@@ -195,9 +190,3 @@ class Checker:
                 elapsed=time.monotonic() - started,
             )
         )
-
-
-def _head_refused(outcome: Outcome) -> bool:
-    if isinstance(outcome, Failure):
-        return outcome.kind is ErrorKind.PROTOCOL
-    return outcome.status in HEAD_REFUSED_STATUSES

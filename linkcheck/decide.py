@@ -17,7 +17,7 @@ from linkcheck.config import Config, CrawlSettings
 from linkcheck.contact import bare_address_advice, check_mailto, check_tel
 from linkcheck.models import CheckResult, ErrorKind, Verdict
 from linkcheck.quality import redirect_dead_end
-from linkcheck.retry import parse_retry_after
+from linkcheck.retry import asked_too_long
 from linkcheck.scope import Scope
 from linkcheck.urls import ResolvedLink
 
@@ -61,8 +61,8 @@ def answer_verdict(
         return Verdict.BLOCKED, f"HTTP {status}: bot protection answered; check it by hand"
     if status == 429:
         return Verdict.RATE_LIMITED, "HTTP 429: the server limits automated requests"
-    asked_wait = parse_retry_after(headers.get("retry-after")) if status == 503 else None
-    if asked_wait is not None and asked_wait > retry_max_wait:
+    asked_wait = asked_too_long(headers, retry_max_wait) if status == 503 else None
+    if asked_wait is not None:
         # RFC 9110 §10.2.3: the server says when to come back; later than we wait is not
         # "broken", it is "not now"
         return Verdict.RATE_LIMITED, (

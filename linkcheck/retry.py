@@ -4,12 +4,16 @@ Transient: connection problems, timeouts, 429 and 502/503/504 — the kinds of f
 second attempt a little later often turns into a real answer. Waits grow exponentially with
 jitter (so parallel checks do not retry in lock-step) and honour ``Retry-After``, in seconds
 or as an HTTP date, capped so that no single link can hold a run hostage.
+
+The other "ask again?" decisions live here too, as pure functions the callers only act on:
+whether a HEAD answer is asked again with GET, whether (and how long) a whole host pauses,
+and how often the distributed queue hands a task out before giving up on it.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -24,6 +28,12 @@ TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 TRANSIENT_ERRORS = frozenset({ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.PROTOCOL})
 BASE_WAIT = 0.5  # seconds before the first retry; doubles each time
 MAX_JITTER = 0.5
+# Answers whose Retry-After slows down every request to the host, not only the one retried.
+HOST_PAUSE_STATUSES = frozenset({429, 503})
+# HEAD answers that may not be what GET would say: servers that refuse HEAD, and bot walls
+# whose challenge page (in the body, which HEAD lacks) tells them apart from a real error.
+HEAD_REFUSED_STATUSES = frozenset({400, 403, 405, 501, 503})
+MAX_DELIVERIES = 5  # a distributed task handed out this often killed its workers
 
 
 def is_transient(outcome: Outcome) -> bool:
@@ -44,11 +54,42 @@ def worth_retrying(outcome: Outcome, cap: float) -> bool:
     """Transient, unless the server asked for a longer break than we may wait (then stop now)."""
     if not is_transient(outcome):
         return False
-    if isinstance(outcome, Response):
-        asked = parse_retry_after(outcome.headers.get("retry-after"))
-        if asked is not None and asked > cap:
-            return False
-    return True
+    return not (isinstance(outcome, Response) and asked_too_long(outcome.headers, cap) is not None)
+
+
+def asked_too_long(headers: Mapping[str, str], cap: float) -> float | None:
+    """The seconds a ``Retry-After`` asks for when that is longer than ``cap``, else None.
+
+    One rule for two callers: such an answer is not retried (:func:`worth_retrying`), and a
+    503 that asks it is "not now" rather than broken (``decide.answer_verdict``).
+    """
+    asked = parse_retry_after(headers.get("retry-after"))
+    return asked if asked is not None and asked > cap else None
+
+
+def host_pause(outcome: Outcome, cap: float) -> float | None:
+    """Seconds every request to the outcome's host should wait, or None for no pause.
+
+    A 429 or 503 with ``Retry-After`` speaks for the whole host, so one link's answer slows
+    down all of them; the pause is capped like a retry's wait.
+    """
+    if not isinstance(outcome, Response) or outcome.status not in HOST_PAUSE_STATUSES:
+        return None
+    asked = parse_retry_after(outcome.headers.get("retry-after"))
+    return None if asked is None else min(asked, cap)
+
+
+def head_refused(outcome: Outcome) -> bool:
+    """Whether a HEAD outcome is asked again with GET (a refusal, or a dropped answer)."""
+    if isinstance(outcome, Failure):
+        return outcome.kind is ErrorKind.PROTOCOL
+    return outcome.status in HEAD_REFUSED_STATUSES
+
+
+def delivered_too_often(deliveries: int) -> bool:
+    """Whether a distributed task handed out ``deliveries`` times is given up on: each of its
+    workers died (or lost its lease) before finishing it, so it likely kills workers."""
+    return deliveries > MAX_DELIVERIES
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

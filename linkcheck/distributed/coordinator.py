@@ -62,7 +62,7 @@ from linkcheck.distributed.worker import Worker
 from linkcheck.finish import RunFacts, crawl_and_finish, run_result
 from linkcheck.http import HttpClient
 from linkcheck.lifecycle import ProgressCallback, open_store, run_until_done, start_urls, ticking
-from linkcheck.models import RunResult
+from linkcheck.models import RunResult, run_tables
 from linkcheck.store import Store
 from linkcheck.wiring import address_policy, host_rules, make_checker, make_robots
 
@@ -133,21 +133,28 @@ async def run_coordinator(
     baseline = load_baseline(config.cache.baseline)
     store = open_store(config)
     try:
-        async with connect(redis_url) as redis:
-            coordinator = _Coordinator(redis, config, baseline, store, timings)
-            try:
-                return await coordinator.run(
-                    run_id, lease=lease, work=work, progress=progress, handle_signals=handle_signals
-                )
-            except Exception as exc:
-                lost = redis_failure(exc)
-                if lost is None:
-                    raise
-                raise DistributedError(
-                    f"lost Redis at {display_url(redis_url)} mid-run ({describe(lost)}): when "
-                    f"it is back, start the coordinator again with --run {coordinator.run_id} "
-                    "to continue"
-                ) from None
+        # this run's occurrence tables (and its in-process worker's): none of an earlier
+        # run's, as in runner.run_check_async (models.run_tables)
+        with run_tables():
+            async with connect(redis_url) as redis:
+                coordinator = _Coordinator(redis, config, baseline, store, timings)
+                try:
+                    return await coordinator.run(
+                        run_id,
+                        lease=lease,
+                        work=work,
+                        progress=progress,
+                        handle_signals=handle_signals,
+                    )
+                except Exception as exc:
+                    lost = redis_failure(exc)
+                    if lost is None:
+                        raise
+                    raise DistributedError(
+                        f"lost Redis at {display_url(redis_url)} mid-run ({describe(lost)}): "
+                        f"when it is back, start the coordinator again with --run "
+                        f"{coordinator.run_id} to continue"
+                    ) from None
     finally:
         if store is not None:
             store.close()

@@ -5,8 +5,6 @@ too. A worker keeps up to ``concurrency`` tasks in flight (the Checker still bou
 requests), renews their leases while it works, and takes over tasks whose lease ran out
 (their worker died). It leaves when the run's queue is empty, or when the coordinator says
 the run is over (max_duration), abandoning nothing that is not reclaimed by others.
-
-Until the main CLI has the ``worker`` command: ``python -m linkcheck.distributed worker``.
 """
 
 from __future__ import annotations
@@ -45,8 +43,9 @@ from linkcheck.distributed.runs import (
     run_status,
 )
 from linkcheck.distributed.settings import config_from_json
-from linkcheck.distributed.signals import cancel_on_signals
 from linkcheck.http import HttpClient
+from linkcheck.lifecycle import cancel_on_signals
+from linkcheck.retry import delivered_too_often
 from linkcheck.wiring import address_policy, host_rules, make_checker
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,6 @@ IDLE_BLOCK_MS = 200  # how long one read waits for new work when there is none i
 BUSY_BLOCK_MS = 20  # ... and while tasks are in flight (to notice them finish soon)
 STATE_EVERY = 1.0  # seconds between looks at the run's status while busy
 STOP_GRACE = 10.0  # seconds to let tasks in hand wind down when the worker leaves
-MAX_DELIVERIES = 5  # a task handed out this often killed its workers: give up on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +161,7 @@ class Worker:
         kept = []
         for task in tasks:
             times = deliveries.get(task.id, 0)
-            if times > MAX_DELIVERIES:
+            if delivered_too_often(times):
                 log.warning("giving up on %s %s after %d tries", task.kind, task.url, times)
                 await self._queue.commit(self._pipeline.gave_up(task, times), ack=task.id)
             else:

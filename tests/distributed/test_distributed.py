@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from linkcheck.cli.status import status as status_command
 from linkcheck.config import Config
 from linkcheck.distributed import DistributedError, run_distributed
-from linkcheck.cli.status import status as status_command
 from linkcheck.distributed.keys import SCHEMA_VERSION, RunKeys
 from linkcheck.distributed.settings import config_from_json, config_to_json
 from linkcheck.models import RunResult
