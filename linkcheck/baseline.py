@@ -24,13 +24,11 @@ from typing import Any
 
 import tomli_w
 
-from linkcheck.config import ConfigError, closest
+from linkcheck.config import DEFAULT_FAIL_ON, ConfigError, closest
 from linkcheck.models import RunResult, Verdict
 from linkcheck.report import write_atomic
 from linkcheck.urls import InvalidURL, normalize_url
 
-DEFAULT_BASELINE_FILE = "linkcheck-baseline.toml"
-DEFAULT_FAILING = tuple(verdict.value for verdict in Verdict if verdict.failed)  # what it accepts
 ENTRY_KEYS = ("url", "reason", "expires")
 TOP_LEVEL_KEYS = ("accepted",)
 
@@ -126,7 +124,7 @@ def update_baseline(
     run: RunResult,
     *,
     reason: str,
-    failing: Iterable[str] = DEFAULT_FAILING,
+    failing: Iterable[str] = DEFAULT_FAIL_ON,
 ) -> tuple[int, int]:
     """Accept the run's current problems in the baseline file; returns (added, kept).
 

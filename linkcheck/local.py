@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from linkcheck.config import Config
+from linkcheck.config import DEFAULT_EXTENSIONS, DEFAULT_INDEX_FILES, Config
 from linkcheck.contact import bare_address_advice
 from linkcheck.http import Outcome, Response, Transport
 from linkcheck.models import Link, RunResult, current_tables
@@ -84,8 +84,8 @@ def _suffix(name: str) -> str:
 class LocalSite:
     root: Path  # absolute, resolved
     base_url: str  # ends with "/"
-    index_files: tuple[str, ...] = ("index.html",)
-    extensions: tuple[str, ...] = (".html", ".htm")
+    index_files: tuple[str, ...] = DEFAULT_INDEX_FILES
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     shown_root: str = ""  # the folder as the user wrote it, for messages and reports
     # url -> file, and the folder's index: each page is looked up several times (to read
     # it, to parse it once, to name it in the report)

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from linkcheck import store as store_module
 from linkcheck.cli.cache import cache
 from linkcheck.cli.history import history
 from linkcheck.models import CheckResult, ErrorKind, Link, RedirectHop, RunResult, Verdict
@@ -31,6 +30,7 @@ from linkcheck.store import (
     Store,
     StoreError,
 )
+from linkcheck.store import database as store_module
 
 ROOT = Path(__file__).parents[2]
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
