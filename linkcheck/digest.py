@@ -64,7 +64,7 @@ class NewLink:
     """A destination the digester met for the first time (its id is its position)."""
 
     resolved: ResolvedLink
-    href: str  # as written where it was first met
+    href: str  # as written where it was first met; with no URL to fetch, the link's key
     follow: bool  # false under rel=nofollow or <meta name=robots content=nofollow>
 
 
@@ -218,18 +218,22 @@ class Digester:
             known = seen.get((context, href, text, tag, attr))
             if known is None:
                 resolved = resolve_href(href)
+                key = resolved.url if resolved.url is not None else href.strip()
                 if not_checked:
-                    # recorded with no URL to fetch, so skipped with the reason; no scheme, so
-                    # nothing judges it as a mailto:, file: ... link either (it is not checked)
+                    # Recorded with no URL to fetch, so skipped with the reason; no scheme, so
+                    # nothing judges it as a mailto:, file: ... link either. Its key names the
+                    # attribute: a URL never holds a space, so the key is never that of a link
+                    # that is checked (<a href=X> beside <blockquote cite=X> is still checked).
                     resolved = ResolvedLink(
                         None, resolved.fragment, "", f"not checked: {not_checked}"
                     )
-                key = resolved.url if resolved.url is not None else href.strip()
+                    key = f"{href.strip()} ({tag} {attr})"
                 link_id = link_ids.get(key)
                 if link_id is None:
                     link_id = link_ids[key] = len(link_ids)
                     link_keys.append(key)
-                    new_links.append(NewLink(resolved, href, page_follows and not nofollow))
+                    first = key if not_checked else href  # see NewLink.href
+                    new_links.append(NewLink(resolved, first, page_follows and not nofollow))
                 variant = (href, text, tag, attr, resolved.fragment)
                 variant_id = variant_ids.get(variant)
                 if variant_id is None:

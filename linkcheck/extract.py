@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from linkcheck.css import CssLink, css_links
+from linkcheck.css import CssLink, css_links, might_have_links
 
 
 class Split(enum.Enum):
@@ -159,51 +159,36 @@ _ATTRS_BY_TAG: dict[str, tuple[LinkAttribute, ...]] = {}
 for _row in LINK_TABLE:
     if _row.split is not Split.CSS and _row.split is not Split.REFRESH:
         _ATTRS_BY_TAG[_row.tag] = (*_ATTRS_BY_TAG.get(_row.tag, ()), _row)
-# The tree is walked for the elements nearly every page has (the walk every page pays for,
-# with as few selectors as before the table grew: lexbor's cost is elements x selectors),
-# and once more for the rest of the table only on a page whose source names one of them.
+# One walk of the tree, in document order (so each value's line is found after the previous
+# one's). Lexbor's cost is elements x selectors: the elements nearly every page has are
+# selected by tag as before the table grew; the rest of the table by a few broad selectors
+# (an attribute on whichever element: the rows of its tag say what it holds), and inline CSS
+# by <style> and [style]. An element matched by two selectors comes twice in a row: read once.
 _MAIN_TAGS = ("a", "area", "link", "img", "source", "script", "iframe", "video", "audio")
-# attributes selected as such in the second walk (on whichever element): they are the rare
-# part of elements that every page has (<body>, <table>, <form>, <button>, <html>)
-# (and ping: rare, and so kept out of the <a> fast path)
-_BY_ATTRIBUTE = frozenset({"background", "cite", "action", "formaction", "manifest", "ping"})
-
-
-def _rows(main: bool) -> dict[str, tuple[LinkAttribute, ...]]:
-    """The table's rows read in the main walk (or in the other one), by tag."""
-    chosen: dict[str, tuple[LinkAttribute, ...]] = {}
-    for tag, rows in _ATTRS_BY_TAG.items():
-        picked = tuple(row for row in rows if (tag in _MAIN_TAGS and row.attr != "ping") is main)
-        if picked:
-            chosen[tag] = picked
-    return chosen
-
-
-_MAIN_ROWS = _rows(main=True)
-_OTHER_ROWS = _rows(main=False)
-
-
-def _selector(rows_by_tag: dict[str, tuple[LinkAttribute, ...]]) -> list[str]:
-    """One selector per tag: an element matching two selectors would be returned twice."""
-    return [
-        f"{tag}[{rows[0].attr}]" if len(rows) == 1 or tag == "a" else tag
-        for tag, rows in rows_by_tag.items()
-    ]  # a[ping] alone pings nothing (HTML §4.6.5): an <a> is read for its href
-
-
+_BY_ATTRIBUTE = ("action", "background", "cite", "formaction", "manifest", "ping")
+_ROWS = {tag: rows for tag, rows in _ATTRS_BY_TAG.items() if tag != "a"}
+_A_ROWS = tuple(row for row in _ATTRS_BY_TAG["a"] if row.attr != "href")  # href: fast path
 _SELECTOR = ", ".join(
-    [*_selector(_MAIN_ROWS), "meta[http-equiv]", "meta[name]", "base[href]", "h1"]
-)  # h1: the first is the page's heading, found in this walk of the tree, not a second one
-# Few selectors, broad ones (a walk costs elements x selectors): the rows of its tag say what
-# an element found so holds, and one matched twice is read once.
-_OTHER_SELECTOR = ", ".join(
-    sorted(
-        {
-            f"[{row.attr}]" if row.attr in _BY_ATTRIBUTE else tag
-            for tag, rows in _OTHER_ROWS.items()
-            for row in rows
-        }
-    )
+    [
+        "a[href]",  # a[ping] alone pings nothing (HTML §4.6.5): an <a> is read for its href
+        *(
+            f"{tag}[{rows[0].attr}]" if len(rows) == 1 else tag
+            for tag, rows in _ROWS.items()
+            if tag in _MAIN_TAGS
+        ),
+        *(f"[{attr}]" for attr in _BY_ATTRIBUTE),
+        *sorted(
+            tag
+            for tag, rows in _ROWS.items()
+            if tag not in _MAIN_TAGS and any(row.attr not in _BY_ATTRIBUTE for row in rows)
+        ),
+        "style",
+        "[style]",
+        "meta[http-equiv]",
+        "meta[name]",
+        "base[href]",
+        "h1",  # the first is the page's heading, found in this walk, not a second one
+    ]
 )
 # Elements whose links survive the flattening of a hostile page's nesting: the ones that are
 # never nested deep (not <table>, <td>, <body>: those nest, and are flattened like <div>).
@@ -227,9 +212,6 @@ _KEEP_WHEN_FLATTENING = frozenset(_ATTRS_BY_TAG) - {
 }
 _SPACES = " \t\n\f\r"  # ASCII whitespace (HTML's "space characters"; not Unicode's)
 _ASCII_WHITESPACE = str.maketrans("\t\n\f\r", "    ")
-# Inline CSS: <style> blocks, and style="" on any element (one selector each way, so an
-# element is returned once).
-_CSS_SELECTOR = "style:not([style]), [style]"
 
 # The HTML5 tree builder scans the stack of open elements for many start tags, so a hostile
 # page of deeply nested <div>s takes quadratic time to parse. Pages with more than
@@ -351,11 +333,16 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
     first_heading: str | None = None
     # Interned: a site's nav repeats the same hrefs and texts on every page, and a crawl keeps
     # one occurrence per link per page, millions on a large site - one copy of each string.
+    last = -1
     for node in tree.css(_SELECTOR):
+        node_id = node.mem_id
+        if node_id == last:
+            continue  # matched by a second selector
+        last = node_id
         tag = node.tag or ""
         attributes = node.attributes
-        if tag == "a":  # the fast path: nearly every link on a page (selected as a[href])
-            href = attributes["href"] or ""
+        if tag == "a" and "href" in attributes:  # the fast path: nearly every link on a page
+            href = attributes["href"] or ""  # None for <a href> with no value: ""
             text_of_node = " ".join(node.text(deep=True, separator=" ").split())
             if len(text_of_node) > MAX_TEXT_LENGTH:
                 text_of_node = _clean(text_of_node)
@@ -382,43 +369,33 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                     ),
                 )
             )
+            if len(attributes) > 1 and ("ping" in attributes or "style" in attributes):
+                _element_links(node, "a", _A_ROWS, add, line_of)
+                _style_attribute_links(attributes, "a", add, line_of)
             continue
         tag = intern(tag)
         if tag == "h1":
             if heading and first_heading is None:  # the first <h1>, even an empty one
                 first_heading = _clean(node.text(deep=True, separator=" "))
-            continue
-        if tag == "base":
+        elif tag == "base":
             if base_href is None:
                 base_href = attributes.get("href")
-            continue
-        if tag == "meta":
+        elif tag == "meta":
             if (attributes.get("name") or "").strip().lower() == "robots":
                 directives = {
                     d.strip() for d in (attributes.get("content") or "").lower().split(",")
                 }
                 page_nofollow = page_nofollow or bool(directives & {"nofollow", "none"})
-                continue
-            url = _refresh_url(attributes)
-            if url:
-                links.append(
-                    RawLink(url, "meta refresh", "meta", "content", lines.find(url, "content"))
-                )
-            continue
-        _element_links(node, tag, _MAIN_ROWS.get(tag, ()), add, line_of)
-    others: list[RawLink] = []
-    find = _LineFinder(text).find  # a cursor of its own: a walk of its own
-    read: set[int] = set()
-    for node in tree.css(_OTHER_SELECTOR):
-        rows = _OTHER_ROWS.get(node.tag or "")
-        if rows is not None and node.mem_id not in read:
-            read.add(node.mem_id)
-            _element_links(node, intern(node.tag or ""), rows, others.append, find)
-    if others:
-        links = _merged(links, others)
-    inline = _inline_css_links(tree, text)  # a walk of a few microseconds: no need to guess
-    if inline:
-        links = _merged(links, inline)
+            elif url := _refresh_url(attributes):
+                add(RawLink(url, "meta refresh", "meta", "content", line_of(url, "content")))
+        else:
+            rows = _ROWS.get(tag)
+            if rows is not None:
+                _element_links(node, tag, rows, add, line_of)
+        if "style" in attributes:
+            _style_attribute_links(attributes, tag, add, line_of)
+        if tag == "style":
+            _style_block_links(node, add, lines)
     ids = frozenset(
         value
         for node in tree.css("[id], a[name]")
@@ -515,33 +492,29 @@ def stylesheet_links(css: str) -> list[RawLink]:
     ]
 
 
-def _inline_css_links(tree: LexborHTMLParser, text: str) -> list[RawLink]:
-    """The url()s and @imports of the page's <style> blocks and style="" attributes, with
-    their line in the page."""
-    lines = _LineFinder(text)  # a cursor of its own: these come in a walk of their own
-    found: list[RawLink] = []
-    for node in tree.css(_CSS_SELECTOR):
-        tag = intern(node.tag or "")
-        style = node.attributes.get("style")
-        if style:
-            line = lines.find(style, "style") - 1
-            for link in css_links(style, local_fragments=True):
-                found.append(RawLink(link.url, link.where, tag, "style", line + link.line))
-        if tag == "style":
-            css = node.text(deep=True)
-            if not css:
-                continue
-            line = lines.find_text(css) - 1
-            for link in css_links(css, local_fragments=True):
-                found.append(
-                    RawLink(link.url, link.where, "style", _css_attr(link), line + link.line)
-                )
-    return found
+def _style_attribute_links(
+    attributes: dict[str, str | None],
+    tag: str,
+    add: Callable[[RawLink], None],
+    find: Callable[[str, str], int],
+) -> None:
+    """The url()s of a style="" attribute, with their line in the page."""
+    style = attributes.get("style")
+    if style and might_have_links(style):
+        line = find(style, "style") - 1
+        for link in css_links(style, local_fragments=True):
+            add(RawLink(link.url, link.where, tag, "style", line + link.line))
 
 
-def _merged(links: list[RawLink], more: list[RawLink]) -> list[RawLink]:
-    """One list in source order (sorted is stable: links on one line keep their order)."""
-    return sorted([*links, *more], key=_by_line)
+def _style_block_links(
+    node: LexborNode, add: Callable[[RawLink], None], lines: _LineFinder
+) -> None:
+    """The url()s and @imports of a <style> block, with their line in the page."""
+    css = node.text(deep=True)
+    if css and might_have_links(css):
+        line = lines.find_text(css) - 1
+        for link in css_links(css, local_fragments=True):
+            add(RawLink(link.url, link.where, "style", _css_attr(link), line + link.line))
 
 
 def _element_links(
@@ -565,7 +538,7 @@ def _element_links(
             not_checked = _link_rel_not_checked(attributes.get("rel"))
         elif tag == "input" and attr == "src" and not _input_is_image(attributes):
             continue  # HTML §4.10.5.1: src is read for type=image only
-        elif attr == "ping" and attributes.get("href") is None:
+        elif attr == "ping" and "href" not in attributes:
             continue  # HTML §4.6.5: only a hyperlink (with an href) pings
         if node_text is None:
             node_text = intern(_link_text(node, tag))
@@ -603,10 +576,6 @@ def _element_links(
 
 def _css_attr(link: CssLink) -> str:
     return "@import" if link.where == "@import" else "url"
-
-
-def _by_line(link: RawLink) -> int:
-    return link.line
 
 
 def _link_rel_not_checked(rel: str | None) -> str:

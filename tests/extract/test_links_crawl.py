@@ -73,25 +73,29 @@ def test_not_checked_links_are_skipped_with_their_reason_in_the_report() -> None
             '<form action="/post-only"><button formaction="/other">x</button></form>'
             '<a href="ok.html" ping="/ping">ok</a>'
             '<blockquote cite="/source.html">q</blockquote>'
+            '<a href="/source.html">the source</a>'  # cited and linked: the link is checked
         ),
         "/ok.html": page("ok"),
+        "/source.html": page("source"),
     }
     with TestServer(routes) as site:
         run = crawl(site.url("/"))
     assert site.count("/post-only") == site.count("/other") == site.count("/ping") == 0
-    assert site.count("/source.html") == 0
-    preconnect = result(run, "https://fonts.invalid")
+    assert result(run, site.url("/source.html")).verdict is Verdict.OK
+    preconnect = result(run, "https://fonts.invalid (link href)")
     assert preconnect.verdict is Verdict.SKIPPED
     assert "names an origin" in preconnect.message
-    for written, reason in [
-        ("/post-only", "where a form is submitted"),
-        ("/other", "where a form is submitted"),
-        ("/ping", "ping URL"),
-        ("/source.html", "citation"),
+    for key, reason in [
+        ("/post-only (form action)", "where a form is submitted"),
+        ("/other (button formaction)", "where a form is submitted"),
+        ("/ping (a ping)", "ping URL"),
+        ("/source.html (blockquote cite)", "citation"),
     ]:
-        skipped = result(run, written)
-        assert skipped.verdict is Verdict.SKIPPED, written
+        skipped = result(run, key)
+        assert skipped.verdict is Verdict.SKIPPED, key
         assert reason in skipped.message
+        (where,) = run.links[key].occurrences
+        assert where.href == key.split(" ")[0]  # the occurrence keeps the value as written
     assert result(run, site.url("/ok.html")).verdict is Verdict.OK
     assert not run.findings  # a ping beside an href is no "same text, other target"
     report = "".join(render_html(run))
