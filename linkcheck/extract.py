@@ -3,6 +3,9 @@
 Decoding follows the order a browser uses: a byte-order mark, the Content-Type charset, a
 ``<meta charset>`` near the top, then UTF-8 with replacement characters. Parsing is
 selectolax's Lexbor engine: a real HTML5 parser, so malformed markup still yields links.
+What is read is :data:`LINK_TABLE`, the HTML standard's URL-valued attributes, each checked or
+not (with the reason); the url()s of inline CSS are read with :mod:`linkcheck.css`, and so are
+those of a fetched stylesheet (:func:`stylesheet_links`).
 """
 
 from __future__ import annotations
@@ -152,9 +155,6 @@ _LINK_REL_NOT_CHECKED = {
     "dns-prefetch": "<link rel=dns-prefetch> names a host to resolve early, not a document",
     "pingback": "<link rel=pingback> names an XML-RPC endpoint that answers POST only",
 }
-LINK_ATTRIBUTES: tuple[tuple[str, str], ...] = tuple(
-    (row.tag, row.attr) for row in LINK_TABLE if row.split is not Split.CSS
-)
 _ATTRS_BY_TAG: dict[str, tuple[LinkAttribute, ...]] = {}
 for _row in LINK_TABLE:
     if _row.split is not Split.CSS and _row.split is not Split.REFRESH:
