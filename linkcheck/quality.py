@@ -187,42 +187,36 @@ def page_link_text_findings(
         text = raw[1].strip()  # raw.text; by position, as this runs once per link
         if raw[6]:  # raw.text_issue: an image without alt text is the only one
             findings.append(
-                Finding(
+                _text_warning(
                     FindingKind.IMAGE_WITHOUT_ALT,
-                    "warning",
-                    url,
                     page,
-                    raw.href,
+                    url,
+                    raw,
                     "",
-                    raw.line,
                     "The link is an image with no alt text: screen readers read out the address "
                     "instead. Give the image an alt text that names the target.",
                 )
             )
         elif not text:
             findings.append(
-                Finding(
+                _text_warning(
                     FindingKind.EMPTY_LINK_TEXT,
-                    "warning",
-                    url,
                     page,
-                    raw.href,
+                    url,
+                    raw,
                     "",
-                    raw.line,
                     "The link has no text: readers and screen readers cannot tell where it goes. "
                     "Give it text that names its target.",
                 )
             )
         elif (folded := text.casefold()).strip(_GENERIC_TRIM) in generic:
             findings.append(
-                Finding(
+                _text_warning(
                     FindingKind.GENERIC_LINK_TEXT,
-                    "warning",
-                    url,
                     page,
-                    raw.href,
+                    url,
+                    raw,
                     text,
-                    raw.line,
                     f"“{text}” does not say where the link goes; readers scanning the page (and "
                     "screen-reader users) need text that names the target.",
                 )
@@ -239,19 +233,24 @@ def page_link_text_findings(
         urls = sorted(targets)
         first = targets[urls[0]]
         findings.append(
-            Finding(
+            _text_warning(
                 FindingKind.SAME_TEXT_DIFFERENT_TARGETS,
-                "warning",
-                urls[0],
                 page,
-                first.href,
+                urls[0],
+                first,
                 first.text,
-                first.line,
                 f"“{first.text}” links to {len(urls)} different addresses on this page "
                 f"({', '.join(urls)}); readers expect the same text to lead to the same place.",
             )
         )
     return findings
+
+
+def _text_warning(
+    kind: FindingKind, page: str, url: str, raw: RawLink, text: str, message: str
+) -> Finding:
+    """A link-text warning, located where the link is written on ``page``."""
+    return Finding(kind, "warning", url, page, raw.href, text, raw.line, message)
 
 
 def inconsistent_links(links: Iterable[Link]) -> list[Finding]:

@@ -32,7 +32,7 @@ from linkcheck.config import Config
 from linkcheck.distributed import DistributedError, run_distributed
 from linkcheck.distributed.keys import SCHEMA_VERSION, RunKeys
 from linkcheck.distributed.settings import config_from_json, config_to_json
-from linkcheck.models import RunResult
+from linkcheck.models import OccurrenceTables, RunResult, current_tables
 from linkcheck.report.json_report import to_document
 from linkcheck.runner import run_check
 from tests.conftest import make_config
@@ -459,6 +459,32 @@ def test_a_coordinator_started_again_after_redis_restarts_finishes_the_run(
     # Pages done before the outage were not fetched again; only those in hand then were.
     assert all(count <= 2 for count in fetched.values())
     assert sum(1 for count in fetched.values() if count == 2) <= 4
+
+
+def _tables(run: RunResult) -> OccurrenceTables:
+    tables = {link.occurrences.tables for link in run.links.values()}
+    assert len(tables) == 1  # every link of a run numbers its occurrences in the same tables
+    return tables.pop()
+
+
+def test_two_distributed_runs_in_one_process_have_tables_of_their_own(
+    redis_server: RedisServer,
+) -> None:
+    outside = current_tables()
+    runs = []
+    for name in ("first", "second"):
+        with TestServer(guide(3)) as site:
+            config = make_config(site.url("/g/p0.html"))
+            runs.append(
+                run_distributed(config, redis_server.url, run_id=fresh_run_id(name), lease=LEASE)
+            )
+    first, second = (_tables(run) for run in runs)
+    assert first is not second
+    assert outside is current_tables()  # a run leaves the caller's tables as they were
+    assert first is not outside and second is not outside
+    # the second run's tables hold none of the first run's pages (another server, another port)
+    first_pages, second_pages = set(first.pages.urls), set(second.pages.urls)
+    assert second_pages and not first_pages & second_pages
 
 
 def test_a_worker_refuses_a_run_of_another_schema_version(redis_server: RedisServer) -> None:
