@@ -17,9 +17,10 @@ from tinycss2 import ast
 from tinycss2.bytes import decode_stylesheet_bytes
 
 CSS_CONTENT_TYPES = frozenset({"text/css"})
-# A stylesheet is read up to this many characters: tinycss2 is pure Python, and a body
-# larger than any real stylesheet (a mislabelled file, a hostile one) must not stall a run.
-MAX_CSS_CHARS = 2_000_000
+# A stylesheet is read up to this many characters: tinycss2 is pure Python (about 2 MB a
+# second), and a body larger than real stylesheets (a mislabelled file, a hostile one) must
+# not hold up a run; past it, the rest of the stylesheet is not read.
+MAX_CSS_CHARS = 1_000_000
 # CSS Images 4 §2.2: a string inside image-set() is a URL, as url() would be.
 _IMAGE_SET = frozenset({"image-set", "-webkit-image-set"})
 # CSS Values 4 §4.5.1: url() and src() are the URL functions (src() takes a string only)
