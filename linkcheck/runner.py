@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from linkcheck.baseline import Baseline, load_baseline
 from linkcheck.checkpoint import checkpoint_key, decode
@@ -31,31 +31,24 @@ from linkcheck.models import CheckResult, Page, RunResult, run_tables
 from linkcheck.store import Store, StoreError
 from linkcheck.wiring import address_policy, host_rules, make_checker, make_robots
 
-__all__ = ["ProgressCallback", "RunOptions", "run_check", "run_check_async"]
+__all__ = ["CheckOptions", "ProgressCallback", "RunOptions", "run_check", "run_check_async"]
 
 log = logging.getLogger(__name__)
 
 
-def run_check(
-    config: Config,
-    *,
-    progress: ProgressCallback | None = None,
-    handle_signals: bool = False,
-    use_cache: bool = True,
-    resume: bool = False,
-) -> RunResult:
-    """Crawl and check. ``handle_signals`` turns SIGINT/SIGTERM into a partial result;
-    ``use_cache=False`` (``--no-cache``) checks every link afresh (history is still kept);
-    ``resume`` continues from the newest checkpoint of the same run, if there is one."""
-    return asyncio.run(
-        run_check_async(
-            config,
-            progress=progress,
-            handle_signals=handle_signals,
-            use_cache=use_cache,
-            resume=resume,
-        )
-    )
+class CheckOptions(TypedDict, total=False):
+    """:func:`run_check_async`'s keyword options, named once for :func:`run_check` (their
+    defaults and meaning are run_check_async's)."""
+
+    progress: ProgressCallback | None
+    handle_signals: bool
+    use_cache: bool
+    resume: bool
+
+
+def run_check(config: Config, **options: Unpack[CheckOptions]) -> RunResult:
+    """:func:`run_check_async`, for callers without an event loop (the CLI)."""
+    return asyncio.run(run_check_async(config, **options))
 
 
 async def run_check_async(
@@ -66,6 +59,9 @@ async def run_check_async(
     use_cache: bool = True,
     resume: bool = False,
 ) -> RunResult:
+    """Crawl and check. ``handle_signals`` turns SIGINT/SIGTERM into a partial result;
+    ``use_cache=False`` (``--no-cache``) checks every link afresh (history is still kept);
+    ``resume`` continues from the newest checkpoint of the same run, if there is one."""
     site = local_site(config) if config.local.root else None
     if site is not None:
         config = _local_config(config, site)

@@ -22,6 +22,7 @@ import functools
 import logging
 import time
 from datetime import UTC, datetime
+from typing import TypedDict, Unpack
 
 import redis.asyncio as aioredis
 
@@ -72,30 +73,23 @@ MONITOR_EVERY = 0.1  # seconds between looks at the queue
 REFRESH_EVERY = 600.0  # seconds between pushes of the run's expiry while it runs
 
 
+class CoordinatorOptions(TypedDict, total=False):
+    """:func:`run_coordinator`'s keyword options, named once for :func:`run_distributed`
+    (their defaults and meaning are run_coordinator's)."""
+
+    run_id: str | None
+    progress: ProgressCallback | None
+    handle_signals: bool
+    work: bool
+    lease: float
+    timings: dict[str, float] | None
+
+
 def run_distributed(
-    config: Config,
-    redis_url: str,
-    *,
-    run_id: str | None = None,
-    progress: ProgressCallback | None = None,
-    handle_signals: bool = False,
-    work: bool = True,
-    lease: float = DEFAULT_LEASE,
-    timings: dict[str, float] | None = None,
+    config: Config, redis_url: str, **options: Unpack[CoordinatorOptions]
 ) -> RunResult:
     """:func:`run_coordinator`, for callers without an event loop (the CLI)."""
-    return asyncio.run(
-        run_coordinator(
-            config,
-            redis_url,
-            run_id=run_id,
-            progress=progress,
-            handle_signals=handle_signals,
-            work=work,
-            lease=lease,
-            timings=timings,
-        )
-    )
+    return asyncio.run(run_coordinator(config, redis_url, **options))
 
 
 async def run_coordinator(
