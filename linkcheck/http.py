@@ -138,7 +138,7 @@ class HttpClient:
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             headers={
-                "User-Agent": self._settings.user_agent or DEFAULT_USER_AGENT,
+                "User-Agent": user_agent(self._settings),
                 "Accept": ACCEPT,
                 "Accept-Encoding": ACCEPT_ENCODING,
             },
@@ -271,6 +271,12 @@ _TLS_REASONS = {
     "hostname mismatch": "the certificate is for another host name",
     "ip address mismatch": "the certificate is for another address",
 }
+
+
+def user_agent(settings: HttpSettings) -> str:
+    """The User-Agent linkcheck names itself with: the configured one, else ours (robots.txt
+    is read for the same name that the requests send)."""
+    return settings.user_agent or DEFAULT_USER_AGENT
 
 
 def _ssl_context(ca_bundle: str) -> ssl.SSLContext:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from linkcheck.checker import Checker
 from linkcheck.config import Config
 from linkcheck.hosts import HostRules
-from linkcheck.http import DEFAULT_USER_AGENT, Transport
+from linkcheck.http import Transport, user_agent
 from linkcheck.robots import RobotsRules
 from linkcheck.safety import AddressPolicy
 from linkcheck.urls import host_of
@@ -69,4 +69,4 @@ def make_robots(config: Config, checker: Checker) -> RobotsRules | None:
     """robots.txt rules when the run respects them (a folder's run never does)."""
     if not config.crawl.respect_robots:
         return None
-    return RobotsRules(checker, config.http.user_agent or DEFAULT_USER_AGENT)
+    return RobotsRules(checker, user_agent(config.http))

@@ -34,8 +34,8 @@ from redis.typing import EncodableT
 
 from linkcheck.distributed.keys import RunKeys
 from linkcheck.hosts import HostRules
-from linkcheck.http import Outcome, Response, Transport
-from linkcheck.retry import parse_retry_after
+from linkcheck.http import Outcome, Transport
+from linkcheck.retry import host_pause
 from linkcheck.urls import origin
 
 LEASE_MARGIN = 2.0  # seconds a slot may outlive its request's deadline (then it is free)
@@ -247,8 +247,7 @@ class PoliteTransport:
                 timeout=timeout,
                 verify_tls=verify_tls,
             )
-            if isinstance(outcome, Response) and outcome.status in (429, 503):
-                asked = parse_retry_after(outcome.headers.get("retry-after"))
-                if asked is not None:  # paused before the slot is free: nobody slips in
-                    await self._limiter.pause(url, min(asked, self._retry_max_wait))
+            pause = host_pause(outcome, self._retry_max_wait)
+            if pause is not None:  # paused before the slot is free: nobody slips in
+                await self._limiter.pause(url, pause)
         return outcome
