@@ -167,7 +167,10 @@ for _row in LINK_TABLE:
 _MAIN_TAGS = ("a", "area", "link", "img", "source", "script", "iframe", "video", "audio")
 _BY_ATTRIBUTE = ("action", "background", "cite", "formaction", "manifest", "ping")
 _ROWS = {tag: rows for tag, rows in _ATTRS_BY_TAG.items() if tag != "a"}
-_A_ROWS = tuple(row for row in _ATTRS_BY_TAG["a"] if row.attr != "href")  # href: fast path
+# An element's rows by attribute: its attributes are read in the order they are written.
+_ROWS_BY_ATTR = {tag: {row.attr: row for row in rows} for tag, rows in _ATTRS_BY_TAG.items()}
+_ROWS_BY_ATTR["a"] = {row.attr: row for row in _ATTRS_BY_TAG["a"] if row.attr != "href"}
+_NO_ROWS: dict[str, LinkAttribute] = {}
 _SELECTOR = ", ".join(
     [
         "a[href]",  # a[ping] alone pings nothing (HTML §4.6.5): an <a> is read for its href
@@ -370,8 +373,7 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                 )
             )
             if len(attributes) > 1 and ("ping" in attributes or "style" in attributes):
-                _element_links(node, "a", _A_ROWS, add, line_of)
-                _style_attribute_links(attributes, "a", add, line_of)
+                _element_links(node, "a", _ROWS_BY_ATTR["a"], add, line_of)  # href: done
             continue
         tag = intern(tag)
         if tag == "h1":
@@ -387,15 +389,14 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                 }
                 page_nofollow = page_nofollow or bool(directives & {"nofollow", "none"})
             elif url := _refresh_url(attributes):
-                add(RawLink(url, "meta refresh", "meta", "content", line_of(url, "content")))
+                add(RawLink(url, "meta refresh", "meta", "content", line_of(url)))
         else:
-            rows = _ROWS.get(tag)
-            if rows is not None:
-                _element_links(node, tag, rows, add, line_of)
-        if "style" in attributes:
-            _style_attribute_links(attributes, tag, add, line_of)
-        if tag == "style":
-            _style_block_links(node, add, lines)
+            _element_links(node, tag, _ROWS_BY_ATTR.get(tag, _NO_ROWS), add, line_of)
+            if tag == "style":
+                _style_block_links(node, add, lines)
+            continue
+        if "style" in attributes:  # <h1>, <base>, <meta>: their style="" only
+            _element_links(node, tag, _NO_ROWS, add, line_of)
     ids = frozenset(
         value
         for node in tree.css("[id], a[name]")
@@ -493,15 +494,11 @@ def stylesheet_links(css: str) -> list[RawLink]:
 
 
 def _style_attribute_links(
-    attributes: dict[str, str | None],
-    tag: str,
-    add: Callable[[RawLink], None],
-    find: Callable[[str, str], int],
+    style: str, tag: str, add: Callable[[RawLink], None], find: Callable[[str], int]
 ) -> None:
     """The url()s of a style="" attribute, with their line in the page."""
-    style = attributes.get("style")
-    if style and might_have_links(style):
-        line = find(style, "style") - 1
+    if might_have_links(style):
+        line = find(style) - 1
         for link in css_links(style, local_fragments=True):
             add(RawLink(link.url, link.where, tag, "style", line + link.line))
 
@@ -520,18 +517,22 @@ def _style_block_links(
 def _element_links(
     node: LexborNode,
     tag: str,
-    rows: tuple[LinkAttribute, ...],
+    rows: dict[str, LinkAttribute],
     add: Callable[[RawLink], None],
-    find: Callable[[str, str], int],
+    find: Callable[[str], int],
 ) -> None:
-    """The links of one element (other than <a href>), by its rows of the table."""
+    """The links of one element (other than <a href>): its attributes in the table (``rows``)
+    and its style="", in the order they are written (so each value's line is found in turn)."""
     attributes = node.attributes
     node_text: str | None = None
-    nofollow = tag == "area" and "nofollow" in (attributes.get("rel") or "").lower()
-    for row in rows:
-        attr = row.attr
-        value = attributes.get(attr)
+    for attr, value in attributes.items():
         if value is None:
+            continue
+        if attr == "style":
+            _style_attribute_links(value, tag, add, find)
+            continue
+        row = rows.get(attr)
+        if row is None:
             continue
         not_checked = row.not_checked
         if tag == "link" and attr == "href":
@@ -547,30 +548,15 @@ def _element_links(
             for candidate in parse_srcset(value):
                 add(
                     RawLink(
-                        candidate,
-                        node_text,
-                        tag,
-                        attr,
-                        find(candidate, attr),
-                        False,
-                        "",
-                        not_checked,
+                        candidate, node_text, tag, attr, find(candidate), False, "", not_checked
                     )
                 )
         elif split is Split.TOKENS:
             _add_tokens(add, value, node_text, tag, attr, not_checked, find)
         elif value.strip() or (tag == "area" and not not_checked):
+            nofollow = tag == "area" and "nofollow" in (attributes.get("rel") or "").lower()
             add(
-                RawLink(
-                    intern(value),
-                    node_text,
-                    tag,
-                    attr,
-                    find(value, attr),
-                    nofollow,
-                    "",
-                    not_checked,
-                )
+                RawLink(intern(value), node_text, tag, attr, find(value), nofollow, "", not_checked)
             )
 
 
@@ -599,12 +585,12 @@ def _add_tokens(
     tag: str,
     attr: str,
     not_checked: str,
-    line_of: Callable[[str, str], int],
+    line_of: Callable[[str], int],
 ) -> None:
     """Each URL of a space-separated list (HTML §2.3.7: split on ASCII whitespace)."""
     for token in value.translate(_ASCII_WHITESPACE).split(" "):
         if token:
-            add(RawLink(token, text, tag, attr, line_of(token, attr), False, "", not_checked))
+            add(RawLink(token, text, tag, attr, line_of(token), False, "", not_checked))
 
 
 def _link_text(node: LexborNode, tag: str) -> str:
@@ -659,9 +645,10 @@ class _LineFinder:
     Lexbor does not report source positions, so each value is looked up in the raw text
     after the previous one (links come in document order); a value written with entities
     is also tried in its escaped form. A value still not found (``caf&eacute;``, an empty
-    ``href``) gets the line of its attribute's name, when that is given and found; else the
-    line where the search cursor stands (the previous link's). A value's line is where it
-    starts.
+    ``href``) gets the line of its attribute's name when that is given (for an <a href>, the
+    one attribute of its element: for others, an attribute written before one read earlier
+    would send the search to a later element), else the line where the search cursor stands
+    (the previous link's). A value's line is where it starts.
     """
 
     __slots__ = ("_counted", "_cursor", "_line", "_text")
@@ -692,7 +679,7 @@ class _LineFinder:
                 position = self._find_attribute(form)
                 if position >= 0:
                     return self._advance(position, len(form))
-        if attr:
+        if attr:  # given for an <a href> only: its one attribute, read in order
             match = _attribute_name(attr).search(self._text, self._cursor)
             if match is not None:
                 return self._advance(match.start(), len(attr))
