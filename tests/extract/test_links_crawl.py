@@ -1,13 +1,16 @@
-"""Issue #19 over loopback crawls: stylesheets are read, not-checked links are reported as
-skipped with their reason, and bad pages or stylesheets never stop a run."""
+"""Issue #19 over loopback crawls: stylesheets are read (by one machine and by a cluster
+alike), not-checked links are reported as skipped with their reason, and bad pages or
+stylesheets never stop a run."""
 
 from __future__ import annotations
 
 import pytest
 
+from linkcheck.distributed import run_distributed
 from linkcheck.models import Verdict
 from linkcheck.report.html_report import render_html
-from tests.conftest import crawl, result
+from linkcheck.runner import run_check
+from tests.conftest import crawl, make_config, result
 from tests.server import Reply, TestServer, page
 
 CSS = "text/css; charset=utf-8"
@@ -129,3 +132,31 @@ def test_bad_pages_and_stylesheets_never_stop_the_run() -> None:
     assert result(run, site.url("/deep-link.html")).verdict is Verdict.OK
     assert result(run, site.url("/first.png")).verdict is Verdict.OK
     assert result(run, site.url("/last.html")).verdict is Verdict.OK
+
+
+def test_a_distributed_run_reads_stylesheets_as_one_machine_does() -> None:
+    distributed_tests = pytest.importorskip("tests.distributed.test_distributed")
+    if distributed_tests.REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (scripts/install-redis.sh installs it)")
+    redis_server = distributed_tests._start_redis("--appendonly", "no")
+    try:
+        with TestServer() as site:
+            site.routes.update(styled_site(site.url("/ext").rstrip("/")))
+            site.routes["/site/"] = page(
+                '<link rel="stylesheet" href="css/site.css"><link rel="preconnect" href="/">'
+                '<form action="/post"></form><div style="background:url(img/inline.png)">x</div>'
+            )
+            config = make_config(site.url("/site/"))
+            single = run_check(config)
+            run_id = distributed_tests.fresh_run_id("css")
+            distributed = run_distributed(config, redis_server.url, run_id=run_id, lease=1.0)
+    finally:
+        redis_server.stop()
+    comparable = distributed_tests.comparable
+    assert comparable(distributed) == comparable(single)
+    missing = site.url("/site/img/missing-bg.png")
+    assert result(distributed, missing).verdict is Verdict.BROKEN
+    assert [(o.page, o.line) for o in distributed.links[missing].occurrences] == [
+        (site.url("/site/css/site.css"), 3)
+    ]
+    assert result(distributed, "/post (form action)").verdict is Verdict.SKIPPED
