@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yarl import URL
-
 from linkcheck.models import Verdict
 from linkcheck.quality import DEFAULT_GENERIC_TEXTS
-from linkcheck.urls import InvalidURL, normalize_url
+from linkcheck.urls import InvalidURL, OriginPattern, normalize_url, origin_key
 
 DEFAULT_CONFIG_FILE = "config.toml"
 
@@ -66,6 +64,92 @@ FAIL_ON_CHOICES = (*(verdict.value for verdict in Verdict), "warning")
 REPORT_FORMATS = ("html", "json", "junit", "sarif", "markdown", "csv", "github")
 EXTERNAL_METHODS = ("head", "get")
 VERDICT_NAMES = tuple(verdict.value for verdict in Verdict)
+
+# The largest values a setting may take. Past these a value is a typo or a wish for "no limit"
+# (inf), and the asyncio timers, semaphores and socket pools the values reach do not take
+# them (a timeout of inf, or a semaphore of 10**12, ends the run with a traceback).
+MAX_SECONDS_PER_REQUEST = 3_600.0  # timeout: a server silent for an hour is not answering
+MAX_WAIT = 86_400.0  # a pause, interval or delay: a day
+MAX_RUN_SECONDS = 31_536_000.0  # max_duration: a year (0 is the way to say "no limit")
+MAX_CACHE_AGE = 10 * 31_536_000.0  # cache max_age: ten years
+MAX_CONCURRENCY = 10_000  # requests in flight: each is a socket, and a process has ~1024 by default
+MAX_COUNT = 1_000_000_000  # pages, links per page, URL length: far beyond any real site
+MAX_DEPTH = 100_000
+MAX_REDIRECTS = 1_000
+MAX_RETRIES = 100
+MAX_BODY_BYTES = 1024**4  # a terabyte: never reached, but a finite cap
+MAX_PARSE_WORKERS = 64  # processes; linkcheck.parse_pool starts at most 4 by itself
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """The values a numeric setting may take: a finite number from ``low`` to ``high``."""
+
+    low: float
+    high: float
+    low_open: bool = False  # "more than low", not "at least low"
+    unit: str = ""  # "seconds": said in the message
+    note: str = ""  # what a special value means, e.g. "0: no limit"
+
+    def problem(self, value: float) -> str | None:
+        """Why ``value`` is not allowed (the end of a one-line message), or None."""
+        unit = f" {self.unit}" if self.unit else ""
+        note = f" ({self.note})" if self.note else ""
+        if value != value or value in (float("inf"), float("-inf")):  # nan is not equal to nan
+            return f"must be a finite number{' of' + unit if unit else ''}{note}, got {value}"
+        if self.low_open and value <= self.low:
+            return f"must be more than {_number(self.low)}{unit}{note}, got {_number(value)}"
+        if value < self.low:
+            return f"must be at least {_number(self.low)}{unit}{note}, got {_number(value)}"
+        if value > self.high:
+            return f"must be at most {_number(self.high)}{unit}{note}, got {_number(value)}"
+        return None
+
+
+def _number(value: float) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    # str() of an int of thousands of digits raises ValueError (CPython's digit limit)
+    return str(value) if value.bit_length() < 64 else "a number of more than 18 digits"
+
+
+_SECONDS = Range(0, MAX_WAIT, unit="seconds")
+_TIMEOUT = Range(0, MAX_SECONDS_PER_REQUEST, low_open=True, unit="seconds")
+_CONCURRENCY = Range(1, MAX_CONCURRENCY)
+# Every numeric setting of every section, by (section, key). A numeric field missing here is
+# still checked as a finite, non-negative number of at most MAX_COUNT (see _range_of).
+RANGES: dict[tuple[str, str], Range] = {
+    ("crawl", "max_pages"): Range(1, MAX_COUNT),
+    ("crawl", "max_depth"): Range(0, MAX_DEPTH),
+    ("crawl", "max_links_per_page"): Range(1, MAX_COUNT),
+    ("crawl", "max_url_length"): Range(64, MAX_COUNT),
+    ("crawl", "max_duration"): Range(0, MAX_RUN_SECONDS, unit="seconds", note="0: no limit"),
+    ("crawl", "parse_workers"): Range(
+        AUTO_PARSE_WORKERS, MAX_PARSE_WORKERS, note=f"{AUTO_PARSE_WORKERS}: one per spare core"
+    ),
+    ("http", "concurrency"): _CONCURRENCY,
+    ("http", "per_host_concurrency"): _CONCURRENCY,
+    ("http", "external_per_host_concurrency"): _CONCURRENCY,
+    ("http", "per_host_interval"): _SECONDS,
+    ("http", "external_per_host_interval"): _SECONDS,
+    ("http", "timeout"): _TIMEOUT,
+    ("http", "max_redirects"): Range(0, MAX_REDIRECTS),
+    ("http", "max_body_bytes"): Range(1024, MAX_BODY_BYTES, unit="bytes"),
+    ("http", "retries"): Range(0, MAX_RETRIES),
+    ("http", "retry_max_wait"): _SECONDS,
+    ("http", "recheck_delay"): _SECONDS,
+    ("cache", "max_age"): Range(0, MAX_CACHE_AGE, unit="seconds"),
+    ("cache", "failures_before_broken"): Range(1, MAX_COUNT),
+    ("cache", "checkpoint_interval"): Range(0, MAX_WAIT, low_open=True, unit="seconds"),
+}
+# [hosts."name"] keys: as in [http] (concurrency and interval are per_host_*)
+HOST_RANGES: dict[str, Range] = {
+    "timeout": _TIMEOUT,
+    "concurrency": _CONCURRENCY,
+    "interval": _SECONDS,
+    "cache_max_age": RANGES["cache", "max_age"],
+}
+_UNLISTED = Range(0, MAX_COUNT)
 
 
 class ConfigError(Exception):
@@ -161,11 +245,13 @@ class ReportSettings:
 
 @dataclass(frozen=True, slots=True)
 class HostProfile:
-    """``[hosts."name"]``: settings for one host (or one origin), overriding [http].
+    """``[hosts."name"]``: settings for one origin, overriding [http].
 
-    The key is ``host``, ``host:port`` or ``scheme://host[:port]``. A profile applies to a
-    request whose origin matches every part the key names. Credentials and extra headers
-    go only to such requests, and over plain http only when the key says ``http://``.
+    The key is ``host``, ``host:port`` or ``scheme://host[:port]`` (a
+    :class:`~linkcheck.urls.OriginPattern`): a profile applies to a request whose origin
+    (RFC 6454: scheme, host and port) is the key's, a key without a port meaning the default
+    port (80 or 443), never another port of the host. Credentials and extra headers go only
+    to such requests, and over plain http only when the key says ``http://``.
     """
 
     key: str
@@ -188,11 +274,8 @@ class HostProfile:
     fragments: bool | None = None  # per-host switch for #fragment checks
 
     def matches(self, scheme: str, host: str, port: int) -> bool:
-        return (
-            host == self.host
-            and (self.scheme is None or scheme == self.scheme)
-            and (self.port is None or port == self.port)
-        )
+        """(scheme, host, port) as :func:`~linkcheck.urls.origin_key` gives them."""
+        return OriginPattern(self.host, self.scheme, self.port).matches(scheme, host, port)
 
     def may_receive_secrets(self, scheme: str) -> bool:
         """Secrets travel over https, or over http only when the key asked for it."""
@@ -240,8 +323,7 @@ class Config:
 
     def profile_for(self, url: str) -> HostProfile | None:
         """The most specific ``[hosts]`` profile for the URL's origin, if any."""
-        parsed = URL(url)
-        scheme, host, port = parsed.scheme, (parsed.raw_host or "").lower(), parsed.port or 0
+        scheme, host, port = origin_key(url)
         matching = [p for p in self.hosts if p.matches(scheme, host, port)]
         if not matching:
             return None
@@ -306,7 +388,7 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Co
         return Config()
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
@@ -353,6 +435,10 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
         if key == "start_urls":
             start_urls = tuple(value)
             continue
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # named as the user wrote it: the option, not the [section] key
+            option = "--" + key.replace("_", "-")
+            _check_number(value, _range_of(section_of[key], key), "command line", option)
         changes[section_of[key]][key] = tuple(value) if isinstance(value, list) else value
     config = dataclasses.replace(
         config,
@@ -371,33 +457,15 @@ def validate(config: Config, *, source: str | None = None) -> Config:
     """Check values that a type alone cannot: ranges, choices, regexes, URLs."""
     where = source or config.source
     crawl, http, report = config.crawl, config.http, config.report
-    _at_least(crawl.max_pages, 1, where, "crawl", "max_pages")
-    _at_least(crawl.max_depth, 0, where, "crawl", "max_depth")
-    _at_least(crawl.parse_workers, AUTO_PARSE_WORKERS, where, "crawl", "parse_workers")
-    _at_least(http.concurrency, 1, where, "http", "concurrency")
-    _at_least(http.per_host_concurrency, 1, where, "http", "per_host_concurrency")
-    _at_least(http.max_redirects, 0, where, "http", "max_redirects")
-    _at_least(http.max_body_bytes, 1024, where, "http", "max_body_bytes")
-    _at_least(http.retries, 0, where, "http", "retries")
-    if http.timeout <= 0:
-        raise ConfigError(f"{where}: [http] timeout must be more than 0 seconds")
-    if http.retry_max_wait < 0:
-        raise ConfigError(f"{where}: [http] retry_max_wait must not be negative")
+    for section in _SECTIONS:
+        settings = getattr(config, section)
+        for f in dataclasses.fields(settings):
+            value = getattr(settings, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                _check_number(value, _range_of(section, f.name), where, f"[{section}] {f.name}")
     _one_of(http.external_method, EXTERNAL_METHODS, where, "http", "external_method")
-    _at_least(crawl.max_links_per_page, 1, where, "crawl", "max_links_per_page")
-    _at_least(crawl.max_url_length, 64, where, "crawl", "max_url_length")
-    _at_least(http.external_per_host_concurrency, 1, where, "http", "external_per_host_concurrency")
-    for key in ("per_host_interval", "external_per_host_interval", "recheck_delay"):
-        if getattr(http, key) < 0:
-            raise ConfigError(f"{where}: [http] {key} must not be negative")
-    _at_least(config.cache.failures_before_broken, 1, where, "cache", "failures_before_broken")
-    if config.cache.max_age < 0 or config.cache.checkpoint_interval <= 0:
-        raise ConfigError(
-            f"{where}: [cache] max_age must not be negative and checkpoint_interval must be "
-            "more than 0"
-        )
-    if crawl.max_duration < 0:
-        raise ConfigError(f"{where}: [crawl] max_duration must not be negative (0: no limit)")
+    if http.user_agent:
+        _check_header("User-Agent", http.user_agent, where, "[http] user_agent")
     _check_accept(http.accept, where, "[http] accept")
     if http.ca_bundle and not Path(http.ca_bundle).is_file():
         raise ConfigError(f"{where}: [http] ca_bundle: file not found: {http.ca_bundle}")
@@ -412,7 +480,8 @@ def validate(config: Config, *, source: str | None = None) -> Config:
             _compile(pattern, where, f"[crawl] {key}[{index}]")
     local = config.local
     if local.root and not Path(local.root).is_dir():
-        raise ConfigError(f"{where}: [local] root: {local.root} is not a folder")
+        problem = "is not a folder" if Path(local.root).exists() else "no such folder"
+        raise ConfigError(f"{where}: [local] root: {local.root}: {problem}")
     if local.base_url:
         _check_http_url(local.base_url, where, "[local] base_url")
         if not local.base_url.split("?", 1)[0].endswith("/"):
@@ -428,6 +497,8 @@ def validate(config: Config, *, source: str | None = None) -> Config:
             raise ConfigError(f"{where}: [local] extensions: {extension!r} must start with '.'")
     for index, url in enumerate(config.start_urls):
         _check_http_url(url, where, f"start_urls[{index}]")
+    for index, host in enumerate(crawl.allowed_hosts):  # origins: host, host:port, scheme://…
+        _parse_host_key(host, where, f"[crawl] allowed_hosts[{index}]")
     for index, prefix in enumerate(crawl.allowed_prefixes):
         _check_http_url(prefix, where, f"[crawl] allowed_prefixes[{index}]")
     return config
@@ -479,6 +550,8 @@ def _build_hosts(raw: Any, source: str) -> tuple[HostProfile, ...]:
                     isinstance(k, str) and isinstance(v, str) for k, v in value.items()
                 ):
                     raise ConfigError(f"{source}: {where} headers must be a table of strings")
+                for header, text in value.items():
+                    _check_header(header, text, source, f"{where} headers")
                 values["headers"] = tuple(value.items())
             elif name == "password_env":
                 if not isinstance(value, str):
@@ -495,45 +568,32 @@ def _build_hosts(raw: Any, source: str) -> tuple[HostProfile, ...]:
             _check_accept(profile.accept, source, f"{where} accept")
         if profile.method is not None:
             _one_of(profile.method, EXTERNAL_METHODS, source, f'hosts."{key}"', "method")
+        if profile.user_agent is not None:
+            _check_header("User-Agent", profile.user_agent, source, f"{where} user_agent")
+        if profile.username is not None and (
+            ":" in profile.username or _CONTROL.search(profile.username)
+        ):
+            # RFC 7617 §2: the user-id ends at the first colon
+            raise ConfigError(
+                f"{source}: {where} username must not contain ':' or control characters"
+            )
         if (profile.password is None) != (profile.username is None):
             raise ConfigError(
                 f"{source}: {where} needs both username and password (or password_env)"
             )
-        for name in ("concurrency",):
-            if getattr(profile, name) is not None and getattr(profile, name) < 1:
-                raise ConfigError(f"{source}: {where} {name} must be at least 1")
-        for name in ("timeout", "interval"):
-            if getattr(profile, name) is not None and getattr(profile, name) < 0:
-                raise ConfigError(f"{source}: {where} {name} must not be negative")
+        for name, allowed in HOST_RANGES.items():
+            if getattr(profile, name) is not None:
+                _check_number(getattr(profile, name), allowed, source, f"{where} {name}")
         profiles.append(profile)
     return tuple(profiles)
 
 
 def _parse_host_key(key: str, source: str, where: str) -> tuple[str | None, str, int | None]:
-    scheme: str | None = None
-    rest = key.strip().lower()
-    if "://" in rest:
-        scheme, _, rest = rest.partition("://")
-        if scheme not in ("http", "https"):
-            raise ConfigError(f"{source}: {where}: only http:// or https:// can be named")
-    rest = rest.rstrip("/")
-    if "/" in rest or not rest:
-        raise ConfigError(f"{source}: {where}: name a host, host:port or scheme://host:port")
-    host, port = rest, None
-    if rest.count(":") == 1:  # host:port (bare IPv6 addresses are written [::1]:port)
-        host, _, port_text = rest.partition(":")
-        if not port_text.isdigit():
-            raise ConfigError(f"{source}: {where}: '{port_text}' is not a port number")
-        port = int(port_text)
-    elif rest.startswith("[") and "]:" in rest:
-        host, _, port_text = rest[1:].partition("]:")
-        port = int(port_text) if port_text.isdigit() else None
-    host = host.strip("[]")
     try:
-        host = URL.build(scheme="http", host=host).raw_host or host
-    except ValueError as exc:
+        pattern = OriginPattern.parse(key)
+    except InvalidURL as exc:
         raise ConfigError(f"{source}: {where}: {exc}") from None
-    return scheme, host, port
+    return pattern.scheme, pattern.host, pattern.port
 
 
 def _build_section(cls: type[Any], raw: Mapping[str, Any], source: str, section: str) -> Any:
@@ -561,7 +621,12 @@ def _coerce(value: Any, hint: Any, source: str, where: str) -> Any:
         raise ConfigError(f"{source}: {where} must be a whole number, got {_shown(value)}")
     if hint is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer beyond a float's range (about 1.8e308)
+                raise ConfigError(
+                    f"{source}: {where} must be a finite number, got one of more than 308 digits"
+                ) from None
         raise ConfigError(f"{source}: {where} must be a number, got {_shown(value)}")
     if hint is str:
         if isinstance(value, str):
@@ -593,6 +658,7 @@ def _build_remap(raw: Any, source: str) -> tuple[RemapRule, ...]:
             if not isinstance(entry.get(key), str):
                 raise ConfigError(f"{source}: {where} needs a string '{key}'")
         pattern = _compile(entry["pattern"], source, f"{where} pattern")
+        _check_replacement(pattern, entry["replace"], source, f"{where} replace")
         rules.append(RemapRule(pattern=pattern, replace=entry["replace"]))
     return tuple(rules)
 
@@ -617,10 +683,37 @@ def _reject_unknown(keys: Any, valid: Any, source: str, where: str) -> None:
 def _compile(pattern: str, source: str, where: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:  # "a{99999999999}", deep nesting
         raise ConfigError(
             f"{source}: {where} is not a valid regular expression ({exc}): {pattern!r}"
         ) from None
+
+
+# RFC 9110 §5.1: a field name is a token; §5.5: a value has no CR, LF or NUL (nor, here, any
+# other control character but tab), or a header could end early and start another.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _check_header(name: str, value: str, source: str, where: str) -> None:
+    if not _TOKEN.fullmatch(name):
+        raise ConfigError(f"{source}: {where}: {name!r} is not a header name")
+    if _CONTROL.search(value):
+        raise ConfigError(f"{source}: {where}: the value for {name} has a control character")
+
+
+def _check_replacement(pattern: re.Pattern[str], replace: str, source: str, where: str) -> None:
+    """A replacement with a bad escape or a group the pattern lacks fails when a URL first
+    matches, mid-run; try it now. ``(?:pattern)?`` matches the empty string with the same
+    groups, so the replacement is expanded once, its groups empty."""
+    try:
+        probe = re.compile(f"(?:{pattern.pattern})?", pattern.flags)
+    except (re.error, OverflowError, RecursionError):  # e.g. global flags must stay first
+        return
+    try:
+        probe.sub(replace, "", count=1)
+    except (re.error, IndexError, OverflowError) as exc:
+        raise ConfigError(f"{source}: {where}: {exc} in {replace!r}") from None
 
 
 def _check_http_url(url: str, source: str, where: str) -> None:
@@ -630,9 +723,14 @@ def _check_http_url(url: str, source: str, where: str) -> None:
         raise ConfigError(f"{source}: {where}: {exc}") from None
 
 
-def _at_least(value: int, minimum: int, source: str, section: str, key: str) -> None:
-    if value < minimum:
-        raise ConfigError(f"{source}: [{section}] {key} must be at least {minimum}, got {value}")
+def _range_of(section: str, key: str) -> Range:
+    return RANGES.get((section, key), _UNLISTED)
+
+
+def _check_number(value: float, allowed: Range, source: str, where: str) -> None:
+    problem = allowed.problem(value)
+    if problem is not None:
+        raise ConfigError(f"{source}: {where} {problem}")
 
 
 def _one_of(value: str, choices: tuple[str, ...], source: str, section: str, key: str) -> None:
@@ -652,5 +750,10 @@ def _type_name(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    if isinstance(value, int) and value.bit_length() >= 64:
+        return _number(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int past CPython's digit limit, deep nesting
+        text = "..."
     return f"{_type_name(value)} {text if len(text) <= 40 else text[:37] + '...'}"

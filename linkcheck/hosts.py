@@ -12,20 +12,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from linkcheck.config import Config, HostProfile, parse_accept
-from linkcheck.urls import origin_parts
+from linkcheck.urls import OriginPattern, origin_key
 
 T = TypeVar("T")
+
+SITE_CHECK_METHOD = "head"  # the crawled site's links that are only checked (see _build)
 
 
 @dataclass(frozen=True, slots=True)
 class RequestRules:
     """Everything the checker needs to know to send a request to one origin."""
 
-    site: bool  # one of the hosts being crawled (start URLs, allowed_hosts)
+    site: bool  # one of the origins being crawled (start URLs, allowed_hosts)
     concurrency: int
     interval: float
     timeout: float
@@ -37,15 +40,10 @@ class RequestRules:
     origin: tuple[str, str, int]
 
 
-def origin_key(url: str) -> tuple[str, str, int]:
-    scheme, host, port = origin_parts(url)
-    return scheme, (host or "").lower(), port or 0
-
-
 class HostRules:
-    def __init__(self, config: Config, site_hosts: frozenset[str]) -> None:
+    def __init__(self, config: Config, site: Iterable[OriginPattern]) -> None:
         self._config = config
-        self._site_hosts = site_hosts
+        self._site = tuple(site)  # origins, not hosts: another port of the site's host is a guest
         self._http = config.http
         self._accept = parse_accept(config.http.accept)
         self._cache: dict[tuple[str, str, int], RequestRules] = {}
@@ -59,7 +57,7 @@ class HostRules:
 
     def _build(self, url: str, scheme: str, host: str, port: int) -> RequestRules:
         http = self._http
-        site = host in self._site_hosts
+        site = any(pattern.matches(scheme, host, port) for pattern in self._site)
         profile = self._config.profile_for(url)
         headers: list[tuple[str, str]] = []
         if profile is not None and profile.may_receive_secrets(scheme):
@@ -83,7 +81,9 @@ class HostRules:
             ),
             timeout=_first(p.timeout, http.timeout),
             accept=parse_accept(p.accept) if p.accept else self._accept,
-            method=_first(p.method, http.external_method),
+            # The site's own links that are only checked (too deep, nofollow) keep HEAD: its
+            # pages are fetched anyway, and a GET cut short would cost a connection each.
+            method=_first(p.method, SITE_CHECK_METHOD if site else http.external_method),
             headers=tuple(headers),
             verify_tls=_first(p.verify_tls, http.verify_tls),
             origin=(scheme, host, port),

@@ -225,6 +225,24 @@ def read_capped(path: Path, limit: int) -> bytes:
         return body
 
 
+def folder_argument_problem(arg: str) -> str | None:
+    """Why a command-line argument meant as a folder cannot be one, or None.
+
+    An argument is meant as a folder when it names something on disk or is written as a path
+    (``./public``, ``/srv/site``, ``build/html``) rather than a URL; telling the user that
+    ``./no-such-dir`` "is not an http URL" would send them looking in the wrong place."""
+    if "://" in arg:
+        return None
+    path = Path(arg)
+    if path.is_dir():
+        return None
+    if path.exists():
+        return f"{arg}: not a folder (give the folder of the built site, or an http(s) URL)"
+    if arg.startswith((".", "/", "~")) or "/" in arg or os.sep in arg:
+        return f"{arg}: no such folder (a start URL starts with http:// or https://)"
+    return None
+
+
 def local_site(config: Config) -> LocalSite:
     local = config.local
     return LocalSite(

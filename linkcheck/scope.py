@@ -1,9 +1,10 @@
 """Decide, for each URL, whether it is crawled (fetched and parsed), only checked, or excluded.
 
-By default a page is in scope when it is on a start URL's host under that URL's directory
+By default a page is in scope when it is on a start URL's origin under that URL's directory
 (``http://h/guide/`` for a start URL ``http://h/guide/index.html``). ``allowed_hosts`` and
 ``allowed_prefixes`` widen that, ``include`` regexes add any URL they match, and ``exclude``
-regexes take a URL out of the run altogether (neither crawled nor checked).
+regexes take a URL out of the run altogether (neither crawled nor checked). An allowed host is
+an origin (RFC 6454: scheme, host and port), so ``docs.test`` does not let in ``docs.test:8080``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import re
 from dataclasses import dataclass
 
 from linkcheck.config import Config
-from linkcheck.urls import directory_prefix, host_of
+from linkcheck.urls import InvalidURL, OriginPattern, directory_prefix, origin_key
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
     prefixes: tuple[str, ...]
-    hosts: frozenset[str]
+    origins: tuple[OriginPattern, ...]  # allowed_hosts: every page of these origins
     include: tuple[re.Pattern[str], ...]
     exclude: tuple[re.Pattern[str], ...]
     check_external: bool
@@ -29,7 +30,7 @@ class Scope:
         prefixes += [directory_prefix(url) for url in config.crawl.allowed_prefixes]
         return cls(
             prefixes=tuple(dict.fromkeys(prefixes)),
-            hosts=frozenset(host.lower() for host in config.crawl.allowed_hosts),
+            origins=allowed_origins(config),
             include=tuple(re.compile(p) for p in config.crawl.include),
             exclude=tuple(re.compile(p) for p in config.crawl.exclude),
             check_external=config.crawl.check_external,
@@ -54,6 +55,31 @@ class Scope:
         """In scope: its page is fetched with GET and parsed for more links."""
         if any(url.startswith(prefix) for prefix in self.prefixes):
             return True
-        if self.hosts and host_of(url) in self.hosts:
-            return True
+        if self.origins:
+            key = origin_key(url)
+            if any(pattern.matches(*key) for pattern in self.origins):
+                return True
         return any(pattern.search(url) for pattern in self.include)
+
+
+def allowed_origins(config: Config) -> tuple[OriginPattern, ...]:
+    """``[crawl] allowed_hosts`` read as origins (config.validate has checked each one)."""
+    patterns = []
+    for text in config.crawl.allowed_hosts:
+        try:
+            patterns.append(OriginPattern.parse(text))
+        except InvalidURL:  # a Config built in code, not validated: an entry that names nothing
+            continue
+    return tuple(patterns)
+
+
+def site_origins(config: Config) -> tuple[OriginPattern, ...]:
+    """The origins being crawled: start URLs', allowed prefixes' and allowed_hosts. A link to
+    another port (or scheme) of the site's host leaves the site (RFC 6454 §5)."""
+    exact = [
+        OriginPattern(host, scheme, port)
+        for scheme, host, port in dict.fromkeys(
+            origin_key(url) for url in (*config.start_urls, *config.crawl.allowed_prefixes)
+        )
+    ]
+    return (*exact, *allowed_origins(config))

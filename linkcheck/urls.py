@@ -250,6 +250,78 @@ def origin_parts(url: str) -> tuple[str, str | None, int | None]:
     return parts
 
 
+# RFC 6454 §4: a URL that names no port has its scheme's default port (RFC 9110 §4.2.1, §4.2.2)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_PORT = 65_535
+
+
+def origin_key(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url``, the port filled in: two URLs share an origin
+    (RFC 6454 §5) exactly when their keys are equal."""
+    scheme, host, port = origin_parts(url)
+    return scheme, (host or "").lower(), port or DEFAULT_PORTS.get(scheme, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class OriginPattern:
+    """An origin as a configuration writes it: ``host``, ``host:port`` or
+    ``scheme://host[:port]``.
+
+    RFC 6454: an origin is scheme, host and port, so a pattern never matches another port
+    of its host. A part left out is filled in as a browser would: no port means the
+    scheme's default port (80 or 443), no scheme means http or https."""
+
+    host: str
+    scheme: str | None = None
+    port: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> OriginPattern:
+        """Raises :class:`InvalidURL` with a message that says what to write instead."""
+        scheme: str | None = None
+        rest = text.strip().lower()
+        if "://" in rest:
+            scheme, _, rest = rest.partition("://")
+            if scheme not in DEFAULT_PORTS:
+                raise InvalidURL("only http:// or https:// can be named")
+        rest = rest.rstrip("/")
+        if "/" in rest or "@" in rest or not rest:
+            raise InvalidURL("name a host, host:port or scheme://host:port")
+        host, port_text = rest, None
+        if rest.startswith("["):  # RFC 3986 §3.2.2: an IPv6 address is written [::1]:port
+            host, _, after = rest[1:].partition("]")
+            if after:
+                if not after.startswith(":"):
+                    raise InvalidURL(f"{rest!r}: write an IPv6 address as [::1] or [::1]:port")
+                port_text = after[1:]
+        elif rest.count(":") == 1:
+            host, _, port_text = rest.partition(":")
+        port = None
+        if port_text is not None:
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+            if not (port_text.isascii() and port_text.isdigit()) or not (
+                0 < int(port_text) <= MAX_PORT
+            ):
+                raise InvalidURL(f"{port_text!r} is not a port number (1 to {MAX_PORT})")
+            port = int(port_text)
+        try:
+            host = URL.build(scheme="http", host=host).raw_host or ""
+        except (ValueError, TypeError) as exc:  # IDNA errors are ValueErrors (UnicodeError)
+            raise InvalidURL(f"{host!r}: {_reason(exc)}") from None
+        if not host:
+            raise InvalidURL("name a host, host:port or scheme://host:port")
+        return cls(host=host, scheme=scheme, port=port)
+
+    def matches(self, scheme: str, host: str, port: int) -> bool:
+        """Whether the origin (scheme, host, port), as :func:`origin_key` gives it, is this."""
+        if host != self.host or (self.scheme is not None and scheme != self.scheme):
+            return False
+        return port == (self.port if self.port is not None else DEFAULT_PORTS.get(scheme))
+
+    def matches_url(self, url: str) -> bool:
+        return self.matches(*origin_key(url))
+
+
 def display_host(url: str) -> str:
     """The host as a reader knows it: Unicode for IDN hosts (``bücher.de``)."""
     return URL(url).host or ""

@@ -16,7 +16,7 @@ from linkcheck.hosts import HostRules
 from linkcheck.http import Transport, user_agent
 from linkcheck.robots import RobotsRules
 from linkcheck.safety import AddressPolicy
-from linkcheck.urls import host_of
+from linkcheck.scope import site_origins
 
 # The host of a remap target: "scheme://host" or "scheme://[v6 address]", before any
 # port, path, query or fragment.
@@ -24,11 +24,9 @@ _REMAP_HOST = re.compile(r"^[a-z]+://(\[[^\]]+\]|[^/:?#]+)", re.IGNORECASE)
 
 
 def site_hosts(config: Config) -> frozenset[str]:
-    """The hosts being crawled: they get the site's (not a guest's) politeness settings."""
-    urls = [*config.start_urls, *config.crawl.allowed_prefixes]
-    return frozenset(host_of(url).lower() for url in urls) | frozenset(
-        host.lower() for host in config.crawl.allowed_hosts
-    )
+    """The host names being crawled, for the private-address guard: it decides by the
+    address a name resolves to, which all ports of a host share."""
+    return frozenset(pattern.host for pattern in site_origins(config))
 
 
 def configured_hosts(config: Config) -> frozenset[str]:
@@ -51,7 +49,9 @@ def address_policy(config: Config) -> AddressPolicy:
 
 
 def host_rules(config: Config) -> HostRules:
-    return HostRules(config, site_hosts(config))
+    """The site's origins get the site's politeness settings; every other origin, another
+    port of the site's host included, is a guest's."""
+    return HostRules(config, site_origins(config))
 
 
 def make_checker(

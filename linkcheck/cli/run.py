@@ -34,7 +34,7 @@ from linkcheck.config import (
     load_config,
     with_overrides,
 )
-from linkcheck.local import describe, local_site
+from linkcheck.local import describe, folder_argument_problem, local_site
 from linkcheck.models import RunResult
 from linkcheck.outcome import judge
 from linkcheck.progress import ProgressLine
@@ -43,6 +43,8 @@ from linkcheck.report.terminal import summary_lines
 from linkcheck.runner import run_check
 
 
+# Numbers are checked by linkcheck.config (ranges, finite) as the same keys in config.toml
+# are, so an option and its config key take the same values and say so in the same words.
 @click.command(epilog=exit_codes_help())
 @click.argument("start_urls", nargs=-1, metavar="[START_URL|FOLDER]...")
 @click.option(
@@ -66,23 +68,23 @@ from linkcheck.runner import run_check
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(min=1),
+    type=int,
     help=f"Requests in flight at once, over all hosts. Default: {DEFAULT_CONCURRENCY}.",
 )
 @click.option(
     "--max-pages",
-    type=click.IntRange(min=1),
+    type=int,
     help="Crawl at most this many pages (links beyond are checked, not crawled). "
     f"Default: {DEFAULT_MAX_PAGES}.",
 )
 @click.option(
     "--max-depth",
-    type=click.IntRange(min=0),
+    type=int,
     help="Crawl at most this many clicks from a start URL (0: start pages only).",
 )
 @click.option(
     "--parse-workers",
-    type=click.IntRange(min=AUTO_PARSE_WORKERS),
+    type=int,
     metavar="N",
     help="Processes that parse pages beside the one that fetches (0: none; "
     f"{AUTO_PARSE_WORKERS}, the default: one per spare CPU core, or per core for a built "
@@ -90,7 +92,7 @@ from linkcheck.runner import run_check
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
     metavar="SECONDS",
     help=f"Total time allowed for one request, body included. Default: {DEFAULT_TIMEOUT:g}.",
 )
@@ -126,7 +128,7 @@ from linkcheck.runner import run_check
 )
 @click.option(
     "--max-duration",
-    type=click.FloatRange(min=0),
+    type=float,
     metavar="SECONDS",
     help="Stop the whole run after this long and report what was found (0: no limit). "
     f"Default: {DEFAULT_MAX_DURATION:g}.",
@@ -211,6 +213,10 @@ def run(
     """
     setup_logging(verbose, quiet)
     try:
+        for arg in start_urls:
+            problem = folder_argument_problem(arg)
+            if problem is not None:
+                raise ConfigError(problem)
         folders = [arg for arg in start_urls if "://" not in arg and Path(arg).is_dir()]
         if folders and (len(folders) > 1 or len(folders) != len(start_urls)):
             raise ConfigError("give either one FOLDER or start URLs, not both")
