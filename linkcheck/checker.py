@@ -3,8 +3,13 @@
 Redirects are followed here rather than by the HTTP client so that every hop is recorded
 (the report offers the final URL as a replacement), loops are named as loops, and each hop
 gets its own host rules: remap, credentials (which therefore never cross to another origin),
-timeouts, politeness and the private-address guard. Links that are only checked are asked
-with HEAD first and with GET when a server refuses HEAD, because many do.
+timeouts, politeness and the private-address guard.
+
+Links to other sites that are only checked are asked with GET, reading the first slice of
+the body (``check_body_bytes``): HEAD answers are often not what GET says, and the slice
+shows a "not found" page that answers 200 (a soft 404, judged by ``linkcheck.soft404``).
+The crawled site's own links, and hosts whose [hosts] profile says ``method = "head"``, are
+asked with HEAD first and with GET when a server refuses HEAD, because many do.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from linkcheck.config import HttpSettings
 from linkcheck.decide import answer_verdict
@@ -20,6 +25,7 @@ from linkcheck.hosts import HostLimiter, HostRules, RequestRules
 from linkcheck.http import Failure, Outcome, Response, Transport
 from linkcheck.models import REDIRECT_STATUSES, CheckResult, ErrorKind, RedirectHop, Verdict
 from linkcheck.retry import head_refused, host_pause, with_retries
+from linkcheck.soft404 import SoftNotFoundDetector, read_sample
 from linkcheck.urls import InvalidURL, join
 
 
@@ -40,22 +46,62 @@ class Checker:
         *,
         remap: Callable[[str], str | None] = lambda url: None,
         is_file: Callable[[str], bool] = lambda url: False,
+        soft_404: Callable[[str], bool] = lambda url: False,
     ) -> None:
         """``is_file``: the URLs the client answers from a built folder's files, which take
-        no connection slot and no politeness (there is no server to spare)."""
+        no connection slot and no politeness (there is no server to spare).
+        ``soft_404``: the links whose GET answer is judged for a soft 404 (see check)."""
         self._client = client
         self._settings = settings
         self._rules = rules
         self._remap = remap
         self._is_file = is_file
+        self._judges_soft_404 = soft_404
+        # Made at the first page worth judging; its per-host probes belong to this run.
+        self._soft404: SoftNotFoundDetector | None = None
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts = HostLimiter()
 
     async def check(self, url: str, *, as_page: bool = False) -> Checked:
-        """Check ``url``; with ``as_page``, GET it and keep the final body for parsing."""
+        """Check ``url``; with ``as_page``, GET it and keep the final body for parsing.
+
+        A link that is only checked and answered GET with a page (its first slice) is
+        judged for a soft 404 when ``soft_404`` says so: broken, the page's title or heading
+        as evidence in the message.
+        """
+        checked, answer = await self._follow(url, as_page=as_page)
+        if as_page or answer is None or not answer.body or not checked.result.verdict.works:
+            return checked
+        if not self._judges_soft_404(url):
+            return checked
+        return await self._judged(url, checked.result, answer)
+
+    async def sample(self, url: str) -> Checked:
+        """Check ``url`` with GET and keep its final answer with the first slice of its body
+        (what a checked link is judged by), not judged itself: a host's not-found page."""
+        checked, answer = await self._follow(url, as_page=False, method="GET")
+        return Checked(checked.result, answer)
+
+    async def _judged(self, url: str, result: CheckResult, answer: Response) -> Checked:
+        page = read_sample(answer)
+        if page is None:
+            return Checked(result)
+        if self._soft404 is None:
+            self._soft404 = SoftNotFoundDetector(self, sample=True)
+        reason = await self._soft404.judge_sample(result.final_url or url, page)
+        if not reason:
+            return Checked(result)
+        return Checked(replace(result, verdict=Verdict.BROKEN, message=f"soft 404: {reason}"))
+
+    async def _follow(
+        self, url: str, *, as_page: bool, method: str | None = None
+    ) -> tuple[Checked, Response | None]:
+        """Request ``url`` and follow its redirects: the result, and the final answer (None
+        when there was no usable one)."""
         started = time.monotonic()
         first_rules = self._rules.for_url(self._remap(url) or url)
-        method = "GET" if as_page or first_rules.method == "get" else "HEAD"
+        if method is None:
+            method = "GET" if as_page or first_rules.method == "get" else "HEAD"
         hops: list[RedirectHop] = []
         seen = {url}
         current = url
@@ -78,7 +124,7 @@ class Checker:
                     error=outcome.kind,
                     message=outcome.message,
                     final_url=current,
-                )
+                ), None
             location = outcome.location
             if outcome.status not in REDIRECT_STATUSES or not location:
                 break
@@ -94,7 +140,7 @@ class Checker:
                     error=ErrorKind.INVALID_URL,
                     message=f"redirect to an unusable URL {location!r}: {exc}",
                     final_url=current,
-                )
+                ), None
             if target in seen:
                 return self._done(
                     url,
@@ -104,7 +150,7 @@ class Checker:
                     error=ErrorKind.REDIRECT_LOOP,
                     message=f"redirect loop: {target} was already visited",
                     final_url=target,
-                )
+                ), None
             if len(hops) > self._settings.max_redirects:
                 return self._done(
                     url,
@@ -114,7 +160,7 @@ class Checker:
                     error=ErrorKind.TOO_MANY_REDIRECTS,
                     message=f"more than {self._settings.max_redirects} redirects",
                     final_url=target,
-                )
+                ), None
             seen.add(target)
             current = target
             if outcome.status == 303 and method != "HEAD":
@@ -130,7 +176,7 @@ class Checker:
         result = self._done(
             url, started, verdict, hops, status=outcome.status, message=message, final_url=current
         )
-        return Checked(result.result, outcome if as_page else None)
+        return Checked(result.result, outcome if as_page else None), outcome
 
     async def _attempt(
         self, method: str, url: str, rules: RequestRules, *, read_body: bool

@@ -45,7 +45,13 @@ DEFAULT_MAX_REDIRECTS = 10
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 DEFAULT_RETRIES = 2
 DEFAULT_RETRY_MAX_WAIT = 30.0
-DEFAULT_EXTERNAL_METHOD = "head"
+# Links to other sites are asked with GET: HEAD answers are often not what GET says (a CDN
+# or shop platform answers HEAD 200 for a page that is gone), and a body is needed to
+# recognise a "not found" page that answers 200. A [hosts] profile can ask for "head".
+DEFAULT_EXTERNAL_METHOD = "get"
+# Bytes of a checked (not crawled) link's body read with GET: enough for the <title> and
+# first <h1> of most pages; then the connection is closed rather than drained.
+DEFAULT_CHECK_BODY_BYTES = 16 * 1024
 DEFAULT_INDEX_FILES = ("index.html",)
 DEFAULT_EXTENSIONS = (".html", ".htm")
 DEFAULT_OUTPUT = "reports"
@@ -135,6 +141,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("http", "timeout"): _TIMEOUT,
     ("http", "max_redirects"): Range(0, MAX_REDIRECTS),
     ("http", "max_body_bytes"): Range(1024, MAX_BODY_BYTES, unit="bytes"),
+    ("http", "check_body_bytes"): Range(0, MAX_BODY_BYTES, unit="bytes"),
     ("http", "retries"): Range(0, MAX_RETRIES),
     ("http", "retry_max_wait"): _SECONDS,
     ("http", "recheck_delay"): _SECONDS,
@@ -189,6 +196,7 @@ class HttpSettings:
     retries: int = DEFAULT_RETRIES
     retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT
     external_method: str = DEFAULT_EXTERNAL_METHOD
+    check_body_bytes: int = DEFAULT_CHECK_BODY_BYTES
     user_agent: str = ""
     accept: str = DEFAULT_ACCEPT
     recheck: bool = DEFAULT_RECHECK

@@ -47,13 +47,14 @@ ERROR_BODY_PEEK = 16 * 1024  # enough of an error page to recognise a bot challe
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """What the server answered. ``body`` is empty unless it was asked for."""
+    """What the server answered: ``body`` is the page (``read_body``), a GET's first slice,
+    or empty (HEAD)."""
 
     url: str
     status: int
     headers: Mapping[str, str]  # lower-cased names, first value of each
     body: bytes = b""
-    truncated: bool = False  # the body was cut at the size cap
+    truncated: bool = False  # the body was cut at the size cap (or the slice's)
 
     @property
     def location(self) -> str | None:
@@ -174,8 +175,10 @@ class HttpClient:
     ) -> Outcome:
         """Send one request, without following redirects, within the total deadline.
 
-        ``read_body`` reads the body up to the size cap; otherwise only an error answer's
-        first bytes are read (enough to recognise a bot-protection page).
+        ``read_body`` reads the body up to the size cap (a page to parse); otherwise a GET
+        reads only the body's first ``check_body_bytes`` (at least ERROR_BODY_PEEK of an
+        error answer, enough to recognise a bot-protection page) and, if there is more,
+        closes the connection.
         """
         if self._session is None:
             raise RuntimeError("HttpClient used outside 'async with'")
@@ -241,18 +244,26 @@ class HttpClient:
                 headers.setdefault(name.lower(), value)  # the first of repeated headers
             body, truncated = b"", False
             if method != "HEAD":
-                if read_body:
-                    body, truncated = await _read_capped(response, self._settings.max_body_bytes)
-                elif response.status >= 400:
-                    body, _ = await _read_capped(response, ERROR_BODY_PEEK)
+                limit = self._settings.max_body_bytes if read_body else self._sample(response)
+                body, truncated = await _read_capped(response, limit)
             return Response(url, response.status, headers, body, truncated)
+
+    def _sample(self, response: aiohttp.ClientResponse) -> int:
+        """Bytes of a checked link's body read: its first slice, for its title and heading
+        (a "not found" page that answers 200), or an error page's bot-challenge markers."""
+        limit = self._settings.check_body_bytes
+        return max(limit, ERROR_BODY_PEEK) if response.status >= 400 else limit
 
 
 async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """Read at most ``limit`` decompressed bytes; the rest is never downloaded."""
+    """Read at most ``limit`` decompressed bytes; the rest is never downloaded.
+
+    A body cut short closes its connection: returned to the pool half-read, it would have to
+    be drained (the rest of a large page, or a body that never ends) before its next use.
+    """
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.content.iter_chunked(_CHUNK):
+    async for chunk in response.content.iter_chunked(min(_CHUNK, limit + 1)):
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:

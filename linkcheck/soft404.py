@@ -5,25 +5,47 @@ languages, "ページが見つかりません" included); and a page that is nea
 host returns for a path that cannot exist — each host is probed once, lazily. The probe
 signal is dropped when it would flag most of the site: a host that answers every URL with
 the same shell (a single-page app) says nothing by resembling itself.
+
+Pages of other sites are judged from the first slice of their body that the checker reads
+(:meth:`SoftNotFoundDetector.judge_sample`), at once, by the same two signals; their host is
+probed only for a page that looks suspicious (an error word in its title, "not found" in
+its text), so most hosts are never probed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from linkcheck.extract import ParsedPage, decode, is_html, parse_page
 from linkcheck.models import Verdict
-from linkcheck.quality import similar
+from linkcheck.quality import looks_not_found, mentions_not_found, similar
 from linkcheck.urls import origin
 
 if TYPE_CHECKING:
     from linkcheck.checker import Checker
+    from linkcheck.http import Response
 
 SIMILAR_ENOUGH = 0.9
 SINGLE_PAGE_APP_SHARE = 0.5  # more than this share of pages alike: stop trusting the probe
+
+# Words in a title or main heading that do not make a page "not found" (the phrases that do
+# are quality.NOT_FOUND_PHRASES) but make another site's page worth comparing with that
+# host's own not-found page. One row per language; searched in lowercased text.
+SUSPICIOUS_WORDS: tuple[tuple[str, str], ...] = (
+    ("status", r"\b(404|410)\b"),
+    ("English", r"\b(error|oops|sorry|missing|unavailable)\b"),
+    ("Japanese", r"エラー|申し訳|ございません|お探し"),
+    ("German", r"\b(fehler|leider)\b"),
+    ("French", r"\berreur\b|désolé"),
+    ("Spanish", r"lo sentimos|\bvaya\b"),
+    ("Chinese", r"错误|錯誤|抱歉"),
+    ("Korean", r"오류|죄송"),
+)
+_SUSPICIOUS = re.compile("|".join(f"(?:{pattern})" for _, pattern in SUSPICIOUS_WORDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +55,50 @@ class SoftNotFound:
     by_probe: bool  # true: "looks like the host's not-found page", false: says so itself
 
 
+def read_sample(response: Response) -> ParsedPage | None:
+    """The page in an answer's body (a checked link's first slice), or None if not HTML."""
+    if not is_html(response.content_type, response.body):
+        return None
+    return parse_page(decode(response.body, response.charset))
+
+
+def says_not_found(page: ParsedPage) -> str:
+    """Why the page is a "not found" page by its own title or main heading, or ""."""
+    said = looks_not_found(page.title, page.heading)
+    return f"the page says “{said}”" if said else ""
+
+
+def looks_suspicious(page: ParsedPage) -> bool:
+    """Whether another site's page (that does not say "not found" in its title) is worth
+    comparing with its host's not-found page: an error word in its title or heading, or
+    "not found" in its text. Neither a missing title nor a redirect is a hint: both are
+    common on real pages, and each would cost a probe of most hosts."""
+    said = f"{page.title}\n{page.heading}".lower()
+    return _SUSPICIOUS.search(said) is not None or mentions_not_found(page.text)
+
+
+def same_as_not_found_page(page: ParsedPage, probe: ParsedPage) -> bool:
+    """Whether ``page`` is the host's not-found page (``probe``): the same title and
+    near-identical text. The title as well, since the first slice of two real pages of one
+    site can be mostly the same navigation."""
+    return page.title == probe.title and alike(page.text, probe.text)
+
+
+def alike(text: str, probe_text: str) -> bool:
+    """Whether a page's text is near-identical to the host's not-found page's."""
+    return similar(text, probe_text) >= SIMILAR_ENOUGH
+
+
+PROBE_REASON = "the page is the same as what this site shows for an address that does not exist"
+
+
 class SoftNotFoundDetector:
-    def __init__(self, checker: Checker) -> None:
+    def __init__(self, checker: Checker, *, sample: bool = False) -> None:
+        """``sample``: probe hosts as the checker checks a link (the first slice of the
+        body, to compare with pages of other sites, see judge_sample) rather than as it
+        fetches a page to crawl."""
         self._checker = checker
+        self._sample = sample
         self._probes: dict[str, asyncio.Task[ParsedPage | None]] = {}
         self.found: list[SoftNotFound] = []
         self.pages_judged = 0
@@ -65,20 +128,26 @@ class SoftNotFoundDetector:
             found = SoftNotFound(url, f"the page says “{said}”", by_probe=False)
         else:
             probe = self._probed(url)
-            if (
-                probe is not None
-                and text is not None
-                and similar(text, probe.text) >= SIMILAR_ENOUGH
-            ):
-                found = SoftNotFound(
-                    url,
-                    "the page is the same as what this site shows for an address that does "
-                    "not exist",
-                    by_probe=True,
-                )
+            if probe is not None and text is not None and alike(text, probe.text):
+                found = SoftNotFound(url, PROBE_REASON, by_probe=True)
         if found is not None:
             self.found.append(found)
         return found
+
+    async def judge_sample(self, final_url: str, page: ParsedPage) -> str:
+        """Why another site's page (the first slice of the answer a link ended at, at
+        ``final_url``) is a soft 404, with its title as evidence; "" for a real page.
+
+        Judged at once, for the link's own result: no record is kept. The host is probed
+        (once) only when the page looks suspicious.
+        """
+        said = says_not_found(page)
+        if said or not looks_suspicious(page):
+            return said
+        probe = await self._probe(final_url)
+        if probe is None or not same_as_not_found_page(page, probe):
+            return ""
+        return f"{PROBE_REASON} (its title: “{page.title}”)" if page.title else PROBE_REASON
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -112,10 +181,11 @@ class SoftNotFoundDetector:
         folder = url.split("?", 1)[0]
         folder = folder[: folder.rfind("/") + 1]
         probe_url = f"{folder}linkcheck-probe-{secrets.token_hex(8)}-not-a-page"
-        checked = await self._checker.check(probe_url, as_page=True)
+        if self._sample:  # compared slice with slice: the same bytes of each page
+            checked = await self._checker.sample(probe_url)
+        else:
+            checked = await self._checker.check(probe_url, as_page=True)
         response = checked.response
         if checked.result.verdict is not Verdict.OK or response is None:
             return None
-        if not is_html(response.content_type, response.body):
-            return None
-        return parse_page(decode(response.body, response.charset))
+        return read_sample(response)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from linkcheck.checker import Checker
 from linkcheck.config import Config
+from linkcheck.decide import soft_404_enabled
 from linkcheck.hosts import HostRules
 from linkcheck.http import Transport, user_agent
 from linkcheck.robots import RobotsRules
@@ -62,7 +63,19 @@ def make_checker(
     is_file: Callable[[str], bool] = lambda url: False,
 ) -> Checker:
     """``is_file``: the URLs ``transport`` answers from a built folder's files."""
-    return Checker(transport, config.http, rules, remap=config.remapped, is_file=is_file)
+
+    def judges_soft_404(url: str) -> bool:
+        # as decide.recorded: [checks] soft_404 = false turns it off for every host
+        return config.checks.soft_404 and soft_404_enabled(config, url)
+
+    return Checker(
+        transport,
+        config.http,
+        rules,
+        remap=config.remapped,
+        is_file=is_file,
+        soft_404=judges_soft_404,
+    )
 
 
 def make_robots(config: Config, checker: Checker) -> RobotsRules | None:

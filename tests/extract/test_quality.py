@@ -442,7 +442,7 @@ def test_external_fragments_are_opt_in() -> None:
         )
         with TestServer({"/": page(html)}) as site:
             default = crawl(site.url("/"), http={"allow_private": True})
-            assert ext.methods("/doc") == ["HEAD"]
+            assert ext.methods("/doc") == ["GET"]  # a check's GET (#20), not a page's fetch
             opted = crawl(
                 site.url("/"), http={"allow_private": True}, checks={"external_fragments": True}
             )
