@@ -42,6 +42,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -935,6 +936,30 @@ def bench(args: argparse.Namespace) -> int:
             work_tmp.cleanup()
 
 
+def extract_tree(rev: str, work: Path) -> tuple[list[str], str]:
+    """linkcheck's package as committed at ``rev``, in a folder of its own, and the command
+    that runs it: other work in progress in the checkout is then not measured."""
+    short = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", rev],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    tar = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", rev, "linkcheck"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    tree = work / f"linkcheck-{short}"
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(tree, filter="data")
+    # byte-compiled as a wheel install is (see byte_compile_linkcheck in peers.py)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree)], check=False)
+    # PYTHONPATH comes before the editable install's path entry on sys.path
+    command = ["env", f"PYTHONPATH={tree}", sys.executable, "-m", "linkcheck"]
+    return command, f"{short} (committed tree)"
+
+
 def measure(args: argparse.Namespace, work: Path) -> int:
     write_linkcheckerrc(work)
     peers, linkcheck = args.peers_dir.resolve(), shlex.split(args.linkcheck)
@@ -949,6 +974,11 @@ def measure(args: argparse.Namespace, work: Path) -> int:
             log(f"skipping {t.name}: {skipped[t.name]}")
         else:
             selected.append(t)
+    if args.linkcheck_tree:
+        linkcheck, source = extract_tree(args.linkcheck_tree, work)
+    else:
+        source = linkcheck_source()
+        byte_compile_linkcheck()
     # Every run gets its own server on its own five ports, so runs can overlap: the 429
     # state and the held connections of one run never meet another's.
     jobs = [(n, t) for n in range(1, args.runs + 1) for t in selected]
@@ -962,8 +992,6 @@ def measure(args: argparse.Namespace, work: Path) -> int:
     (work / "truth.json").write_text(
         json.dumps([link.__dict__ for link in truth], indent=1, ensure_ascii=False) + "\n"
     )
-    source = linkcheck_source()
-    byte_compile_linkcheck()
     flags = sum(1 for link in truth if link.expect == "flag")
     log(
         f"site: {GUIDE_PAGES} guide pages and 4 carriers per run, ports {base}-"
@@ -1056,6 +1084,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--linkcheck",
         default=f"{shlex.quote(sys.executable)} -m linkcheck",
         help="command that runs linkcheck (default: this Python -m linkcheck)",
+    )
+    ap.add_argument(
+        "--linkcheck-tree",
+        metavar="REV",
+        help="measure linkcheck's package as committed at REV (e.g. HEAD), not the checkout",
     )
     ap.add_argument("--peers-dir", type=Path, default=BENCH_DIR / ".peers")
     ap.add_argument(
