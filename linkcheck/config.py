@@ -160,7 +160,21 @@ _UNLISTED = Range(0, MAX_COUNT)
 
 
 class ConfigError(Exception):
-    """A configuration or usage problem, described in one line for the user."""
+    """A configuration or usage problem, described in one line for the user.
+
+    The message quotes what the user wrote (a key, a value, a path), which may hold a line
+    break or another control character: those are shown escaped, so the message stays one
+    line whatever was written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message.translate(_ESCAPED))
+
+
+# Every character str.splitlines() breaks at, and the other C0 controls but tab: as escapes
+_ESCAPED = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, 0x85, 0x2028, 0x2029)
+} | {0x0A: "\\n", 0x0D: "\\r"}
 
 
 @dataclass(frozen=True, slots=True)

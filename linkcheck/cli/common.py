@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -59,6 +59,17 @@ def explain(outcome: Outcome) -> ExitCode:
     for error in outcome.errors:
         click.echo(f"error: {error}", err=True)
     return outcome.code
+
+
+class SafePath(click.Path):
+    """``click.Path`` whose odd values are usage errors: a path with a NUL byte makes
+    ``os.stat`` raise ValueError, which Click does not catch (a traceback, exit 1)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except ValueError as exc:
+            self.fail(f"{value!r} is not a usable path: {exc}", param, ctx)
 
 
 verbose_option = click.option(

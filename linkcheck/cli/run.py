@@ -9,6 +9,7 @@ import click
 
 from linkcheck.cli.common import (
     REDIS_ENV,
+    SafePath,
     exit_codes_help,
     explain,
     fail,
@@ -50,13 +51,13 @@ from linkcheck.runner import run_check
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=SafePath(dir_okay=False),
     help=f"Configuration file. Default: ./{DEFAULT_CONFIG_FILE} if it exists.",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(file_okay=False),
+    type=SafePath(file_okay=False),
     help=f"Folder for the reports. Default: {DEFAULT_OUTPUT} (or [report] output).",
 )
 @click.option(
@@ -175,7 +176,7 @@ from linkcheck.runner import run_check
 )
 @click.option(
     "--compare",
-    type=click.Path(dir_okay=False, exists=True),
+    type=SafePath(dir_okay=False, exists=True),
     help="A report.json of an earlier run, for 'new' and 'fixed' in the reports "
     f"(default: the {PREVIOUS_RUN_FILE} already in the output folder).",
 )
