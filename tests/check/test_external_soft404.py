@@ -23,7 +23,7 @@ from linkcheck.soft404 import (
     same_as_not_found_page,
     says_not_found,
 )
-from tests.conftest import crawl, result
+from tests.conftest import crawl, make_config, result
 from tests.server import Reply, Route, Seen, TestServer, page, redirect
 
 
@@ -263,3 +263,49 @@ def test_a_head_only_host_is_not_judged() -> None:
     with ext, TestServer({"/": page(f'<a href="{ext.url("/gone")}">g</a>')}) as site:
         run = crawl(site.url("/"), hosts={f"127.0.0.1:{ext.port}": {"method": "head"}})
     assert result(run, ext.url("/gone")).verdict is Verdict.OK
+
+
+def test_a_shift_jis_not_found_page_is_read_in_its_own_charset() -> None:
+    body = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+        "<title>ページが見つかりません</title></head><body>トップへ</body></html>"
+    ).encode("shift_jis")
+    run, ext = run_with({"/old": Reply(200, body, content_type="text/html")}, ["/old"])
+    found = result(run, ext.url("/old"))
+    assert found.verdict is Verdict.BROKEN
+    assert found.message == "soft 404: the page says “ページが見つかりません”"
+
+
+def test_a_distributed_run_judges_as_one_machine_does() -> None:
+    """The workers check with the same Checker (wiring.make_checker): the lying HEAD and the
+    page that says "not found" are broken there too."""
+    pytest.importorskip("redis", reason="the redis client is not installed")
+    from linkcheck.distributed import run_distributed
+    from tests.distributed import test_distributed as cluster
+
+    if cluster.REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed")
+    redis_server = cluster._start_redis("--appendonly", "no")
+
+    def lying(seen: Seen) -> Reply:
+        return Reply(200, "") if seen.method == "HEAD" else Reply(404, "gone")
+
+    try:
+        with TestServer({"/gone": lying, "/faq": Reply(200, NOT_FOUND_JA)}) as ext:
+            html = f'<a href="{ext.url("/gone")}">g</a><a href="{ext.url("/faq")}">f</a>'
+            with TestServer({"/": page(html)}) as site:
+                config = make_config(site.url("/"))
+                run = run_distributed(
+                    config,
+                    redis_server.url,
+                    run_id=cluster.fresh_run_id("soft404"),
+                    lease=cluster.LEASE,
+                )
+    finally:
+        redis_server.stop()
+    gone, faq = result(run, ext.url("/gone")), result(run, ext.url("/faq"))
+    assert (gone.verdict, gone.status) == (Verdict.BROKEN, 404)
+    assert (faq.verdict, faq.message) == (
+        Verdict.BROKEN,
+        "soft 404: the page says “ページが見つかりません｜TENSO”",
+    )
