@@ -31,7 +31,8 @@ from linkcheck.urls import InvalidURL, join
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """A verdict, and the final response when a page body was asked for (to be parsed)."""
+    """A verdict, and the final response when a page body was asked for (to be parsed), or
+    a sample (its first slice, see Checker.sample)."""
 
     result: CheckResult
     response: Response | None = None
