@@ -866,6 +866,10 @@ def tables(
             f"| {span(found)}/{flag_total} | {span([flag_total - f for f in found])} "
             f"| {span(false)}/{pass_total} | {span(named)}/{redirect_total} |"
         )
+    medians = {k: statistics.median(r.wall_s for r in g) for k, g in good.items() if g}
+    if "linkcheck" in medians and "lychee" in medians:
+        ratio = medians["linkcheck"] / medians["lychee"]
+        lines += ["", f"linkcheck's wall time is {ratio:.2f}x lychee's (issue #20: at most 0.75x)."]
     lines += [
         "",
         "Per fault kind: for a problem, how many of its links each tool reported (found/links); "
