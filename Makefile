@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_PORT := 8735
 
-.PHONY: run test install lint typecheck check bench bench-peers bench-scaling clean
+.PHONY: run test install lint typecheck check bench bench-peers bench-scaling bench-carriers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ bench-peers: $(STAMP)
 
 bench-scaling: $(STAMP)
 	$(BIN)/python bench/peers.py --scaling 1000,10000,50000
+
+# linkcheck, lychee and LinkChecker against slow and lying carrier servers on loopback, the
+# same timeout for each (bench/README.md, "Carriers: slow and lying servers"); ~1.5 minutes.
+bench-carriers: $(STAMP)
+	bash bench/setup_peers.sh
+	$(BIN)/python bench/carriers.py
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/*.json .pytest_cache .mypy_cache .ruff_cache
