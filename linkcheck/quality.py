@@ -19,34 +19,49 @@ from linkcheck.contact import check_tel as check_tel
 from linkcheck.extract import RawLink
 from linkcheck.models import Finding, FindingKind, Link, is_absolute_http
 
-# Titles and main headings of "not found" pages, in the languages a shop's guide and its
-# carriers use: one row per language (or "404" form), each a pattern searched in lowercased
-# text. linkcheck.soft404 judges external pages with the same table.
-NOT_FOUND_PHRASES: tuple[tuple[str, str], ...] = (
-    # "404" alone says "not found" only where a not-found page puts it: first and followed by
-    # nothing, a separator or a not-found word ("404", "404 | Shop", "404 Not Found"), last
-    # after a separator ("Shop - 404"), or after "error"; "Guide page 404: DHL" is page 404
-    # and "404 Camera Review" a product's name.
-    ("404", r"^\s*404\s*($|[-:|.!/\u2013\u2014\u00b7\u30fb]|not\b|error|page|エラー|ページ)"),
-    ("404", r"[-:|\u2013\u2014]\s*404\s*$|\b(error|erreur|fehler|http)\s*404\b|エラー\s*404"),
-    ("404", r"\b404\s*(error|not found)"),
+# What the title or main heading of a "not found" page says, in the languages a shop's guide
+# and its carriers use: one row per language, each a tuple of phrases, matched in lowercased
+# text. linkcheck.soft404 judges other sites' pages with the same table.
+NOT_FOUND_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "English",
-        r"page not found|not found|no longer (available|exists)|does not exist|"
-        r"can(no|')t be found|couldn't find|could not be found",
+        (
+            "not found",  # "Page not found", "404 Not Found", "Product not found"
+            "no longer available",
+            "no longer exists",
+            "does not exist",
+            "cannot be found",
+            "can't be found",
+            "can\u2019t be found",
+            "couldn't find",
+            "could not be found",
+        ),
     ),
     # ページが見つかりません, お探しのページは見つかりませんでした, 指定されたページは存在しません
-    ("Japanese", r"ページが見つかりません|お探しのページ|見つかりませんでした|存在しません"),
-    ("German", r"seite nicht gefunden|nicht gefunden"),
-    ("French", r"page introuvable|introuvable|n['\u2019]existe pas"),
-    ("Spanish", r"página no encontrada|no encontrad|no existe"),
-    ("Italian", r"pagina non trovata|non trovata"),
+    (
+        "Japanese",
+        ("ページが見つかりません", "お探しのページ", "見つかりませんでした", "存在しません"),
+    ),
+    ("German", ("seite nicht gefunden", "nicht gefunden")),
+    ("French", ("page introuvable", "introuvable", "n'existe pas", "n\u2019existe pas")),
+    ("Spanish", ("página no encontrada", "no encontrad", "no existe")),
+    ("Italian", ("pagina non trovata", "non trovata")),
     # 页面未找到 / 找不到页面 (simplified), 頁面不存在 / 找不到網頁 (traditional)
-    ("Chinese", r"未找到|找不到|页面不存在|頁面不存在|无法找到|無法找到"),
-    ("Korean", r"페이지를 찾을 수 없|찾을 수 없"),  # 페이지를 찾을 수 없습니다
+    ("Chinese", ("未找到", "找不到", "页面不存在", "頁面不存在", "无法找到", "無法找到")),
+    ("Korean", ("페이지를 찾을 수 없", "찾을 수 없")),  # 페이지를 찾을 수 없습니다
+)
+_PHRASES = tuple(phrase for _, phrases in NOT_FOUND_PHRASES for phrase in phrases)
+# "404" alone says "not found" only where a not-found page puts it: first and followed by
+# nothing, a separator or a not-found word ("404", "404 | Shop", "404 Not Found"), last after
+# a separator ("Shop - 404"), or after "error"; "Guide page 404: DHL" is page 404 and "404
+# Camera Review" a product's name. For titles and headings only.
+NOT_FOUND_404 = (
+    r"^\s*404\s*($|[-:|.!/\u2013\u2014\u00b7\u30fb]|not\b|error|page|エラー|ページ)",
+    r"[-:|\u2013\u2014]\s*404\s*$|\b(error|erreur|fehler|http)\s*404\b|エラー\s*404",
+    r"\b404\s*error",
 )
 # searched in lowercased text: faster than re.IGNORECASE over so many alternatives
-_NOT_FOUND = re.compile("|".join(f"(?:{pattern})" for _, pattern in NOT_FOUND_PHRASES))
+_NOT_FOUND = re.compile("|".join([*NOT_FOUND_404, *map(re.escape, _PHRASES)]))
 _QUOTED = re.compile('“[^”]*”|"[^"]*"|「[^」]*」|『[^』]*』|\u2018[^\u2019]*\u2019')
 _LOGIN_PATH = re.compile(
     r"/(log-?in|sign-?in|signon|auth|account/login|users/sign_in|sso)\b", re.IGNORECASE
@@ -97,8 +112,10 @@ def looks_not_found(title: str, heading: str) -> str:
 
 def mentions_not_found(text: str) -> bool:
     """Whether ``text`` (a page's visible text) says "not found" anywhere: not a verdict
-    (a help page may explain the phrase), only a reason to look closer."""
-    return _NOT_FOUND.search(_QUOTED.sub("", text).lower()) is not None
+    (a help page may explain the phrase), only a reason to look closer. Substring tests,
+    not the title's regex: a page's text is long, and this runs for every page checked."""
+    lowered = _QUOTED.sub("", text).lower()
+    return any(phrase in lowered for phrase in _PHRASES)
 
 
 def redirect_dead_end(url: str, final_url: str | None) -> str:
