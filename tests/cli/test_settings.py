@@ -28,6 +28,7 @@ from linkcheck.config import (
     RANGES,
     Config,
     ConfigError,
+    HostProfile,
     config_from_mapping,
     load_config,
     with_overrides,
@@ -111,7 +112,15 @@ def test_host_profiles_are_validated(profile: dict[str, Any], message: str) -> N
     with pytest.raises(ConfigError, match=r"^site\.toml: ") as caught:
         config_from_mapping({"hosts": {"a.test": profile}}, source="site.toml")
     assert message in str(caught.value)
-    assert set(HOST_RANGES) <= {"timeout", "interval", "concurrency", "cache_max_age"}
+
+
+def test_every_numeric_host_key_has_a_range() -> None:
+    numeric = {
+        f.name
+        for f in dataclasses.fields(HostProfile)
+        if f.type in ("float | None", "int | None") and f.name != "port"
+    }
+    assert numeric == set(HOST_RANGES)
 
 
 @pytest.mark.parametrize(
@@ -255,8 +264,6 @@ def _section_keys(section: str) -> list[str]:
 
 
 def _host_keys() -> list[str]:
-    from linkcheck.config import HostProfile
-
     names = [f.name for f in dataclasses.fields(HostProfile)]
     return [n for n in names if n not in ("key", "host", "scheme", "port")] + ["password_env"]
 
@@ -301,7 +308,17 @@ def toml_documents(draw: st.DrawFn, values: st.SearchStrategy[Any] = toml_values
     return document
 
 
-numeric_documents = toml_documents(values=numbers)
+@st.composite
+def numeric_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """Numbers only, for numeric settings only: every range check is reached, none is
+    hidden behind an earlier type error."""
+    document: dict[str, Any] = {section: {} for section in SECTIONS}
+    for section, key in draw(st.lists(st.sampled_from(sorted(RANGES)), max_size=6, unique=True)):
+        document[section][key] = draw(numbers)
+    if draw(st.booleans()):
+        keys = st.sampled_from(sorted(HOST_RANGES))
+        document["hosts"] = {"a.test": draw(st.dictionaries(keys, numbers, max_size=3))}
+    return document
 
 
 def _accept_or_one_line(document: dict[str, Any]) -> Config | None:
@@ -344,7 +361,7 @@ def test_random_toml_values_are_accepted_or_one_line_errors(document: dict[str, 
 
 
 @settings(max_examples=150 * SCALE, deadline=2000)
-@given(numeric_documents)
+@given(numeric_documents())
 def test_random_numbers_for_every_setting(document: dict[str, Any]) -> None:
     config = _accept_or_one_line(document)
     if config is not None:
