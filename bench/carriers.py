@@ -133,6 +133,7 @@ class Site:
     port: int  # the guide; carriers on port+1 .. port+4
     routes: dict[tuple[int, str], Resp]
     fallback: dict[int, Resp]  # per port, how an unknown path answers (default: 404)
+    guide: dict[tuple[int, str], str]  # the guide pages' HTML
     links: list[Link]  # every URL the guide links to, with its truth
     start_url: str
     page_urls: list[str]
@@ -393,15 +394,10 @@ def build(port: int, seed: int = SEED) -> Site:
             url = rng.choice(carrier_links)
             if url not in placed[i]:
                 placed[i].append(url)
-    for i, url in enumerate(page_urls):
-        routes[port_path(url)] = Resp("page", title=f"guide:{i}")
-    guide_html = {i: guide_page(i, page_urls, placed[i]) for i in range(GUIDE_PAGES)}
-    _GUIDE_HTML.update({port_path(url): guide_html[i] for i, url in enumerate(page_urls)})
+    guide = {port_path(url): guide_page(i, placed[i]) for i, url in enumerate(page_urls)}
     fallback = {port + 3: Resp("soft404", NOT_FOUND_TITLES["ja"], lang="ja")}
-    return Site(port, routes, fallback, links, page_urls[0], page_urls)
+    return Site(port, routes, fallback, guide, links, page_urls[0], page_urls)
 
-
-_GUIDE_HTML: dict[tuple[int, str], str] = {}  # filled by build(): the guide pages' HTML
 
 LOREM = (
     "Orders ship from our warehouse in Osaka within two business days. Parcels abroad go "
@@ -414,7 +410,7 @@ def label(topic: str) -> str:
     return topic.replace("-", " ").title()
 
 
-def guide_page(i: int, page_urls: list[str], carrier_links: list[str]) -> str:
+def guide_page(i: int, carrier_links: list[str]) -> str:
     topic = GUIDE_TOPICS[i]
     nav = "\n".join(
         f'      <li><a href="{"./" if t == "index" else t + ".html"}">{label(t)}</a></li>'
@@ -470,8 +466,8 @@ def serve(port: int, seed: int) -> None:
         key = (request.app["port"], request.path_qs)
         if key[1] == "/robots.txt":
             return web.Response(status=404, text="no robots.txt")
-        if key in _GUIDE_HTML:
-            return web.Response(text=_GUIDE_HTML[key], content_type="text/html")
+        if key in site.guide:
+            return web.Response(text=site.guide[key], content_type="text/html")
         resp = site.routes.get(key) or site.fallback.get(key[0])
         if resp is None:
             return web.Response(status=404, text="404 Not Found", content_type="text/html")
