@@ -112,6 +112,11 @@ def page_from_state(item: dict[str, Any]) -> tuple[Page, frozenset[str]]:
 
 _LINE = orjson.OPT_APPEND_NEWLINE
 
+# Header lists that may come in lines of their own, a chunk at a time ({"pages": [...]}),
+# after the header: a large crawl's pages and findings are too many to make at once.
+LISTED = ("pages", "findings")
+LIST_CHUNK = 1000
+
 
 def encode(header: dict[str, Any], links: Iterable[Any]) -> Iterator[bytes]:
     """The state as zlib-compressed JSON lines: the header, then one line per link, handed
@@ -137,19 +142,26 @@ def decode(blob: bytes) -> dict[str, Any]:
     afresh, with a warning, rather than failing)."""
     links: list[Any] = []
     variants = bytearray()
+    listed: dict[str, list[Any]] = {key: [] for key in LISTED}
     try:
         lines = zlib.decompress(blob).splitlines()
         header = orjson.loads(lines[0])
         for line in lines[1:]:
             item = orjson.loads(line)
-            if isinstance(item, dict):  # a chunk of the variant table (see tables_to_state)
-                variants += base64.b64decode(item["variants"])
-            else:
+            if not isinstance(item, dict):
                 links.append(item)
+            elif "variants" in item:  # a chunk of the variant table (see tables_to_state)
+                variants += base64.b64decode(item["variants"])
+            else:  # a chunk of pages or findings
+                ((key, values),) = item.items()
+                listed[key].extend(values)
     except (zlib.error, orjson.JSONDecodeError, IndexError, KeyError, ValueError) as exc:
         raise ValueError(f"unreadable checkpoint: {exc}") from None
     if not isinstance(header, dict):
         raise ValueError("unreadable checkpoint: no header")
+    for key, values in listed.items():
+        if values:
+            header[key] = [*header.get(key, ()), *values]
     if header.get("version") not in READABLE_VERSIONS:
         raise ValueError(
             f"checkpoint version {header.get('version')!r}, this linkcheck reads {STATE_VERSION}"

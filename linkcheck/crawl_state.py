@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linkcheck.checkpoint import (
+    LIST_CHUNK,
     READABLE_VERSIONS,
     STATE_VERSION,
     Tables,
@@ -96,18 +97,31 @@ class CrawlState:
             for link in self.links.values()
         )
         header = {**self._header(), "tables": tables, **extra}
-        return encode(header, itertools.chain(variant_lines, links))
+        return encode(header, itertools.chain(variant_lines, self._list_lines(), links))
+
+    def _list_lines(self) -> Iterator[dict[str, list[Any]]]:
+        """The pages and findings, a chunk per line (see linkcheck.checkpoint.LISTED): in the
+        header they were a dict per page made all at once, which raised a large crawl's
+        memory by a good part of its size at every resume point."""
+        ids, document_of = self.page_ids, self.document_of
+        for start in range(0, len(self.pages), LIST_CHUNK):
+            yield {
+                "pages": [
+                    page_to_state(page, unpack_ids(ids.get(document_of(page.url), "")))
+                    for page in self.pages[start : start + LIST_CHUNK]
+                ]
+            }
+        for start in range(0, len(self.findings), LIST_CHUNK):
+            chunk = self.findings[start : start + LIST_CHUNK]
+            yield {"findings": [finding.to_dict() for finding in chunk]}
 
     def _header(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
-            "pages": [
-                page_to_state(page, unpack_ids(self.page_ids.get(self.document_of(page.url), "")))
-                for page in self.pages
-            ],
+            "pages": [],  # in lines of their own (_list_lines)
             "page_depth": self.page_depth,
             "non_html_pages": self.non_html_pages,
-            "findings": [finding.to_dict() for finding in self.findings],
+            "findings": [],  # in lines of their own (_list_lines)
             "notes": self.notes,
             "sitemap_files": sorted(self.sitemap_files),
             "sitemaps_read": self.sitemaps_read,
