@@ -1,7 +1,7 @@
 """Read ``config.toml``, apply command-line overrides, validate, and freeze the result.
 
-Every default lives here as a named constant; the CLI help and the README quote the same
-values. Validation errors are :class:`ConfigError` with a one-line message naming the file,
+Every default lives here as a named constant; the CLI help and docs/configuration.md quote
+the same values. Validation errors are :class:`ConfigError` with a one-line message naming the file,
 the section and the key, so the CLI can print it and exit 2 without a traceback.
 """
 
@@ -29,6 +29,9 @@ AUTO_PARSE_WORKERS = -1  # one worker process per spare CPU core (linkcheck.pars
 DEFAULT_PARSE_WORKERS = AUTO_PARSE_WORKERS
 DEFAULT_MAX_DEPTH = 50
 DEFAULT_MAX_LINKS_PER_PAGE = 10_000
+# Distinct query strings crawled under one path (an endless ?month= calendar, ?page= or
+# filter combinations): past it, more of them are noted as a possible crawl trap, not followed.
+DEFAULT_MAX_QUERIES_PER_PATH = 50
 DEFAULT_MAX_URL_LENGTH = 2_048
 DEFAULT_MAX_DURATION = 3_600.0  # seconds for the whole run; 0 means no limit
 DEFAULT_RESPECT_ROBOTS = True
@@ -40,6 +43,9 @@ DEFAULT_EXTERNAL_PER_HOST_INTERVAL = 0.0
 DEFAULT_ACCEPT = "200-299"
 DEFAULT_RECHECK = True
 DEFAULT_RECHECK_DELAY = 5.0
+# Seconds one URL may cost across all its attempts, the recheck included; 0: twice the
+# timeout (one timeout, and one more try of it while other work is still running).
+DEFAULT_URL_BUDGET = 0.0
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_REDIRECTS = 10
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -128,6 +134,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("crawl", "max_pages"): Range(1, MAX_COUNT),
     ("crawl", "max_depth"): Range(0, MAX_DEPTH),
     ("crawl", "max_links_per_page"): Range(1, MAX_COUNT),
+    ("crawl", "max_queries_per_path"): Range(1, MAX_COUNT),
     ("crawl", "max_url_length"): Range(64, MAX_COUNT),
     ("crawl", "max_duration"): Range(0, MAX_RUN_SECONDS, unit="seconds", note="0: no limit"),
     ("crawl", "parse_workers"): Range(
@@ -145,6 +152,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("http", "retries"): Range(0, MAX_RETRIES),
     ("http", "retry_max_wait"): _SECONDS,
     ("http", "recheck_delay"): _SECONDS,
+    ("http", "url_budget"): Range(0, MAX_WAIT, unit="seconds", note="0: twice the timeout"),
     ("cache", "max_age"): Range(0, MAX_CACHE_AGE, unit="seconds"),
     ("cache", "failures_before_broken"): Range(1, MAX_COUNT),
     ("cache", "checkpoint_interval"): Range(0, MAX_WAIT, low_open=True, unit="seconds"),
@@ -190,6 +198,7 @@ class CrawlSettings:
     check_external: bool = True
     respect_robots: bool = DEFAULT_RESPECT_ROBOTS
     max_links_per_page: int = DEFAULT_MAX_LINKS_PER_PAGE
+    max_queries_per_path: int = DEFAULT_MAX_QUERIES_PER_PATH
     max_url_length: int = DEFAULT_MAX_URL_LENGTH
     max_duration: float = DEFAULT_MAX_DURATION
     parse_workers: int = DEFAULT_PARSE_WORKERS
@@ -215,6 +224,7 @@ class HttpSettings:
     accept: str = DEFAULT_ACCEPT
     recheck: bool = DEFAULT_RECHECK
     recheck_delay: float = DEFAULT_RECHECK_DELAY
+    url_budget: float = DEFAULT_URL_BUDGET
     allow_private: bool = False
     verify_tls: bool = True
     ca_bundle: str = ""

@@ -1,4 +1,4 @@
-"""The JSON report: the machine-readable contract documented in README.md ("JSON report").
+"""The JSON report: the machine-readable contract documented field by field in docs/reports.md.
 
 Bump SCHEMA_VERSION on any change that could break a consumer (renamed or removed keys,
 changed meaning); adding keys does not need a bump.
