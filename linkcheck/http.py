@@ -25,7 +25,7 @@ import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from yarl import URL
 
@@ -83,6 +83,15 @@ class Failure:
 
 
 Outcome = Response | Failure
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`Transport.request`, for wrappers that pass them on."""
+
+    read_body: bool
+    headers: Sequence[tuple[str, str]]
+    timeout: float | None
+    verify_tls: bool
 
 
 class Transport(Protocol):

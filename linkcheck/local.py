@@ -15,14 +15,14 @@ import dataclasses
 import mimetypes
 import os
 import posixpath
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Unpack
 from urllib.parse import quote, unquote
 
 from linkcheck.config import DEFAULT_EXTENSIONS, DEFAULT_INDEX_FILES, Config
 from linkcheck.contact import bare_address_advice
-from linkcheck.http import Outcome, Response, Transport
+from linkcheck.http import Outcome, RequestOptions, Response, Transport
 from linkcheck.models import Link, RunResult, current_tables
 
 # Used when no base_url is configured: a reserved name (RFC 2606) that cannot resolve, so a
@@ -179,25 +179,9 @@ class LocalTransport:
         self._network = network
         self._max_body = max_body_bytes
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        read_body: bool = False,
-        headers: Sequence[tuple[str, str]] = (),
-        timeout: float | None = None,
-        verify_tls: bool = True,
-    ) -> Outcome:
+    async def request(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Outcome:
         if not self._site.contains(url):
-            return await self._network.request(
-                method,
-                url,
-                read_body=read_body,
-                headers=headers,
-                timeout=timeout,
-                verify_tls=verify_tls,
-            )
+            return await self._network.request(method, url, **options)
         path = self._site.file_for(url)
         if path is None:
             return Response(url, FILE_NOT_FOUND, {"content-type": "text/plain"})
@@ -205,7 +189,7 @@ class LocalTransport:
         if content_type == "text/html":
             content_type = "text/html"  # no charset: <meta charset> or UTF-8 decide, as on disk
         body, truncated = b"", False
-        if read_body and method != "HEAD":
+        if options.get("read_body", False) and method != "HEAD":
             body = read_capped(path, self._max_body)
             truncated = len(body) > self._max_body
             body = body[: self._max_body]

@@ -25,8 +25,9 @@ import itertools
 import random
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Unpack
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -34,7 +35,7 @@ from redis.typing import EncodableT
 
 from linkcheck.distributed.keys import RunKeys
 from linkcheck.hosts import HostRules
-from linkcheck.http import Outcome, Transport
+from linkcheck.http import Outcome, RequestOptions, Transport
 from linkcheck.retry import host_pause
 from linkcheck.urls import origin
 
@@ -221,32 +222,16 @@ class PoliteTransport:
         self._rules = rules
         self._retry_max_wait = retry_max_wait
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        read_body: bool = False,
-        headers: Sequence[tuple[str, str]] = (),
-        timeout: float | None = None,
-        verify_tls: bool = True,
-    ) -> Outcome:
+    async def request(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Outcome:
         # ``url`` is what is really requested (remapped): the rules the Checker used for it.
         rules = self._rules.for_url(url)
         async with self._limiter.slot(
             url,
             concurrency=rules.concurrency,
             interval=rules.interval,
-            lease=(timeout or rules.timeout) + LEASE_MARGIN,
+            lease=(options.get("timeout") or rules.timeout) + LEASE_MARGIN,
         ):
-            outcome = await self._inner.request(
-                method,
-                url,
-                read_body=read_body,
-                headers=headers,
-                timeout=timeout,
-                verify_tls=verify_tls,
-            )
+            outcome = await self._inner.request(method, url, **options)
             pause = host_pause(outcome, self._retry_max_wait)
             if pause is not None:  # paused before the slot is free: nobody slips in
                 await self._limiter.pause(url, pause)
