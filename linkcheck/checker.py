@@ -10,6 +10,10 @@ the body (``check_body_bytes``): HEAD answers are often not what GET says, and t
 shows a "not found" page that answers 200 (a soft 404, judged by ``linkcheck.soft404``).
 The crawled site's own links, and hosts whose [hosts] profile says ``method = "head"``, are
 asked with HEAD first and with GET when a server refuses HEAD, because many do.
+
+All the attempts for one URL, its redirects included, share its time budget (see
+``linkcheck.retry``): a server that does not answer is an error, "no answer within N s",
+after one timeout, or two while other links are still being checked.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from linkcheck.decide import answer_verdict
 from linkcheck.hosts import HostLimiter, HostRules, RequestRules
 from linkcheck.http import Failure, Outcome, Response, Transport
 from linkcheck.models import REDIRECT_STATUSES, CheckResult, ErrorKind, RedirectHop, Verdict
-from linkcheck.retry import head_refused, host_pause, with_retries
+from linkcheck.retry import (
+    Spent,
+    head_refused,
+    host_pause,
+    timed_out,
+    url_budget,
+    with_retries,
+)
 from linkcheck.soft404 import SoftNotFoundDetector, read_sample
 from linkcheck.urls import InvalidURL, join
 
@@ -36,6 +47,8 @@ class Checked:
 
     result: CheckResult
     response: Response | None = None
+    # Seconds of the URL's time budget used (see retry.Spent): a recheck gets what is left.
+    spent: float = 0.0
 
 
 class Checker:
@@ -62,15 +75,20 @@ class Checker:
         self._soft404: SoftNotFoundDetector | None = None
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts = HostLimiter()
+        # Checks under way, and how many of them have timed out: a timeout is tried again
+        # only while some other check is still running (see retry.next_try).
+        self._in_flight = 0
+        self._timed_out = 0
 
-    async def check(self, url: str, *, as_page: bool = False) -> Checked:
+    async def check(self, url: str, *, as_page: bool = False, spent: float = 0.0) -> Checked:
         """Check ``url``; with ``as_page``, GET it and keep the final body for parsing.
+        ``spent``: the seconds of its time budget an earlier check of it used (a recheck).
 
         A link that is only checked and answered GET with a page (its first slice) is
         judged for a soft 404 when ``soft_404`` says so: broken, the page's title or heading
         as evidence in the message.
         """
-        checked, answer = await self._follow(url, as_page=as_page)
+        checked, answer = await self._follow(url, as_page=as_page, spent=spent)
         if as_page or answer is None or not answer.body or not checked.result.verdict.works:
             return checked
         if not self._judges_soft_404(url):
@@ -95,10 +113,23 @@ class Checker:
         return Checked(replace(result, verdict=Verdict.BROKEN, message=f"soft 404: {reason}"))
 
     async def _follow(
-        self, url: str, *, as_page: bool, method: str | None = None
+        self, url: str, *, as_page: bool, method: str | None = None, spent: float = 0.0
     ) -> tuple[Checked, Response | None]:
         """Request ``url`` and follow its redirects: the result, and the final answer (None
         when there was no usable one)."""
+        cost = Spent(spent)  # the URL's budget counts from its first check
+        self._in_flight += 1
+        try:
+            checked, answer = await self._follow_hops(
+                url, as_page=as_page, method=method, cost=cost
+            )
+        finally:
+            self._in_flight -= 1
+        return replace(checked, spent=cost.seconds), answer
+
+    async def _follow_hops(
+        self, url: str, *, as_page: bool, method: str | None, cost: Spent
+    ) -> tuple[Checked, Response | None]:
         started = time.monotonic()
         first_rules = self._rules.for_url(self._remap(url) or url)
         if method is None:
@@ -112,18 +143,27 @@ class Checker:
                 if current == url
                 else self._rules.for_url(self._remap(current) or current)
             )
-            outcome = await self._attempt(method, current, rules, read_body=as_page)
+            outcome, tries = await self._attempt(
+                method, current, rules, read_body=as_page, spent=cost
+            )
             if method == "HEAD" and head_refused(outcome):
                 method = "GET"
-                outcome = await self._attempt(method, current, rules, read_body=False)
+                outcome, tries = await self._attempt(
+                    method, current, rules, read_body=False, spent=cost
+                )
             if isinstance(outcome, Failure):
+                message = outcome.message
+                if timed_out(outcome):  # the verdict names the timeout the user set
+                    message = f"no answer within {rules.timeout:g} s" + (
+                        f" ({tries} tries)" if tries > 1 else ""
+                    )
                 return self._done(
                     url,
                     started,
                     Verdict.ERROR,
                     hops,
                     error=outcome.kind,
-                    message=outcome.message,
+                    message=message,
                     final_url=current,
                 ), None
             location = outcome.location
@@ -180,37 +220,62 @@ class Checker:
         return Checked(result.result, outcome if as_page else None), outcome
 
     async def _attempt(
-        self, method: str, url: str, rules: RequestRules, *, read_body: bool
-    ) -> Outcome:
+        self, method: str, url: str, rules: RequestRules, *, read_body: bool, spent: Spent
+    ) -> tuple[Outcome, int]:
+        """Ask ``url``, again while retry.next_try says so: the last outcome and the tries.
+        ``spent``: what the URL has cost so far; each request's time is added to it."""
         target = self._remap(url) or url
 
-        def request() -> Awaitable[Outcome]:
+        def request(timeout: float | None) -> Awaitable[Outcome]:
             return self._client.request(
                 method,
                 target,
                 read_body=read_body,
                 headers=rules.headers,
-                timeout=rules.timeout,
+                timeout=timeout or rules.timeout,
                 verify_tls=rules.verify_tls,
             )
 
-        async def send() -> Outcome:
+        async def timed(timeout: float | None) -> Outcome:
+            began = time.monotonic()
+            try:
+                return await request(timeout)
+            finally:
+                spent.seconds += time.monotonic() - began
+
+        async def send(timeout: float | None) -> Outcome:
             if self._is_file(target):
-                return await request()
+                return await timed(timeout)
             async with self._global, self._hosts.slot(rules):
-                outcome = await request()
+                outcome = await timed(timeout)
             pause = host_pause(outcome, self._settings.retry_max_wait)
             if pause is not None:  # slow down every request to this host, not just ours
                 self._hosts.pause(rules, pause)
             return outcome
 
-        outcome, _attempts = await with_retries(
-            send,
-            retries=self._settings.retries,
-            max_wait=self._settings.retry_max_wait,
-            settle=head_refused if method == "HEAD" else lambda outcome: False,
-        )
-        return outcome
+        counted = False
+
+        def others_running() -> bool:
+            nonlocal counted
+            if not counted:  # this check waits on a timeout now, it is not "other work"
+                counted = True
+                self._timed_out += 1
+            return self._in_flight > self._timed_out
+
+        try:
+            return await with_retries(
+                send,
+                retries=self._settings.retries,
+                max_wait=self._settings.retry_max_wait,
+                settle=head_refused if method == "HEAD" else lambda outcome: False,
+                timeout=rules.timeout,
+                budget=url_budget(rules.timeout, self._settings.url_budget),
+                spent=spent,
+                others_running=others_running,
+            )
+        finally:
+            if counted:
+                self._timed_out -= 1
 
     def _done(
         self,

@@ -4,6 +4,10 @@ Every URL is decided exactly once, when it is first seen (all bookkeeping happen
 event loop, so there are no races): skipped, excluded, crawled as a page (GET and parse),
 or only checked (HEAD, falling back to GET). A page's own fetch is its check, so the nav
 link that appears on every page costs one request per run.
+
+A link that failed in a way that is often temporary is looked at again ``recheck_delay``
+seconds after its failure is recorded, while the crawl goes on (see :meth:`_recheck_later`),
+so the recheck is not a second phase that the run waits for after its crawl.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from linkcheck.models import (
 )
 from linkcheck.page_stage import PageStage, PageVisit
 from linkcheck.parsing import PageParser
+from linkcheck.retry import recheck_due, url_budget
 from linkcheck.robots import RobotsRules
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import SEED_DEPTH, read_run_sitemaps, seeds
@@ -106,6 +111,12 @@ class Crawler:
         )
         self._parser = PageParser(config, self._discover)
         self._pages = PageStage(config, checker, robots, self._soft404, self._scope)
+        http = config.http
+        self._budget = url_budget(http.timeout, http.url_budget)
+        # The URLs looked at again (once each), and what a failed check cost (of its time
+        # budget) until it is looked at again: the recheck uses what is left.
+        self._rechecked: set[str] = set()
+        self._spent: dict[str, float] = {}
 
     @property
     def config(self) -> Config:
@@ -114,6 +125,11 @@ class Crawler:
     @property
     def checker(self) -> Checker:
         return self._checker
+
+    @property
+    def rechecked(self) -> frozenset[str]:
+        """The URLs this crawler has looked at again (or is about to)."""
+        return frozenset(self._rechecked)
 
     # --- rounds of work -----------------------------------------------------------------
 
@@ -151,9 +167,11 @@ class Crawler:
         return bool(self._config.checks.sitemaps or self._config.checks.sitemap_urls)
 
     async def check_again(self, urls: list[str]) -> None:
-        """Check (or crawl, for a page) these failed links once more (the recheck pass)."""
+        """Check (or crawl, for a page) these failed links once more: those a restored
+        crawl's workers recorded (the crawl itself rechecks what it records)."""
         async with self._frontier.open():
             self.stats.problems -= len(urls)
+            self._rechecked.update(urls)
             self._frontier.add_all([(url, self._page_depth.get(url)) for url in urls])
 
     async def close(self) -> None:
@@ -235,7 +253,9 @@ class Crawler:
                 self.cache_hits += 1
                 self._record(url, dataclasses.replace(remembered, from_cache=True))
                 return
-        checked = await self._checker.check(url)
+        checked = await self._checker.check(url, spent=self._spent.pop(url, 0.0))
+        if checked.result.verdict.failed:
+            self._spent[url] = checked.spent  # read by _recheck_later, now or never
         self._record(url, checked.result)
 
     async def _crawl_page(self, url: str, depth: int) -> None:
@@ -318,3 +338,24 @@ class Crawler:
         self.stats.links_checked += 1
         if result.verdict.failed:
             self.stats.problems += 1
+            self._recheck_later(url, result)
+
+    def _recheck_later(self, url: str, result: CheckResult) -> None:
+        """Look at ``url`` once more ``recheck_delay`` seconds from now, within this round,
+        when its failure is one that a second look may turn into an answer."""
+        http = self._config.http
+        spent = self._spent.pop(url, 0.0)  # a page's recheck is its crawl, with its own
+        if not http.recheck or url in self._rechecked:
+            return
+        if not recheck_due(result, spent, self._budget):
+            return
+
+        def again() -> None:
+            self.stats.problems -= 1  # counted again by the second answer, if it fails
+            if spent:
+                self._spent[url] = spent
+            self._frontier.add(url, self._page_depth.get(url))
+
+        if self._frontier.later(http.recheck_delay, again):
+            self._rechecked.add(url)
+            self.state.rechecked += 1

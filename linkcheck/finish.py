@@ -38,7 +38,7 @@ from linkcheck.models import (
     Verdict,
 )
 from linkcheck.quality import inconsistent_links, insecure_links
-from linkcheck.retry import is_transient_result
+from linkcheck.retry import recheck_due, url_budget
 from linkcheck.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -85,19 +85,26 @@ async def recheck(crawler: Crawler) -> None:
     """Look again, after a pause, at links that failed in a way that is often temporary.
 
     A carrier's server that hiccupped once should not page anyone; one that is still down
-    after the pause is reported, with the second answer.
+    after the pause is reported, with the second answer. The crawl rechecks each such
+    failure it records, ``recheck_delay`` after it, while it goes on (see Crawler): what is
+    left here are the failures it did not record itself, those of a restored crawl (a
+    checkpoint's, or the distributed workers').
     """
-    state, delay = crawler.state, crawler.config.http.recheck_delay
+    state, http = crawler.state, crawler.config.http
+    budget = url_budget(http.timeout, http.url_budget)
+    done = crawler.rechecked
     again = [
         link.url
         for link in state.links.values()
-        if link.result is not None and is_transient_result(link.result)
+        if link.result is not None
+        and link.url not in done
+        and recheck_due(link.result, 0.0, budget)
     ]
     if not again:
         return
-    log.info("re-checking %d link(s) in %g s", len(again), delay)
-    await asyncio.sleep(delay)
-    state.rechecked = len(again)
+    log.info("re-checking %d link(s) in %g s", len(again), http.recheck_delay)
+    await asyncio.sleep(http.recheck_delay)
+    state.rechecked += len(again)
     await crawler.check_again(again)
 
 

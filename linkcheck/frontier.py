@@ -57,6 +57,25 @@ class Frontier:
         self._waiting.extend(work)
         self._start_waiting()
 
+    def later(self, delay: float, start: Callable[[], None]) -> bool:
+        """Call ``start`` (which adds work) after ``delay`` seconds, within this round: the
+        round does not end before. False when the round is already ending (nothing is
+        scheduled). The wait takes no place among the running tasks."""
+        group = self._group
+        assert group is not None
+
+        async def after() -> None:
+            await asyncio.sleep(delay)
+            start()
+
+        work = after()
+        try:
+            group.create_task(work)
+        except RuntimeError:  # the crawl is being cut short
+            work.close()
+            return False
+        return True
+
     def _start_waiting(self) -> None:
         group = self._group
         assert group is not None

@@ -5,6 +5,11 @@ second attempt a little later often turns into a real answer. Waits grow exponen
 jitter (so parallel checks do not retry in lock-step) and honour ``Retry-After``, in seconds
 or as an HTTP date, capped so that no single link can hold a run hostage.
 
+Each URL has a time budget (``[http] url_budget``, twice the timeout by default) that caps
+what all its attempts may cost, the recheck included. A timeout is the costliest failure,
+so it is asked again at most once, and only while other work is still running: a server
+that never answers costs the run one timeout, two at the most, not six.
+
 The other "ask again?" decisions live here too, as pure functions the callers only act on:
 whether a HEAD answer is asked again with GET, whether (and how long) a whole host pauses,
 and how often the distributed queue hands a task out before giving up on it.
@@ -12,17 +17,16 @@ and how often the distributed queue hands a task out before giving up on it.
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
 
 from linkcheck.http import Failure, Outcome, Response
 from linkcheck.models import CheckResult, ErrorKind, Verdict
-
-if TYPE_CHECKING:
-    from tenacity import RetryCallState
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 TRANSIENT_ERRORS = frozenset({ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.PROTOCOL})
@@ -34,6 +38,9 @@ HOST_PAUSE_STATUSES = frozenset({429, 503})
 # whose challenge page (in the body, which HEAD lacks) tells them apart from a real error.
 HEAD_REFUSED_STATUSES = frozenset({400, 403, 405, 501, 503})
 MAX_DELIVERIES = 5  # a distributed task handed out this often killed its workers
+TIMEOUT_TRIES = 2  # a URL that timed out is asked once more, never a third time
+BUDGET_TIMEOUTS = 2  # url_budget = 0: the budget is this many timeouts
+MIN_ATTEMPT_TIMEOUT = 0.01  # seconds: an attempt the budget has no room for fails at once
 
 
 def is_transient(outcome: Outcome) -> bool:
@@ -123,46 +130,115 @@ def wait_before_retry(outcome: Outcome, attempt: int, cap: float) -> float:
     return min(backoff(attempt), cap)
 
 
+@dataclass(slots=True)
+class Spent:
+    """What one URL has cost against its budget so far: the time its requests took and the
+    waits between them. Not the time it queued for a connection: that is other URLs' cost
+    (a host that allows two at a time, both held by servers that never answer)."""
+
+    seconds: float = 0.0
+
+
+def url_budget(timeout: float, budget: float) -> float:
+    """Seconds one URL may cost across all its attempts: ``budget``, or when it is 0 (the
+    default) room for one timeout and one more try of it."""
+    return budget if budget > 0 else BUDGET_TIMEOUTS * timeout
+
+
+def timed_out(outcome: Outcome) -> bool:
+    return isinstance(outcome, Failure) and outcome.kind is ErrorKind.TIMEOUT
+
+
+def next_try(
+    outcome: Outcome,
+    *,
+    attempt: int,
+    retries: int,
+    max_wait: float,
+    spent: float,
+    budget: float,
+    timeouts: int,
+    others_running: bool,
+) -> float | None:
+    """The seconds to wait before trying ``outcome``'s URL again, or None to stop there.
+
+    ``attempt`` is the 1-based attempt that gave ``outcome``; ``spent`` the seconds the URL
+    has cost so far (earlier passes included) and ``timeouts`` how many of its attempts timed
+    out, this one included. Fast transient failures (a reset connection, 502/503/504, 429)
+    keep their ``retries`` and back-off. A timeout has already cost a whole timeout, so it
+    is tried once more at most, and only when ``others_running``: while the run waits for
+    other work anyway the second try is free, at the end it would be what the run waits for.
+    No try starts once the URL's budget would be spent by the wait before it.
+    """
+    if attempt > retries or not worth_retrying(outcome, max_wait):
+        return None
+    if timed_out(outcome) and (timeouts >= TIMEOUT_TRIES or not others_running):
+        return None
+    wait = wait_before_retry(outcome, attempt, max_wait)
+    if spent + wait >= budget:
+        return None
+    return wait
+
+
+def attempt_timeout(timeout: float, spent: float, budget: float) -> float:
+    """The timeout of a URL's next attempt: its host's ``timeout``, cut to what is left of
+    the budget so that all attempts together never cost more than it."""
+    # never 0: the client takes a falsy timeout for "the default one"
+    return max(min(timeout, budget - spent), MIN_ATTEMPT_TIMEOUT)
+
+
+def recheck_due(result: CheckResult, spent: float, budget: float) -> bool:
+    """Whether a recorded failure is looked at again after ``recheck_delay``: a transient
+    one (:func:`is_transient_result`) whose first check, which cost ``spent`` seconds, left
+    some of its budget; except a timeout, which has had its one more try (or there was
+    nothing else left to wait for)."""
+    if not is_transient_result(result) or result.error is ErrorKind.TIMEOUT:
+        return False
+    return spent < budget
+
+
 async def with_retries(
-    send: Callable[[], Awaitable[Outcome]],
+    send: Callable[[float | None], Awaitable[Outcome]],
     *,
     retries: int,
     max_wait: float,
     settle: Callable[[Outcome], bool] = lambda outcome: False,
+    timeout: float | None = None,
+    budget: float = math.inf,
+    spent: Spent | None = None,
+    others_running: Callable[[], bool] = lambda: True,
 ) -> tuple[Outcome, int]:
-    """Call ``send`` until it gives a non-transient outcome or ``retries`` are used up.
+    """Call ``send`` until :func:`next_try` says stop; the last outcome and the attempts made.
 
-    ``settle`` marks outcomes the caller handles itself (no retry), e.g. a HEAD answer
-    that will be asked again with GET. Returns the last outcome and the attempts made.
+    ``send`` gets the attempt's timeout: ``timeout``, or what is left of the budget.
+    ``settle`` marks outcomes the caller handles itself (no retry), e.g. a HEAD answer that
+    will be asked again with GET. ``spent`` is what the URL has cost so far (an earlier
+    redirect hop, its first pass for a recheck): ``send`` adds each request's time to it,
+    the waits here are added too. ``others_running`` is asked when an attempt timed out.
     """
+    cost = Spent() if spent is None else spent
 
-    def retry_it(outcome: Outcome) -> bool:
-        return not settle(outcome) and worth_retrying(outcome, max_wait)
+    def left() -> float | None:
+        return None if timeout is None else attempt_timeout(timeout, cost.seconds, budget)
 
-    def wait(state: RetryCallState) -> float:
-        assert state.outcome is not None
-        return wait_before_retry(state.outcome.result(), state.attempt_number, max_wait)
-
-    def give_up(state: RetryCallState) -> Outcome:
-        assert state.outcome is not None
-        outcome: Outcome = state.outcome.result()
-        return outcome
-
-    first = await send()
-    if retries == 0 or not retry_it(first):
-        return first, 1  # the common case, without the retry machinery (or its import)
-    from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt
-
-    replay: list[Outcome] = [first]
-
-    async def send_again() -> Outcome:
-        return replay.pop() if replay else await send()
-
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(retries + 1),
-        wait=wait,
-        retry=retry_if_result(retry_it),
-        retry_error_callback=give_up,
-    )
-    outcome: Outcome = await retrying(send_again)
-    return outcome, int(retrying.statistics.get("attempt_number", 1))
+    outcome = await send(left())
+    attempt, timeouts = 1, 0
+    while not settle(outcome):
+        timeouts += timed_out(outcome)
+        wait = next_try(
+            outcome,
+            attempt=attempt,
+            retries=retries,
+            max_wait=max_wait,
+            spent=cost.seconds,
+            budget=budget,
+            timeouts=timeouts,
+            others_running=timed_out(outcome) and others_running(),
+        )
+        if wait is None:
+            break
+        await asyncio.sleep(wait)
+        cost.seconds += wait
+        attempt += 1
+        outcome = await send(left())
+    return outcome, attempt

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
 
-from linkcheck.http import Failure, Response
+from linkcheck.http import Failure, Outcome, Response
 from linkcheck.models import CheckResult, ErrorKind, Verdict
 from linkcheck.retry import (
     MAX_DELIVERIES,
+    MIN_ATTEMPT_TIMEOUT,
     asked_too_long,
+    attempt_timeout,
     backoff,
     delivered_too_often,
     head_refused,
     host_pause,
     is_transient,
     is_transient_result,
+    next_try,
     parse_retry_after,
+    recheck_due,
+    url_budget,
     wait_before_retry,
+    with_retries,
     worth_retrying,
 )
 
@@ -179,3 +187,172 @@ def test_head_refused(outcome: Response | Failure, refused: bool) -> None:
 )
 def test_delivered_too_often(deliveries: int, give_up: bool) -> None:
     assert delivered_too_often(deliveries) is give_up
+
+
+# --- the time budget per URL ------------------------------------------------------------
+
+TIMED_OUT = Failure(URL, ErrorKind.TIMEOUT, "")
+
+
+@pytest.mark.parametrize(
+    ("timeout", "setting", "budget"),
+    [(10.0, 0.0, 20.0), (20.0, 0.0, 40.0), (10.0, 15.0, 15.0), (10.0, 5.0, 5.0)],
+)
+def test_url_budget_is_two_timeouts_unless_set(
+    timeout: float, setting: float, budget: float
+) -> None:
+    assert url_budget(timeout, setting) == budget
+
+
+# (outcome, attempt, retries, spent, budget, timeouts, others running) -> tried again?
+@pytest.mark.parametrize(
+    ("outcome", "attempt", "retries", "spent", "budget", "timeouts", "others", "again"),
+    [
+        # a timeout: once more while other work runs, within the budget; never a third time
+        (TIMED_OUT, 1, 2, 10.0, 20.0, 1, True, True),
+        (TIMED_OUT, 1, 2, 10.0, 20.0, 1, False, False),  # the run would wait for it alone
+        (TIMED_OUT, 2, 2, 15.0, 20.0, 2, True, False),
+        (TIMED_OUT, 1, 0, 10.0, 20.0, 1, True, False),  # no retries at all
+        (TIMED_OUT, 1, 2, 10.0, 10.0, 1, True, False),  # url_budget = timeout: none
+        (TIMED_OUT, 2, 3, 1.0, 20.0, 1, True, True),  # a fast failure, then a timeout
+        # fast transient failures keep their retries, whatever else runs
+        (Failure(URL, ErrorKind.CONNECT, ""), 1, 2, 0.1, 20.0, 0, False, True),
+        (Failure(URL, ErrorKind.CONNECT, ""), 2, 2, 0.8, 20.0, 0, False, True),
+        (Failure(URL, ErrorKind.CONNECT, ""), 3, 2, 2.0, 20.0, 0, False, False),  # used up
+        (Response(URL, 502, {}), 1, 2, 0.1, 20.0, 0, False, True),
+        (Response(URL, 503, {}), 1, 2, 0.1, 20.0, 0, False, True),
+        (Response(URL, 504, {}), 1, 2, 0.1, 20.0, 0, False, True),
+        (Response(URL, 429, {"retry-after": "2"}), 1, 2, 0.1, 20.0, 0, False, True),
+        (Response(URL, 429, {"retry-after": "25"}), 1, 2, 0.1, 60.0, 0, True, False),  # > cap
+        (Response(URL, 429, {"retry-after": "8"}), 1, 2, 0.1, 5.0, 0, True, False),  # > budget
+        (Failure(URL, ErrorKind.CONNECT, ""), 1, 2, 19.9, 20.0, 0, True, False),  # spent
+        # not transient
+        (Response(URL, 404, {}), 1, 2, 0.1, 20.0, 0, True, False),
+        (Response(URL, 200, {}), 1, 2, 0.1, 20.0, 0, True, False),
+        (Failure(URL, ErrorKind.DNS, ""), 1, 2, 0.1, 20.0, 0, True, False),
+    ],
+)
+def test_next_try(
+    outcome: Response | Failure,
+    attempt: int,
+    retries: int,
+    spent: float,
+    budget: float,
+    timeouts: int,
+    others: bool,
+    again: bool,
+) -> None:
+    wait = next_try(
+        outcome,
+        attempt=attempt,
+        retries=retries,
+        max_wait=10.0,
+        spent=spent,
+        budget=budget,
+        timeouts=timeouts,
+        others_running=others,
+    )
+    assert (wait is not None) is again
+    if wait is not None:
+        assert spent + wait < budget
+
+
+def test_next_try_waits_as_the_server_asked() -> None:
+    asked = Response(URL, 429, {"retry-after": "2"})
+    wait = next_try(
+        asked,
+        attempt=1,
+        retries=2,
+        max_wait=10.0,
+        spent=0.0,
+        budget=20.0,
+        timeouts=0,
+        others_running=False,
+    )
+    assert wait == 2.0
+
+
+@pytest.mark.parametrize(
+    ("timeout", "spent", "budget", "allowed"),
+    [
+        (10.0, 0.0, 20.0, 10.0),
+        (10.0, 10.5, 20.0, 9.5),  # the second try of a timeout: what the budget has left
+        (10.0, 5.0, 100.0, 10.0),
+        (10.0, 25.0, 20.0, MIN_ATTEMPT_TIMEOUT),  # never 0 (the client's "default")
+    ],
+)
+def test_attempt_timeout(timeout: float, spent: float, budget: float, allowed: float) -> None:
+    assert attempt_timeout(timeout, spent, budget) == allowed
+
+
+@pytest.mark.parametrize(
+    ("result", "spent", "due"),
+    [
+        (CheckResult(URL, Verdict.ERROR, error=ErrorKind.CONNECT), 0.1, True),
+        (CheckResult(URL, Verdict.ERROR, error=ErrorKind.PROTOCOL), 0.1, True),
+        (CheckResult(URL, Verdict.BROKEN, status=502), 0.1, True),
+        (CheckResult(URL, Verdict.BROKEN, status=500), 0.1, True),
+        # a timeout had its one more try already (or nothing else was left to wait for)
+        (CheckResult(URL, Verdict.ERROR, error=ErrorKind.TIMEOUT), 10.0, False),
+        (CheckResult(URL, Verdict.ERROR, error=ErrorKind.CONNECT), 20.0, False),  # all spent
+        (CheckResult(URL, Verdict.BROKEN, status=404), 0.1, False),
+        (CheckResult(URL, Verdict.OK, status=200), 0.1, False),
+    ],
+)
+def test_recheck_due(result: CheckResult, spent: float, due: bool) -> None:
+    assert recheck_due(result, spent, budget=20.0) is due
+
+
+def _replies(
+    *outcomes: Outcome,
+) -> tuple[list[float | None], Callable[[float | None], Awaitable[Outcome]]]:
+    """A ``send`` that answers ``outcomes`` in turn, and the timeouts it was given."""
+    asked: list[float | None] = []
+    left = list(outcomes)
+
+    async def send(timeout: float | None) -> Outcome:
+        asked.append(timeout)
+        return left.pop(0)
+
+    return asked, send
+
+
+def test_with_retries_stops_a_timeout_when_nothing_else_runs() -> None:
+    asked, send = _replies(TIMED_OUT, Response(URL, 200, {}))
+    outcome, tries = asyncio.run(
+        with_retries(
+            send,
+            retries=2,
+            max_wait=0.01,
+            timeout=1.0,
+            budget=2.0,
+            others_running=lambda: False,
+        )
+    )
+    assert (outcome, tries, asked) == (TIMED_OUT, 1, [1.0])
+
+
+def test_with_retries_asks_a_timeout_once_more_within_the_budget() -> None:
+    asked, send = _replies(TIMED_OUT, TIMED_OUT, Response(URL, 200, {}))
+    outcome, tries = asyncio.run(
+        with_retries(send, retries=5, max_wait=0.01, timeout=1.0, budget=2.0)
+    )
+    assert (outcome, tries) == (TIMED_OUT, 2)
+    assert asked[0] == 1.0 and asked[1] is not None and asked[1] <= 1.0
+
+
+def test_with_retries_keeps_the_retries_of_fast_failures() -> None:
+    gateway = Response(URL, 502, {})
+    asked, send = _replies(gateway, gateway, Response(URL, 200, {}))
+    outcome, tries = asyncio.run(
+        with_retries(
+            send,
+            retries=2,
+            max_wait=0.01,
+            timeout=1.0,
+            budget=2.0,
+            others_running=lambda: False,
+        )
+    )
+    assert (outcome.status if isinstance(outcome, Response) else None, tries) == (200, 3)
+    assert len(asked) == 3
