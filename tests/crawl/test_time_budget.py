@@ -27,7 +27,7 @@ BUSY = {
     "/busy3": Reply(200, "busy", delay=0.6 * TIMEOUT),
 }
 # What the runs of this file may cost beyond their timeouts: starting, parsing, back-off.
-SLACK = 1.0
+SLACK = 1.5
 # Everything that could retry or recheck is on, as by default, with short waits.
 HTTP = {
     "timeout": TIMEOUT,
