@@ -25,8 +25,9 @@ from linkcheck.checkpoint import (
     page_to_state,
     tables_to_state,
 )
+from linkcheck.decide import page_aliases
 from linkcheck.digest import pack_ids, unpack_ids
-from linkcheck.models import CheckResult, Finding, Link, Page
+from linkcheck.models import CheckResult, Finding, Link, Occurrences, Page
 from linkcheck.soft404 import SoftNotFoundDetector
 
 DocumentOf = Callable[[str], object]
@@ -51,6 +52,7 @@ class CrawlLimits:
     truncated_pages: list[str] = field(default_factory=list)
     pages_over_max_links: int = 0
     traps: int = 0
+    query_traps: int = 0  # URLs past max_queries_per_path: a note, not a limit (see trap_notes)
 
 
 @dataclass(slots=True)
@@ -80,6 +82,16 @@ class CrawlState:
     cache_hits: int = 0
     rechecked: int = 0
     stats: CrawlStats = field(default_factory=CrawlStats)
+    # max_queries_per_path: query strings taken on per path, and those left per capped path
+    path_queries: dict[str, int] = field(default_factory=dict)
+    query_capped: dict[str, int] = field(default_factory=dict)
+    # one page, one entry (see merge_aliases): the first page crawled with each fingerprint,
+    # the pages that came later with the same one (by the first), and canonicals that name
+    # another page. Fingerprints are not kept in a resume point (one per page): a resumed
+    # crawl merges the pages it fetches after the resume.
+    page_prints: dict[bytes, str] = field(default_factory=dict)
+    same_body: dict[str, list[str]] = field(default_factory=dict)
+    canonicals: dict[str, str] = field(default_factory=dict)
 
     def snapshot(self, **extra: Any) -> Iterator[bytes]:
         """The state, encoded for a resume point a piece at a time (see linkcheck.checkpoint);
@@ -129,6 +141,10 @@ class CrawlState:
             "pages_scheduled": self.pages_scheduled,
             "cache_hits": self.cache_hits,
             "soft404": self.soft404.snapshot() if self.soft404 is not None else None,
+            "path_queries": self.path_queries,
+            "query_capped": self.query_capped,
+            "same_body": self.same_body,
+            "canonicals": self.canonicals,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -164,6 +180,11 @@ class CrawlState:
         self.cache_hits = int(state["cache_hits"])
         if self.soft404 is not None and state.get("soft404"):
             self.soft404.restore(state["soft404"])
+        # a resume point written before these were kept has none of them
+        self.path_queries = {path: int(n) for path, n in state.get("path_queries", {}).items()}
+        self.query_capped = {path: int(n) for path, n in state.get("query_capped", {}).items()}
+        self.same_body = {url: list(others) for url, others in state.get("same_body", {}).items()}
+        self.canonicals = dict(state.get("canonicals", {}))
         results = [link.result for link in self.links.values() if link.result is not None]
         self.stats = CrawlStats(
             pages_crawled=len(self.pages),
@@ -171,3 +192,98 @@ class CrawlState:
             links_found=len(self.links),
             problems=sum(1 for result in results if result.verdict.failed),
         )
+
+    # --- what the crawler records beside a page ----------------------------------------
+
+    def page_facts(self, page_url: str, fingerprint: bytes, canonical: str) -> None:
+        """Note a parsed page's fingerprint and its canonical, for merge_aliases."""
+        if fingerprint:
+            first = self.page_prints.setdefault(fingerprint, page_url)
+            if first != page_url:
+                self.same_body.setdefault(first, []).append(page_url)
+        if canonical and canonical != page_url:
+            self.canonicals[page_url] = canonical
+
+    def query_taken(self, path: str) -> None:
+        """One more query string of ``path`` crawled (see decide.discovery)."""
+        self.path_queries[path] = self.path_queries.get(path, 0) + 1
+
+    def query_left(self, path: str) -> None:
+        """A query string of ``path`` not followed: the path's budget was used up."""
+        self.query_capped[path] = self.query_capped.get(path, 0) + 1
+
+    def trap_notes(self, budget: int) -> list[str]:
+        """A note per path whose query strings were capped (max_queries_per_path ``budget``):
+        a possible crawl trap, said with the path and how many were left. A note, not a
+        limit hit: the site was crawled, only the trap was not."""
+        notes = [
+            f"possible crawl trap: {path} has more than {budget} distinct query strings; "
+            f"{budget} were crawled and {left} more were not followed (max_queries_per_path)"
+            for path, left in sorted(self.query_capped.items())[:MAX_TRAP_NOTES]
+        ]
+        if len(self.query_capped) > MAX_TRAP_NOTES:
+            more = len(self.query_capped) - MAX_TRAP_NOTES
+            notes.append(f"possible crawl traps under {more} more path(s) were capped too")
+        return notes
+
+    # --- one page, one entry ------------------------------------------------------------
+
+    def merge_aliases(self) -> int:
+        """List the pages that are one document once: each group (the same bytes under one
+        document's address, a canonical naming a crawled page) becomes one entry
+        of :attr:`pages`, its other addresses as the entry's ``aliases`` (decide.page_aliases
+        says which entry). An alias's occurrences and findings that its entry has too (the
+        same link written the same way) are dropped, so each finding is reported once; any
+        it has alone stay, under the alias's address, where they are written. Returns the
+        number of pages merged."""
+        groups = [[first, *others] for first, others in self.same_body.items()]
+        if not groups and not self.canonicals:
+            return 0
+        crawled = {page.url for page in self.pages}
+        alias_of = page_aliases(groups, self.canonicals, crawled)
+        if not alias_of:
+            return 0
+        listed: dict[str, list[str]] = {}
+        for alias, entry in alias_of.items():
+            listed.setdefault(entry, []).append(alias)
+        self.pages = [
+            dataclasses.replace(page, aliases=tuple(sorted(listed[page.url])))
+            if page.url in listed
+            else page
+            for page in self.pages
+            if page.url not in alias_of
+        ]
+        for link in self.links.values():
+            if link.occurrences and not link.occurrences.page_urls().isdisjoint(alias_of):
+                link.occurrences = _without_repeats(link.occurrences, alias_of)
+        on_page = {
+            (finding.page, finding.kind, finding.url, finding.href, finding.text)
+            for finding in self.findings
+            if finding.page not in alias_of
+        }
+        self.findings = [
+            finding
+            for finding in self.findings
+            if finding.page not in alias_of
+            or (alias_of[finding.page], finding.kind, finding.url, finding.href, finding.text)
+            not in on_page
+        ]
+        return len(alias_of)
+
+
+# Possible crawl traps named one by one in the notes; past this, counted.
+MAX_TRAP_NOTES = 10
+
+
+def _without_repeats(occurrences: Occurrences, alias_of: dict[str, str]) -> Occurrences:
+    """``occurrences`` less those on an alias page that its listed page has too (the same
+    variant: href, text, element, fragment; the line may differ)."""
+    rows = occurrences.numbers_in_page_order()
+    on_listed = {(page, variant) for page, _, variant in rows if page not in alias_of}
+    kept = Occurrences(tables=occurrences.tables)
+    number = occurrences.tables.pages.number
+    for page, line, variant in rows:
+        if page in alias_of and (alias_of[page], variant) in on_listed:
+            continue
+        kept.add(number(page), line, variant)
+    return kept

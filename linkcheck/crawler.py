@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 from linkcheck.checker import Checker
 from linkcheck.config import Config
 from linkcheck.crawl_state import CrawlLimits, CrawlState, CrawlStats
-from linkcheck.decide import discovery, recorded, unfetchable
+from linkcheck.decide import Fate, discovery, recorded, refreshed, unfetchable
 from linkcheck.digest import PageDigest
 from linkcheck.frontier import Frontier, max_running
 from linkcheck.http import Response
@@ -39,7 +39,7 @@ from linkcheck.robots import RobotsRules
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import SEED_DEPTH, read_run_sitemaps, seeds
 from linkcheck.soft404 import SoftNotFoundDetector
-from linkcheck.urls import CachedResolver, ResolvedLink
+from linkcheck.urls import CachedResolver, ResolvedLink, crawl_key
 
 __all__ = ["CrawlStats", "Crawler"]
 
@@ -222,8 +222,19 @@ class Crawler:
         if link is not None:
             return link
         internal = self._scope.is_internal(url)
+        if internal:
+            # A page is known by its crawl key: session ids and tracking parameters are no
+            # part of its address (the occurrence keeps the href as written).
+            key = crawl_key(url)
+            if key != url:
+                link = self.links.get(key)
+                if link is not None:
+                    return link
+                url, internal = key, self._scope.is_internal(key)
         link = self.links[url] = Link(url, internal=internal)
         self.stats.links_found += 1
+        query_path = self._scope.query_path(url) if internal else None
+        queries = None if query_path is None else self.state.path_queries.get(query_path, 0)
         decided = discovery(
             url,
             self._scope,
@@ -232,10 +243,16 @@ class Crawler:
             depth=depth,
             follow=follow,
             pages_scheduled=self._pages_scheduled,
+            queries_on_path=queries,
         )
         if decided.counter:
             limits = self._limits
             setattr(limits, decided.counter, getattr(limits, decided.counter) + 1)
+        if query_path is not None:
+            if decided.fate.crawled:
+                self.state.query_taken(query_path)
+            elif decided.fate is Fate.QUERY_TRAP:
+                self.state.query_left(query_path)
         if decided.fate.crawled:
             self._schedule_page(url, depth + 1)
         elif decided.fate.checked_only:
@@ -277,6 +294,8 @@ class Crawler:
         if visit.disallowed:
             self.links[url].result = visit.result  # not a check: nothing was requested
             return
+        if visit.digested is not None and visit.digested[1].refresh_to:
+            visit = self._refreshed(visit, visit.digested[1])
         self._record(url, visit.result)
         self._record_claimed(visit)
         if visit.content_type is not None:
@@ -296,6 +315,18 @@ class Crawler:
         self.links[target] = Link(target, internal=True)
         self._page_depth[target] = depth
         return True
+
+    @staticmethod
+    def _refreshed(visit: PageVisit[int], digest: PageDigest) -> PageVisit[int]:
+        """A page whose refresh pragma sends its readers on at once is a redirect to where
+        it sends them (see decide.refreshed): the page's result, and a claimed target's."""
+        page, delay, target = visit.page_url, digest.refresh_delay, digest.refresh_to
+        claimed = visit.claimed
+        return dataclasses.replace(
+            visit,
+            result=refreshed(visit.result, page, delay, target),
+            claimed=refreshed(claimed, page, delay, target) if claimed is not None else None,
+        )
 
     def _record_claimed(self, visit: PageVisit[int]) -> None:
         if visit.claimed is not None:
@@ -325,6 +356,7 @@ class Crawler:
             links[link_id].occurrences.add(page_number, line, variants[variant_id])
         if digest.ids:
             state.page_ids[self._document_of(page_url)] = digest.ids
+        state.page_facts(page_url, digest.fingerprint, digest.canonical)
         state.pages.append(
             Page(page_url, depth, digest.title, response.status, links_found=digest.links_found)
         )

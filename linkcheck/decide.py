@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
 from linkcheck.config import Config, CrawlSettings
 from linkcheck.contact import bare_address_advice, check_mailto, check_tel
-from linkcheck.models import CheckResult, ErrorKind, Verdict
+from linkcheck.models import CheckResult, ErrorKind, RedirectHop, Verdict
 from linkcheck.quality import redirect_dead_end
 from linkcheck.retry import asked_too_long
 from linkcheck.scope import Scope
@@ -114,6 +114,7 @@ class Fate(Enum):
     TOO_MANY = "too many"  # in scope, beyond max_pages: checked, not crawled
     EXCLUDED = "excluded"  # matches an exclude pattern: neither crawled nor checked
     TRAP = "trap"  # in scope, but its path repeats itself: not followed
+    QUERY_TRAP = "query trap"  # in scope, but its path's query strings are used up: not followed
     NOT_CHECKED = "not checked"  # external, and external links are not checked
 
     @property
@@ -156,9 +157,16 @@ def discovery(
     depth: int,
     follow: bool,
     pages_scheduled: int | None = None,
+    queries_on_path: int | None = None,
 ) -> Discovery:
     """Decide a URL met on a page at ``depth`` (a sitemap entry: -1, so it is crawled as a
     start page's link is); ``internal``: in the scope; ``follow``: not under rel=nofollow.
+
+    ``queries_on_path``: for a URL with a query string, how many distinct query strings
+    the crawl has taken on under its path (see Scope.query_path); None when it has no query,
+    or the count is not kept here. At max_queries_per_path a path is a possible crawl trap
+    (a calendar's endless ?month=): its further query strings are neither crawled nor
+    requested, and the run notes it rather than stopping at max_depth or max_pages.
 
     ``pages_scheduled``: pages the crawl has taken on so far, for max_pages; None when the
     count is not known here (a distributed run decides max_pages as it commits, against the
@@ -180,6 +188,17 @@ def discovery(
                     message="repeating path segments: looks like a crawl trap, not followed",
                 ),
                 counter="traps",
+            )
+        if queries_on_path is not None and queries_on_path >= crawl.max_queries_per_path:
+            return Discovery(
+                Fate.QUERY_TRAP,
+                CheckResult(
+                    url,
+                    Verdict.EXCLUDED,
+                    message=f"possible crawl trap: {crawl.max_queries_per_path} query strings "
+                    "of its path were crawled already (max_queries_per_path), not followed",
+                ),
+                counter="query_traps",
             )
         if not follow:
             return _NOFOLLOW
@@ -252,3 +271,87 @@ def claimed_target(target: str, status: int) -> CheckResult:
     """The result of a redirect target inside the scope that a page's fetch reached (and
     claimed, to parse it once): it answered with ``status``."""
     return CheckResult(target, Verdict.OK, status=status, final_url=target)
+
+
+# --- a page that refreshes to another address --------------------------------------------
+
+# A page whose <meta http-equiv=refresh> sends the reader on within this many seconds is a
+# redirect to them: HTML §4.2.5.3 lets the page name any delay, and a longer one is a page
+# that is read first (a "this page has moved" notice with a countdown is a few seconds).
+MAX_REFRESH_DELAY = 5.0
+
+
+def refreshed(result: CheckResult, page_url: str, delay: float | None, target: str) -> CheckResult:
+    """A crawled page's result once its refresh pragma is known: REDIRECTED to ``target``
+    when the page sends its reader there within MAX_REFRESH_DELAY seconds, with the page as
+    a hop (its status: the page answered, and only the refresh moves on), so the report
+    offers the target as the new address as it does for an HTTP redirect. A page that
+    refreshes to itself, or later, or that did not work, keeps its result."""
+    if (
+        not target
+        or delay is None
+        or delay > MAX_REFRESH_DELAY
+        or target in (page_url, result.url)
+        or not result.verdict.works
+    ):
+        return result
+    hop = RedirectHop(page_url, result.status or 200)
+    return dataclasses.replace(
+        result,
+        verdict=Verdict.REDIRECTED,
+        final_url=target,
+        redirects=(*result.redirects, hop),
+        message=f"the page sends its readers on to {target} after {delay:g} s "
+        "(<meta http-equiv=refresh>)",
+    )
+
+
+# --- pages that are one document ----------------------------------------------------------
+
+
+def page_aliases(
+    same_body: Iterable[Collection[str]],
+    canonical: Mapping[str, str],
+    crawled: Collection[str],
+) -> dict[str, str]:
+    """Which crawled pages are another's aliases: each alias, and the page it is listed as.
+
+    ``same_body``: groups of pages that answered with the same bytes under one document's
+    address (urls.document_key: ``dir/`` and ``dir/index.html``, ``p`` and ``p?x=1``);
+    ``canonical``: a page's ``<link rel=canonical>``, when it names another page. A canonical
+    counts when both pages were crawled. In each group of pages so joined, the page listed
+    is a crawled one, the one the others name as canonical most often, then the shortest
+    address (``dir/`` before ``dir/index.html``), then the first in order.
+    """
+    parent: dict[str, str] = {}
+
+    def root(url: str) -> str:
+        while (up := parent.get(url, url)) != url:
+            parent[url] = parent.get(up, up)  # halve the path: chains stay short
+            url = up
+        return url
+
+    def join(a: str, b: str) -> None:
+        a, b = root(a), root(b)
+        if a != b:
+            parent[b] = a
+
+    for group in same_body:
+        first, *others = group
+        for other in others:
+            join(first, other)
+    named: dict[str, int] = {}
+    for page, target in canonical.items():
+        if target != page and page in crawled and target in crawled:
+            join(target, page)
+            named[target] = named.get(target, 0) + 1
+    members: dict[str, list[str]] = {}
+    for url in list(parent):
+        members.setdefault(root(url), []).append(url)
+    aliases: dict[str, str] = {}
+    for group_root, urls in members.items():
+        if group_root not in urls:
+            urls.append(group_root)
+        listed = min(urls, key=lambda url: (url not in crawled, -named.get(url, 0), len(url), url))
+        aliases.update({url: listed for url in urls if url != listed})
+    return aliases

@@ -16,8 +16,11 @@ back into URLs and variants (:meth:`Digester.link_key`, :func:`unpack_variants`)
 
 from __future__ import annotations
 
+import hashlib
 from array import array
 from dataclasses import dataclass, field
+
+from selectolax.lexbor import LexborHTMLParser
 
 from linkcheck.config import Config
 from linkcheck.css import decode_stylesheet, is_stylesheet
@@ -25,7 +28,7 @@ from linkcheck.extract import ParsedPage, decode, parse_page, stylesheet_links
 from linkcheck.models import Finding, Variant, pack_variant
 from linkcheck.pickling import by_fields
 from linkcheck.quality import TEXT_PROBLEM, looks_not_found, page_link_text_findings, text_target
-from linkcheck.urls import CachedResolver, ResolvedLink, page_base
+from linkcheck.urls import CachedResolver, ResolvedLink, document_key, page_base
 
 # Bounds on what a digester remembers, so a large crawl does not keep every way each
 # link was written: past them a memo starts again. Forgetting a variant only means it is
@@ -87,6 +90,15 @@ class PageDigest:
     # the page's text when its title is that of the host's not-found page (to compare them)
     not_found_said: str = ""
     text: str | None = None
+    # for "one page, one entry": the page's bytes hashed with the address of its document
+    # (urls.document_key: dir/ for dir/index.html, the path without the query), and the URL
+    # its <link rel=canonical> names, if any
+    fingerprint: bytes = b""
+    canonical: str = ""
+    # a <meta http-equiv=refresh> that names a URL: where to, and after how many seconds
+    # (None when the pragma's delay is not a number)
+    refresh_to: str = ""
+    refresh_delay: float | None = None
 
 
 _Known = tuple[int, int, tuple[str, str] | None]  # a link's id, its variant's, its text target
@@ -106,6 +118,35 @@ def _charset(content_type: str | None) -> str | None:
         name, _, value = part.partition("=")
         if name.strip().lower() == "charset":
             return value.strip().strip("\"'") or None
+    return None
+
+
+def _fingerprint(address: str, body: bytes) -> bytes:
+    """The page's bytes and its document's address (urls.document_key), hashed: equal for
+    two addresses of one document."""
+    digest = hashlib.blake2b(address.encode("utf-8", "surrogatepass"), digest_size=16)
+    digest.update(body)
+    return digest.digest()
+
+
+def refresh_delay(content: str) -> float | None:
+    """The seconds of a refresh pragma's ``content`` ("3; url=next.html"), or None when it
+    does not start with a number (HTML §4.2.5.3 "shared declarative refresh steps": digits,
+    then any digits and dots; the fraction is ignored)."""
+    text = content.lstrip(" \t\n\f\r")
+    digits = len(text) - len(text.lstrip("0123456789"))
+    if digits == 0 and not text.startswith("."):
+        return None
+    return float(text[:digits] or 0)
+
+
+def _refresh_delay(source: str) -> float | None:
+    """The delay of the page's first refresh pragma (parsed again: only a page that has one
+    comes here, and the extractor keeps only its URL)."""
+    for node in LexborHTMLParser(source).css("meta[http-equiv]"):
+        attributes = node.attributes
+        if (attributes.get("http-equiv") or "").strip().lower() == "refresh":
+            return refresh_delay(attributes.get("content") or "")
     return None
 
 
@@ -207,6 +248,7 @@ class Digester:
         variant_ends = digest.variant_ends
         page_follows = not parsed.nofollow
         link_keys, generic = self._link_keys, settings.generic_texts
+        canonical = refresh_to = ""
         targets: list[tuple[str, str] | None] = []  # per link: its text_target (or None)
         check_text = settings.link_text
         # The hot loop of a crawl: once per link per page.
@@ -247,6 +289,11 @@ class Digester:
                 known = seen[context, href, text, tag, attr] = (link_id, variant_id, target)
             rows.extend((known[0], line, known[1]))
             targets.append(known[2])
+            if tag != "a" and (tag == "link" or tag == "meta"):  # rare: one test for most
+                if tag == "meta" and attr == "content" and not refresh_to:
+                    refresh_to = link_keys[known[0]]  # extract reads only a refresh's
+                elif tag == "link" and not canonical and "canonical" in text.lower().split():
+                    canonical = link_keys[known[0]]  # a <link>'s text is its rel
         if check_text and _may_have_text_findings(targets):
             texts = [
                 (raw, link_keys[link_id])
@@ -254,6 +301,12 @@ class Digester:
                 if raw.tag == "a" and raw.attr == "href"
             ]
             digest.findings = page_link_text_findings(page_url, texts, generic)
+        digest.fingerprint = _fingerprint(document_key(page_url), body)
+        if canonical.startswith(("http://", "https://")):
+            digest.canonical = canonical
+        if refresh_to.startswith(("http://", "https://")):
+            digest.refresh_to = refresh_to
+            digest.refresh_delay = _refresh_delay(source)
         if judge:
             digest.not_found_said = looks_not_found(parsed.title, parsed.heading)
             if not digest.not_found_said and parsed.title == probe_title:

@@ -71,6 +71,7 @@ async def finish_crawl(crawler: Crawler) -> None:
     # follow, which would otherwise add to a large crawl's peak.
     await crawler.close()
     apply_soft_404(state)
+    state.merge_aliases()  # one page, one entry: before the findings over all links
     checks = config.checks
     if checks.external_fragments:
         await check_external_fragments(state, checker)
@@ -292,7 +293,7 @@ def run_result(
         config_summary=config.summary(),
         start_failures=[] if facts.site is not None else start_failures(state, start_urls),
         findings=state.findings,
-        notes=state.notes if notes is None else [*state.notes, *notes],
+        notes=[*state.notes, *state.trap_notes(config.crawl.max_queries_per_path), *(notes or [])],
         orphans=sitemap_orphans(state, start_urls),
     )
     if store is not None:

@@ -622,20 +622,31 @@ class Page:
     title: str
     status: int | None
     links_found: int
+    # other addresses of the same document (dir/index.html beside dir/, a page whose
+    # <link rel=canonical> names this one): listed here, not as pages of their own
+    aliases: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        item: dict[str, Any] = {
             "url": self.url,
             "title": self.title,
             "status": self.status,
             "depth": self.depth,
             "links": self.links_found,
         }
+        if self.aliases:  # an optional key: a report without aliases reads as before
+            item["aliases"] = list(self.aliases)
+        return item
 
     @classmethod
     def from_dict(cls, item: dict[str, Any]) -> Page:
         return cls(
-            item["url"], int(item["depth"]), item["title"], item["status"], int(item["links"])
+            item["url"],
+            int(item["depth"]),
+            item["title"],
+            item["status"],
+            int(item["links"]),
+            tuple(item.get("aliases") or ()),
         )
 
 

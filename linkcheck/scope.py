@@ -51,6 +51,14 @@ class Scope:
         segments = [segment for segment in path.split("/")[1:] if segment]
         return len(segments) >= 3 and max(segments.count(s) for s in set(segments)) >= 3
 
+    @staticmethod
+    def query_path(url: str) -> str | None:
+        """What a URL's query string counts against, for max_queries_per_path: its address
+        without the query (``/calendar`` for ``/calendar?month=7``); None when it has no
+        query. Give it the crawl key (urls.crawl_key), so a session id is no new query."""
+        path, mark, query = url.partition("?")
+        return path if mark and query else None
+
     def is_internal(self, url: str) -> bool:
         """In scope: its page is fetched with GET and parsed for more links."""
         if any(url.startswith(prefix) for prefix in self.prefixes):

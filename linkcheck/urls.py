@@ -42,6 +42,7 @@ _LAST_LABEL_HEX = re.compile(r"(?:^|\.)0[xX][0-9A-Fa-f]*\.?\Z")
 _WRITTEN_AUTHORITY = re.compile(r"[^/?#\\]*")  # RFC 3986 §3.2: up to the next / ? or #
 _ORIGIN_PARTS: dict[str, tuple[str, str | None, int | None]] = {}
 MAX_ORIGIN_PARTS = 10_000  # hosts remembered (a crawl's external links name a few thousand)
+_HOSTS_AS_WRITTEN: set[str] = set()  # authorities (yarl's raw_authority) _checked_host passed
 
 
 class InvalidURL(ValueError):
@@ -334,6 +335,109 @@ def directory_prefix(url: str) -> str:
     return without_query[: without_query.rfind("/") + 1]
 
 
+# Query parameters that say who sent the reader or which session they are in, never which
+# page: dropped from the crawl key, so a site that writes a fresh session id or campaign tag
+# into every link is one page per address, not an endless crawl. By name (compared
+# case-insensitively, so PHPSESSID and phpsessid are one) and by prefix.
+SESSION_PARAMETERS = frozenset(
+    {
+        "sid",
+        "sessionid",
+        "session_id",
+        "phpsessid",  # PHP
+        "jsessionid",  # Java servlets (also written as a ;jsessionid= path parameter)
+        "aspsessionid",
+        "cfid",  # ColdFusion
+        "cftoken",
+        "zenid",  # Zen Cart
+        "oscsid",  # osCommerce
+    }
+)
+TRACKING_PARAMETERS = frozenset(
+    {
+        "gclid",  # Google Ads
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "fbclid",  # Facebook
+        "msclkid",  # Microsoft Ads
+        "yclid",  # Yandex
+        "twclid",  # X (Twitter)
+        "ttclid",  # TikTok
+        "li_fat_id",  # LinkedIn
+        "igshid",  # Instagram
+        "mc_cid",  # Mailchimp
+        "mc_eid",
+        "_ga",  # Google Analytics cross-domain
+        "_gl",
+        "_hsenc",  # HubSpot
+        "_hsmi",
+    }
+)
+TRACKING_PREFIXES = ("utm_",)  # utm_source, utm_medium, utm_campaign, utm_term, ...
+_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?;]*", re.IGNORECASE)
+
+
+def dropped_parameter(name: str) -> bool:
+    """Whether a query parameter names a session or a campaign, not a page."""
+    name = name.lower()
+    return (
+        name in SESSION_PARAMETERS
+        or name in TRACKING_PARAMETERS
+        or name.startswith(TRACKING_PREFIXES)
+    )
+
+
+def crawl_key(url: str) -> str:
+    """``url`` without session and tracking parameters (see :data:`SESSION_PARAMETERS`):
+    the address a page is crawled under, so ``/p?utm_source=mail`` and ``/p`` are one page.
+
+    ``url`` is normalised (:func:`normalize_url`); the parameters left keep their order.
+    """
+    if "?" not in url and ";" not in url:
+        return url  # nearly every URL: nothing to drop
+    path, mark, query = url.partition("?")
+    key_path = _PATH_SESSION.sub("", path) if ";" in path else path
+    if mark:
+        pairs = query.split("&")
+        kept = [pair for pair in pairs if not dropped_parameter(unquote(pair.partition("=")[0]))]
+        if len(kept) == len(pairs):
+            return url if key_path is path else f"{key_path}?{query}"
+        query = "&".join(kept)
+    return f"{key_path}?{query}" if query else key_path
+
+
+# The names a web server answers a folder's address with (its "directory index"): dir/ and
+# dir/index.html are one file when they answer the same bytes.
+INDEX_NAMES = frozenset(
+    {
+        "index.html",
+        "index.htm",
+        "index.shtml",
+        "index.xhtml",
+        "index.php",
+        "index.asp",
+        "index.aspx",
+        "index.jsp",
+        "default.htm",
+        "default.html",
+        "default.asp",
+        "default.aspx",
+    }
+)
+
+
+def document_key(url: str) -> str:
+    """The address two URLs must share to be one document when they answer the same bytes:
+    the URL without its query and without a directory index name (``dir/`` for
+    ``dir/index.html?x=1``). Pages of other addresses that answer the same bytes (a site's
+    empty placeholders) are pages of their own."""
+    path = url.partition("?")[0]
+    slash = path.rfind("/")
+    return path[: slash + 1] if path[slash + 1 :].lower() in INDEX_NAMES else path
+
+
 def _parse_absolute(url: str) -> URL:
     if not url:
         raise InvalidURL("empty URL")
@@ -410,6 +514,19 @@ def _check_written_host(raw: str, after_scheme: int) -> None:
 def _checked_host(parsed: URL) -> URL:
     """``parsed`` with its host checked by the WHATWG URL host parser's rules, and written
     as a browser sends it (percent-escapes decoded, IPv4 numbers in dotted decimal)."""
+    # A site's links name few hosts: one that passed as written is not parsed again.
+    authority = parsed.raw_authority
+    if authority in _HOSTS_AS_WRITTEN:
+        return parsed
+    checked = _check_host(parsed)
+    if checked is parsed:
+        if len(_HOSTS_AS_WRITTEN) >= MAX_ORIGIN_PARTS:
+            _HOSTS_AS_WRITTEN.clear()
+        _HOSTS_AS_WRITTEN.add(authority)
+    return checked
+
+
+def _check_host(parsed: URL) -> URL:
     host = parsed.raw_host
     if not host:
         raise InvalidURL("no host name")

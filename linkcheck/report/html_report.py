@@ -234,6 +234,7 @@ class Row:
 class PageView:
     page: PageRef
     rows: list[Row]
+    aliases: tuple[str, ...] = ()  # its other addresses (see models.Page.aliases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +374,9 @@ def build_report(run: RunResult, previous: RunResult | None = None) -> Report:
     """Group the run's results the ways editors look at them."""
     limits = Limits.from_summary(run.config_summary)
     titles = {page.url: page.title for page in run.pages}
+    aliases = {page.url: page.aliases for page in run.pages if page.aliases}
+    # a link written on an alias alone is shown on it, under its page's title
+    titles.update((alias, titles[url]) for url, names in aliases.items() for alias in names)
     links = [link for link in sorted_links(run) if link.result is not None]
     was_dead = _dead_urls(previous) if previous is not None else None
     # A previous run that crawled nothing (it could not start) is no baseline.
@@ -401,7 +405,9 @@ def build_report(run: RunResult, previous: RunResult | None = None) -> Report:
         for occurrence in problem.link.occurrences:
             by_page[occurrence.page].append(Row(problem, occurrence))
     pages = [
-        PageView(PageRef(url, titles.get(url, "")), sorted(rows, key=_row_order))
+        PageView(
+            PageRef(url, titles.get(url, "")), sorted(rows, key=_row_order), aliases.get(url, ())
+        )
         for url, rows in sorted(by_page.items())
     ]
 

@@ -8,12 +8,15 @@ import pytest
 
 from linkcheck.config import Config
 from linkcheck.decide import (
+    MAX_REFRESH_DELAY,
     Fate,
     answer_verdict,
     claimed_target,
     discovery,
     fragments_enabled,
+    page_aliases,
     recorded,
+    refreshed,
     robots_disallowed,
     soft_404_enabled,
     unfetchable,
@@ -115,6 +118,45 @@ def test_a_url_decided_without_a_request_says_why(fate: Fate, message: str) -> N
     )
     assert decided.fate is fate
     assert decided.result == CheckResult(url, Verdict.EXCLUDED, message=message)
+
+
+# (url, max_queries_per_path, query strings its path has had crawled, follow) -> fate
+QUERY_BUDGETS = [
+    ("http://site.test/guide/cal?month=3", 50, 0, True, Fate.CRAWL),
+    ("http://site.test/guide/cal?month=3", 50, 49, True, Fate.CRAWL),
+    ("http://site.test/guide/cal?month=3", 50, 50, True, Fate.QUERY_TRAP),
+    ("http://site.test/guide/cal?month=3", 5, 7, True, Fate.QUERY_TRAP),
+    ("http://site.test/guide/cal?month=3", 5, 7, False, Fate.QUERY_TRAP),  # not even checked
+    ("http://site.test/guide/cal", 5, None, True, Fate.CRAWL),  # no query: no budget
+    ("http://other.test/cal?month=3", 5, 7, True, Fate.CHECK),  # a trap only in scope
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "budget", "queries", "follow", "fate"), QUERY_BUDGETS)
+def test_a_paths_query_strings_have_a_budget(
+    url: str, budget: int, queries: int | None, follow: bool, fate: Fate
+) -> None:
+    run = config(crawl={"max_queries_per_path": budget})
+    scope = Scope.from_config(run)
+    decided = discovery(
+        url,
+        scope,
+        run.crawl,
+        internal=scope.is_internal(url),
+        depth=0,
+        follow=follow,
+        queries_on_path=queries,
+    )
+    assert decided.fate is fate
+    if fate is Fate.QUERY_TRAP:
+        assert not decided.fate.crawled and not decided.fate.checked_only
+        assert decided.counter == "query_traps"
+        assert decided.result == CheckResult(
+            url,
+            Verdict.EXCLUDED,
+            message=f"possible crawl trap: {budget} query strings of its path were crawled "
+            "already (max_queries_per_path), not followed",
+        )
 
 
 def test_without_a_page_count_max_pages_is_left_to_the_caller() -> None:
@@ -286,3 +328,84 @@ def test_an_answer_gets_its_verdict(
     )
     assert decided[0] is verdict
     assert decided[1].startswith(message)
+
+
+# --- a page that refreshes to another address ------------------------------------------------
+
+PAGE = "http://site.test/guide/old.html"
+NEW = "http://site.test/guide/new.html"
+OK_PAGE = CheckResult(PAGE, Verdict.OK, status=200, final_url=PAGE)
+VIA = CheckResult(  # /guide/a redirected (301) to the page, which was read as its target
+    "http://site.test/guide/a",
+    Verdict.REDIRECTED,
+    status=200,
+    final_url=PAGE,
+    redirects=(RedirectHop("http://site.test/guide/a", 301),),
+)
+
+# (the page's result, its refresh delay, the refresh's target) -> redirected to where, hops
+REFRESHES = [
+    (OK_PAGE, 0.0, NEW, NEW, ((PAGE, 200),)),
+    (OK_PAGE, MAX_REFRESH_DELAY, NEW, NEW, ((PAGE, 200),)),
+    (OK_PAGE, MAX_REFRESH_DELAY + 1, NEW, None, ()),  # read first: a page, not a redirect
+    (OK_PAGE, None, NEW, None, ()),  # a delay that is no number: browsers ignore it
+    (OK_PAGE, 0.0, PAGE, None, ()),  # refreshes itself
+    (OK_PAGE, 0.0, "", None, ()),
+    (VIA, 0.0, NEW, NEW, (("http://site.test/guide/a", 301), (PAGE, 200))),
+    (VIA, 0.0, "http://site.test/guide/a", None, ()),  # back where it came from: a loop
+    (CheckResult(PAGE, Verdict.BROKEN, status=404), 0.0, NEW, None, ()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("before", "delay", "target", "final", "hops"), REFRESHES)
+def test_a_page_that_refreshes_at_once_is_a_redirect(
+    before: CheckResult,
+    delay: float | None,
+    target: str,
+    final: str | None,
+    hops: tuple[tuple[str, int], ...],
+) -> None:
+    after = refreshed(before, PAGE, delay, target)
+    if final is None:
+        assert after is before
+        return
+    assert (after.verdict, after.final_url, after.status) == (Verdict.REDIRECTED, final, 200)
+    assert tuple((hop.url, hop.status) for hop in after.redirects) == hops
+    assert after.message == (
+        f"the page sends its readers on to {final} after {delay:g} s (<meta http-equiv=refresh>)"
+    )
+
+
+# --- pages that are one document -------------------------------------------------------------
+
+DIR = "http://site.test/guide/"
+INDEX = DIR + "index.html"
+# (groups with the same bytes, canonicals, crawled pages) -> alias: the page it is listed as
+ALIASES = [
+    ([], {}, {DIR, INDEX}, {}),
+    ([[INDEX, DIR]], {}, {DIR, INDEX}, {INDEX: DIR}),  # the shorter listed, whichever came first
+    ([[DIR, INDEX]], {}, {DIR, INDEX}, {INDEX: DIR}),
+    ([], {INDEX: DIR}, {DIR, INDEX}, {INDEX: DIR}),  # index.html names dir/ as canonical
+    ([], {DIR: INDEX}, {DIR, INDEX}, {DIR: INDEX}),  # ... or the other way: the canonical wins
+    ([[DIR, INDEX]], {DIR: INDEX}, {DIR, INDEX}, {DIR: INDEX}),
+    ([], {INDEX: "https://www.site.test/guide/"}, {DIR, INDEX}, {}),  # not crawled: no alias
+    ([], {INDEX: DIR}, {INDEX}, {}),
+    ([], {DIR: DIR}, {DIR}, {}),  # names itself
+    # a chain and a group: one entry, the page most named as canonical
+    ([[DIR + "a?x=1", DIR + "a"]], {DIR + "b": DIR + "a?x=1", DIR + "c": DIR + "a?x=1"},
+     {DIR + "a", DIR + "a?x=1", DIR + "b", DIR + "c"},
+     {DIR + "a": DIR + "a?x=1", DIR + "b": DIR + "a?x=1", DIR + "c": DIR + "a?x=1"}),
+    ([[DIR + "p", DIR + "p?print=1"], [DIR + "q", DIR + "q?print=1"]], {},
+     {DIR + "p", DIR + "p?print=1", DIR + "q", DIR + "q?print=1"},
+     {DIR + "p?print=1": DIR + "p", DIR + "q?print=1": DIR + "q"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("same_body", "canonical", "crawled", "aliases"), ALIASES)
+def test_pages_that_are_one_document_are_listed_once(
+    same_body: list[list[str]],
+    canonical: dict[str, str],
+    crawled: set[str],
+    aliases: dict[str, str],
+) -> None:
+    assert page_aliases(same_body, canonical, crawled) == aliases
