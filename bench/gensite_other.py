@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -360,7 +361,9 @@ def score(site: Path, report: Path) -> dict[str, Any]:
     }
 
 
-def run_tool(tool: str, site: Path, meta: dict[str, Any], extra: str) -> dict[str, Any]:
+def run_tool(
+    tool: str, site: Path, meta: dict[str, Any], extra: str, tree: Path | None = None
+) -> dict[str, Any]:
     """One timed run in a fresh folder (linkcheck's cache and output start empty)."""
     with tempfile.TemporaryDirectory(prefix="other-run-") as tmp:
         work = Path(tmp)
@@ -368,7 +371,8 @@ def run_tool(tool: str, site: Path, meta: dict[str, Any], extra: str) -> dict[st
             cmd = [sys.executable, "-m", "linkcheck", "run", meta["start_url"], "--output",
                    str(work / "out"), "--format", "json", "-q", "--concurrency", "10",
                    "--max-pages", "100000", "--allow-private", *extra.split()]  # fmt: skip
-            res: dict[str, Any] = dict(peak_rss_tree(cmd, cwd=work))
+            env = {**os.environ, "PYTHONPATH": str(tree.resolve())} if tree else None
+            res: dict[str, Any] = dict(peak_rss_tree(cmd, cwd=work, env=env))
             res.update(score(site, work / "out" / "report.json"))
             return res
         lychee = Path(__file__).resolve().parent / ".peers/venv/bin/lychee"
@@ -396,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--runs", type=int, default=1)
     r.add_argument("--tools", default="linkcheck,lychee")
     r.add_argument("--extra", default="", help="more options for `linkcheck run`")
+    r.add_argument("--tree", type=Path, help="run the linkcheck of this source tree (PYTHONPATH)")
     args = ap.parse_args(argv)
     if args.cmd == "gen":
         truth = generate(args.out, args.pages, args.port, args.seed)
@@ -412,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
         for n in range(args.runs):
             for tool in args.tools.split(","):
-                res = run_tool(tool, args.site, meta, args.extra)
+                res = run_tool(tool, args.site, meta, args.extra, args.tree)
                 print(json.dumps({"tool": tool, "run": n + 1, **res}), flush=True)
     return 0
 
