@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from linkcheck.checkpoint import decode
 from linkcheck.config import ConfigError
-from linkcheck.models import Verdict
+from linkcheck.crawl_state import CrawlState
+from linkcheck.models import Verdict, run_tables
 from linkcheck.scope import Scope
 from linkcheck.urls import crawl_key, dropped_parameter
 from tests.conftest import crawl, make_config, result
@@ -146,3 +148,30 @@ def test_tracking_and_session_parameters_make_no_new_page() -> None:
     # a link to another site is checked as written: nothing is crawled there
     assert ext_paths == ["/x?utm_source=guide"]
     assert external in run.links
+
+
+def test_a_resume_point_keeps_the_budgets_and_what_pages_are_one() -> None:
+    """A resumed crawl goes on counting where it stopped (and a resume point written before
+    these were kept reads as none)."""
+    with run_tables():
+        state = CrawlState(lambda url: url)
+        state.query_taken("http://h/cal")
+        state.query_left("http://h/cal")
+        state.page_facts("http://h/", b"print", "")
+        state.page_facts("http://h/index.html", b"print", "")
+        state.page_facts("http://h/print", b"other", "http://h/article")
+        header = decode(b"".join(state.snapshot()))
+    with run_tables():
+        restored = CrawlState(state.document_of)
+        restored.restore(header)
+        assert restored.path_queries == {"http://h/cal": 1}
+        assert restored.query_capped == {"http://h/cal": 1}
+        assert restored.same_body == {"http://h/": ["http://h/index.html"]}
+        assert restored.canonicals == {"http://h/print": "http://h/article"}
+        older = {key: value for key, value in header.items() if key not in NEW_KEYS}
+        before = CrawlState(state.document_of)
+        before.restore(older)
+        assert (before.path_queries, before.query_capped, before.same_body) == ({}, {}, {})
+
+
+NEW_KEYS = ("path_queries", "query_capped", "same_body", "canonicals")
