@@ -17,16 +17,19 @@ and how often the distributed queue hands a task out before giving up on it.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from linkcheck.http import Failure, Outcome, Response
 from linkcheck.models import CheckResult, ErrorKind, Verdict
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 TRANSIENT_ERRORS = frozenset({ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.PROTOCOL})
@@ -221,24 +224,57 @@ async def with_retries(
     def left() -> float | None:
         return None if timeout is None else attempt_timeout(timeout, cost.seconds, budget)
 
-    outcome = await send(left())
-    attempt, timeouts = 1, 0
-    while not settle(outcome):
-        timeouts += timed_out(outcome)
-        wait = next_try(
-            outcome,
-            attempt=attempt,
-            retries=retries,
-            max_wait=max_wait,
-            spent=cost.seconds,
-            budget=budget,
-            timeouts=timeouts,
-            others_running=timed_out(outcome) and others_running(),
-        )
-        if wait is None:
-            break
-        await asyncio.sleep(wait)
-        cost.seconds += wait
-        attempt += 1
-        outcome = await send(left())
-    return outcome, attempt
+    first = await send(left())
+    if settle(first):
+        return first, 1
+    # Asked again: tenacity does the asking and the waiting, next_try() decides both (its
+    # import waits until then: most links answer the first time).
+    from tenacity import AsyncRetrying, retry_if_result
+
+    replay = [first]
+    attempts = 0
+    timeouts = 0
+    decided: dict[int, float | None] = {}  # next_try's answer, by attempt (stop and wait ask)
+
+    def decision(state: RetryCallState) -> float | None:
+        nonlocal timeouts
+        number = state.attempt_number
+        if number not in decided:
+            assert state.outcome is not None
+            outcome: Outcome = state.outcome.result()
+            timeouts += timed_out(outcome)
+            decided[number] = next_try(
+                outcome,
+                attempt=number,
+                retries=retries,
+                max_wait=max_wait,
+                spent=cost.seconds,
+                budget=budget,
+                timeouts=timeouts,
+                others_running=timed_out(outcome) and others_running(),
+            )
+        return decided[number]
+
+    def waited(state: RetryCallState) -> None:
+        assert state.next_action is not None
+        cost.seconds += state.next_action.sleep  # the wait counts against the URL's budget
+
+    def last(state: RetryCallState) -> Outcome:
+        assert state.outcome is not None
+        result: Outcome = state.outcome.result()
+        return result
+
+    async def attempt() -> Outcome:
+        nonlocal attempts
+        attempts += 1
+        return replay.pop() if replay else await send(left())
+
+    retrying = AsyncRetrying(
+        retry=retry_if_result(lambda outcome: not settle(outcome)),
+        stop=lambda state: decision(state) is None,
+        wait=lambda state: decision(state) or 0.0,
+        before_sleep=waited,
+        retry_error_callback=last,
+    )
+    outcome: Outcome = await retrying(attempt)
+    return outcome, attempts
