@@ -50,6 +50,7 @@ async def crawl_state(redis: aioredis.Redis, keys: RunKeys, *, soft_404: bool) -
     for _, value in sorted((await _hash(redis, keys.findings)).items()):
         findings.extend(json.loads(value))
     judged = await _hash(redis, keys.soft404)
+    same_body, canonicals = _page_facts(await _hash(redis, keys.page_facts), pages)
     return {
         "version": STATE_VERSION,
         "links": [
@@ -74,6 +75,7 @@ async def crawl_state(redis: aioredis.Redis, keys: RunKeys, *, soft_404: bool) -
             "truncated_pages": sorted(await _members(redis, keys.truncated)),
             "pages_over_max_links": len(await _members(redis, keys.over_links)),
             "traps": counters.get("traps", 0),
+            "query_traps": counters.get("query_traps", 0),
         },
         "pages_scheduled": counters.get("pages_scheduled", 0),
         "cache_hits": 0,
@@ -87,7 +89,36 @@ async def crawl_state(redis: aioredis.Redis, keys: RunKeys, *, soft_404: bool) -
         }
         if soft_404
         else None,
+        "path_queries": {path: int(n) for path, n in (await _hash(redis, keys.queries)).items()},
+        "query_capped": {
+            path: int(n) for path, n in (await _hash(redis, keys.query_capped)).items()
+        },
+        "same_body": same_body,
+        "canonicals": canonicals,
     }
+
+
+def _page_facts(
+    facts: dict[str, str], pages: list[dict[str, Any]]
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The pages' fingerprints and canonicals as CrawlState.page_facts keeps them: the
+    pages after the first (in page order) with each fingerprint, by the first; and each
+    canonical that names another page."""
+    first: dict[str, str] = {}
+    same_body: dict[str, list[str]] = {}
+    canonicals: dict[str, str] = {}
+    for page in pages:
+        url = page["url"]
+        if url not in facts:
+            continue
+        fingerprint, canonical = json.loads(facts[url])
+        if fingerprint:
+            owner = first.setdefault(fingerprint, url)
+            if owner != url:
+                same_body.setdefault(owner, []).append(url)
+        if canonical and canonical != url:
+            canonicals[url] = canonical
+    return same_body, canonicals
 
 
 async def crawl_stats(redis: aioredis.Redis, keys: RunKeys) -> CrawlStats:

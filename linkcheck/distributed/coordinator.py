@@ -191,7 +191,12 @@ class _Coordinator:
                 client, limiter, rules, retry_max_wait=config.http.retry_max_wait
             )
             checker = make_checker(config, transport, rules)
-            queue = TaskQueue(self._redis, keys, max_pages=config.crawl.max_pages)
+            queue = TaskQueue(
+                self._redis,
+                keys,
+                max_pages=config.crawl.max_pages,
+                max_queries_per_path=config.crawl.max_queries_per_path,
+            )
             if not info.seeded:
                 await self._seed(queue)
             if info.status != RUNNING:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 DEFAULT_LEASE = 60.0  # seconds a task stays with a silent worker before others take it
 DEFAULT_WAIT = 60.0  # seconds a worker waits for a run to join
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: query budgets per path, page facts (issue #20)
 PREFIX = "linkcheck"
 CURRENT_KEY = f"{PREFIX}:current"  # the run a worker joins when it is not given --run
 RUNS_KEY = f"{PREFIX}:runs"  # sorted set: run id -> start time (for status)
@@ -110,6 +110,18 @@ class RunKeys:
         return self.key("sitemapfiles")
 
     @property
+    def queries(self) -> str:  # hash: path -> query strings crawled (max_queries_per_path)
+        return self.key("queries")
+
+    @property
+    def query_capped(self) -> str:  # hash: path -> query strings left, its budget used up
+        return self.key("qcapped")
+
+    @property
+    def page_facts(self) -> str:  # hash: page url -> [fingerprint hex, canonical] (aliases)
+        return self.key("facts")
+
+    @property
     def claims(self) -> str:  # hash: redirect target -> the page task that parses it
         return self.key("claims")
 
@@ -139,6 +151,9 @@ class RunKeys:
             self.truncated,
             self.over_links,
             self.sitemap_files,
+            self.queries,
+            self.query_capped,
+            self.page_facts,
             self.claims,
             self.workers,
         ]

@@ -5,9 +5,10 @@ page (:mod:`linkcheck.page_stage`), digest it (:mod:`linkcheck.digest`) and deci
 link (:mod:`linkcheck.decide`) — with the same stages and decisions. What is distributed is
 only the bookkeeping: instead of the crawler's dictionaries, everything a task learned goes
 into a :class:`~linkcheck.distributed.queue.Commit` that the worker writes to Redis
-atomically, and max_pages is decided there, against the cluster-wide count. The site-wide
-steps (fragments, re-checks, findings over all links) run once, at the coordinator, on the
-assembled crawl (see :mod:`linkcheck.distributed.assemble`).
+atomically, and max_pages and each path's max_queries_per_path are decided there, against
+the cluster-wide counts. The site-wide steps (fragments, re-checks, findings over all links,
+merging a page's aliases) run once, at the coordinator, on the assembled crawl (see
+:mod:`linkcheck.distributed.assemble`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from linkcheck.checker import Checker
 from linkcheck.config import Config
-from linkcheck.decide import discovery, recorded, unfetchable
+from linkcheck.decide import Fate, discovery, recorded, refreshed, unfetchable
 from linkcheck.digest import Digester, DigestSettings, PageDigest, unpack_ids, unpack_variants
 from linkcheck.distributed.queue import Commit, Task, TaskQueue, dumps
 from linkcheck.http import Response
@@ -26,7 +27,7 @@ from linkcheck.page_stage import PageStage
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import SEED_DEPTH, read_run_sitemaps, seeds
 from linkcheck.soft404 import SoftNotFoundDetector
-from linkcheck.urls import CachedResolver, ResolvedLink
+from linkcheck.urls import CachedResolver, ResolvedLink, crawl_key
 from linkcheck.wiring import make_robots
 
 MAX_KNOWN = 500_000  # URLs remembered as already decided, per process (saves payload)
@@ -99,7 +100,16 @@ class TaskPipeline:
         if visit.disallowed:
             commit.result(url, visit.result)
             return commit
-        commit.result(url, recorded(self._config, url, visit.result))
+        result = visit.result
+        if visit.digested is not None and visit.digested[1].refresh_to:
+            # A page that sends its readers on at once is a redirect (decide.refreshed): its
+            # result, and a claimed target's (the claim recorded that one as plain OK).
+            digest = visit.digested[1]
+            page, delay, target = visit.page_url, digest.refresh_delay, digest.refresh_to
+            result = refreshed(result, page, delay, target)
+            if visit.claimed is not None:
+                commit.result(page, refreshed(visit.claimed, page, delay, target))
+        commit.result(url, recorded(self._config, url, result))
         if visit.content_type is not None:
             commit.non_html(url, visit.content_type)
         if visit.digested is not None and visit.response is not None:
@@ -148,13 +158,17 @@ class TaskPipeline:
         for variant in unpack_variants(digest.new_variants, digest.variant_ends):
             variants[self._next_variant] = variant
             self._next_variant += 1
-        link_key = self._digester.link_key
+        link_key, page_key = self._digester.link_key, self._page_key
         items: list[list[Any]] = []
         rows = iter(digest.rows)
         for link_id, line, variant_id in zip(rows, rows, rows, strict=True):
             href, text, tag, attr, fragment = variants[variant_id]
-            items.append([link_key(link_id), href, text, tag, attr, line, fragment])
+            key = link_key(link_id)
+            if "?" in key or ";" in key:  # only such a URL may have a crawl key of its own
+                key = page_key(key)[0]
+            items.append([key, href, text, tag, attr, line, fragment])
         commit.occurrences(page_url, page_url, items)
+        commit.page_facts(page_url, digest.fingerprint, digest.canonical)
         page = Page(page_url, depth, digest.title, response.status, links_found=digest.links_found)
         commit.page(page, unpack_ids(digest.ids))
         if digest.findings:
@@ -174,13 +188,27 @@ class TaskPipeline:
                 result = unfetchable(key, resolved, mailto_tel=self._config.checks.mailto_tel)
                 commit.discovered(key, internal=False, kind="", result=result)
             return key
+        url, internal = self._page_key(url)
         if url in self._known:
             return url
-        internal = self._scope.is_internal(url)
-        decided = discovery(
-            url, self._scope, self._config.crawl, internal=internal, depth=depth, follow=follow
-        )
+        scope, crawl = self._scope, self._config.crawl
+        decided = discovery(url, scope, crawl, internal=internal, depth=depth, follow=follow)
         fate = decided.fate
+        # A URL with a query string is decided against its path's budget as it commits,
+        # against the cluster-wide count (see COMMIT_LUA): here, what it is once that is used up.
+        query_path = scope.query_path(url) if internal else None
+        trap = None
+        if query_path is not None:
+            capped = discovery(
+                url,
+                scope,
+                crawl,
+                internal=internal,
+                depth=depth,
+                follow=follow,
+                queries_on_path=crawl.max_queries_per_path,
+            )
+            trap = capped.result if capped.fate is Fate.QUERY_TRAP else None
         commit.discovered(
             url,
             internal=internal,
@@ -188,5 +216,17 @@ class TaskPipeline:
             depth=depth + 1 if fate.crawled else 0,
             result=decided.result,
             counter=decided.counter,
+            query_path=query_path,
+            trap=trap,
         )
         return url
+
+    def _page_key(self, url: str) -> tuple[str, bool]:
+        """The URL a link is known by, and whether it is in the scope: in the scope, its crawl
+        key (urls.crawl_key: no session ids or tracking parameters), as the crawler's."""
+        internal = self._scope.is_internal(url)
+        if internal:
+            key = crawl_key(url)
+            if key != url:
+                return key, self._scope.is_internal(key)
+        return url, internal

@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from linkcheck.checkpoint import page_to_state
+from linkcheck.config import DEFAULT_MAX_QUERIES_PER_PATH
 from linkcheck.distributed.keys import GROUP, RunKeys
 from linkcheck.models import CheckResult, Finding, Page
 
@@ -45,6 +46,9 @@ _COMMIT_KEYS = (
     "over_links",
     "sitemap_files",
     "meta",
+    "queries",
+    "query_capped",
+    "page_facts",
 )
 _INDEX = {name: index + 1 for index, name in enumerate(_COMMIT_KEYS)}
 
@@ -59,12 +63,23 @@ for _, r in ipairs(p.results) do
   redis.call('HSET', KEYS[4], r[1], r[2])
   if r[3] == 1 then redis.call('SADD', KEYS[5], r[1]) else redis.call('SREM', KEYS[5], r[1]) end
 end
--- d = {key, internal, kind, depth, result, problem, counter}
+-- d = {key, internal, kind, depth, result, problem, counter, query path, trap result, trap
+-- problem}: a URL with a query path is decided against its path's cluster-wide budget
+-- (ARGV[5], max_queries_per_path) first, as decide.discovery does: past it, the trap result
 for _, d in ipairs(p.discover) do
   if redis.call('SADD', KEYS[2], d[1]) == 1 then
     local seq = redis.call('HINCRBY', KEYS[11], 'links_found', 1)
-    if d[7] ~= '' then redis.call('HINCRBY', KEYS[11], d[7], 1) end
     local kind = d[3]
+    local result, problem, counter = d[5], d[6], d[7]
+    local qpath = d[8] or ''
+    if qpath ~= '' then
+      local taken = tonumber(redis.call('HGET', KEYS[16], qpath) or '0')
+      if taken >= tonumber(ARGV[5]) then
+        redis.call('HINCRBY', KEYS[17], qpath, 1)
+        kind, result, problem, counter = 'result', d[9], d[10], 'query_traps'
+      end
+    end
+    if counter ~= '' then redis.call('HINCRBY', KEYS[11], counter, 1) end
     local depth = ''
     if kind == 'page' or kind == 'seed' then
       local scheduled = tonumber(redis.call('HGET', KEYS[11], 'pages_scheduled') or '0')
@@ -73,14 +88,15 @@ for _, d in ipairs(p.discover) do
         kind = 'check'
       else
         redis.call('HINCRBY', KEYS[11], 'pages_scheduled', 1)
+        if qpath ~= '' then redis.call('HINCRBY', KEYS[16], qpath, 1) end
         kind = 'page'
         depth = tostring(d[4])
       end
     end
     redis.call('HSET', KEYS[3], d[1], d[2] .. ':' .. depth .. ':' .. seq)
     if kind == 'result' then
-      redis.call('HSET', KEYS[4], d[1], d[5])
-      if d[6] == 1 then redis.call('SADD', KEYS[5], d[1]) end
+      redis.call('HSET', KEYS[4], d[1], result)
+      if problem == 1 then redis.call('SADD', KEYS[5], d[1]) end
     else
       xadd(kind, d[1], d[4])
     end
@@ -152,11 +168,16 @@ class Commit:
         depth: int = 0,
         result: CheckResult | None = None,
         counter: str = "",
+        query_path: str | None = None,
+        trap: CheckResult | None = None,
     ) -> None:
         """A URL seen on a page: enqueue ``kind`` (page, seed, check), or record ``result``.
 
         Only the first commit that names a URL decides it; ``counter`` (a limit that was
-        hit) is counted only then too.
+        hit) is counted only then too. ``query_path`` (Scope.query_path) and ``trap``: the
+        URL's decision once its path's query strings are used up (decide.discovery's
+        QUERY_TRAP), taken instead when the path's cluster-wide count has reached
+        max_queries_per_path; a URL crawled as a page adds one to the count.
         """
         self.discover.append(
             [
@@ -167,6 +188,9 @@ class Commit:
                 result_json(result) if result is not None else "",
                 int(result is not None and result.verdict.failed),
                 counter,
+                query_path if query_path is not None and trap is not None else "",
+                result_json(trap) if trap is not None else "",
+                int(trap is not None and trap.verdict.failed),
             ]
         )
 
@@ -187,6 +211,10 @@ class Commit:
 
     def soft404(self, url: str, judgment: list[Any]) -> None:
         self._hash("soft404", url, dumps(judgment))
+
+    def page_facts(self, url: str, fingerprint: bytes, canonical: str) -> None:
+        """A parsed page's fingerprint and canonical (see CrawlState.page_facts)."""
+        self._hash("page_facts", url, dumps([fingerprint.hex(), canonical]))
 
     def meta(self, name: str, value: str) -> None:
         self._hash("meta", name, value)
@@ -213,10 +241,18 @@ class Commit:
 class TaskQueue:
     """One run's stream, seen-set and records, as the workers and the coordinator use them."""
 
-    def __init__(self, redis: aioredis.Redis, keys: RunKeys, *, max_pages: int) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        keys: RunKeys,
+        *,
+        max_pages: int,
+        max_queries_per_path: int = DEFAULT_MAX_QUERIES_PER_PATH,
+    ) -> None:
         self._redis = redis
         self.keys = keys
         self._max_pages = max_pages
+        self._max_queries = max_queries_per_path
         self._commit = redis.register_script(COMMIT_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
         self._commit_keys = [getattr(keys, name) for name in _COMMIT_KEYS]
@@ -233,7 +269,7 @@ class TaskQueue:
         """Write ``commit`` and acknowledge task ``ack`` atomically; returns tasks added."""
         added = await self._commit(
             keys=self._commit_keys,
-            args=[commit.payload(), GROUP, ack, self._max_pages],
+            args=[commit.payload(), GROUP, ack, self._max_pages, self._max_queries],
         )
         return int(added)
 

@@ -268,7 +268,12 @@ async def _work(
             client, limiter, rules, retry_max_wait=config.http.retry_max_wait
         )
         checker = make_checker(config, transport, rules)
-        queue = TaskQueue(redis, info.keys, max_pages=config.crawl.max_pages)
+        queue = TaskQueue(
+            redis,
+            info.keys,
+            max_pages=config.crawl.max_pages,
+            max_queries_per_path=config.crawl.max_queries_per_path,
+        )
         worker = Worker(
             redis,
             info,

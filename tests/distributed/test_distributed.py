@@ -32,7 +32,7 @@ from linkcheck.config import Config
 from linkcheck.distributed import DistributedError, run_distributed
 from linkcheck.distributed.keys import SCHEMA_VERSION, RunKeys
 from linkcheck.distributed.settings import config_from_json, config_to_json
-from linkcheck.models import OccurrenceTables, RunResult, current_tables
+from linkcheck.models import OccurrenceTables, RunResult, Verdict, current_tables
 from linkcheck.report.json_report import to_document
 from linkcheck.runner import run_check
 from tests.conftest import make_config
@@ -551,3 +551,123 @@ def test_the_stored_configuration_reads_back_equal() -> None:
     )
     again = config_from_json(config_to_json(config), source=config.source)
     assert again == config
+
+
+# --- issue #20: meta refresh, query-space traps, one page one entry ----------------------------
+
+
+def _calendar(seen: Seen) -> Reply:
+    """An endless calendar: every month links to the next and the previous one."""
+    month = int(seen.path.rsplit("=", 1)[1])
+    return page(
+        f'<a href="/guide/cal?month={month + 1}">next month</a>'
+        f'<a href="/guide/cal?month={month - 1}">previous month</a>'
+    )
+
+
+def issue20_site() -> dict[str, Route]:
+    """A refresh page, a ?sid= link, an endless ?month= calendar, /guide/ and
+    /guide/index.html answering the same bytes, and a page whose canonical is another."""
+    home = page(
+        '<a href="moved.html">moved</a><a href="later.html">later</a>'
+        '<a href="a.html?sid=0f3a">a, with a session</a><a href="a.html">a</a>'
+        '<a href="a.html?utm_source=guide&amp;lang=ja">a in Japanese</a>'
+        '<a href="cal?month=0">calendar</a><a href="index.html">home again</a>'
+        '<a href="print.html">print</a><a href="gone.html">gone</a>'
+    )
+    return {
+        "/guide/": home,
+        "/guide/index.html": home,
+        "/guide/moved.html": page(
+            '<meta http-equiv="refresh" content="0; url=new.html"><a href="gone.html">gone</a>'
+        ),
+        "/guide/later.html": page('<meta http-equiv="refresh" content="30; url=new.html">'),
+        "/guide/new.html": page('<a href="a.html">a</a>'),
+        "/guide/a.html": page('<a href="./">home</a>'),
+        "/guide/print.html": page(
+            '<link rel="canonical" href="a.html"><a href="./">home</a><a href="gone.html">x</a>'
+        ),
+        "/guide/cal": _calendar,
+    }
+
+
+def test_refresh_traps_and_aliases_give_the_single_machine_report(
+    redis_server: RedisServer,
+) -> None:
+    budget = 5
+    with TestServer(issue20_site()) as site:
+        config = make_config(site.url("/guide/"), crawl={"max_queries_per_path": budget})
+        single = run_check(config)
+        single_requests = gets(site, "/guide/")
+        site.requests.clear()
+        run_id = fresh_run_id("issue20")
+        workers = [start_worker(redis_server.url, "--run", run_id, "--wait", "30") for _ in "ab"]
+        distributed = run_distributed(config, redis_server.url, run_id=run_id, lease=LEASE)
+        outcomes = [finish(worker) for worker in workers]
+        distributed_requests = gets(site, "/guide/")
+
+    for code, _, err in outcomes:
+        assert code == 0, err
+    assert comparable(distributed) == comparable(single)
+    assert distributed_requests == single_requests  # the same URLs asked, each as often
+    url = site.url
+    # (4) the refresh within 5 s is a redirect to its target, which is crawled; a later one not
+    moved = distributed.links[url("/guide/moved.html")].result
+    assert moved is not None and moved.verdict is Verdict.REDIRECTED
+    assert moved.final_url == url("/guide/new.html")
+    later = distributed.links[url("/guide/later.html")].result
+    assert later is not None and later.verdict is Verdict.OK
+    assert url("/guide/new.html") in {p.url for p in distributed.pages}
+    # (5) no page for a session id or a tracking parameter; the calendar capped, with a note
+    assert url("/guide/a.html?sid=0f3a") not in distributed.links
+    assert "GET /guide/a.html?sid=0f3a" not in distributed_requests
+    assert url("/guide/a.html?lang=ja") in distributed.links
+    calendar = [p.url for p in distributed.pages if "/cal?" in p.url]
+    assert len(calendar) == budget
+    assert distributed.complete and not distributed.limits_hit
+    (note,) = [note for note in distributed.notes if "crawl trap" in note]
+    assert f"{budget} were crawled and 2 more were not followed" in note
+    # (6) one page, one entry: /guide/ with index.html; a.html with print.html (its canonical)
+    # and ?lang=ja (this server answers it with a.html's bytes)
+    aliases = {p.url: p.aliases for p in distributed.pages if p.aliases}
+    assert aliases == {
+        url("/guide/"): (url("/guide/index.html"),),
+        url("/guide/a.html"): (url("/guide/a.html?lang=ja"), url("/guide/print.html")),
+    }
+
+
+def test_the_query_budget_of_a_path_is_one_count_for_the_whole_cluster(
+    redis_server: RedisServer,
+) -> None:
+    """Six pages, read by three workers at once, each link five query strings of one path:
+    whichever commits first, exactly the budget's worth are crawled and the rest noted."""
+    budget, lists, per_list = 10, 6, 5
+    routes: dict[str, Route] = {
+        "/q/": page("".join(f'<a href="list{n}.html">list {n}</a>' for n in range(lists)))
+    }
+    for n in range(lists):
+        links = "".join(f'<a href="item?id={n}-{k}">item</a>' for k in range(per_list))
+        routes[f"/q/list{n}.html"] = page(links, delay=0.1)
+    routes["/q/item"] = lambda seen: page(f"item {seen.path}")  # pages of their own
+    with TestServer(routes) as site:
+        config = make_config(site.url("/q/"), crawl={"max_queries_per_path": budget})
+        run_id = fresh_run_id("budget")
+        workers = [start_worker(redis_server.url, "--run", run_id, "--wait", "30") for _ in "abc"]
+        run = run_distributed(config, redis_server.url, run_id=run_id, lease=LEASE, work=False)
+        outcomes = [finish(worker) for worker in workers]
+        asked = sum(1 for seen in site.requests if seen.path.startswith("/q/item?"))
+
+    for code, _, err in outcomes:
+        assert code == 0, err
+    assert asked == budget
+    assert len([p for p in run.pages if "/item?" in p.url]) == budget
+    left = [
+        link.result
+        for link in run.links.values()
+        if "/item?" in link.url and link.result is not None and not link.result.verdict.checked
+    ]
+    assert len(left) == lists * per_list - budget
+    assert all(r.message.startswith("possible crawl trap:") for r in left)
+    assert run.complete and not run.limits_hit
+    (note,) = [note for note in run.notes if "crawl trap" in note]
+    assert f"{budget} were crawled and {lists * per_list - budget} more were not followed" in note
