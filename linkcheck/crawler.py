@@ -6,7 +6,7 @@ or only checked (HEAD, falling back to GET). A page's own fetch is its check, so
 link that appears on every page costs one request per run.
 
 A link that failed in a way that is often temporary is looked at again ``recheck_delay``
-seconds after its failure is recorded, while the crawl goes on (see :meth:`_recheck_later`),
+seconds after its failure is recorded, while the crawl goes on (see linkcheck.recheck),
 so the recheck is not a second phase that the run waits for after its crawl.
 """
 
@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 from linkcheck.checker import Checker
 from linkcheck.config import Config
 from linkcheck.crawl_state import CrawlLimits, CrawlState, CrawlStats
-from linkcheck.decide import Fate, discovery, recorded, refreshed, unfetchable
+from linkcheck.decide import Fate, discovery, recorded, unfetchable
 from linkcheck.digest import PageDigest
 from linkcheck.frontier import Frontier, max_running
 from linkcheck.http import Response
@@ -34,7 +34,7 @@ from linkcheck.models import (
 )
 from linkcheck.page_stage import PageStage, PageVisit
 from linkcheck.parsing import PageParser
-from linkcheck.retry import recheck_due, url_budget
+from linkcheck.recheck import Rechecks
 from linkcheck.robots import RobotsRules
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import SEED_DEPTH, read_run_sitemaps, seeds
@@ -111,12 +111,7 @@ class Crawler:
         )
         self._parser = PageParser(config, self._discover)
         self._pages = PageStage(config, checker, robots, self._soft404, self._scope)
-        http = config.http
-        self._budget = url_budget(http.timeout, http.url_budget)
-        # The URLs looked at again (once each), and what a failed check cost (of its time
-        # budget) until it is looked at again: the recheck uses what is left.
-        self._rechecked: set[str] = set()
-        self._spent: dict[str, float] = {}
+        self._rechecks = Rechecks(config.http, self._frontier, self.state)
 
     @property
     def config(self) -> Config:
@@ -129,7 +124,7 @@ class Crawler:
     @property
     def rechecked(self) -> frozenset[str]:
         """The URLs this crawler has looked at again (or is about to)."""
-        return frozenset(self._rechecked)
+        return self._rechecks.done
 
     # --- rounds of work -----------------------------------------------------------------
 
@@ -170,9 +165,7 @@ class Crawler:
         """Check (or crawl, for a page) these failed links once more: those a restored
         crawl's workers recorded (the crawl itself rechecks what it records)."""
         async with self._frontier.open():
-            self.stats.problems -= len(urls)
-            self._rechecked.update(urls)
-            self._frontier.add_all([(url, self._page_depth.get(url)) for url in urls])
+            self._rechecks.now(urls, self._frontier.add_all)
 
     async def close(self) -> None:
         """Stop the parse workers, if any were started (once; a page parsed later is parsed
@@ -270,9 +263,9 @@ class Crawler:
                 self.cache_hits += 1
                 self._record(url, dataclasses.replace(remembered, from_cache=True))
                 return
-        checked = await self._checker.check(url, spent=self._spent.pop(url, 0.0))
+        checked = await self._checker.check(url, spent=self._rechecks.spent(url))
         if checked.result.verdict.failed:
-            self._spent[url] = checked.spent  # read by _recheck_later, now or never
+            self._rechecks.cost(url, checked.spent)
         self._record(url, checked.result)
 
     async def _crawl_page(self, url: str, depth: int) -> None:
@@ -294,8 +287,6 @@ class Crawler:
         if visit.disallowed:
             self.links[url].result = visit.result  # not a check: nothing was requested
             return
-        if visit.digested is not None and visit.digested[1].refresh_to:
-            visit = self._refreshed(visit, visit.digested[1])
         self._record(url, visit.result)
         self._record_claimed(visit)
         if visit.content_type is not None:
@@ -315,18 +306,6 @@ class Crawler:
         self.links[target] = Link(target, internal=True)
         self._page_depth[target] = depth
         return True
-
-    @staticmethod
-    def _refreshed(visit: PageVisit[int], digest: PageDigest) -> PageVisit[int]:
-        """A page whose refresh pragma sends its readers on at once is a redirect to where
-        it sends them (see decide.refreshed): the page's result, and a claimed target's."""
-        page, delay, target = visit.page_url, digest.refresh_delay, digest.refresh_to
-        claimed = visit.claimed
-        return dataclasses.replace(
-            visit,
-            result=refreshed(visit.result, page, delay, target),
-            claimed=refreshed(claimed, page, delay, target) if claimed is not None else None,
-        )
 
     def _record_claimed(self, visit: PageVisit[int]) -> None:
         if visit.claimed is not None:
@@ -370,24 +349,4 @@ class Crawler:
         self.stats.links_checked += 1
         if result.verdict.failed:
             self.stats.problems += 1
-            self._recheck_later(url, result)
-
-    def _recheck_later(self, url: str, result: CheckResult) -> None:
-        """Look at ``url`` once more ``recheck_delay`` seconds from now, within this round,
-        when its failure is one that a second look may turn into an answer."""
-        http = self._config.http
-        spent = self._spent.pop(url, 0.0)  # a page's recheck is its crawl, with its own
-        if not http.recheck or url in self._rechecked:
-            return
-        if not recheck_due(result, spent, self._budget):
-            return
-
-        def again() -> None:
-            self.stats.problems -= 1  # counted again by the second answer, if it fails
-            if spent:
-                self._spent[url] = spent
-            self._frontier.add(url, self._page_depth.get(url))
-
-        if self._frontier.later(http.recheck_delay, again):
-            self._rechecked.add(url)
-            self.state.rechecked += 1
+            self._rechecks.later(url, result)

@@ -19,7 +19,7 @@ from typing import Generic, TypeVar
 from linkcheck.checker import Checker
 from linkcheck.config import Config
 from linkcheck.css import is_stylesheet
-from linkcheck.decide import claimed_target, robots_disallowed, soft_404_enabled
+from linkcheck.decide import claimed_target, refreshed, robots_disallowed, soft_404_enabled
 from linkcheck.digest import PageDigest
 from linkcheck.extract import is_html
 from linkcheck.http import Response
@@ -74,7 +74,22 @@ class PageStage:
 
     async def visit(self, url: str, claim: Claim, digest: Digest[S]) -> PageVisit[S]:
         """Fetch the page at ``url`` and, if it is HTML or CSS it owns, digest it (see
-        PageVisit)."""
+        PageVisit). A page whose refresh pragma sends its readers on at once is a redirect
+        to where it sends them (decide.refreshed): its result says so, and so does the
+        result of a redirect target it claimed (claimed as plain OK)."""
+        visit = await self._visit(url, claim, digest)
+        if visit.digested is None or not visit.digested[1].refresh_to:
+            return visit
+        page = visit.digested[1]
+        delay, target = page.refresh_delay, page.refresh_to
+        claimed = visit.claimed
+        return replace(
+            visit,
+            result=refreshed(visit.result, visit.page_url, delay, target),
+            claimed=refreshed(claimed, visit.page_url, delay, target) if claimed else None,
+        )
+
+    async def _visit(self, url: str, claim: Claim, digest: Digest[S]) -> PageVisit[S]:
         robots = self.robots
         exempt = url in self.start_urls
         if robots is not None and not exempt and not await robots.allows(url):

@@ -18,7 +18,7 @@ from typing import Any
 
 from linkcheck.checker import Checker
 from linkcheck.config import Config
-from linkcheck.decide import Fate, discovery, recorded, refreshed, unfetchable
+from linkcheck.decide import Fate, discovery, recorded, unfetchable
 from linkcheck.digest import Digester, DigestSettings, PageDigest, unpack_ids, unpack_variants
 from linkcheck.distributed.queue import Commit, Task, TaskQueue, dumps
 from linkcheck.http import Response
@@ -100,16 +100,10 @@ class TaskPipeline:
         if visit.disallowed:
             commit.result(url, visit.result)
             return commit
-        result = visit.result
-        if visit.digested is not None and visit.digested[1].refresh_to:
-            # A page that sends its readers on at once is a redirect (decide.refreshed): its
-            # result, and a claimed target's (the claim recorded that one as plain OK).
-            digest = visit.digested[1]
-            page, delay, target = visit.page_url, digest.refresh_delay, digest.refresh_to
-            result = refreshed(result, page, delay, target)
-            if visit.claimed is not None:
-                commit.result(page, refreshed(visit.claimed, page, delay, target))
-        commit.result(url, recorded(self._config, url, result))
+        if visit.claimed is not None and visit.claimed.verdict is Verdict.REDIRECTED:
+            # a refresh page (see PageStage.visit): the claim recorded it as plain OK
+            commit.result(visit.page_url, visit.claimed)
+        commit.result(url, recorded(self._config, url, visit.result))
         if visit.content_type is not None:
             commit.non_html(url, visit.content_type)
         if visit.digested is not None and visit.response is not None:
