@@ -557,11 +557,13 @@ def test_the_stored_configuration_reads_back_equal() -> None:
 
 
 def _calendar(seen: Seen) -> Reply:
-    """An endless calendar: every month links to the next and the previous one."""
+    """An endless calendar: every month links to the next and the previous one, from month
+    0 on (one way only, so which months a budget lets in does not depend on which of two
+    workers commits first: a cluster's order is not strictly breadth first)."""
     month = int(seen.path.rsplit("=", 1)[1])
     return page(
         f'<a href="/guide/cal?month={month + 1}">next month</a>'
-        f'<a href="/guide/cal?month={month - 1}">previous month</a>'
+        f'<a href="/guide/cal?month={max(month - 1, 0)}">previous month</a>'
     )
 
 
@@ -626,7 +628,7 @@ def test_refresh_traps_and_aliases_give_the_single_machine_report(
     assert len(calendar) == budget
     assert distributed.complete and not distributed.limits_hit
     (note,) = [note for note in distributed.notes if "crawl trap" in note]
-    assert f"{budget} were crawled and 2 more were not followed" in note
+    assert f"{budget} were crawled and 1 more were not followed" in note
     # (6) one page, one entry: /guide/ with index.html; a.html with print.html (its canonical)
     # and ?lang=ja (this server answers it with a.html's bytes)
     aliases = {p.url: p.aliases for p in distributed.pages if p.aliases}
