@@ -7,7 +7,9 @@ timeouts, politeness and the private-address guard.
 
 Links to other sites that are only checked are asked with GET, reading the first slice of
 the body (``check_body_bytes``): HEAD answers are often not what GET says, and the slice
-shows a "not found" page that answers 200 (a soft 404, judged by ``linkcheck.soft404``).
+shows a "not found" page that answers 200 (a soft 404, judged by ``linkcheck.soft404``), and
+a page that sends its readers on at once with ``<meta http-equiv=refresh>``: a redirect, as a
+crawled page's is (decide.refreshed), its target followed as a hop.
 The crawled site's own links, and hosts whose [hosts] profile says ``method = "head"``, are
 asked with HEAD first and with GET when a server refuses HEAD, because many do.
 
@@ -19,12 +21,15 @@ after one timeout, or two while other links are still being checked.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from linkcheck.config import HttpSettings
-from linkcheck.decide import answer_verdict
+from linkcheck.decide import answer_verdict, refreshed
+from linkcheck.digest import page_refresh
+from linkcheck.extract import decode, is_html
 from linkcheck.hosts import HostLimiter, HostRules, RequestRules
 from linkcheck.http import Failure, Outcome, Response, Transport
 from linkcheck.models import REDIRECT_STATUSES, CheckResult, ErrorKind, RedirectHop, Verdict
@@ -38,6 +43,10 @@ from linkcheck.retry import (
 )
 from linkcheck.soft404 import SoftNotFoundDetector, read_sample
 from linkcheck.urls import InvalidURL, join
+
+# An answer's slice is parsed for a refresh pragma only when the word is in it: most pages
+# have none, and pay one scan of the bytes.
+_MAY_REFRESH = re.compile(rb"refresh", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +95,11 @@ class Checker:
 
         A link that is only checked and answered GET with a page (its first slice) is
         judged for a soft 404 when ``soft_404`` says so: broken, the page's title or heading
-        as evidence in the message.
+        as evidence in the message. Such a page that refreshes to another within
+        MAX_REFRESH_DELAY seconds is a redirect there (decide.refreshed): the target is
+        followed as a hop, and its answer decides (a refresh to a 404 is broken).
         """
-        checked, answer = await self._follow(url, as_page=as_page, spent=spent)
+        checked, answer = await self._follow(url, as_page=as_page, spent=spent, refresh=not as_page)
         if as_page or answer is None or not answer.body or not checked.result.verdict.works:
             return checked
         if not self._judges_soft_404(url):
@@ -113,22 +124,29 @@ class Checker:
         return Checked(replace(result, verdict=Verdict.BROKEN, message=f"soft 404: {reason}"))
 
     async def _follow(
-        self, url: str, *, as_page: bool, method: str | None = None, spent: float = 0.0
+        self,
+        url: str,
+        *,
+        as_page: bool,
+        method: str | None = None,
+        spent: float = 0.0,
+        refresh: bool = False,
     ) -> tuple[Checked, Response | None]:
         """Request ``url`` and follow its redirects: the result, and the final answer (None
-        when there was no usable one)."""
+        when there was no usable one). With ``refresh``, a GET answer whose slice refreshes
+        to another page at once is a redirect there too (see _refreshed)."""
         cost = Spent(spent)  # the URL's budget counts from its first check
         self._in_flight += 1
         try:
             checked, answer = await self._follow_hops(
-                url, as_page=as_page, method=method, cost=cost
+                url, as_page=as_page, method=method, cost=cost, refresh=refresh
             )
         finally:
             self._in_flight -= 1
         return replace(checked, spent=cost.seconds), answer
 
     async def _follow_hops(
-        self, url: str, *, as_page: bool, method: str | None, cost: Spent
+        self, url: str, *, as_page: bool, method: str | None, cost: Spent, refresh: bool
     ) -> tuple[Checked, Response | None]:
         started = time.monotonic()
         first_rules = self._rules.for_url(self._remap(url) or url)
@@ -137,6 +155,7 @@ class Checker:
         hops: list[RedirectHop] = []
         seen = {url}
         current = url
+        moved = ""  # the last refresh's message (see decide.refreshed)
         while True:
             rules = (
                 first_rules
@@ -167,21 +186,44 @@ class Checker:
                     final_url=current,
                 ), None
             location = outcome.location
-            if outcome.status not in REDIRECT_STATUSES or not location:
-                break
-            hops.append(RedirectHop(current, outcome.status))
-            try:
-                target = join(current, location)
-            except InvalidURL as exc:
-                return self._done(
+            if outcome.status in REDIRECT_STATUSES and location:
+                hops.append(RedirectHop(current, outcome.status))
+                try:
+                    target = join(current, location)
+                except InvalidURL as exc:
+                    return self._done(
+                        url,
+                        started,
+                        Verdict.ERROR,
+                        hops,
+                        error=ErrorKind.INVALID_URL,
+                        message=f"redirect to an unusable URL {location!r}: {exc}",
+                        final_url=current,
+                    ), None
+            else:
+                verdict, message = answer_verdict(
+                    outcome.status,
+                    outcome.headers,
+                    outcome.body,
+                    accept=rules.accept,
+                    retry_max_wait=self._settings.retry_max_wait,
+                    redirected=bool(hops),
+                )
+                # after a refresh, the message says so (beside what failed, if it did)
+                message = "; ".join(part for part in (message, moved) if part)
+                result = self._done(
                     url,
                     started,
-                    Verdict.ERROR,
+                    verdict,
                     hops,
-                    error=ErrorKind.INVALID_URL,
-                    message=f"redirect to an unusable URL {location!r}: {exc}",
+                    status=outcome.status,
+                    message=message,
                     final_url=current,
-                ), None
+                ).result
+                after = self._refreshed(result, outcome) if refresh and method == "GET" else result
+                if after is result:
+                    return Checked(result, outcome if as_page else None), outcome
+                hops, moved, target = list(after.redirects), after.message, after.final_url or ""
             if target in seen:
                 return self._done(
                     url,
@@ -206,18 +248,20 @@ class Checker:
             current = target
             if outcome.status == 303 and method != "HEAD":
                 method = "GET"
-        verdict, message = answer_verdict(
-            outcome.status,
-            outcome.headers,
-            outcome.body,
-            accept=rules.accept,
-            retry_max_wait=self._settings.retry_max_wait,
-            redirected=bool(hops),
-        )
-        result = self._done(
-            url, started, verdict, hops, status=outcome.status, message=message, final_url=current
-        )
-        return Checked(result.result, outcome if as_page else None), outcome
+
+    @staticmethod
+    def _refreshed(result: CheckResult, answer: Response) -> CheckResult:
+        """``result`` (of the answer at its final_url) as decide.refreshed has it once the
+        answer's first slice is read for a refresh pragma (parsed as a crawled page's is,
+        digest.page_refresh): REDIRECTED to the pragma's target with the page as a hop, or
+        ``result`` itself when there is none worth following."""
+        page, body = result.final_url or result.url, answer.body
+        if not result.verdict.works or not body or _MAY_REFRESH.search(body) is None:
+            return result
+        if not is_html(answer.content_type, body):
+            return result
+        target, delay = page_refresh(page, decode(body, answer.charset))
+        return refreshed(result, page, delay, target)
 
     async def _attempt(
         self, method: str, url: str, rules: RequestRules, *, read_body: bool, spent: Spent

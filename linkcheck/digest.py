@@ -28,7 +28,7 @@ from linkcheck.extract import ParsedPage, decode, parse_page, stylesheet_links
 from linkcheck.models import Finding, Variant, pack_variant
 from linkcheck.pickling import by_fields
 from linkcheck.quality import TEXT_PROBLEM, looks_not_found, page_link_text_findings, text_target
-from linkcheck.urls import CachedResolver, ResolvedLink, document_key, page_base
+from linkcheck.urls import CachedResolver, ResolvedLink, document_key, page_base, resolve
 
 # Bounds on what a digester remembers, so a large crawl does not keep every way each
 # link was written: past them a memo starts again. Forgetting a variant only means it is
@@ -148,6 +148,27 @@ def _refresh_delay(source: str) -> float | None:
         if (attributes.get("http-equiv") or "").strip().lower() == "refresh":
             return refresh_delay(attributes.get("content") or "")
     return None
+
+
+def _refresh(target: str, source: str) -> tuple[str, float | None]:
+    """A refresh pragma's resolved ``target`` when it is an http(s) URL, and its delay;
+    ("", None) for any other."""
+    if not target.startswith(("http://", "https://")):
+        return "", None
+    return target, _refresh_delay(source)
+
+
+def page_refresh(page_url: str, source: str) -> tuple[str, float | None]:
+    """Where a page that is not digested (another site's first slice, see checker) sends
+    its readers with a refresh pragma, and after how many seconds: read as a crawled page's
+    is (its first refresh URL by extract, resolved against the page's base, the delay by
+    _refresh_delay); ("", None) when it names no http(s) URL."""
+    parsed = parse_page(source, heading=False, page_text=False)
+    for raw in parsed.links:
+        if raw.tag == "meta" and raw.attr == "content":  # extract reads only a refresh's
+            resolved = resolve(page_base(page_url, parsed.base_href), raw.href)
+            return _refresh(resolved.url or "", source)
+    return "", None
 
 
 def pack_ids(ids: frozenset[str]) -> str:
@@ -304,9 +325,8 @@ class Digester:
         digest.fingerprint = _fingerprint(document_key(page_url), body)
         if canonical.startswith(("http://", "https://")):
             digest.canonical = canonical
-        if refresh_to.startswith(("http://", "https://")):
-            digest.refresh_to = refresh_to
-            digest.refresh_delay = _refresh_delay(source)
+        if refresh_to:
+            digest.refresh_to, digest.refresh_delay = _refresh(refresh_to, source)
         if judge:
             digest.not_found_said = looks_not_found(parsed.title, parsed.heading)
             if not digest.not_found_said and parsed.title == probe_title:

@@ -343,7 +343,22 @@ VIA = CheckResult(  # /guide/a redirected (301) to the page, which was read as i
     redirects=(RedirectHop("http://site.test/guide/a", 301),),
 )
 
-# (the page's result, its refresh delay, the refresh's target) -> redirected to where, hops
+SHOP = "http://shop.test/item/42"
+SHOP_NEW = "http://shop.test/item/42/v2"
+SHOP_OK = CheckResult(SHOP, Verdict.OK, status=200, final_url=SHOP)
+SHOP_VIA = CheckResult(  # ?id=7 redirected (302) to the item's page
+    "http://shop.test/p?id=7",
+    Verdict.REDIRECTED,
+    status=200,
+    final_url=SHOP,
+    redirects=(RedirectHop("http://shop.test/p?id=7", 302),),
+)
+SHOP_REFRESHED = CheckResult(  # its page refreshed to v2 already: v2 refreshes on
+    SHOP, Verdict.REDIRECTED, status=200, final_url=SHOP_NEW, redirects=(RedirectHop(SHOP, 200),)
+)
+
+# (the page's result, its refresh delay, the refresh's target) -> redirected to where, hops;
+# the page is where the result ended (its final_url)
 REFRESHES = [
     (OK_PAGE, 0.0, NEW, NEW, ((PAGE, 200),)),
     (OK_PAGE, MAX_REFRESH_DELAY, NEW, NEW, ((PAGE, 200),)),
@@ -354,6 +369,14 @@ REFRESHES = [
     (VIA, 0.0, NEW, NEW, (("http://site.test/guide/a", 301), (PAGE, 200))),
     (VIA, 0.0, "http://site.test/guide/a", None, ()),  # back where it came from: a loop
     (CheckResult(PAGE, Verdict.BROKEN, status=404), 0.0, NEW, None, ()),
+    # a link to another site, only checked: its GET answer's first slice read the same way
+    (SHOP_OK, 0.0, SHOP_NEW, SHOP_NEW, ((SHOP, 200),)),
+    (SHOP_OK, 3.0, NEW, NEW, ((SHOP, 200),)),  # to yet another site
+    (SHOP_VIA, 1.0, SHOP_NEW, SHOP_NEW, (("http://shop.test/p?id=7", 302), (SHOP, 200))),
+    (SHOP_REFRESHED, 0.0, SHOP + "/v3", SHOP + "/v3", ((SHOP, 200), (SHOP_NEW, 200))),  # again
+    (SHOP_REFRESHED, 0.0, SHOP, None, ()),  # back to the link itself
+    (CheckResult(SHOP, Verdict.BLOCKED, status=403), 0.0, SHOP_NEW, None, ()),  # a bot wall
+    (SHOP_OK, 30.0, SHOP_NEW, None, ()),
 ]  # fmt: skip
 
 
@@ -365,7 +388,7 @@ def test_a_page_that_refreshes_at_once_is_a_redirect(
     final: str | None,
     hops: tuple[tuple[str, int], ...],
 ) -> None:
-    after = refreshed(before, PAGE, delay, target)
+    after = refreshed(before, before.final_url or before.url, delay, target)
     if final is None:
         assert after is before
         return
@@ -374,6 +397,29 @@ def test_a_page_that_refreshes_at_once_is_a_redirect(
     assert after.message == (
         f"the page sends its readers on to {final} after {delay:g} s (<meta http-equiv=refresh>)"
     )
+
+
+# (a link, where its page refreshes at once) -> what the run records (decide.recorded): a
+# refresh to the site's home or a login page is a soft 404, as an HTTP redirect there is
+REFRESHES_RECORDED = [
+    (SHOP, "http://shop.test/", Verdict.BROKEN, "soft 404: it redirects to the site's home page"),
+    (SHOP, "http://shop.test/account/login?next=/item/42", Verdict.BROKEN,
+     "soft 404: it redirects to a login page"),
+    (SHOP, SHOP_NEW, Verdict.REDIRECTED,
+     f"the page sends its readers on to {SHOP_NEW} after 0 s (<meta http-equiv=refresh>)"),
+    ("http://shop.test/", "http://shop.test/home", Verdict.REDIRECTED,
+     "the page sends its readers on to http://shop.test/home after 0 s "
+     "(<meta http-equiv=refresh>)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "target", "verdict", "message"), REFRESHES_RECORDED)
+def test_a_refresh_to_the_home_or_login_page_is_a_soft_404(
+    url: str, target: str, verdict: Verdict, message: str
+) -> None:
+    answered = CheckResult(url, Verdict.OK, status=200, final_url=url)
+    decided = recorded(config(), url, refreshed(answered, url, 0.0, target))
+    assert (decided.verdict, decided.message) == (verdict, message)
 
 
 # --- pages that are one document -------------------------------------------------------------
