@@ -160,38 +160,42 @@ for _row in LINK_TABLE:
     if _row.split is not Split.CSS and _row.split is not Split.REFRESH:
         _ATTRS_BY_TAG[_row.tag] = (*_ATTRS_BY_TAG.get(_row.tag, ()), _row)
 # One walk of the tree, in document order (so each value's line is found after the previous
-# one's). Lexbor's cost is elements x selectors: the elements nearly every page has are
-# selected by tag as before the table grew; the rest of the table by a few broad selectors
-# (an attribute on whichever element: the rows of its tag say what it holds), and inline CSS
-# by <style> and [style]. An element matched by two selectors comes twice in a row: read once.
-_MAIN_TAGS = ("a", "area", "link", "img", "source", "script", "iframe", "video", "audio")
-_BY_ATTRIBUTE = ("action", "background", "cite", "formaction", "manifest", "ping")
+# one's), with one :is() selector: Lexbor tries its entries on an element only until one
+# matches and returns the element once (a plain list is tried in full on every element, and
+# returns an element twice when two entries match). The cost is elements x entries, and an
+# [attribute] entry costs more than one by tag: Lexbor looks its name up again for every
+# element (except the few names it knows by heart, such as style and href). So the table's
+# elements are selected by tag (tag[attr] when one attribute of the tag is read), but an
+# attribute that many elements carry by one [attr] entry; inline CSS by <style> and [style].
+_BY_ATTRIBUTE = ("background", "cite")
 _ROWS = {tag: rows for tag, rows in _ATTRS_BY_TAG.items() if tag != "a"}
+_BY_TAG = {
+    tag: [row.attr for row in rows if row.attr not in _BY_ATTRIBUTE] for tag, rows in _ROWS.items()
+}
 # An element's rows by attribute: its attributes are read in the order they are written.
 _ROWS_BY_ATTR = {tag: {row.attr: row for row in rows} for tag, rows in _ATTRS_BY_TAG.items()}
 _ROWS_BY_ATTR["a"] = {row.attr: row for row in _ATTRS_BY_TAG["a"] if row.attr != "href"}
 _NO_ROWS: dict[str, LinkAttribute] = {}
-_SELECTOR = ", ".join(
-    [
-        "a[href]",  # a[ping] alone pings nothing (HTML §4.6.5): an <a> is read for its href
-        *(
-            f"{tag}[{rows[0].attr}]" if len(rows) == 1 else tag
-            for tag, rows in _ROWS.items()
-            if tag in _MAIN_TAGS
-        ),
-        *(f"[{attr}]" for attr in _BY_ATTRIBUTE),
-        *sorted(
-            tag
-            for tag, rows in _ROWS.items()
-            if tag not in _MAIN_TAGS and any(row.attr not in _BY_ATTRIBUTE for row in rows)
-        ),
-        "style",
-        "[style]",
-        "meta[http-equiv]",
-        "meta[name]",
-        "base[href]",
-        "h1",  # the first is the page's heading, found in this walk, not a second one
-    ]
+_SELECTOR = ":is({})".format(
+    ", ".join(
+        [
+            "a[href]",  # a[ping] alone pings nothing (HTML §4.6.5): an <a> is read for its href
+            *(
+                f"{tag}[{attrs[0]}]" if len(attrs) == 1 else tag
+                for tag, attrs in _BY_TAG.items()
+                if attrs
+            ),
+            *(f"[{attr}]" for attr in _BY_ATTRIBUTE),
+            "style",
+            "[style]",
+            "meta[http-equiv]",
+            "meta[name]",
+            "base[href]",
+            "h1",  # the first is the page's heading, found in this walk, not a second one
+            "[id]",  # fragment targets, as the rest: one walk costs less than two
+            "a[name]",
+        ]
+    )
 )
 # Elements whose links survive the flattening of a hostile page's nesting: the ones that are
 # never nested deep (not <table>, <td>, <body>: those nest, and are flattened like <div>).
@@ -334,14 +338,10 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
     base_href: str | None = None
     page_nofollow = False
     first_heading: str | None = None
+    id_values: list[str | None] = []  # each [id] and a[name]'s id and name (None if it has none)
     # Interned: a site's nav repeats the same hrefs and texts on every page, and a crawl keeps
     # one occurrence per link per page, millions on a large site - one copy of each string.
-    last = -1
     for node in tree.css(_SELECTOR):
-        node_id = node.mem_id
-        if node_id == last:
-            continue  # matched by a second selector
-        last = node_id
         tag = node.tag or ""
         attributes = node.attributes
         if tag == "a" and "href" in attributes:  # the fast path: nearly every link on a page
@@ -372,9 +372,14 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
                     ),
                 )
             )
-            if len(attributes) > 1 and ("ping" in attributes or "style" in attributes):
-                _element_links(node, "a", _ROWS_BY_ATTR["a"], add, line_of)  # href: done
+            if len(attributes) > 1:  # more than its href: maybe an id, a ping, a style
+                if "id" in attributes or "name" in attributes:
+                    id_values += (attributes.get("id"), attributes.get("name"))
+                if "ping" in attributes or "style" in attributes:
+                    _element_links(node, "a", _ROWS_BY_ATTR["a"], add, line_of)  # href: done
             continue
+        if "id" in attributes or (tag == "a" and "name" in attributes):
+            id_values += (attributes.get("id"), attributes.get("name"))
         tag = intern(tag)
         if tag == "h1":
             if heading and first_heading is None:  # the first <h1>, even an empty one
@@ -397,12 +402,7 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
             continue
         if "style" in attributes:  # <h1>, <base>, <meta>: their style="" only
             _element_links(node, tag, _NO_ROWS, add, line_of)
-    ids = frozenset(
-        value
-        for node in tree.css("[id], a[name]")
-        for value in (node.attributes.get("id"), node.attributes.get("name"))
-        if value
-    )
+    ids = frozenset(filter(None, id_values))
     visible = ""
     if page_text and (body := tree.body) is not None:
         visible = body.text(deep=True, separator=" ", strip=True)[:MAX_PAGE_TEXT]
