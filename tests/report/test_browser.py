@@ -23,8 +23,8 @@ import pytest
 
 from linkcheck.report.html_report import render_html
 from tests.conftest import crawl
-from tests.server import Reply, TestServer
 from tests.report.test_html_report import guide_site
+from tests.server import Reply, TestServer
 
 try:
     from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
