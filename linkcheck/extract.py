@@ -417,6 +417,26 @@ def parse_page(text: str, *, heading: bool = True, page_text: bool = True) -> Pa
     )
 
 
+def summarize_page(text: str) -> ParsedPage:
+    """A page's title, first <h1> and visible text, without its links: what judging another
+    site's page for a soft 404 needs (its links are never followed, so none is read)."""
+    if "\r" in text:  # HTML §13.2.3.5, as parse_page
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.count("<") > _FLATTEN_ABOVE_TAGS:
+        text = flatten_deep_nesting(text)
+    tree = LexborHTMLParser(text)
+    title_node = tree.css_first("title")
+    heading_node = tree.css_first("h1")
+    body = tree.body
+    return ParsedPage(
+        title=_clean(title_node.text()) if title_node is not None else "",
+        base_href=None,
+        links=[],
+        heading=_clean(heading_node.text(deep=True, separator=" ")) if heading_node else "",
+        text=body.text(deep=True, separator=" ", strip=True)[:MAX_PAGE_TEXT] if body else "",
+    )
+
+
 def flatten_deep_nesting(text: str, max_depth: int = MAX_NESTING) -> str:
     """Drop start and end tags that would nest deeper than ``max_depth`` (their content stays)."""
     pieces: list[str] = []

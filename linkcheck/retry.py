@@ -224,35 +224,40 @@ async def with_retries(
     def left() -> float | None:
         return None if timeout is None else attempt_timeout(timeout, cost.seconds, budget)
 
+    timeouts = 0
+
+    def ask(outcome: Outcome, attempt: int) -> float | None:
+        nonlocal timeouts
+        timeouts += timed_out(outcome)
+        return next_try(
+            outcome,
+            attempt=attempt,
+            retries=retries,
+            max_wait=max_wait,
+            spent=cost.seconds,
+            budget=budget,
+            timeouts=timeouts,
+            others_running=timed_out(outcome) and others_running(),
+        )
+
     first = await send(left())
     if settle(first):
         return first, 1
+    decided = {1: ask(first, 1)}  # next_try's answer by attempt (tenacity's stop and wait ask)
+    if decided[1] is None:
+        return first, 1
     # Asked again: tenacity does the asking and the waiting, next_try() decides both (its
-    # import waits until then: most links answer the first time).
+    # import waits until then: nearly every link is settled by its first answer).
     from tenacity import AsyncRetrying, retry_if_result
 
     replay = [first]
     attempts = 0
-    timeouts = 0
-    decided: dict[int, float | None] = {}  # next_try's answer, by attempt (stop and wait ask)
 
     def decision(state: RetryCallState) -> float | None:
-        nonlocal timeouts
         number = state.attempt_number
         if number not in decided:
             assert state.outcome is not None
-            outcome: Outcome = state.outcome.result()
-            timeouts += timed_out(outcome)
-            decided[number] = next_try(
-                outcome,
-                attempt=number,
-                retries=retries,
-                max_wait=max_wait,
-                spent=cost.seconds,
-                budget=budget,
-                timeouts=timeouts,
-                others_running=timed_out(outcome) and others_running(),
-            )
+            decided[number] = ask(state.outcome.result(), number)
         return decided[number]
 
     def waited(state: RetryCallState) -> None:

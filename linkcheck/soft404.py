@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from linkcheck.extract import ParsedPage, decode, is_html, parse_page
+from linkcheck.extract import ParsedPage, decode, is_html, summarize_page
 from linkcheck.models import Verdict
 from linkcheck.quality import looks_not_found, mentions_not_found, similar
 from linkcheck.urls import origin
@@ -59,7 +59,7 @@ def read_sample(response: Response) -> ParsedPage | None:
     """The page in an answer's body (a checked link's first slice), or None if not HTML."""
     if not is_html(response.content_type, response.body):
         return None
-    return parse_page(decode(response.body, response.charset))
+    return summarize_page(decode(response.body, response.charset))
 
 
 def says_not_found(page: ParsedPage) -> str:
