@@ -33,6 +33,7 @@ DEFAULT_MAX_LINKS_PER_PAGE = 10_000
 # filter combinations): past it, more of them are noted as a possible crawl trap, not followed.
 DEFAULT_MAX_QUERIES_PER_PATH = 50
 DEFAULT_MAX_URL_LENGTH = 2_048
+DEFAULT_PARSE_QUEUE_BYTES = 64 * 1024 * 1024  # fetched page bodies waiting to be parsed
 DEFAULT_MAX_DURATION = 3_600.0  # seconds for the whole run; 0 means no limit
 DEFAULT_RESPECT_ROBOTS = True
 DEFAULT_CONCURRENCY = 32
@@ -140,6 +141,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("crawl", "parse_workers"): Range(
         AUTO_PARSE_WORKERS, MAX_PARSE_WORKERS, note=f"{AUTO_PARSE_WORKERS}: one per spare core"
     ),
+    ("crawl", "parse_queue_bytes"): Range(0, MAX_BODY_BYTES, unit="bytes", note="0: no limit"),
     ("http", "concurrency"): _CONCURRENCY,
     ("http", "per_host_concurrency"): _CONCURRENCY,
     ("http", "external_per_host_concurrency"): _CONCURRENCY,
@@ -202,6 +204,7 @@ class CrawlSettings:
     max_url_length: int = DEFAULT_MAX_URL_LENGTH
     max_duration: float = DEFAULT_MAX_DURATION
     parse_workers: int = DEFAULT_PARSE_WORKERS
+    parse_queue_bytes: int = DEFAULT_PARSE_QUEUE_BYTES
 
 
 @dataclass(frozen=True, slots=True)

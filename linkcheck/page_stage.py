@@ -24,6 +24,7 @@ from linkcheck.digest import PageDigest
 from linkcheck.extract import is_html
 from linkcheck.http import Response
 from linkcheck.models import CheckResult, Verdict
+from linkcheck.parse_gate import ByteGate, Ticket
 from linkcheck.robots import RobotsRules
 from linkcheck.scope import Scope
 from linkcheck.soft404 import SoftNotFound, SoftNotFoundDetector
@@ -68,9 +69,13 @@ class PageStage:
     scope: Scope
     # The user asked for the start URLs: robots.txt and soft-404 judging spare them.
     start_urls: frozenset[str] = field(init=False)
+    # Back-pressure: a page's body is held from its request until it is digested, within
+    # [crawl] parse_queue_bytes over all pages (parse_gate)
+    gate: ByteGate = field(init=False)
 
     def __post_init__(self) -> None:
         self.start_urls = frozenset(self.config.start_urls)
+        self.gate = ByteGate(self.config.crawl.parse_queue_bytes, self.config.http.max_body_bytes)
 
     async def visit(self, url: str, claim: Claim, digest: Digest[S]) -> PageVisit[S]:
         """Fetch the page at ``url`` and, if it is HTML or CSS it owns, digest it (see
@@ -99,8 +104,22 @@ class PageStage:
             soft404 = None
         if soft404 is not None:
             await soft404.prepare(url)  # the host's probe first, so judging never waits
+        async with self.gate.admit() as ticket:
+            return await self._fetch(url, claim, digest, soft404, ticket)
+
+    async def _fetch(
+        self,
+        url: str,
+        claim: Claim,
+        digest: Digest[S],
+        soft404: SoftNotFoundDetector | None,
+        ticket: Ticket,
+    ) -> PageVisit[S]:
+        """Request the page and digest it, its body held at the gate until this returns."""
         checked = await self.checker.check(url, as_page=True)
         result, response = checked.result, checked.response
+        if response is not None:
+            self.gate.hold(ticket, len(response.body))
         if response is None or not result.verdict.works:
             return PageVisit(result)
         page_url, claimed = url, None
