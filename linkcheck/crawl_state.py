@@ -81,6 +81,8 @@ class CrawlState:
     pages_scheduled: int = 0
     cache_hits: int = 0
     rechecked: int = 0
+    # the URLs looked at again (once each, see linkcheck.recheck), a worker's included
+    rechecked_urls: set[str] = field(default_factory=set)
     stats: CrawlStats = field(default_factory=CrawlStats)
     # max_queries_per_path: query strings taken on per path, and those left per capped path
     path_queries: dict[str, int] = field(default_factory=dict)
@@ -137,6 +139,7 @@ class CrawlState:
             "notes": self.notes,
             "sitemap_files": sorted(self.sitemap_files),
             "sitemaps_read": self.sitemaps_read,
+            "rechecked": sorted(self.rechecked_urls),
             "limits": dataclasses.asdict(self.limits),
             "pages_scheduled": self.pages_scheduled,
             "cache_hits": self.cache_hits,
@@ -185,6 +188,8 @@ class CrawlState:
         self.query_capped = {path: int(n) for path, n in state.get("query_capped", {}).items()}
         self.same_body = {url: list(others) for url, others in state.get("same_body", {}).items()}
         self.canonicals = dict(state.get("canonicals", {}))
+        self.rechecked_urls = set(state.get("rechecked", []))
+        self.rechecked = len(self.rechecked_urls)
         results = [link.result for link in self.links.values() if link.result is not None]
         self.stats = CrawlStats(
             pages_crawled=len(self.pages),

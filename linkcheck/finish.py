@@ -88,8 +88,8 @@ async def recheck(crawler: Crawler) -> None:
     A carrier's server that hiccupped once should not page anyone; one that is still down
     after the pause is reported, with the second answer. The crawl rechecks each such
     failure it records, ``recheck_delay`` after it, while it goes on (see Crawler): what is
-    left here are the failures it did not record itself, those of a restored crawl (a
-    checkpoint's, or the distributed workers').
+    left here are the failures a restored crawl left and did not recheck (the distributed
+    workers recheck theirs, and their commits say so: CrawlState.rechecked_urls).
     """
     state, http = crawler.state, crawler.config.http
     budget = url_budget(http.timeout, http.url_budget)

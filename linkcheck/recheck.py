@@ -26,13 +26,12 @@ class Rechecks:
         self._frontier = frontier
         self._state = state
         self._budget = url_budget(http.timeout, http.url_budget)
-        self._done: set[str] = set()
         self._spent: dict[str, float] = {}
 
     @property
     def done(self) -> frozenset[str]:
         """The URLs looked at again (or about to be)."""
-        return frozenset(self._done)
+        return frozenset(self._state.rechecked_urls)
 
     def spent(self, url: str) -> float:
         """What ``url``'s earlier, failed check cost: its recheck uses what is left."""
@@ -46,7 +45,7 @@ class Rechecks:
         """Look at ``url`` once more ``recheck_delay`` seconds from now, within this round,
         when its failure is one that a second look may turn into an answer."""
         spent = self._spent.pop(url, 0.0)  # a page's recheck is its crawl, with its own
-        if not self._http.recheck or url in self._done:
+        if not self._http.recheck or url in self._state.rechecked_urls:
             return
         if not recheck_due(result, spent, self._budget):
             return
@@ -59,7 +58,7 @@ class Rechecks:
             self._frontier.add(url, state.page_depth.get(url))
 
         if self._frontier.later(self._http.recheck_delay, again):
-            self._done.add(url)
+            state.rechecked_urls.add(url)
             state.rechecked += 1
 
     def now(self, urls: list[str], add_all: Callable[[list[tuple[str, int | None]]], None]) -> None:
@@ -67,5 +66,5 @@ class Rechecks:
         crawl did not record itself)."""
         state = self._state
         state.stats.problems -= len(urls)
-        self._done.update(urls)
+        state.rechecked_urls.update(urls)
         add_all([(url, state.page_depth.get(url)) for url in urls])

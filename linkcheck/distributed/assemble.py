@@ -69,6 +69,7 @@ async def crawl_state(redis: aioredis.Redis, keys: RunKeys, *, soft_404: bool) -
         "notes": json.loads(meta.get("sitemap_notes") or "[]"),
         "sitemap_files": sorted(await _members(redis, keys.sitemap_files)),
         "sitemaps_read": meta.get("sitemaps_read") == "1",
+        "rechecked": sorted(await _members(redis, keys.rechecked)),
         "limits": {
             "pages_not_crawled_max_pages": counters.get("pages_not_crawled_max_pages", 0),
             "pages_not_crawled_max_depth": counters.get("pages_not_crawled_max_depth", 0),

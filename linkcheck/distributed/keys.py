@@ -110,6 +110,10 @@ class RunKeys:
         return self.key("sitemapfiles")
 
     @property
+    def rechecked(self) -> str:  # set: URLs a worker looked at again (linkcheck.recheck)
+        return self.key("rechecked")
+
+    @property
     def queries(self) -> str:  # hash: path -> query strings crawled (max_queries_per_path)
         return self.key("queries")
 
@@ -151,6 +155,7 @@ class RunKeys:
             self.truncated,
             self.over_links,
             self.sitemap_files,
+            self.rechecked,
             self.queries,
             self.query_capped,
             self.page_facts,

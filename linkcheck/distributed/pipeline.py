@@ -6,14 +6,19 @@ link (:mod:`linkcheck.decide`) — with the same stages and decisions. What is d
 only the bookkeeping: instead of the crawler's dictionaries, everything a task learned goes
 into a :class:`~linkcheck.distributed.queue.Commit` that the worker writes to Redis
 atomically, and max_pages and each path's max_queries_per_path are decided there, against
-the cluster-wide counts. The site-wide steps (fragments, re-checks, findings over all links,
-merging a page's aliases) run once, at the coordinator, on the assembled crawl (see
-:mod:`linkcheck.distributed.assemble`).
+the cluster-wide counts. A failure worth a second look (retry.recheck_due) is looked at again
+in the task, ``recheck_delay`` later and within what is left of the URL's budget, as the
+crawl does it (linkcheck.recheck); the commit names it in the ``rechecked`` set, so the
+coordinator's finishing stage does not look at it once more. The site-wide steps
+(fragments, findings over all links, merging a page's aliases) run once, at the
+coordinator, on the assembled crawl (see :mod:`linkcheck.distributed.assemble`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from linkcheck.checker import Checker
@@ -24,6 +29,7 @@ from linkcheck.distributed.queue import Commit, Task, TaskQueue, dumps
 from linkcheck.http import Response
 from linkcheck.models import CheckResult, Page, Variant, Verdict
 from linkcheck.page_stage import PageStage
+from linkcheck.retry import recheck_due, url_budget
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import SEED_DEPTH, read_run_sitemaps, seeds
 from linkcheck.soft404 import SoftNotFoundDetector
@@ -34,6 +40,10 @@ MAX_KNOWN = 500_000  # URLs remembered as already decided, per process (saves pa
 # Variants remembered by id, to write a page's occurrences out; past this the digester is
 # told to send every variant again, so the memo can start over.
 MAX_VARIANTS_KEPT = 20_000
+
+# How a task waits for its recheck: the worker's, which frees the task's concurrency slot
+# while it waits (see Worker); a plain sleep otherwise.
+Pause = Callable[[float], Awaitable[None]]
 
 
 class TaskPipeline:
@@ -56,13 +66,15 @@ class TaskPipeline:
         self._variants: dict[int, Variant] = {}  # by the ids the digester gave them
         self._next_variant = 0  # the id the digester gives its next new variant
         self._known: set[str] = set()  # keys a committed commit has put in the seen-set
+        self._budget = url_budget(config.http.timeout, config.http.url_budget)
 
-    async def run(self, task: Task) -> Commit:
+    async def run(self, task: Task, pause: Pause = asyncio.sleep) -> Commit:
+        """The task's commit; ``pause`` waits for a recheck (see _check, _page)."""
         if task.kind == "page":
-            return await self._page(task.url, task.depth)
+            return await self._page(task.url, task.depth, pause)
         if task.kind == "sitemaps":
             return await self._sitemaps()
-        return await self._check(task.url)
+        return await self._check(task.url, pause)
 
     def committed(self, commit: Commit) -> None:
         """After a successful commit every URL it named is in the seen-set for good."""
@@ -86,24 +98,49 @@ class TaskPipeline:
 
     # --- the three kinds of task -------------------------------------------------------
 
-    async def _check(self, url: str) -> Commit:
+    def _recheck_due(self, result: CheckResult, spent: float) -> bool:
+        """Whether a failed first look is looked at again (as linkcheck.recheck decides)."""
+        http = self._config.http
+        return http.recheck and result.verdict.failed and recheck_due(result, spent, self._budget)
+
+    async def _check(self, url: str, pause: Pause) -> Commit:
+        """Check a link; a failure worth a second look is checked once more after
+        ``recheck_delay``, with what is left of its budget, and that answer is recorded."""
         commit = Commit()
         checked = await self._checker.check(url)
-        commit.result(url, recorded(self._config, url, checked.result))
+        result = recorded(self._config, url, checked.result)
+        if self._recheck_due(result, checked.spent):
+            await pause(self._config.http.recheck_delay)
+            checked = await self._checker.check(url, spent=checked.spent)
+            result = recorded(self._config, url, checked.result)
+            commit.member("rechecked", url)
+        commit.result(url, result)
         return commit
 
-    async def _page(self, url: str, depth: int) -> Commit:
-        """Visit a page (see PageStage); a redirect target is claimed in Redis, where the
-        claim also records the target's result."""
+    async def _page(self, url: str, depth: int, pause: Pause) -> Commit:
+        """Visit a page; a failed visit worth a second look is visited again after
+        ``recheck_delay`` (a page's recheck is its crawl, with a budget of its own)."""
+        commit, result = await self._visit(url, depth)
+        if not self._recheck_due(result, 0.0):
+            return commit
+        await pause(self._config.http.recheck_delay)
+        commit, _ = await self._visit(url, depth)
+        commit.member("rechecked", url)
+        return commit
+
+    async def _visit(self, url: str, depth: int) -> tuple[Commit, CheckResult]:
+        """Visit a page (see PageStage), and its recorded result; a redirect target is
+        claimed in Redis, where the claim also records the target's result."""
         commit = Commit()
         visit = await self._pages.visit(url, self._queue.claim_redirect, self._digest)
         if visit.disallowed:
             commit.result(url, visit.result)
-            return commit
+            return commit, visit.result
         if visit.claimed is not None and visit.claimed.verdict is Verdict.REDIRECTED:
             # a refresh page (see PageStage.visit): the claim recorded it as plain OK
             commit.result(visit.page_url, visit.claimed)
-        commit.result(url, recorded(self._config, url, visit.result))
+        result = recorded(self._config, url, visit.result)
+        commit.result(url, result)
         if visit.content_type is not None:
             commit.non_html(url, visit.content_type)
         if visit.digested is not None and visit.response is not None:
@@ -111,7 +148,7 @@ class TaskPipeline:
         if visit.judged:
             found = visit.soft_404
             commit.soft404(url, [found.reason, found.by_probe] if found is not None else [])
-        return commit
+        return commit, result
 
     async def _sitemaps(self) -> Commit:
         """As the crawler's: sitemap entries are seeds, and occurrences on their sitemap."""

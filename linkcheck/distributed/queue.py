@@ -49,6 +49,7 @@ _COMMIT_KEYS = (
     "queries",
     "query_capped",
     "page_facts",
+    "rechecked",
 )
 _INDEX = {name: index + 1 for index, name in enumerate(_COMMIT_KEYS)}
 
@@ -220,7 +221,8 @@ class Commit:
         self._hash("meta", name, value)
 
     def member(self, key: str, value: str) -> None:
-        """Add to one of the sets: ``truncated``, ``over_links``, ``sitemap_files``."""
+        """Add to one of the sets: ``truncated``, ``over_links``, ``sitemap_files``,
+        ``rechecked``."""
         self.sets.append([_INDEX[key], value])
 
     def _hash(self, key: str, name: str, value: str) -> None:

@@ -3,7 +3,9 @@
 ``linkcheck worker --redis URL [--run ID]`` runs one; the coordinator runs one in-process
 too. A worker keeps up to ``concurrency`` tasks in flight (the Checker still bounds the
 requests), renews their leases while it works, and takes over tasks whose lease ran out
-(their worker died). It leaves when the run's queue is empty, or when the coordinator says
+(their worker died). A task waiting for its recheck (``recheck_delay``, see
+linkcheck.distributed.pipeline) keeps its lease but not its slot: the worker takes
+another task meanwhile. It leaves when the run's queue is empty, or when the coordinator says
 the run is over (max_duration), abandoning nothing that is not reclaimed by others.
 """
 
@@ -88,6 +90,8 @@ class Worker:
         self._role = role
         self._lease_ms = max(1, round(info.lease * 1000))
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._pausing = 0  # tasks in hand waiting for their recheck (holding no slot)
+        self._freed = asyncio.Event()  # set when a task starts such a wait
         self._stopping = asyncio.Event()
         self.tasks_done = 0
         self.reason = ""
@@ -115,7 +119,7 @@ class Worker:
         claim_every = max(0.2, self._info.lease / 4)
         while True:
             self._reap()
-            free = self._capacity - len(self._inflight)
+            free = self._capacity - self._busy
             tasks: list[Task] = []
             now = time.monotonic()
             if free > 0 and now - last_claim >= claim_every:
@@ -134,10 +138,22 @@ class Worker:
                 last_state = time.monotonic()
                 if await self._over(stopping_only=True):
                     return
-            if len(self._inflight) >= self._capacity:
-                await asyncio.wait(
-                    self._inflight.values(), return_when=asyncio.FIRST_COMPLETED, timeout=1.0
-                )
+            if self._busy >= self._capacity:
+                self._freed.clear()
+                freed = asyncio.ensure_future(self._freed.wait())
+                try:
+                    await asyncio.wait(
+                        [*self._inflight.values(), freed],
+                        return_when=asyncio.FIRST_COMPLETED,
+                        timeout=1.0,
+                    )
+                finally:
+                    freed.cancel()
+
+    @property
+    def _busy(self) -> int:
+        """The tasks in hand that hold a concurrency slot (not waiting for a recheck)."""
+        return len(self._inflight) - self._pausing
 
     def _reap(self) -> None:
         """Drop finished tasks; a failed one (a bug, or Redis gone) ends the worker."""
@@ -147,10 +163,21 @@ class Worker:
                 task.result()
 
     async def _do(self, task: Task) -> None:
-        commit = await self._pipeline.run(task)
+        commit = await self._pipeline.run(task, self._pause)
         await self._queue.commit(commit, ack=task.id)
         self._pipeline.committed(commit)
         self.tasks_done += 1
+
+    async def _pause(self, seconds: float) -> None:
+        """A task's wait for its recheck: its slot is free meanwhile (its lease is still
+        renewed). Once it is over the task may run above ``capacity`` for a moment; the
+        Checker's own limit still bounds the requests."""
+        self._pausing += 1
+        self._freed.set()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._pausing -= 1
 
     async def _reclaimed(self, count: int) -> list[Task]:
         tasks = await self._queue.reclaim(self.name, self._lease_ms, count)

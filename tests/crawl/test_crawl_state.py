@@ -77,6 +77,7 @@ def test_what_a_snapshot_holds_a_restore_gives_back() -> None:
         "limits",
         "sitemap_files",
         "sitemaps_read",
+        "rechecked_urls",
         "pages_scheduled",
         "cache_hits",
     ):

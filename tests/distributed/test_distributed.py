@@ -673,3 +673,104 @@ def test_the_query_budget_of_a_path_is_one_count_for_the_whole_cluster(
     assert run.complete and not run.limits_hit
     (note,) = [note for note in run.notes if "crawl trap" in note]
     assert f"{budget} were crawled and {lists * per_list - budget} more were not followed" in note
+
+
+# --- the recheck, per URL during the crawl (issue #20 item 1) ---------------------------------
+
+
+def _flaky(times: int) -> Route:
+    """A route that answers 503 its first ``times`` requests, then a page."""
+    asked: list[float] = []
+
+    def answer(seen: Seen) -> Reply:
+        asked.append(seen.at)
+        if len(asked) <= times:
+            return Reply(503, "deploying")
+        return page('<a href="/after.html">after</a>')
+
+    return answer
+
+
+def _rechecks_site(site: TestServer, ext: TestServer, flaky: int) -> Config:
+    """A start page with a flaky page of the site and a flaky external link (a check)."""
+    site.routes.update(
+        {
+            "/": page(f'<a href="/flaky.html">page</a> <a href="{ext.url("/flaky")}">link</a>'),
+            "/flaky.html": _flaky(flaky),
+            "/after.html": page("found only on the flaky page"),
+        }
+    )
+    ext.routes["/flaky"] = _flaky(flaky)
+    return make_config(
+        site.url("/"),
+        http={"retries": 0, "recheck": True, "recheck_delay": 0.3, "external_method": "get"},
+        checks={"soft_404": False, "sitemaps": False},
+        crawl={"respect_robots": False},
+    )
+
+
+def _distributed_with_two_workers(
+    redis_server: RedisServer, config: Config, name: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[RunResult, list[str], str]:
+    """The run, the URLs the coordinator's finishing stage checked again, the run id."""
+    from linkcheck.crawler import Crawler
+
+    again: list[str] = []
+    check_again = Crawler.check_again
+
+    async def counted(self: Crawler, urls: list[str]) -> None:
+        again.extend(urls)
+        await check_again(self, urls)
+
+    monkeypatch.setattr(Crawler, "check_again", counted)
+    run_id = fresh_run_id(name)
+    workers = [start_worker(redis_server.url, "--run", run_id) for _ in range(2)]
+    time.sleep(0.3)
+    run = run_distributed(config, redis_server.url, run_id=run_id, lease=LEASE, work=False)
+    for worker in workers:
+        code, _, err = finish(worker)
+        assert code == 0, err
+    return run, again, run_id
+
+
+def test_a_worker_rechecks_a_passing_failure_during_the_crawl(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with TestServer() as ext, TestServer() as site:
+        config = _rechecks_site(site, ext, flaky=1)
+        run, again, run_id = _distributed_with_two_workers(
+            redis_server, config, "recheck", monkeypatch
+        )
+        asked = {
+            "page": [seen.at for seen in site.requests if seen.path == "/flaky.html"],
+            "link": [seen.at for seen in ext.requests if seen.path == "/flaky"],
+        }
+        after = site.count("/after.html")
+
+    for url in (site.url("/flaky.html"), ext.url("/flaky")):
+        result = run.links[url].result
+        assert result is not None and result.verdict is Verdict.OK, url
+    for what, times in asked.items():
+        assert len(times) == 2, what  # the first look (503) and the worker's second (200)
+        assert times[1] - times[0] >= 0.3 * 0.9, what  # recheck_delay later
+    assert after == 1  # the page's second visit was crawled: its links were followed
+    assert again == []  # the coordinator's finishing stage rechecked nothing itself
+    members = redis_server.client().smembers(RunKeys(run_id).rechecked)
+    assert members == {site.url("/flaky.html"), ext.url("/flaky")}
+
+
+def test_a_worker_rechecks_a_url_once_only(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with TestServer() as ext, TestServer() as site:
+        config = _rechecks_site(site, ext, flaky=10)  # still down after the recheck
+        run, again, _ = _distributed_with_two_workers(
+            redis_server, config, "recheck-once", monkeypatch
+        )
+        counts = (site.count("/flaky.html"), ext.count("/flaky"))
+
+    for url in (site.url("/flaky.html"), ext.url("/flaky")):
+        result = run.links[url].result
+        assert result is not None and result.status == 503, url
+    assert counts == (2, 2)  # one first look and one recheck each, by a worker
+    assert again == []
