@@ -89,7 +89,7 @@ def resolve(base: URL, href: str, max_length: int = MAX_URL_LENGTH) -> ResolvedL
     try:
         # yarl reads "http://" as "http:" (no authority): it would resolve to the page itself
         _check_written_host(raw, match.end() if match else 0)
-        joined = base.join(URL(raw))
+        joined = _join(base, URL(raw))
         joined = _checked_host(joined)
         canonical = _canonical(joined)
         if len(canonical) > max_length:
@@ -97,6 +97,26 @@ def resolve(base: URL, href: str, max_length: int = MAX_URL_LENGTH) -> ResolvedL
         return ResolvedLink(canonical, fragment, scheme)
     except (ValueError, TypeError) as exc:  # InvalidURL, or yarl's (it parses lazily)
         return ResolvedLink(None, fragment, scheme, f"invalid URL: {_reason(exc)}")
+
+
+def _join(base: URL, reference: URL) -> URL:
+    """``base.join(reference)`` (RFC 3986 §5.2), the base's percent-escapes kept.
+
+    yarl 1.25 merges a relative path with the *decoded* segments of a base whose path does
+    not end in ``/`` (aio-libs/yarl#1774): ``/a%20b/c`` + ``d`` gave ``/a b/d``, and an
+    escaped ``%2F`` or ``%3F`` in a folder's name split the path or started a query. Such a
+    merge only needs the base's folder (§5.2.3), which yarl joins without decoding.
+    """
+    raw_path = base.raw_path
+    if (
+        not reference.absolute
+        and reference.raw_path
+        and not reference.raw_path.startswith("/")
+        and not raw_path.endswith("/")
+        and "%" in raw_path
+    ):
+        base = base.with_path(raw_path[: raw_path.rfind("/") + 1], encoded=True)
+    return base.join(reference)
 
 
 class CachedResolver:
@@ -136,6 +156,15 @@ class CachedResolver:
         if plain is None:
             plain = self._plain[folder] = _is_canonical(folder)
 
+        itself: list[str | None] = []  # the page's own URL, if canonical: worked out once
+
+        def page_itself() -> str | None:
+            """What ``#fragment`` resolves to (RFC 3986 §5.2.2: the base, its query kept)."""
+            if not itself:
+                own = base.split("#", 1)[0]
+                itself.append(own if _is_canonical(own) else None)
+            return itself[0]
+
         def resolve_href(href: str) -> ResolvedLink:
             raw = href.strip()
             if not raw or raw[0] in "?#":
@@ -152,11 +181,14 @@ class CachedResolver:
                 if len(cache) >= self._max_entries:
                     cache.clear()
                     self._plain.clear()
-                joined = (
-                    _plain_join(context, raw) if plain and context in (folder, origin) else None
-                )
+                if context is base:
+                    joined = page_itself() if raw[:1] == "#" else None
+                elif plain and context in (folder, origin):
+                    joined = _plain_join(context, raw)
+                else:
+                    joined = None
                 if joined is not None and len(joined) <= limit:
-                    found = ResolvedLink(joined, "", scheme)
+                    found = ResolvedLink(joined, _fragment(raw) if "#" in raw else "", scheme)
                 else:
                     found = resolve(URL(context or base), href, limit)
                 cache[key] = found
@@ -173,27 +205,42 @@ def _is_canonical(url: str) -> bool:
 
 
 def _plain_join(context: str, raw: str) -> str | None:
-    """``folder + href`` when that is exactly what RFC 3986 resolution would give, else None.
+    """What RFC 3986 resolution gives for a plain path on a canonical ``context``, else None.
 
-    Most links on a site are plain paths (``p12.html``, ``./guide/a.html``, ``/help/x``):
-    letters, digits and ``-._~/``, no dot segments, no query or fragment. Their resolution
-    is a concatenation, and yarl (much slower per link) is kept for everything else.
+    Most links on a site are plain paths (``p12.html``, ``../guide/a.html#setup``,
+    ``/help/x``): letters, digits and ``-._~/``, maybe dot segments and a plain fragment, no
+    query. Their resolution is string work — the reference merged with the context's folder
+    (§5.2.3) and its dot segments removed (§5.2.4) — and yarl (much slower per link) is kept
+    for everything else. The fragment is the caller's (it never changes the URL).
     """
     if not context.endswith("/"):
         return None
+    hash_at = raw.find("#")
+    if hash_at >= 0:
+        if not _FRAGMENT_AS_IS.match(raw, hash_at + 1):
+            return None
+        raw = raw[:hash_at]
+    path_at = context.find("/", context.find("://") + 3)
     if raw.startswith("/"):
         if raw.startswith("//"):
             return None
         raw = raw[1:]
-    elif raw.startswith("./"):
-        raw = raw[2:]
+        context = context[: path_at + 1]  # the origin (a /root link replaces the whole path)
     if not raw or not _PLAIN_PATH.match(raw) or "//" in raw:
         return None
-    if raw in (".", "..") or raw.startswith(("./", "../")) or "/./" in raw or "/../" in raw:
-        return None
-    if raw.endswith(("/.", "/..")):
-        return None
-    return context + raw
+    if "." not in raw or ("./" not in raw and not raw.endswith((".", ".."))):
+        return context + raw  # no dot segment (a dot only inside names): a concatenation
+    segments = context[path_at + 1 : -1].split("/") if len(context) > path_at + 1 else []
+    parts = raw.split("/")
+    for part in parts:
+        if part == "..":
+            if segments:
+                segments.pop()
+        elif part != ".":
+            segments.append(part)
+    if parts[-1] in (".", ".."):
+        segments.append("")  # "a/.." is the folder "/", not the file "" (§5.2.4, rule 2C)
+    return context[: path_at + 1] + "/".join(segments)
 
 
 def page_base(page_url: str, base_href: str | None) -> URL:
@@ -201,7 +248,7 @@ def page_base(page_url: str, base_href: str | None) -> URL:
     base = URL(page_url)
     if base_href:
         try:
-            candidate = base.join(URL(base_href.strip()))
+            candidate = _join(base, URL(base_href.strip()))
             if candidate.scheme in FETCHABLE_SCHEMES and candidate.host:
                 return candidate
         except (ValueError, TypeError):

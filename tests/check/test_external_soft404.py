@@ -281,11 +281,11 @@ def test_a_distributed_run_judges_as_one_machine_does() -> None:
     page that says "not found" are broken there too."""
     pytest.importorskip("redis", reason="the redis client is not installed")
     from linkcheck.distributed import run_distributed
-    from tests.distributed import test_distributed as cluster
+    from tests.distributed import harness as cluster
 
     if cluster.REDIS_SERVER is None:
         pytest.skip("redis-server is not installed")
-    redis_server = cluster._start_redis("--appendonly", "no")
+    redis_server = cluster.start_redis("--appendonly", "no")
 
     def lying(seen: Seen) -> Reply:
         return Reply(200, "") if seen.method == "HEAD" else Reply(404, "gone")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from yarl import URL
 
 from linkcheck import urls as urls_module
@@ -158,6 +160,24 @@ def test_cached_resolver_agrees_with_resolve() -> None:
         "https://other.org/a",
         "mailto:a@b.c",
         " p.html ",
+        # dot segments and plain fragments (joined without yarl, RFC 3986 §5.2.3-5.2.4)
+        "../../a/b.html#h-3",
+        "../x/./y/../z.html",
+        "a/b/..",
+        "a/b/.",
+        "../../../../../x",
+        "/../x",
+        "/a/../../b/",
+        "./#top",
+        "#h-1",
+        "#bad frag",
+        "#é",
+        "../p.html#é",
+        "p.html#",
+        "..#x",
+        "a.b/c..d/.e",
+        "x./y",
+        "#",
     ]
     resolver = CachedResolver()
     for _ in range(2):  # the second round is answered from the cache
@@ -204,3 +224,54 @@ def test_remembered_origins_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     for n in range(10):
         assert origin_parts(f"http://h{n}.example/p") == ("http", f"h{n}.example", 80)
         assert len(urls_module._ORIGIN_PARTS) <= 3
+
+
+_BASES = st.sampled_from(
+    [
+        "http://ex.com/",
+        "http://ex.com/a/b/c.html",
+        "https://ex.com:8443/a/b/",
+        "http://ex.com/a/b?q=1",
+        "http://ex.com/a%20b/c.html",
+        "http://EX.com/A/./b.html",
+    ]
+)
+_HREFS = st.text(alphabet="a./#-~?%é ", max_size=14)
+
+
+@settings(max_examples=400, deadline=None)
+@given(base=_BASES, href=_HREFS)
+def test_cached_resolver_agrees_with_resolve_on_any_plain_looking_href(
+    base: str, href: str
+) -> None:
+    """Dot segments, fragments and look-alikes in any order: the string joins used for plain
+    paths give what RFC 3986 resolution (yarl, then canonical form) gives."""
+    assert CachedResolver().resolve(base, href) == resolve(URL(base), href)
+
+
+@pytest.mark.parametrize(
+    ("base", "href", "expected"),
+    [
+        # RFC 3986 §5.2.3: the reference replaces the base's last segment; the other segments
+        # keep their escapes (yarl 1.25 decoded them: aio-libs/yarl#1774)
+        ("http://ex.com/a%2Fb/c.html", "d", "http://ex.com/a%2Fb/d"),
+        ("http://ex.com/a%3Fb/c.html", "d", "http://ex.com/a%3Fb/d"),
+        ("http://ex.com/a%20b/c.html", "./d#x", "http://ex.com/a%20b/d"),
+        (
+            "http://ex.com/%E3%82%AC%E3%82%A4%E3%83%89/p.html",
+            "q.html",
+            "http://ex.com/%E3%82%AC%E3%82%A4%E3%83%89/q.html",
+        ),
+        ("http://ex.com/a%2Fb/c/d.html", "../e", "http://ex.com/a%2Fb/e"),
+        ("http://ex.com/a%20b/c.html", "?q", "http://ex.com/a%20b/c.html?q"),
+    ],
+)
+def test_a_relative_link_keeps_the_escapes_of_its_pages_folder(
+    base: str, href: str, expected: str
+) -> None:
+    assert resolve(URL(base), href).url == expected
+    assert CachedResolver().resolve(base, href).url == expected
+
+
+def test_a_base_href_keeps_the_escapes_of_the_pages_folder() -> None:
+    assert str(page_base("http://ex.com/a%2Fb/c.html", "sub/")) == "http://ex.com/a%2Fb/sub/"

@@ -135,10 +135,10 @@ def test_bad_pages_and_stylesheets_never_stop_the_run() -> None:
 
 
 def test_a_distributed_run_reads_stylesheets_as_one_machine_does() -> None:
-    distributed_tests = pytest.importorskip("tests.distributed.test_distributed")
+    distributed_tests = pytest.importorskip("tests.distributed.harness")
     if distributed_tests.REDIS_SERVER is None:
         pytest.skip("redis-server is not installed (scripts/install-redis.sh installs it)")
-    redis_server = distributed_tests._start_redis("--appendonly", "no")
+    redis_server = distributed_tests.start_redis("--appendonly", "no")
     try:
         with TestServer() as site:
             site.routes.update(styled_site(site.url("/ext").rstrip("/")))
