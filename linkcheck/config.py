@@ -34,6 +34,9 @@ DEFAULT_MAX_LINKS_PER_PAGE = 10_000
 DEFAULT_MAX_QUERIES_PER_PATH = 50
 DEFAULT_MAX_URL_LENGTH = 2_048
 DEFAULT_PARSE_QUEUE_BYTES = 64 * 1024 * 1024  # fetched page bodies waiting to be parsed
+# Link occurrences kept in memory; past it they go to the run's spill file (models)
+DEFAULT_OCCURRENCES_IN_MEMORY = 500_000
+MAX_OCCURRENCES_IN_MEMORY = 1 << 31  # an occurrence is three 32-bit numbers in an array
 DEFAULT_MAX_DURATION = 3_600.0  # seconds for the whole run; 0 means no limit
 DEFAULT_RESPECT_ROBOTS = True
 DEFAULT_CONCURRENCY = 32
@@ -142,6 +145,7 @@ RANGES: dict[tuple[str, str], Range] = {
         AUTO_PARSE_WORKERS, MAX_PARSE_WORKERS, note=f"{AUTO_PARSE_WORKERS}: one per spare core"
     ),
     ("crawl", "parse_queue_bytes"): Range(0, MAX_BODY_BYTES, unit="bytes", note="0: no limit"),
+    ("crawl", "occurrences_in_memory"): Range(0, MAX_OCCURRENCES_IN_MEMORY, note="0: no limit"),
     ("http", "concurrency"): _CONCURRENCY,
     ("http", "per_host_concurrency"): _CONCURRENCY,
     ("http", "external_per_host_concurrency"): _CONCURRENCY,
@@ -205,6 +209,7 @@ class CrawlSettings:
     max_duration: float = DEFAULT_MAX_DURATION
     parse_workers: int = DEFAULT_PARSE_WORKERS
     parse_queue_bytes: int = DEFAULT_PARSE_QUEUE_BYTES
+    occurrences_in_memory: int = DEFAULT_OCCURRENCES_IN_MEMORY
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,28 +168,31 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
             continue
         if not result.verdict.works:
             continue
-        fragments = link.occurrences.fragments
-        if not fragments:
+        # By variant number (a way of writing the link, its fragment included): each
+        # variant's fragment read once, the occurrences split as numbers, none built.
+        occurrences = link.occurrences
+        variants = occurrences.tables.variants
+        order = occurrences.variants_in_order()
+        with_fragment = variants.with_fragment(order)
+        if not with_fragment:
             continue  # the common case: no link to this page names a section
         packed = state.page_ids.get(state.document_of(result.final_url or link.url))
         if packed is None:
             continue  # not an HTML page we parsed
         ids = unpack_ids(packed)
-        if all(
-            not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids
-            for fragment in fragments
-        ):
-            continue
-        kept = []
-        for occurrence in link.occurrences:
-            fragment = occurrence.fragment
+        keys: dict[str, set[int]] = {}  # page#fragment -> the variants that name it
+        for kind in order:
+            if kind not in with_fragment:
+                continue
+            fragment = variants.fragment(kind)
             if not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids:
-                kept.append(occurrence)
                 continue
             key = f"{link.url}#{fragment}"
-            broken = missing.get(key)
-            if broken is None:
-                broken = missing[key] = Link(key, internal=True)
+            keys.setdefault(key, set()).add(kind)
+            if key not in missing:
+                broken = missing[key] = Link(
+                    key, internal=True, occurrences=Occurrences(tables=occurrences.tables)
+                )
                 broken.result = CheckResult(  # no status: the page is fine, the anchor not
                     key,
                     Verdict.BROKEN,
@@ -197,8 +200,13 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
                     message=f"The page has no element with id or name {fragment!r}: the "
                     "link opens at the top of the page, not at that section",
                 )
-            broken.occurrences.append(occurrence)
-        link.occurrences = Occurrences(kept)
+        if not keys:
+            continue
+        gone: set[int] = set()
+        for key, kinds in keys.items():
+            missing[key].occurrences.extend(occurrences.with_variants(kinds))
+            gone |= kinds
+        link.occurrences = occurrences.with_variants(gone, keep=False)
     state.links.update(missing)
     return len(missing)
 

@@ -11,12 +11,15 @@ import enum
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
+
+if TYPE_CHECKING:
+    from linkcheck.store.spill import Spill
 
 
 class Verdict(enum.StrEnum):
@@ -152,6 +155,9 @@ Variant = tuple[str, str, str, str, str]  # how a link is written: href, text, t
 _SEPARATOR = "\0"  # never inside a parsed href or text: HTML parsers turn NUL into U+FFFD
 
 
+_FRAGMENT, _ABSOLUTE = 1, 2  # a variant's flags
+
+
 class _VariantTable:
     """Every way of writing a link, by number, in one buffer: "href\0text\0tag\0attr\0fragment"
     as UTF-8, end to end, and where each ends.
@@ -161,19 +167,22 @@ class _VariantTable:
     would be most of a large crawl's memory, and, mixed with the short-lived objects of
     each request, would keep the allocator from giving memory back; here each costs its
     bytes and one offset in an array. Variants from a digest are appended as they come (its
-    digester sent each once); others are looked up first.
+    digester sent each once); others are looked up first. Past the run's threshold the bytes
+    move to its spill file (:meth:`spill_to`); offsets below ``_base`` are read from there.
     """
 
-    __slots__ = ("_absolute", "_data", "_ends", "_index", "_with_fragment")
+    __slots__ = ("_base", "_data", "_ends", "_flags", "_index", "_spill")
 
     def __init__(self) -> None:
-        self._data = bytearray()
+        self._data = bytearray()  # the bytes from offset _base on
+        self._base = 0
+        self._spill: Spill | None = None
         self._ends = array("Q")
         self._index: dict[bytes, int] = {}  # for number(): only variants asked for by value
         # The few variants the site-wide checks look at, noted as variants arrive (during
-        # the crawl) rather than found at its end by reading every variant on one core:
-        self._with_fragment: set[int] = set()  # a #fragment (check_fragments)
-        self._absolute: set[int] = set()  # an http(s):// href (inconsistent_links)
+        # the crawl) rather than found at its end by reading every variant on one core: a
+        # byte per variant, _FRAGMENT (check_fragments) and _ABSOLUTE (inconsistent_links)
+        self._flags = bytearray()
 
     def number(self, variant: Variant) -> int:
         """The variant's number, the same one every time it is asked for."""
@@ -187,58 +196,67 @@ class _VariantTable:
         """A new number for a variant packed by :func:`pack_variant`, without looking first."""
         start = len(self._data)
         self._data += packed
-        self._ends.append(len(self._data))
-        number = len(self._ends) - 1
-        self._note(number, start, len(self._data))
-        return number
+        self._ends.append(self._base + len(self._data))
+        self._flags.append(self._note(start, len(self._data)))
+        return len(self._ends) - 1
 
     def add_all(self, packed: bytes | bytearray, ends: array[int]) -> range:
         """New numbers for variants packed end to end (``ends`` relative to ``packed``)."""
         first, offset = len(self._ends), len(self._data)
         self._data += packed
-        self._ends.extend(offset + end for end in ends)
+        base = self._base + offset
+        self._ends.extend(base + end for end in ends)
+        note, flags = self._note, self._flags
         start = offset
-        for number in range(first, len(self._ends)):
-            end = self._ends[number]
-            self._note(number, start, end)
-            start = end
+        for end in ends:
+            flags.append(note(start, offset + end))
+            start = offset + end
         return range(first, len(self._ends))
 
-    def _note(self, number: int, start: int, end: int) -> None:
+    def _note(self, start: int, end: int) -> int:
+        """The flags of the variant at ``start:end`` of the bytes in memory."""
         data = self._data
-        if data[end - 1]:  # the last field, the fragment, is not empty
-            self._with_fragment.add(number)
+        flags = _FRAGMENT if data[end - 1] else 0  # the last field, the fragment, is not empty
         href_end = data.find(b"\0", start, end)
         if data.find(b"://", start, href_end) >= 0 and is_absolute_http(
             data[start:href_end].decode("utf-8", "surrogatepass")
         ):
-            self._absolute.add(number)
+            flags |= _ABSOLUTE
+        return flags
 
     def with_fragment(self, numbers: Iterable[int]) -> set[int]:
         """Those of ``numbers`` whose variant has a #fragment."""
-        return self._with_fragment.intersection(numbers)
+        flags = self._flags
+        return {number for number in numbers if flags[number] & _FRAGMENT}
 
     def absolute(self, numbers: Iterable[int]) -> set[int]:
         """Those of ``numbers`` whose variant's href is an http(s):// URL."""
-        return self._absolute.intersection(numbers)
+        flags = self._flags
+        return {number for number in numbers if flags[number] & _ABSOLUTE}
+
+    def _packed(self, number: int) -> bytes | bytearray:
+        start = self._ends[number - 1] if number else 0
+        end = self._ends[number]
+        base = self._base
+        if start >= base:
+            return self._data[start - base : end - base]
+        assert self._spill is not None  # below _base: spilled
+        return self._spill.read_text(start, end)
 
     def __getitem__(self, number: int) -> Variant:
-        start = self._ends[number - 1] if number else 0
-        text = self._data[start : self._ends[number]].decode("utf-8", "surrogatepass")
+        text = self._packed(number).decode("utf-8", "surrogatepass")
         href, link_text, tag, attr, fragment = text.split(_SEPARATOR)
         return href, link_text, tag, attr, fragment
 
     def href(self, number: int) -> str:
         """The first field alone: reports and checks ask for it once per variant."""
-        start = self._ends[number - 1] if number else 0
-        end = self._data.find(b"\0", start, self._ends[number])
-        return self._data[start:end].decode("utf-8", "surrogatepass")
+        packed = self._packed(number)
+        return packed[: packed.find(b"\0")].decode("utf-8", "surrogatepass")
 
     def fragment(self, number: int) -> str:
         """The last field alone (usually empty)."""
-        end = self._ends[number]
-        start = self._data.rfind(b"\0", 0, end) + 1
-        return self._data[start:end].decode("utf-8", "surrogatepass") if start < end else ""
+        packed = self._packed(number)
+        return packed[packed.rfind(b"\0") + 1 :].decode("utf-8", "surrogatepass")
 
     def ends(self) -> array[int]:
         """Where each packed variant ends in :meth:`chunks`' bytes, end to end."""
@@ -246,8 +264,19 @@ class _VariantTable:
 
     def chunks(self, size: int) -> Iterator[bytes]:
         """The packed variants, ``size`` bytes at a time (a copy of one chunk at a time)."""
+        if self._spill is not None:
+            yield from self._spill.text(size)
         for start in range(0, len(self._data), size):
             yield bytes(self._data[start : start + size])
+
+    def spill_to(self, spill: Spill) -> None:
+        """Move the bytes held in memory to ``spill`` (read back from there by offset)."""
+        if self._spill is None:
+            self._spill = spill
+        assert spill is self._spill and spill.text_size == self._base
+        spill.write_text(self._data)
+        self._base += len(self._data)
+        self._data = bytearray()  # a new buffer: the old one's memory goes back at once
 
 
 def is_absolute_http(href: str) -> bool:
@@ -273,11 +302,49 @@ class OccurrenceTables:
     tables it was made with).
     """
 
-    __slots__ = ("pages", "variants")
+    __slots__ = ("_holding", "_next_owner", "held", "in_memory", "pages", "spill", "variants")
 
-    def __init__(self) -> None:
+    def __init__(self, in_memory: int = 0) -> None:
         self.pages = _PageTable()
         self.variants = _VariantTable()
+        # Occurrences held in memory, at most (0: no limit): past it, every link's
+        # occurrences and the variants' bytes so far move to the run's spill file (see
+        # linkcheck.store.spill), and are read back from there, in order, when asked for.
+        self.in_memory = in_memory or sys.maxsize
+        self.held = 0  # occurrences in memory now
+        self.spill: Spill | None = None
+        self._holding: list[Occurrences] = []  # those with occurrences in memory
+        self._next_owner = 0
+
+    def hold(self, occurrences: Occurrences, rows: array[int]) -> None:
+        """Append ``rows`` (three numbers an occurrence) to those ``occurrences`` holds in
+        memory (:meth:`Occurrences.add` does the same inline, for one)."""
+        if not occurrences._rows:
+            self._holding.append(occurrences)
+        occurrences._rows.extend(rows)
+        self.held += len(rows) // 3
+        if self.held > self.in_memory:
+            self.spill_all()
+
+    def spill_all(self) -> None:
+        """Move every occurrence held in memory, and the variants' bytes, to the spill file."""
+        if self.spill is None:
+            from linkcheck.store.spill import Spill  # the store imports this module
+
+            self.spill = Spill()
+        batches = []
+        for occurrences in self._holding:
+            batch = occurrences._give_up_rows(self)
+            if batch is not None:
+                batches.append(batch)
+        self._holding = []
+        self.held = 0
+        self.spill.write_rows(batches)
+        self.variants.spill_to(self.spill)
+
+    def owner_number(self) -> int:
+        self._next_owner += 1
+        return self._next_owner
 
     def page_ranks(self) -> array[int]:
         """Each page number's place among all pages sorted by URL."""
@@ -311,10 +378,11 @@ def current_tables() -> OccurrenceTables:
 
 
 @contextmanager
-def run_tables() -> Iterator[OccurrenceTables]:
+def run_tables(in_memory: int = 0) -> Iterator[OccurrenceTables]:
     """New, empty tables for the run in this block (and the tasks it starts); the context's
-    earlier tables are back after it. Occurrences made in the block keep these tables."""
-    tables = OccurrenceTables()
+    earlier tables are back after it. Occurrences made in the block keep these tables; past
+    ``in_memory`` of them (0: no limit) they go to the run's spill file."""
+    tables = OccurrenceTables(in_memory)
     token = _run_tables.set(tables)
     try:
         yield tables
@@ -330,10 +398,11 @@ class Occurrences(Sequence[Occurrence]):
     in an array: the page, the line, and the variant (href, text, tag, attr, fragment),
     the page and the variant numbered in the run's :class:`OccurrenceTables` (``tables``,
     the context's :func:`current_tables` unless given): a few bytes an occurrence instead
-    of a tuple and its strings.
+    of a tuple and its strings. Past the tables' ``in_memory``, the numbers move to the
+    run's spill file: the first ``_spilled`` occurrences are read from there, in order.
     """
 
-    __slots__ = ("_rows", "tables")
+    __slots__ = ("_owner", "_rows", "_spilled", "tables")
 
     def __init__(
         self, items: Iterable[Occurrence] = (), tables: OccurrenceTables | None = None
@@ -341,23 +410,45 @@ class Occurrences(Sequence[Occurrence]):
         # Bound once, when the link is made: a report written after the run (outside its
         # context) still reads this run's tables.
         self.tables = tables if tables is not None else current_tables()
-        # (page number, line, variant number) for each occurrence, one after the other: one
-        # array per link rather than three (a large crawl has tens of thousands of links)
+        # (page number, line, variant number) for each occurrence held in memory, one after
+        # the other: one array per link rather than three (a large crawl has tens of
+        # thousands of links)
         self._rows = array("I")
+        self._spilled = 0  # occurrences before those in _rows, in the spill file
+        self._owner = 0  # their key there (0: none spilled yet)
         for item in items:
             self.append(item)
 
-    @property
-    def _pages(self) -> array[int]:
-        return self._rows[0::3]
+    def _all_rows(self) -> array[int]:
+        """Every occurrence's three numbers, the spilled ones read back first."""
+        if not self._spilled:
+            return self._rows
+        spill = self.tables.spill
+        assert spill is not None
+        rows = array("I")
+        for data in spill.read_rows(self._owner):
+            rows.frombytes(data)
+        rows.extend(self._rows)
+        return rows
+
+    def _give_up_rows(self, tables: OccurrenceTables) -> tuple[int, bytes] | None:
+        """The rows held in memory, as a batch for the spill file; none are held after."""
+        if not self._rows or self.tables is not tables:
+            return None
+        if not self._owner:
+            self._owner = tables.owner_number()
+        batch = (self._owner, self._rows.tobytes())
+        self._spilled += len(self._rows) // 3
+        self._rows = array("I")
+        return batch
 
     @property
-    def _lines(self) -> array[int]:
-        return self._rows[1::3]
+    def _pages(self) -> array[int]:
+        return self._all_rows()[0::3]
 
     @property
     def _kinds(self) -> array[int]:
-        return self._rows[2::3]
+        return self._all_rows()[2::3]
 
     def append(self, item: Occurrence) -> None:
         page, href, text, tag, attr, line, fragment = item
@@ -369,12 +460,19 @@ class Occurrences(Sequence[Occurrence]):
         )
 
     def add(self, page_number: int, line: int, variant_number: int) -> None:
-        """Append by numbers in :attr:`tables`: the crawl's hot path."""
-        self._rows.extend((page_number, line, variant_number))
+        """Append by numbers in :attr:`tables`: the crawl's hot path (what
+        :meth:`OccurrenceTables.hold` does, inline)."""
+        rows, tables = self._rows, self.tables
+        if not rows:
+            tables._holding.append(self)
+        rows.extend((page_number, line, variant_number))
+        tables.held += 1
+        if tables.held > tables.in_memory:
+            tables.spill_all()
 
     def extend(self, items: Iterable[Occurrence]) -> None:
         if isinstance(items, Occurrences) and items.tables is self.tables:  # numbers to numbers
-            self._rows.extend(items._rows)
+            self.tables.hold(self, items._all_rows())
             return
         for item in items:
             self.append(item)
@@ -383,13 +481,34 @@ class Occurrences(Sequence[Occurrence]):
         """These occurrences numbered in ``tables``: itself when they already are."""
         return self if self.tables is tables else Occurrences(self, tables)
 
+    def _with_rows(self, rows: array[int]) -> Occurrences:
+        made = Occurrences(tables=self.tables)
+        if rows:
+            self.tables.hold(made, rows)
+        return made
+
     def with_pages_renumbered(self, numbers: Sequence[int]) -> Occurrences:
         """A copy whose page ``n`` is page ``numbers[n]`` (see
         :meth:`OccurrenceTables.rename_pages`)."""
-        renamed = Occurrences(tables=self.tables)
-        renamed._rows = array("I", self._rows)
-        renamed._rows[0::3] = array("I", map(numbers.__getitem__, self._pages))
-        return renamed
+        rows = array("I", self._all_rows())
+        rows[0::3] = array("I", map(numbers.__getitem__, rows[0::3]))
+        return self._with_rows(rows)
+
+    def with_variants(self, numbers: Container[int], *, keep: bool = True) -> Occurrences:
+        """A copy of those whose variant number is in ``numbers`` (not in it, with
+        ``keep=False``), in the same order: no occurrence built, no variant looked up again."""
+        all_rows = self._all_rows()
+        rows = iter(all_rows)
+        kept = array("I")
+        for page, line, kind in zip(rows, rows, rows, strict=True):
+            if (kind in numbers) is keep:
+                kept.extend((page, line, kind))
+        return self._with_rows(kept)
+
+    def variants_in_order(self) -> list[int]:
+        """The distinct variants it is written with, by number in :attr:`tables`, in the
+        order of their first occurrence."""
+        return list(dict.fromkeys(self._kinds))
 
     def on_pages_other_than(self, url: str) -> bool:
         """Whether the link occurs on any page but ``url`` (links to itself do not count)."""
@@ -438,35 +557,40 @@ class Occurrences(Sequence[Occurrence]):
         """(page URL, line, variant) by page URL, then line: for writing large reports."""
         rows = self.numbers_in_page_order()
         table = self.tables.variants
-        variants = {kind: table[kind] for kind in set(self._kinds)}  # each once
+        variants = {kind: table[kind] for kind in {row[2] for row in rows}}  # each once
         return [(page, line, variants[kind]) for page, line, kind in rows]
 
     def numbers_by_page(self, ranks: Sequence[int]) -> list[tuple[int, int, int, int]]:
         """(page rank, line, variant number, page number), sorted: ranks from
         :meth:`OccurrenceTables.page_ranks` follow the page URLs, so this is
         :meth:`numbers_in_page_order` compared as integers."""
-        pages = self._pages
+        rows = self._all_rows()
+        pages = rows[0::3]
         return sorted(
-            zip(map(ranks.__getitem__, pages), self._lines, self._kinds, pages, strict=True)
+            zip(map(ranks.__getitem__, pages), rows[1::3], rows[2::3], pages, strict=True)
         )
 
     def numbers_in_page_order(self) -> list[tuple[str, int, int]]:
         """(page URL, line, variant number) by page URL, then line (numbers in :attr:`tables`)."""
         urls = self.tables.pages.urls
-        pages = [urls[page] for page in self._pages]
-        return sorted(zip(pages, self._lines, self._kinds, strict=True))
+        rows = self._all_rows()
+        pages = [urls[page] for page in rows[0::3]]
+        return sorted(zip(pages, rows[1::3], rows[2::3], strict=True))
 
-    def _make(self, position: int) -> Occurrence:
-        page, line, kind = self._rows[3 * position : 3 * position + 3]
+    def _make(self, rows: array[int], position: int) -> Occurrence:
+        page, line, kind = rows[3 * position : 3 * position + 3]
         href, text, tag, attr, fragment = self.tables.variants[kind]
         return Occurrence(self.tables.pages.urls[page], href, text, tag, attr, line, fragment)
 
     def __len__(self) -> int:
-        return len(self._rows) // 3
+        return self._spilled + len(self._rows) // 3
+
+    def __bool__(self) -> bool:
+        return bool(self._spilled or self._rows)
 
     def to_bytes(self) -> bytes:
         """The numbers, little-endian (see :meth:`from_bytes`): a resume point's form."""
-        rows = array("I", self._rows)
+        rows = array("I", self._all_rows())
         if sys.byteorder == "big":
             rows.byteswap()
         return rows.tobytes()
@@ -483,9 +607,7 @@ class Occurrences(Sequence[Occurrence]):
             rows.byteswap()
         rows[0::3] = array("I", [pages[page] for page in rows[0::3]])
         rows[2::3] = array("I", [kind + variant_offset for kind in rows[2::3]])
-        occurrences = cls(tables=tables)
-        occurrences._rows = rows
-        return occurrences
+        return cls(tables=tables)._with_rows(rows)
 
     @overload
     def __getitem__(self, index: int) -> Occurrence: ...
@@ -494,18 +616,20 @@ class Occurrences(Sequence[Occurrence]):
     def __getitem__(self, index: slice) -> list[Occurrence]: ...
 
     def __getitem__(self, index: int | slice) -> Occurrence | list[Occurrence]:
+        rows = self._all_rows()
         if isinstance(index, slice):
-            return [self._make(position) for position in range(len(self))[index]]
+            return [self._make(rows, position) for position in range(len(self))[index]]
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("occurrence index out of range")
-        return self._make(index)
+        return self._make(rows, index)
 
     def __iter__(self) -> Iterator[Occurrence]:
         urls, table = self.tables.pages.urls, self.tables.variants
-        variants = {kind: table[kind] for kind in set(self._kinds)}  # each once
-        rows = iter(self._rows)
+        all_rows = self._all_rows()
+        variants = {kind: table[kind] for kind in set(all_rows[2::3])}  # each once
+        rows = iter(all_rows)
         for page, line, kind in zip(rows, rows, rows, strict=True):
             href, text, tag, attr, fragment = variants[kind]
             yield Occurrence(urls[page], href, text, tag, attr, line, fragment)

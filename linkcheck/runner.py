@@ -69,7 +69,8 @@ async def run_check_async(
     baseline = load_baseline(config.cache.baseline)
     store = open_store(config)
     try:
-        with run_tables():  # this run's occurrence tables: none of an earlier run's (models)
+        # this run's occurrence tables: none of an earlier run's (models)
+        with run_tables(config.crawl.occurrences_in_memory):
             options = RunOptions(use_cache, resume, handle_signals)
             return await _run(config, site, store, baseline, options, progress)
     finally:

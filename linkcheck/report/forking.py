@@ -32,7 +32,14 @@ def can_fork(run: RunResult) -> bool:
         and not _in_copy
         and threading.active_count() == 1
         and sum(len(link.occurrences) for link in run.links.values()) <= FORK_AT_MOST_OCCURRENCES
+        and not _spilled(run)
     )
+
+
+def _spilled(run: RunResult) -> bool:
+    """Whether the run's occurrences went to its spill file: a SQLite connection must not
+    be used by a forked copy, and a run that large is short of memory, not time."""
+    return any(link.occurrences.tables.spill is not None for link in run.links.values())
 
 
 def start(work: Callable[[], None]) -> int | None:

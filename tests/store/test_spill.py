@@ -1,0 +1,172 @@
+"""Occurrences past ``[crawl] occurrences_in_memory`` go to the run's spill file: a run
+holds at most that many in memory, and its reports are the same as a run that kept them all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkcheck.checkpoint import Tables, tables_to_state
+from linkcheck.models import Link, Occurrence, Occurrences, OccurrenceTables, RunResult
+from linkcheck.report.html_report import build_report
+from linkcheck.report.json_report import to_document
+from tests.conftest import crawl
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+import gensite_other  # noqa: E402  (bench/ is not a package)
+
+PAGES = 80  # ~75 links a page: ~6,000 occurrences
+IN_MEMORY = 250  # far below the site's ~5,000 occurrences: the run spills many times
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """gensite_other's shape (deep folders, #fragments, some missing) on a loopback server;
+    its other sites' ports are closed, so their links fail at once."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    port = server.server_address[1]
+    folder = tmp_path_factory.mktemp("spill") / "site"
+    gensite_other.generate(folder, PAGES, port=port)
+    server.RequestHandlerClass = partial(_Quiet, directory=str(folder / "www" / "main"))  # type: ignore[assignment]
+    import threading
+
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/docs/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+def _run(start: str, in_memory: int) -> RunResult:
+    return crawl(
+        start,
+        crawl={"occurrences_in_memory": in_memory, "parse_workers": 0},
+        http={"retries": 0, "timeout": 1.0},
+    )
+
+
+def _comparable(run: RunResult) -> dict[str, Any]:
+    """The JSON report less what differs between any two runs (times, the setting)."""
+    document = to_document(run)
+    del document["run"]["started_at"], document["run"]["finished_at"]
+    del document["run"]["duration_seconds"], document["run"]["config"]
+    for link in document["links"]:
+        del link["elapsed_seconds"]
+    return document
+
+
+def _held(run: RunResult) -> int:
+    """Occurrences the run's links hold in memory (not in the spill file)."""
+    return sum(len(link.occurrences._rows) // 3 for link in run.links.values())
+
+
+def test_a_spilling_run_holds_at_most_the_threshold_and_reports_the_same(
+    site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spills, most = 0, 0
+    spill_all, add, hold = OccurrenceTables.spill_all, Occurrences.add, OccurrenceTables.hold
+
+    def counted(self: OccurrenceTables) -> None:
+        nonlocal spills
+        spills += 1
+        spill_all(self)
+
+    def added(self: Occurrences, *numbers: int) -> None:
+        nonlocal most
+        add(self, *numbers)
+        most = max(most, self.tables.held)  # held in memory once an occurrence is in
+
+    def held(self: OccurrenceTables, occurrences: Occurrences, rows: Any) -> None:
+        nonlocal most
+        hold(self, occurrences, rows)
+        most = max(most, self.held)
+
+    monkeypatch.setattr(OccurrenceTables, "spill_all", counted)
+    monkeypatch.setattr(Occurrences, "add", added)
+    monkeypatch.setattr(OccurrenceTables, "hold", held)
+    kept = _run(site, 0)  # 0: no limit, all in memory
+    assert spills == 0 and _held(kept) > 10 * IN_MEMORY
+
+    most = 0
+    spilled = _run(site, IN_MEMORY)
+    tables = next(iter(spilled.links.values())).occurrences.tables
+    assert tables.spill is not None and tables.spill.rows_written > 0 and spills > 10
+    assert 0 < most <= IN_MEMORY
+    assert _held(spilled) <= IN_MEMORY
+    assert sum(map(len, (link.occurrences for link in spilled.links.values()))) == sum(
+        map(len, (link.occurrences for link in kept.links.values()))
+    )
+    assert _comparable(spilled) == _comparable(kept)
+    # the HTML report's groups (by page, by link, template links) from the same places
+    ours, theirs = build_report(spilled), build_report(kept)
+    assert [(view.page, [(row.problem.link.url, row.occurrence) for row in view.rows])
+            for view in ours.pages] == [
+        (view.page, [(row.problem.link.url, row.occurrence) for row in view.rows])
+        for view in theirs.pages
+    ]  # fmt: skip
+    assert [problem.link.url for problem in ours.template] == [
+        problem.link.url for problem in theirs.template
+    ]
+
+
+def _occurrence(page: int, line: int, variant: int) -> Occurrence:
+    return Occurrence(
+        f"https://example.org/p{page}", f"/t{variant}#s{variant % 3}", f"text {variant}", "a",
+        "href", line, f"s{variant % 3}" if variant % 3 else "",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("in_memory", [1, 7, 1000])
+def test_occurrences_read_back_in_order_whatever_the_threshold(in_memory: int) -> None:
+    tables, plain = OccurrenceTables(in_memory), OccurrenceTables()
+    ours = [Occurrences(tables=tables) for _ in range(5)]
+    theirs = [Occurrences(tables=plain) for _ in range(5)]
+    for step in range(300):
+        item = _occurrence(step % 17, step, step % 23)
+        ours[step % 5].append(item)
+        theirs[step % 5].append(item)
+        assert tables.held <= in_memory
+    assert (tables.spill is not None) == (in_memory < 300)
+    for mine, other in zip(ours, theirs, strict=True):
+        assert list(mine) == list(other) and len(mine) == len(other)
+        assert mine.to_bytes() == other.to_bytes()
+        assert mine.fragments == other.fragments
+        assert mine.absolute_hrefs() == other.absolute_hrefs()
+        assert mine.href_counts() == other.href_counts()
+        assert mine.in_page_order() == other.in_page_order()
+        assert mine[-1] == other[-1] and mine[3:9] == other[3:9]
+        even = set(range(0, 23, 2))
+        assert list(mine.with_variants(even)) == list(other.with_variants(even))
+        assert list(mine.with_variants(even, keep=False)) == list(
+            other.with_variants(even, keep=False)
+        )
+    # a resume point's copy of the variant table reads back the same variants
+    header, chunks = tables_to_state(tables)
+    state = {**header, "variants": b"".join(
+        __import__("base64").b64decode(chunk["variants"]) for chunk in chunks
+    )}  # fmt: skip
+    restored = Tables(state, OccurrenceTables())
+    copy = Occurrences.from_bytes(
+        ours[0].to_bytes(), restored.pages, restored.variant_offset, restored.into
+    )
+    assert list(copy) == list(theirs[0])
+
+
+def test_a_link_made_with_a_plain_list_keeps_it() -> None:
+    link = Link("https://example.org/", internal=True, occurrences=[_occurrence(1, 2, 3)])  # type: ignore[arg-type]
+    assert list(link.occurrences) == [_occurrence(1, 2, 3)]
