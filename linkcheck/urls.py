@@ -185,16 +185,32 @@ class CachedResolver:
                     joined = page_itself() if raw[:1] == "#" else None
                 elif plain and context in (folder, origin):
                     joined = _plain_join(context, raw)
+                elif not context and raw.startswith(("http://", "https://")):
+                    joined = self._plain_absolute(raw)
                 else:
                     joined = None
                 if joined is not None and len(joined) <= limit:
-                    found = ResolvedLink(joined, _fragment(raw) if "#" in raw else "", scheme)
+                    fragment = _fragment(raw) if "#" in raw else ""
+                    own = scheme if context else raw[: raw.find(":")]  # an absolute URL's
+                    found = ResolvedLink(joined, fragment, own)
                 else:
                     found = resolve(URL(context or base), href, limit)
                 cache[key] = found
             return found
 
         return resolve_href
+
+    def _plain_absolute(self, raw: str) -> str | None:
+        """An absolute http(s) URL with a plain path on a canonical ``scheme://authority``:
+        the path's dot segments removed, as :func:`_plain_join` does for a /root link."""
+        authority = authority_of(raw)
+        if authority is None or len(authority) == len(raw) or raw[len(authority)] != "/":
+            return None
+        root = authority + "/"
+        plain = self._plain.get(root)
+        if plain is None:
+            plain = self._plain[root] = _is_canonical(root)
+        return _plain_join(root, raw[len(authority) :]) if plain else None
 
 
 def _is_canonical(url: str) -> bool:

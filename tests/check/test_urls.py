@@ -236,7 +236,34 @@ _BASES = st.sampled_from(
         "http://EX.com/A/./b.html",
     ]
 )
-_HREFS = st.text(alphabet="a./#-~?%é ", max_size=14)
+_HREFS = st.one_of(
+    st.text(alphabet="a./#-~?%é ", max_size=14),
+    st.builds(
+        str.__add__,
+        st.sampled_from(
+            [
+                "http://ex.com",
+                "https://ex.com",
+                "HTTP://ex.com",
+                "http://Ex.com",
+                "https://ex.com:443",
+                "http://ex.com:8080",
+                "http://ex.com.",
+                "http://ex..com",
+                "http://user@ex.com",
+                "http://[::1]",
+                "http://1.2.3.4",
+                "http://0x7f.1",
+                "http://xn--bcher-kva.de",
+                "http://bücher.de",
+                "http:/ex.com",
+                "http://",
+                "ftp://ex.com",
+            ]
+        ),
+        st.text(alphabet="a./#-~?%é ", max_size=10),
+    ),
+)
 
 
 @settings(max_examples=400, deadline=None)
