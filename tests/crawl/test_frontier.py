@@ -36,11 +36,54 @@ def test_work_starts_in_order_a_bounded_number_at_once() -> None:
         frontier = Frontier(crawl_page, check_link, 3)
         async with frontier.open():
             for number in range(10):
-                frontier.add(f"u{number}", number if number % 2 else None)
+                frontier.add(f"u{number}", 1 if number % 2 else None)
 
     asyncio.run(main())
-    assert started == [(f"u{n}", n if n % 2 else None) for n in range(10)]
+    assert started == [(f"u{n}", 1 if n % 2 else None) for n in range(10)]
     assert most == 3
+
+
+def test_a_page_starts_once_every_page_less_deep_is_done() -> None:
+    """Breadth first: /slow (depth 1) is still running when /fast's child (depth 2) is
+    found; the child waits for it, and checks go on meanwhile. So /slow's link to /deep
+    is met first (depth 2), not the chain's (/fast -> /fast/a -> /deep: depth 3)."""
+    events: list[str] = []
+    depths: dict[str, int] = {}
+
+    async def main() -> None:
+        frontier: Frontier
+
+        def found(url: str, depth: int) -> None:
+            if url not in depths:
+                depths[url] = depth
+                frontier.add(url, depth)
+
+        async def crawl_page(url: str, depth: int) -> None:
+            events.append(f"start {url}")
+            if url == "/":
+                found("/slow", 1)
+                found("/fast", 1)
+            elif url == "/slow":
+                await asyncio.sleep(0.3)
+                found("/deep", 2)
+            elif url == "/fast":
+                found("/fast/a", 2)
+                frontier.add("/check", None)
+            elif url == "/fast/a":
+                found("/deep", 3)
+            events.append(f"end {url}")
+
+        async def check_link(url: str) -> None:
+            events.append(f"check {url}")
+
+        frontier = Frontier(crawl_page, check_link, 8)
+        async with frontier.open():
+            found("/", 0)
+
+    asyncio.run(main())
+    assert depths["/deep"] == 2
+    assert events.index("check /check") < events.index("end /slow")
+    assert events.index("start /fast/a") > events.index("end /slow")
 
 
 def test_work_added_by_work_is_done_in_the_same_round() -> None:
