@@ -57,7 +57,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
@@ -67,10 +67,12 @@ REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import gensite  # noqa: E402
+import shapes  # noqa: E402
 from run_bench import GNU_TIME, have_gnu_time, machine_info  # noqa: E402
-from serve import NginxServer, find_free_port_block  # noqa: E402
+from serve import NginxServer  # noqa: E402
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 RSS_SAMPLE_INTERVAL = 0.1  # seconds between process-tree RSS samples
 # LinkChecker spaces requests to one host 0.1-0.6 s apart whatever maxrequestspersecond
 # says, unless the server answers with a "LinkChecker" header (its documented opt-in for
@@ -78,8 +80,8 @@ RSS_SAMPLE_INTERVAL = 0.1  # seconds between process-tree RSS samples
 # looks at it.
 LINKCHECKER_HEADER = 'add_header LinkChecker "bench" always;'
 # linkinator crawls only URLs that start with its start URL, so it starts from the folder
-# URL /guide/, which nginx answers with the first page. No page links to /guide/.
-FOLDER_ALIAS = "location = /guide/ { try_files /guide/p00001.html =404; }"
+# URL (/guide/), which nginx answers with the start page. No page links to the folder URL.
+FOLDER_ALIAS = "location = {folder} {{ try_files {start} =404; }}"
 ALL_TOOLS = (
     "linkcheck",
     "linkchecker",
@@ -91,6 +93,8 @@ ALL_TOOLS = (
     "linkcheck-folder",
     "wrk",
 )
+# --shapes: the link checkers the issue names, and wget2 as the server's ceiling
+SHAPE_TOOLS = ("linkcheck", "lychee", "linkinator", "linkchecker", "wget2")
 
 
 # -- site context -------------------------------------------------------------------
@@ -110,12 +114,24 @@ class Site:
     unique_urls: int
     link_occurrences: int
     page_urls: frozenset[str]
+    scope_path: str = "/guide/"  # the crawled folder
+    truth_fragments: frozenset[str] = frozenset()  # missing fragments, "URL#id"
+    hosts: tuple[str, ...] = ("127.0.0.1",)  # every host the site links to
+    shape: str = "guide"
+    broken_in_css: frozenset[str] = frozenset()  # planted broken URLs only a stylesheet names
 
     @classmethod
     def load(cls, site_dir: Path, folder: Path) -> Site:
         meta = json.loads((site_dir / "site.json").read_text())
         truth = json.loads((site_dir / "ground_truth.json").read_text())
-        origin = meta["start_url"].rsplit("/guide/", 1)[0]
+        origin = f"http://{meta['host']}:{meta['port']}"
+        paths = truth.get("page_paths") or [
+            gensite.page_path(i) for i in range(1, meta["pages"] + 1)
+        ]
+        hosts: tuple[str, ...] = (meta["host"],)
+        if meta.get("hosts_server"):
+            spec = json.loads((site_dir / meta["hosts_server"]["spec"]).read_text())
+            hosts = ("127.0.0.1", *spec["hosts"], *meta["hosts_server"]["dead_hosts"])
         return cls(
             dir=site_dir,
             pages=meta["pages"],
@@ -126,8 +142,28 @@ class Site:
             truth_redirected=dict(truth["redirected"]),
             unique_urls=truth["unique_urls"],
             link_occurrences=truth["link_occurrences"],
-            page_urls=frozenset(origin + gensite.page_path(i) for i in range(1, meta["pages"] + 1)),
+            page_urls=frozenset(origin + p for p in paths),
+            scope_path=meta["scope_prefix"][len(origin) :],
+            truth_fragments=frozenset(truth.get("missing_fragments", ())),
+            hosts=hosts,
+            shape=meta.get("shape", "guide"),
+            broken_in_css=frozenset(truth.get("broken_only_in_stylesheets", ())),
         )
+
+    @property
+    def folder_start(self) -> Path:
+        """What folder-mode tools are given: the built folder's copy of the crawled folder."""
+        return self.folder / self.scope_path.strip("/")
+
+    @property
+    def alias_url(self) -> str:
+        """The crawled folder's URL, which nginx answers with the start page (linkinator)."""
+        return self.origin + self.scope_path
+
+    def normalise_fragment(self, url: str) -> str:
+        """``normalise`` keeping the #fragment: how a missing fragment is compared."""
+        fragment = urldefrag(url.strip())[1]
+        return self.normalise(url) + "#" + unquote(fragment)
 
     def normalise(self, url: str) -> str:
         """One spelling per URL: absolute, no fragment, lower-case scheme and host, no
@@ -157,31 +193,40 @@ class Site:
         return urlunsplit((scheme, netloc, path, parts.query, ""))
 
 
-def prepare_site(work: Path, pages: int, seed: int, make_folder: bool) -> Site:
-    """Generate the site, add the two nginx lines the peers need, make the folder copy."""
-    port = find_free_port_block(4)
+def prepare_site(
+    work: Path, pages: int, seed: int, make_folder: bool, shape: str = "guide"
+) -> Site:
+    """Generate the site (``gensite.py``'s guide, or a shape of ``shapes.py``), add the two
+    nginx lines the peers need, make the folder copy."""
     site_dir = work / "site"
     t0 = time.perf_counter()
-    truth = gensite.generate(site_dir, pages, port, seed)
+    truth = shapes.generate(shape, site_dir, pages, seed)
+    meta = json.loads((site_dir / "site.json").read_text())
+    origin = f"http://{meta['host']}:{meta['port']}"
+    alias = FOLDER_ALIAS.format(
+        folder=meta["scope_prefix"][len(origin) :], start=meta["start_url"][len(origin) :]
+    )
     for conf in sorted((site_dir / "nginx").glob("*.conf")):
-        extra = [LINKCHECKER_HEADER] + ([FOLDER_ALIAS] if conf.stem == "main" else [])
+        extra = [LINKCHECKER_HEADER] + ([alias] if conf.stem == "main" else [])
         with conf.open("a", encoding="utf-8") as f:
             f.write("\n".join(["# added by bench/peers.py", *extra]) + "\n")
     folder = work / "folder"
     if make_folder:
         # lychee silently skips every <a rel="nofollow"> (no switch turns that off), and the
-        # site's external links all carry it; the folder copy drops the attribute so every
+        # guide's external links all carry it; the folder copy drops the attribute so every
         # folder-mode tool checks the same links.
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(site_dir / "www" / "main", folder)
-        for page in (folder / "guide").glob("*.html"):
+        for page in folder.rglob("*.html"):
             text = page.read_text(encoding="utf-8")
-            page.write_text(text.replace(' rel="nofollow"', ""), encoding="utf-8")
+            if ' rel="nofollow"' in text:
+                page.write_text(text.replace(' rel="nofollow"', ""), encoding="utf-8")
     log(
-        f"site: {truth['pages']} pages, {truth['unique_urls']} unique URLs, "
+        f"site ({shape}): {truth['pages']} pages, {truth['unique_urls']} unique URLs, "
         f"{truth['link_occurrences']} links, {len(truth['broken'])} broken, "
-        f"{len(truth['redirected'])} redirected (ports {port}..{port + 3}, "
-        f"{time.perf_counter() - t0:.1f}s)"
+        f"{len(truth['redirected'])} redirected, "
+        f"{len(truth.get('missing_fragments', ()))} missing fragments "
+        f"(port {meta['port']}, {time.perf_counter() - t0:.1f}s)"
     )
     return Site.load(site_dir, folder.resolve())
 
@@ -209,6 +254,7 @@ class Watchdog(threading.Thread):
         self.peak_kib = 0
         self.peak_pss_kib = 0
         self.max_procs = 0
+        self.cpu_ticks: dict[int, int] = {}  # pid -> its own user+sys, as last sampled
         self.timed_out = False
         self.reaped = threading.Event()
 
@@ -230,6 +276,9 @@ class Watchdog(threading.Thread):
             with contextlib.suppress(OSError, ValueError, IndexError):
                 total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
                 count += 1
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                self.cpu_ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
                 for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                     if line.startswith("Pss:"):
                         pss += int(line.split()[1])
@@ -326,6 +375,9 @@ def run_tool(
     if session_members(proc.pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+    # wait4 counts a descendant only if it was waited for; one that was not (a helper killed
+    # or left to init) still used the machine: the sampled per-process CPU is a floor.
+    cpu_s = max(ru.ru_utime + ru.ru_stime, sum(dog.cpu_ticks.values()) / CLK_TCK if dog else 0.0)
     rss_kib, method = ru.ru_maxrss, "wait4 ru_maxrss"
     if gnu_time:
         with contextlib.suppress(OSError, ValueError, IndexError):
@@ -336,7 +388,7 @@ def run_tool(
     return Usage(
         exit_code=code,
         wall_s=wall,
-        cpu_s=ru.ru_utime + ru.ru_stime,
+        cpu_s=cpu_s,
         peak_rss_mib=rss_kib / 1024,
         rss_method=method,
         processes=max(dog.max_procs, 1),
@@ -355,6 +407,7 @@ class Parsed:
     pages: int | None  # site pages it fetched and parsed (files, in folder mode); None: unknown
     checked: set[str] | None  # every URL it reports a result for; None: it does not say
     broken: set[str]  # URLs it calls broken / an error
+    fragments: set[str] | None = None  # "URL#id" it calls a missing fragment; None: not read
 
 
 @dataclass
@@ -365,10 +418,19 @@ class Correctness:
     ignored: int = 0  # reported URLs in the "either answer is right" set (folder mode)
     missed_sample: list[str] = field(default_factory=list)
     false_alarm_sample: list[str] = field(default_factory=list)
+    # missing #fragments: None when the tool does not check them (then only URLs are scored)
+    fragments_planted: int | None = None
+    fragments_found: int | None = None
+    fragments_false: int | None = None
+    fragments_missed_sample: list[str] = field(default_factory=list)
+    fragments_false_sample: list[str] = field(default_factory=list)
 
     @property
     def perfect(self) -> bool:
-        return self.found == self.planted and self.false_alarms == 0
+        urls = self.found == self.planted and self.false_alarms == 0
+        if self.fragments_planted is None:
+            return urls
+        return urls and self.fragments_found == self.fragments_planted and not self.fragments_false
 
 
 def judge(parsed: Parsed, site: Site, folder_mode: bool) -> Correctness:
@@ -377,7 +439,8 @@ def judge(parsed: Parsed, site: Site, folder_mode: bool) -> Correctness:
     In folder mode nginx's 301 rules do not exist: an old internal path that redirects on
     the server is a missing file on disk, so a folder tool may call it broken (written as
     a relative link) or follow the redirect over HTTP (written as an absolute one). Those
-    URLs count neither as found nor as false alarms.
+    URLs count neither as found nor as false alarms. Missing fragments are scored apart,
+    for the tools that check them (``parsed.fragments`` is not None).
     """
     ignore: set[str] = set()
     if folder_mode:
@@ -385,7 +448,7 @@ def judge(parsed: Parsed, site: Site, folder_mode: bool) -> Correctness:
     broken = parsed.broken - ignore
     missed = site.truth_broken - broken
     false = broken - site.truth_broken
-    return Correctness(
+    c = Correctness(
         planted=len(site.truth_broken),
         found=len(broken & site.truth_broken),
         false_alarms=len(false),
@@ -393,6 +456,14 @@ def judge(parsed: Parsed, site: Site, folder_mode: bool) -> Correctness:
         missed_sample=sorted(missed)[:5],
         false_alarm_sample=sorted(false)[:5],
     )
+    if parsed.fragments is not None:
+        want = site.truth_fragments
+        c.fragments_planted = len(want)
+        c.fragments_found = len(parsed.fragments & want)
+        c.fragments_false = len(parsed.fragments - want)
+        c.fragments_missed_sample = sorted(want - parsed.fragments)[:5]
+        c.fragments_false_sample = sorted(parsed.fragments - want)[:5]
+    return c
 
 
 def count_pages(site: Site, urls: Iterable[str]) -> int:
@@ -400,13 +471,14 @@ def count_pages(site: Site, urls: Iterable[str]) -> int:
 
 
 def parse_linkcheck(site: Site, out: Path, stdout: Path) -> Parsed:
+    """A missing fragment is a link of its own, ``URL#id``, with the verdict broken."""
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     links: list[dict[str, Any]] = report["links"]
     checked = {site.normalise(link["url"]) for link in links}
-    broken = {
-        site.normalise(link["url"]) for link in links if link["verdict"] in ("broken", "error")
-    }
-    return Parsed(int(report["run"]["pages_crawled"]), checked, broken)
+    bad = [link["url"] for link in links if link["verdict"] in ("broken", "error")]
+    broken = {site.normalise(u) for u in bad if "#" not in u}
+    fragments = {site.normalise_fragment(u) for u in bad if "#" in u}
+    return Parsed(int(report["run"]["pages_crawled"]), checked, broken, fragments)
 
 
 def parse_linkchecker(site: Site, out: Path, stdout: Path) -> Parsed:
@@ -432,12 +504,27 @@ def parse_linkchecker(site: Site, out: Path, stdout: Path) -> Parsed:
 
 
 def parse_linkinator(site: Site, out: Path, stdout: Path) -> Parsed:
+    """With ``--check-fragments`` a missing fragment is ``URL#id`` BROKEN with status 200."""
     links: list[dict[str, Any]] = json.loads(stdout.read_text(encoding="utf-8"))["links"]
-    alias = site.origin + "/guide/"  # its start URL, not a link of the site
+    alias = site.alias_url  # its start URL, not a link of the site
     checked = {site.normalise(x["url"]) for x in links} - {alias}
-    broken = {site.normalise(x["url"]) for x in links if x["state"] == "BROKEN"} - {alias}
+    bad = [x for x in links if x["state"] == "BROKEN"]
+    fragment = [x["url"] for x in bad if "#" in x["url"] and x.get("status") == 200]
+    broken = {site.normalise(x["url"]) for x in bad if x["url"] not in fragment} - {alias}
     ok = {site.normalise(x["url"]) for x in links if x["state"] == "OK"}
-    return Parsed(count_pages(site, ok), checked, broken)
+    return Parsed(count_pages(site, ok), checked, broken, fragments=fragment_set(site, fragment))
+
+
+def fragment_set(site: Site, urls: Iterable[str]) -> set[str]:
+    """Missing fragments as ``URL#id``: a link from the start page's folder alias (linkinator
+    reads page 1 at the folder's URL) is the start page's."""
+    out = set()
+    for url in urls:
+        u = site.normalise_fragment(url)
+        if u.startswith(site.alias_url + "#"):
+            u = site.start_url + u[len(site.alias_url) :]
+        out.add(u)
+    return out
 
 
 BLC_LINE = re.compile(r"^[├└]─+([A-Z_]+)─+\s+(\S+)")
@@ -477,23 +564,30 @@ def parse_wget2(site: Site, out: Path, stdout: Path) -> Parsed:
 
 
 def parse_lychee(site: Site, out: Path, stdout: Path) -> Parsed:
-    """Without -v its JSON lists only problems: broken links, but no page or URL counts."""
+    """Without -v its JSON lists only problems: broken links, but no page or URL counts.
+    With ``--include-fragments`` a missing fragment is an error "Cannot find fragment"."""
     report = json.loads((out / "lychee.json").read_text(encoding="utf-8"))
     verbose = bool(report.get("detailed_stats")) or bool(report.get("success_map"))
     checked: set[str] = set()
     broken: set[str] = set()
+    fragments: set[str] = set()
     files: set[str] = set()
     for key in ("success_map", "error_map", "redirect_map", "excluded_map", "timeout_map"):
         for source, entries in (report.get(key) or {}).items():
             files.add(site.normalise(source))
             for e in entries:
-                url = site.normalise(e.get("url") or e.get("origin") or "")
+                raw = e.get("url") or e.get("origin") or ""
+                url = site.normalise(raw)
                 checked.add(url)
-                if key in ("error_map", "timeout_map"):
+                status = e.get("status") or {}
+                text = status.get("text", "") if isinstance(status, dict) else str(status)
+                if key == "error_map" and "fragment" in text.lower() and "#" in raw:
+                    fragments.add(site.normalise_fragment(raw))
+                elif key in ("error_map", "timeout_map"):
                     broken.add(url)
     if not verbose:
-        return Parsed(None, None, broken)
-    return Parsed(count_pages(site, files), checked, broken)
+        return Parsed(None, None, broken, fragments)
+    return Parsed(count_pages(site, files), checked, broken, fragments)
 
 
 # -- the tools ----------------------------------------------------------------------
@@ -508,6 +602,8 @@ class Ctx:
     concurrency: int
     linkcheck_help: str
     work: Path  # shared files (LinkChecker's config)
+    # --shapes: peers that can check #fragments and stylesheets are asked to, as linkcheck does
+    deep: bool = False
 
 
 @dataclass
@@ -521,6 +617,7 @@ class Tool:
     ok_codes: tuple[int, ...]
     available: Callable[[Ctx], str | None]  # None, or why it is skipped
     version: Callable[[Ctx], str]
+    fragments: Callable[[Ctx], bool] = lambda ctx: False  # are its missing #fragments scored?
 
 
 def first_line(cmd: list[str]) -> str:
@@ -601,8 +698,9 @@ def cmd_linkchecker(ctx: Ctx, out: Path) -> list[str]:
 
 def cmd_linkinator(ctx: Ctx, out: Path) -> list[str]:
     return [
-        str(ctx.peers / "node/node_modules/.bin/linkinator"), ctx.site.origin + "/guide/",
+        str(ctx.peers / "node/node_modules/.bin/linkinator"), ctx.site.alias_url,
         "--recurse", "--concurrency", str(ctx.concurrency), "--format", "json",
+        *(["--check-css", "--check-fragments"] if ctx.deep else []),
     ]  # fmt: skip
 
 
@@ -617,7 +715,7 @@ def cmd_blc(ctx: Ctx, out: Path) -> list[str]:
 def cmd_wget2(ctx: Ctx, out: Path) -> list[str]:
     return [
         shutil.which("wget2") or "wget2", "--spider", "-r", "-l", "inf",
-        "-H", "--domains=127.0.0.1", "--max-threads", str(ctx.concurrency),
+        "-H", "--domains=" + ",".join(ctx.site.hosts), "--max-threads", str(ctx.concurrency),
         "--no-verbose", f"--stats-site=csv:{out / 'site.csv'}", ctx.site.start_url,
     ]  # fmt: skip
 
@@ -628,7 +726,8 @@ def cmd_lychee(ctx: Ctx, out: Path, verbose: bool = False) -> list[str]:
         str(ctx.peers / "venv/bin/lychee"), "--root-dir", str(ctx.site.folder),
         "--max-concurrency", n, "--host-concurrency", n, "--host-request-interval", "0s",
         "--no-progress", "--format", "json", "-o", str(out / "lychee.json"),
-        *(["-v"] if verbose else []), str(ctx.site.folder / "guide"),
+        *(["--include-fragments"] if ctx.deep else []),
+        *(["-v"] if verbose else []), str(ctx.site.folder_start),
     ]  # fmt: skip
 
 
@@ -649,6 +748,7 @@ def tools() -> list[Tool]:
             ok_codes=(0, 1),
             available=lambda ctx: None,
             version=lambda ctx: first_line([*ctx.linkcheck, "--version"]),
+            fragments=lambda ctx: True,
         ),
         Tool(
             key="linkchecker",
@@ -677,6 +777,7 @@ def tools() -> list[Tool]:
                 or need(shutil.which("node"), "install Node.js 20")
             ),
             version=lambda ctx: npm_version(ctx, "linkinator"),
+            fragments=lambda ctx: ctx.deep,
         ),
         Tool(
             key="blc",
@@ -720,6 +821,7 @@ def tools() -> list[Tool]:
             ok_codes=(0, 2),  # 2: broken links found
             available=lambda ctx: need(ctx.peers / "venv/bin/lychee"),
             version=lambda ctx: first_line([str(ctx.peers / "venv/bin/lychee"), "--version"]),
+            fragments=lambda ctx: ctx.deep,
         ),
         Tool(
             key="lychee-full",
@@ -732,6 +834,7 @@ def tools() -> list[Tool]:
             ok_codes=(0, 2),
             available=lambda ctx: need(ctx.peers / "venv/bin/lychee"),
             version=lambda ctx: first_line([str(ctx.peers / "venv/bin/lychee"), "--version"]),
+            fragments=lambda ctx: ctx.deep,
         ),
         Tool(
             key="linkcheck-folder",
@@ -748,6 +851,7 @@ def tools() -> list[Tool]:
                 else "`linkcheck run --help` names no FOLDER/PATH argument: no folder mode yet"
             ),
             version=lambda ctx: first_line([*ctx.linkcheck, "--version"]),
+            fragments=lambda ctx: True,
         ),
     ]
 
@@ -771,6 +875,7 @@ class RunRecord:
     unique_urls: int | None = None
     correctness: Correctness | None = None
     vs_linkcheck: float | None = None
+    vs_lychee: float | None = None  # --shapes: wall / lychee's wall in the same round
     error: str | None = None
 
 
@@ -813,6 +918,8 @@ def run_once(tool: Tool, ctx: Ctx, n: int, work: Path, args: argparse.Namespace)
         rec.ok = False
         rec.error = f"cannot read its output: {exc!r}; stderr tail:\n{tail(stderr)}"
         return rec
+    if not tool.fragments(ctx):
+        parsed.fragments = None
     rec.pages = parsed.pages
     rec.unique_urls = None if parsed.checked is None else len(parsed.checked)
     rec.correctness = judge(parsed, ctx.site, tool.mode == "folder")
@@ -852,6 +959,7 @@ def summarise(records: list[RunRecord]) -> dict[str, Any] | None:
         return None
     ratios = [r.vs_linkcheck for r in good if r.vs_linkcheck is not None]
     verdicts = [r.correctness for r in good if r.correctness]
+    frags = [c for c in verdicts if c.fragments_planted is not None]
     return {
         "wall_s": median(r.wall_s for r in good),
         "cpu_s": median(r.cpu_s for r in good),
@@ -867,6 +975,10 @@ def summarise(records: list[RunRecord]) -> dict[str, Any] | None:
         "planted": verdicts[0].planted if verdicts else None,
         "false_alarms_max": max(c.false_alarms for c in verdicts) if verdicts else None,
         "ignored": verdicts[0].ignored if verdicts else None,
+        "vs_lychee": median(r.vs_lychee for r in good if r.vs_lychee is not None),
+        "fragments_found_min": min(c.fragments_found or 0 for c in frags) if frags else None,
+        "fragments_planted": frags[0].fragments_planted if frags else None,
+        "fragments_false_max": max(c.fragments_false or 0 for c in frags) if frags else None,
     }
 
 
@@ -996,14 +1108,39 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def side_by_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
+def wanted_tools(args: argparse.Namespace, default: Iterable[str]) -> list[str]:
+    wanted = [t.strip() for t in (args.tools or ",".join(default)).split(",") if t.strip()]
     unknown = set(wanted) - set(ALL_TOOLS)
     if unknown:
         raise SystemExit(f"unknown tool(s) {sorted(unknown)}; choose from {', '.join(ALL_TOOLS)}")
-    lc_help = subprocess.run(
+    return wanted
+
+
+def select_tools(wanted: list[str], ctx: Ctx) -> tuple[list[Tool], dict[str, str]]:
+    """The wanted tools that are installed, in ``tools()`` order; why the others are not."""
+    selected: list[Tool] = []
+    skipped: dict[str, str] = {}
+    for t in tools():
+        if t.key not in wanted:
+            continue
+        reason = t.available(ctx)
+        if reason:
+            skipped[t.name] = reason
+            log(f"skipping {t.name}: {reason}")
+        else:
+            selected.append(t)
+    return selected, skipped
+
+
+def linkcheck_help(args: argparse.Namespace, work: Path) -> str:
+    return subprocess.run(
         [*args.linkcheck_cmd, "run", "--help"], capture_output=True, text=True, cwd=work
     ).stdout
+
+
+def side_by_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    wanted = wanted_tools(args, ALL_TOOLS)
+    lc_help = linkcheck_help(args, work)
     want_folder = bool({"lychee", "lychee-full", "linkcheck-folder"} & set(wanted))
     site = prepare_site(work / "sbs", args.pages, args.seed, want_folder)
     ctx = Ctx(
@@ -1016,17 +1153,7 @@ def side_by_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         work=work / "sbs",
     )
     write_linkcheckerrc(ctx)
-    selected: list[Tool] = []
-    skipped: dict[str, str] = {}
-    for t in tools():
-        if t.key not in wanted:
-            continue
-        reason = t.available(ctx)
-        if reason:
-            skipped[t.name] = reason
-            log(f"skipping {t.name}: {reason}")
-        else:
-            selected.append(t)
+    selected, skipped = select_tools(wanted, ctx)
     if "linkcheck" not in [t.key for t in selected]:
         log("note: linkcheck is not among the tools: no 'x linkcheck' column")
     records: dict[str, list[RunRecord]] = {t.key: [] for t in selected}
@@ -1120,6 +1247,233 @@ def side_by_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
 
 
+# -- site shapes (--shapes) ----------------------------------------------------------
+
+
+FOLDER_TOOLS = frozenset({"lychee", "lychee-full", "linkcheck-folder"})
+
+
+def run_shape(
+    args: argparse.Namespace, work: Path, shape: str, pages: int, wanted: list[str], runs: int,
+    label: str, lc_help: str, verify: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """Every wanted tool on one shape at every concurrency, ``runs`` interleaved rounds (each
+    round runs every tool at every concurrency once), scored against the shape's answer key;
+    each tool's wall time is divided by lychee's in the same round and concurrency."""
+    sdir = work / label
+    site = prepare_site(sdir, pages, args.seed, bool(FOLDER_TOOLS & set(wanted)), shape)
+    base = Ctx(
+        site=site,
+        peers=args.peers_dir.resolve(),
+        linkcheck=args.linkcheck_cmd,
+        linkcheck_args=shlex.split(args.linkcheck_args),
+        concurrency=args.concurrency_list[0],
+        linkcheck_help=lc_help,
+        work=sdir,
+        deep=True,
+    )
+    selected, skipped = select_tools(wanted, base)
+    ctxs: dict[int, Ctx] = {}
+    for c in args.concurrency_list:
+        ctxs[c] = replace(base, concurrency=c, work=sdir / f"c{c}")
+        ctxs[c].work.mkdir(parents=True, exist_ok=True)
+        write_linkcheckerrc(ctxs[c])
+    records: dict[tuple[int, str], list[RunRecord]] = {
+        (c, t.key): [] for c in args.concurrency_list for t in selected
+    }
+    with shapes.serving(site.dir, args.nginx_workers):
+        if verify:
+            problems = shapes.verify_site(site.dir)
+            if problems:
+                raise SystemExit(
+                    f"{label}: site self-check failed:\n  - " + "\n  - ".join(problems)
+                )
+        for n in range(1, runs + 1):
+            for c, ctx in ctxs.items():
+                done: dict[str, RunRecord] = {}
+                for t in selected:
+                    rec = done[t.key] = run_once(t, ctx, n, ctx.work / "runs", args)
+                    records[(c, t.key)].append(rec)
+                    log(f"{label} round {n}/{runs} c={c} {t.name:16s} {run_line(rec)}")
+                lychee = done.get("lychee")
+                for rec in done.values():
+                    if lychee is not None and lychee.ok and rec.ok:
+                        rec.vs_lychee = rec.wall_s / lychee.wall_s
+    rows = [
+        {
+            "concurrency": c,
+            "tool": t.key,
+            "name": t.name,
+            "mode": t.mode,
+            "version": t.version(ctxs[c]),
+            "command": t.command(ctxs[c], Path("OUTDIR")),
+            "fragments_scored": t.fragments(ctxs[c]),
+            "median": summarise(records[(c, t.key)]),
+            "runs": [asdict(r) for r in records[(c, t.key)]],
+        }
+        for c in args.concurrency_list
+        for t in selected
+    ]
+    if not args.keep:
+        shutil.rmtree(sdir, ignore_errors=True)  # the large sites are hundreds of MB
+    return {
+        "shape": label,
+        "site": {
+            "pages": site.pages,
+            "unique_urls": site.unique_urls,
+            "link_occurrences": site.link_occurrences,
+            "broken": len(site.truth_broken),
+            "broken_only_in_stylesheets": len(site.broken_in_css),
+            "redirected": len(site.truth_redirected),
+            "missing_fragments": len(site.truth_fragments),
+        },
+        "runs": runs,
+        "rows": rows,
+        "skipped": skipped,
+    }
+
+
+def run_line(rec: RunRecord) -> str:
+    c = rec.correctness
+    if not rec.ok or c is None:
+        return f"{rec.wall_s:7.2f}s FAILED ({rec.error})"
+    text = (
+        f"{rec.wall_s:7.2f}s wall {rec.cpu_s:7.2f}s CPU {rec.peak_rss_mib:6.0f} MiB: "
+        f"broken {c.found}/{c.planted}, {c.false_alarms} false"
+    )
+    if c.fragments_planted is not None:
+        text += f"; fragments {c.fragments_found}/{c.fragments_planted}, {c.fragments_false} false"
+    return text
+
+
+def shapes_table(parts: list[dict[str, Any]]) -> str:
+    lines = [
+        "| shape | in flight | tool | mode | wall s | x lychee | CPU s | peak RSS MiB "
+        "| broken links found, false alarms | missing fragments found, false alarms "
+        "| every planted problem, no false alarm |",
+        "|---|---:|---|---|---:|---:|---:|---:|---|---|---|",
+    ]
+    for part in parts:
+        for row in part["rows"]:
+            s = row["median"]
+            head = f"| {part['shape']} | {row['concurrency']} | {row['name']} | {row['mode']}"
+            if s is None:
+                lines.append(head + " | failed | | | | | | |")
+                continue
+            broken = f"{s['found_min']}/{s['planted']}, {s['false_alarms_max']}"
+            frags = (
+                f"{s['fragments_found_min']}/{s['fragments_planted']}, {s['fragments_false_max']}"
+                if s["fragments_planted"] is not None
+                else "not checked"
+            )
+            lines.append(
+                f"{head} | {fmt(s['wall_s'])} | {fmt(s['vs_lychee'])}x | {fmt(s['cpu_s'])} "
+                f"| {fmt(s['peak_rss_mib'], 0)} | {broken} | {frags} "
+                f"| {'yes' if s['all_perfect'] else '**no**'} |"
+            )
+    lines.append("")
+    for part in parts:
+        si = part["site"]
+        css = si["broken_only_in_stylesheets"]
+        lines.append(
+            f"- {part['shape']}: {si['pages']:,} pages, {si['unique_urls']:,} unique URLs, "
+            f"{si['link_occurrences']:,} links; planted: {si['broken']} broken links"
+            + (f" ({css} named only in stylesheets)" if css else "")
+            + f", {si['missing_fragments']} missing fragments; {si['redirected']} redirects; "
+            f"medians of {part['runs']} round(s)"
+        )
+    return "\n".join(lines)
+
+
+def shapes_targets(parts: list[dict[str, Any]]) -> list[str]:
+    """linkcheck against the issue's targets: at most lychee's wall time on every shape and
+    concurrency, peak RSS under 100 MB at 2k pages and 300 MB at 50k."""
+    out = []
+    for part in parts:
+        for row in part["rows"]:
+            s = row["median"]
+            if row["tool"] != "linkcheck" or s is None:
+                continue
+            where = f"{part['shape']} at {row['concurrency']}"
+            r = s["vs_lychee"]
+            if r is not None:
+                out.append(
+                    f"- {where}: {r:.2f}x lychee's wall time (target ≤ 1.0x): "
+                    + ("met" if r <= 1.0 else "MISSED")
+                )
+            pages = part["site"]["pages"]
+            target = 100 if pages <= 2000 else 300 if pages >= 50_000 else None
+            if target is not None:
+                verdict = memory_verdict(s["peak_rss_mib"], s["peak_pss_mib"], target)
+                out.append(f"- {where}: {verdict}")
+    return out
+
+
+def shapes_mode(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    names = [x.strip() for x in args.shapes.split(",") if x.strip()]
+    unknown = set(names) - set(shapes.SHAPES)
+    if unknown or not names:
+        raise SystemExit(
+            f"unknown shape(s) {sorted(unknown)}; choose from {', '.join(shapes.SHAPES)}"
+        )
+    wanted = wanted_tools(args, SHAPE_TOOLS)
+    lc_help = linkcheck_help(args, work)
+    parts = []
+    for name in names:
+        pages = args.large_pages if name == "large" else args.pages
+        verify = not args.no_verify
+        parts.append(run_shape(args, work, name, pages, wanted, args.runs, name, lc_help, verify))
+    memory_tools = [t for t in wanted if t in ("linkcheck", "lychee")]
+    if "large" in names and args.memory_pages and memory_tools:
+        label = f"large-{args.memory_pages // 1000}k"
+        # memory only: one round, and no reference crawl of ~4M links
+        parts.append(
+            run_shape(
+                args, work, "large", args.memory_pages, memory_tools, 1, label, lc_help, False
+            )
+        )
+    print(f"\n## Site shapes: every tool at {args.concurrency} in flight, medians\n")
+    print(f"linkcheck at {args.source}\n")
+    print(shapes_table(parts))
+    notes = [
+        "\nMissing fragments are scored for the tools that check them (linkcheck; lychee "
+        "with `--include-fragments`; linkinator with `--check-fragments`); the others are "
+        "scored on broken links only."
+    ]
+    for part in parts:
+        for row in part["rows"]:
+            for r in row["runs"]:
+                c = r["correctness"]
+                if r["ok"] and c and (
+                    c["found"] != c["planted"] or c["false_alarms"]
+                    or (c["fragments_planted"] is not None and (
+                        c["fragments_found"] != c["fragments_planted"] or c["fragments_false"]))
+                ):  # fmt: skip
+                    notes.append(
+                        f"- {part['shape']} c={row['concurrency']} {row['name']} round {r['run']}: "
+                        f"missed {c['missed_sample']}, false alarms {c['false_alarm_sample']}"
+                        + (
+                            f"; fragments missed {c['fragments_missed_sample']}, "
+                            f"false {c['fragments_false_sample']}"
+                            if c["fragments_planted"] is not None
+                            else ""
+                        )
+                    )
+                elif not r["ok"]:
+                    notes.append(
+                        f"- {part['shape']} c={row['concurrency']} {row['name']} round "
+                        f"{r['run']} failed: {r['error']}"
+                    )
+        for name, reason in part["skipped"].items():
+            notes.append(f"- {part['shape']}: skipped {name}: {reason}")
+    print("\n".join(notes))
+    targets = shapes_targets(parts)
+    if targets:
+        print("\nTargets (linkcheck):")
+        print("\n".join(targets))
+    return {"concurrency": args.concurrency_list, "shapes": parts, "targets": targets}
+
+
 def scaling(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     sizes = [int(x) for x in args.scaling.split(",") if x.strip()]
     rows: list[dict[str, Any]] = []
@@ -1190,12 +1544,36 @@ def scaling(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--pages", type=int, default=2000, help="site size (default 2000)")
-    ap.add_argument("--runs", type=int, default=3, help="rounds of every tool (default 3)")
+    ap.add_argument(
+        "--pages",
+        type=int,
+        default=shapes.DEFAULT_PAGES,
+        help="site size (default 2000; with --shapes, of every shape but large)",
+    )
+    ap.add_argument("--runs", type=int, help="rounds of every tool (default 3; with --shapes 5)")
     ap.add_argument(
         "--tools",
-        default=",".join(ALL_TOOLS),
-        help=f"comma-separated subset of: {', '.join(ALL_TOOLS)} (default: all)",
+        help=f"comma-separated subset of: {', '.join(ALL_TOOLS)} (default: all; with --shapes "
+        f"{','.join(SHAPE_TOOLS)})",
+    )
+    ap.add_argument(
+        "--shapes",
+        metavar="S,S,...",
+        help=f"instead of the side by side: every tool on each of these site shapes "
+        f"({','.join(shapes.SHAPES)}), at every --concurrency",
+    )
+    ap.add_argument(
+        "--large-pages",
+        type=int,
+        default=shapes.LARGE_PAGES,
+        help=f"pages of the large shape (default {shapes.LARGE_PAGES})",
+    )
+    ap.add_argument(
+        "--memory-pages",
+        type=int,
+        default=shapes.MEMORY_PAGES,
+        help=f"with the large shape: one more round of linkcheck and lychee on a site this "
+        f"large, for memory (default {shapes.MEMORY_PAGES}; 0: none)",
     )
     ap.add_argument(
         "--scaling",
@@ -1203,7 +1581,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="instead of the side by side: run linkcheck alone on sites of these sizes",
     )
     ap.add_argument("--scaling-runs", type=int, help="runs per size (default: --runs)")
-    ap.add_argument("--concurrency", type=int, default=10, help="in flight, where settable")
+    ap.add_argument(
+        "--concurrency",
+        metavar="N[,N...]",
+        help="in flight, where settable (default 10; with --shapes 10,32, each in turn; the "
+        "side by side and --scaling take the first)",
+    )
     ap.add_argument(
         "--linkcheck",
         default=f"{shlex.quote(sys.executable)} -m linkcheck",
@@ -1230,9 +1613,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="JSON results (the side-by-side and scaling parts are updated separately)",
     )
     args = ap.parse_args(argv)
+    if args.shapes and args.scaling:
+        ap.error("--shapes and --scaling are two different runs: give one")
     args.linkcheck_cmd = shlex.split(args.linkcheck)
+    if args.runs is None:
+        args.runs = 5 if args.shapes else 3
     if args.scaling_runs is None:
         args.scaling_runs = args.runs
+    try:
+        default = "10,32" if args.shapes else "10"
+        args.concurrency_list = [int(x) for x in (args.concurrency or default).split(",") if x]
+    except ValueError:
+        ap.error(f"--concurrency takes numbers separated by commas, not {args.concurrency!r}")
+    if not args.concurrency_list or min(args.concurrency_list) < 1 or args.runs < 1:
+        ap.error("--concurrency and --runs must be at least 1")
+    args.concurrency = args.concurrency_list[0]
+    if args.shapes:
+        args.concurrency = ",".join(str(c) for c in args.concurrency_list)
     return args
 
 
@@ -1256,11 +1653,12 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp.name)
     work.chmod(0o755)  # LinkChecker drops to 'nobody' and must read its config here
     try:
-        part = "scaling" if args.scaling else "side_by_side"
+        part = "shapes" if args.shapes else "scaling" if args.scaling else "side_by_side"
         source = args.source = linkcheck_source()
         byte_compile_linkcheck()
         log(f"linkcheck: {shlex.join(args.linkcheck_cmd)} at {source}")
-        body = scaling(args, work) if args.scaling else side_by_side(args, work)
+        mode = shapes_mode if args.shapes else scaling if args.scaling else side_by_side
+        body = mode(args, work)
         results: dict[str, Any] = {}
         with contextlib.suppress(OSError, ValueError):
             results = json.loads(args.results.read_text())
