@@ -22,7 +22,7 @@ from linkcheck.cli.common import (
 )
 from linkcheck.cli.report import write
 from linkcheck.config import REPORT_FORMATS, ConfigError, load_config, with_overrides
-from linkcheck.distributed.keys import DEFAULT_LEASE, new_run_id
+from linkcheck.distributed.keys import DEFAULT_GRACE, DEFAULT_LEASE, new_run_id
 from linkcheck.outcome import ExitCode
 
 
@@ -44,6 +44,15 @@ from linkcheck.outcome import ExitCode
     metavar="SECONDS",
     help="How long a silent worker keeps its tasks before others take them over.",
 )
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_GRACE,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a worker may miss its heartbeats before it is declared dead and its "
+    "tasks go back in the queue.",
+)
 @click.option("--no-work", is_flag=True, help="Only coordinate: leave every task to workers.")
 @click.option("--timings", type=click.Path(dir_okay=False), hidden=True)
 @verbose_option
@@ -59,6 +68,7 @@ def coordinator(
     max_pages: int | None,
     allow_private: bool | None,
     lease: float,
+    grace: float,
     no_work: bool,
     timings: str | None,
     verbose: int,
@@ -91,6 +101,7 @@ def coordinator(
             handle_signals=True,
             work=not no_work,
             lease=lease,
+            grace=grace,
             timings=phases,
         )
         written = write(result, config.report.formats, config.report.output)

@@ -52,7 +52,8 @@ def worker(
     Start as many as you like, on any machine that can reach the Redis and the site. A
     worker takes the run's settings from Redis. Exit code: 0 after the run is done, 2 when
     Redis is unreachable or lost or the run cannot be joined, 130/143 on SIGINT/SIGTERM
-    (its unfinished tasks go to the other workers after the run's lease).
+    (its unfinished tasks go back in the queue once it has missed its heartbeats for the
+    run's grace).
     """
     # Imported here: `linkcheck run` should not load Redis's client and the worker.
     from linkcheck.distributed.worker import run_worker
@@ -66,6 +67,7 @@ def worker(
                 concurrency=concurrency,
                 wait=wait,
                 handle_signals=True,
+                waiting=None if quiet else click.echo,
             )
         )
     except ConfigError as exc:

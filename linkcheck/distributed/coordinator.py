@@ -40,7 +40,8 @@ from linkcheck.distributed.connection import (
     display_url,
     redis_failure,
 )
-from linkcheck.distributed.keys import DEFAULT_LEASE, new_run_id, valid_run_id
+from linkcheck.distributed.heartbeat import REAP_EVERY, Heartbeats
+from linkcheck.distributed.keys import DEFAULT_GRACE, DEFAULT_LEASE, new_run_id, valid_run_id
 from linkcheck.distributed.pipeline import TaskPipeline
 from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
 from linkcheck.distributed.queue import Commit, TaskQueue
@@ -82,6 +83,7 @@ class CoordinatorOptions(TypedDict, total=False):
     handle_signals: bool
     work: bool
     lease: float
+    grace: float
     timings: dict[str, float] | None
 
 
@@ -101,13 +103,17 @@ async def run_coordinator(
     handle_signals: bool = False,
     work: bool = True,
     lease: float = DEFAULT_LEASE,
+    grace: float = DEFAULT_GRACE,
     timings: dict[str, float] | None = None,
 ) -> RunResult:
     """Run (or resume, given the ``run_id`` of an unfinished run) a check shared by workers.
 
     ``work=False`` only coordinates (the workers do every task). ``lease`` is how long a
     worker may stay silent before its tasks go to others (a new run's setting; a resumed
-    run keeps its own). ``timings``, when given, is filled with the seconds spent per phase.
+    run keeps its own). ``grace``: how long a worker may miss its heartbeats before it is
+    declared dead and its tasks are put back in the queue (a new run's setting too;
+    linkcheck.distributed.heartbeat). ``timings``, when given, is filled with the seconds
+    spent per phase.
     Raises :class:`DistributedError` (a ConfigError: one line, exit code 2) when Redis is
     unreachable or lost; the run can then be resumed with its id.
     """
@@ -123,6 +129,8 @@ async def run_coordinator(
         )
     if lease <= 0:
         raise ConfigError(f"the lease must be more than 0 seconds, got {lease:g}")
+    if grace <= 0:
+        raise ConfigError(f"the grace must be more than 0 seconds, got {grace:g}")
     config = dataclasses.replace(config, start_urls=tuple(urls))
     baseline = load_baseline(config.cache.baseline)
     store = open_store(config)
@@ -136,6 +144,7 @@ async def run_coordinator(
                     return await coordinator.run(
                         run_id,
                         lease=lease,
+                        grace=grace,
                         work=work,
                         progress=progress,
                         handle_signals=handle_signals,
@@ -176,12 +185,13 @@ class _Coordinator:
         run_id: str | None,
         *,
         lease: float,
+        grace: float,
         work: bool,
         progress: ProgressCallback | None,
         handle_signals: bool,
     ) -> RunResult:
         began = time.monotonic()
-        info = await self._open(run_id, lease)
+        info = await self._open(run_id, lease, grace)
         config = self._config
         keys = info.keys
         async with HttpClient(config.http, policy=address_policy(config)) as client:
@@ -234,7 +244,7 @@ class _Coordinator:
         self._timings["total"] = time.monotonic() - began
         return run
 
-    async def _open(self, run_id: str | None, lease: float) -> RunInfo:
+    async def _open(self, run_id: str | None, lease: float, grace: float) -> RunInfo:
         """Create the run, or take over the one with this id (same settings only)."""
         config = self._config
         key = checkpoint_key(config)
@@ -250,6 +260,7 @@ class _Coordinator:
                 lease=lease,
                 coordinator=self._name,
                 started_at=started,
+                grace=grace,
             )
             info = await load_run(self._redis, self.run_id)
             if info is None or (not created and info.coordinator != self._name):
@@ -322,13 +333,25 @@ class _Coordinator:
         self._timings["finish"] = time.monotonic() - assembled
 
     async def _monitor(self, queue: TaskQueue, info: RunInfo) -> None:
-        """Until no task is left anywhere, the run's expiry pushed forward."""
-        last_refresh = 0.0
+        """Until no task is left anywhere, the run's expiry pushed forward and the tasks of
+        dead workers put back in the queue (linkcheck.distributed.heartbeat)."""
+        beats = Heartbeats(self._redis, info.keys, info.grace)
+        last_refresh = last_reap = 0.0
         while True:
             now = time.monotonic()
             if now - last_refresh >= REFRESH_EVERY:
                 last_refresh = now
                 await expire_run(self._redis, info.keys)
+            if now - last_reap >= REAP_EVERY:
+                last_reap = now
+                reaped = await beats.reap()
+                if reaped.workers:
+                    log.warning(
+                        "%s silent for over %g s, declared dead: %d task(s) back in the queue",
+                        ", ".join(reaped.workers),
+                        info.grace,
+                        reaped.tasks,
+                    )
             if await queue.outstanding() <= 0:
                 return
             await asyncio.sleep(MONITOR_EVERY)

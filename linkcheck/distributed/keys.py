@@ -15,8 +15,12 @@ from datetime import UTC, datetime
 
 DEFAULT_LEASE = 60.0  # seconds a task stays with a silent worker before others take it
 DEFAULT_WAIT = 60.0  # seconds a worker waits for a run to join
+# A worker silent this long (no heartbeat) is dead: whoever notices puts its tasks back in
+# the queue at once. Heartbeats come from a task of their own, so a slow URL is no silence.
+DEFAULT_GRACE = 10.0
+HEARTBEAT_EVERY = 2.0  # seconds between a worker's heartbeats (at most grace / 4)
 
-SCHEMA_VERSION = 2  # 2: query budgets per path, page facts (issue #20)
+SCHEMA_VERSION = 3  # 2: query budgets per path, page facts (#20); 3: heartbeats (#22)
 PREFIX = "linkcheck"
 CURRENT_KEY = f"{PREFIX}:current"  # the run a worker joins when it is not given --run
 RUNS_KEY = f"{PREFIX}:runs"  # sorted set: run id -> start time (for status)
@@ -133,6 +137,10 @@ class RunKeys:
     def workers(self) -> str:  # hash: consumer name -> JSON (host, pid, state, done, seen)
         return self.key("workers")
 
+    @property
+    def alive(self) -> str:  # sorted set: consumer name -> server time of its last heartbeat
+        return self.key("alive")
+
     def host(self, origin: str, part: str) -> str:
         """Politeness state of one origin (``slots``, ``next``, ``pause``); these expire."""
         return self.key(f"host:{origin}:{part}")
@@ -161,4 +169,5 @@ class RunKeys:
             self.page_facts,
             self.claims,
             self.workers,
+            self.alive,
         ]

@@ -137,6 +137,7 @@ class Task:
     kind: str  # "page", "check" or "sitemaps"
     url: str
     depth: int
+    tries: int = 0  # hand-outs before this entry (a dead worker's task put back: heartbeat)
 
 
 def dumps(value: Any) -> str:
@@ -353,6 +354,7 @@ def _tasks(entries: list[tuple[str, Any]]) -> list[Task]:
                 values.get("k", "check"),
                 values.get("u", ""),
                 int(depth) if depth.lstrip("-").isdigit() else 0,
+                int(tries) if (tries := values.get("n", "0")).isdigit() else 0,
             )
         )
     return tasks

@@ -8,7 +8,6 @@ coordinator keeps pushing the expiry forward, so an abandoned run cleans itself 
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from dataclasses import dataclass
@@ -20,7 +19,13 @@ from redis.typing import EncodableT
 
 from linkcheck._version import __version__
 from linkcheck.distributed.connection import DistributedError
-from linkcheck.distributed.keys import CURRENT_KEY, RUNS_KEY, SCHEMA_VERSION, RunKeys
+from linkcheck.distributed.keys import (
+    CURRENT_KEY,
+    DEFAULT_GRACE,
+    RUNS_KEY,
+    SCHEMA_VERSION,
+    RunKeys,
+)
 
 KEEP_DAYS = 7
 KEEP_SECONDS = KEEP_DAYS * 86_400
@@ -50,6 +55,7 @@ class RunInfo:
     lease: float  # seconds before a silent worker's tasks go to others
     seeded: bool
     coordinator: str
+    grace: float = DEFAULT_GRACE  # seconds without a heartbeat before a worker is dead
 
     @property
     def keys(self) -> RunKeys:
@@ -86,6 +92,7 @@ async def load_run(redis: aioredis.Redis, run_id: str) -> RunInfo | None:
         lease=float(values.get("lease") or 60),
         seeded=values.get("seeded") == "1",
         coordinator=values.get("coordinator", ""),
+        grace=float(values.get("grace") or DEFAULT_GRACE),
     )
 
 
@@ -104,6 +111,7 @@ async def create_run(
     lease: float,
     coordinator: str,
     started_at: datetime,
+    grace: float = DEFAULT_GRACE,
 ) -> bool:
     """Record a new run (status running, not seeded yet); False when the id is taken."""
     fields: dict[str, Any] = {
@@ -114,6 +122,7 @@ async def create_run(
         "status": RUNNING,
         "started_at": started_at.isoformat(),
         "lease": lease,
+        "grace": grace,
         "coordinator": coordinator,
     }
     args = [str(item) for pair in fields.items() for item in pair]
@@ -157,18 +166,6 @@ async def server_time(redis: aioredis.Redis) -> float:
 def process_name(role: str) -> str:
     """``worker-host-1234``: unique per process, and says where to look."""
     return f"{role}-{socket.gethostname()}-{os.getpid()}"
-
-
-async def record_worker(redis: aioredis.Redis, keys: RunKeys, name: str, **values: Any) -> None:
-    now = await server_time(redis)
-    record = {
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "version": __version__,
-        "seen": now,
-        **values,
-    }
-    await redis.hset(keys.workers, name, json.dumps(record))
 
 
 def _when(value: str | None) -> datetime:

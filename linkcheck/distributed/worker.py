@@ -15,12 +15,16 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from linkcheck._version import __version__
 from linkcheck.config import ConfigError
 from linkcheck.distributed.connection import (
     DistributedError,
@@ -29,6 +33,7 @@ from linkcheck.distributed.connection import (
     display_url,
     redis_failure,
 )
+from linkcheck.distributed.heartbeat import LEFT, WORKING, Heartbeats, beat_every
 from linkcheck.distributed.keys import DEFAULT_WAIT, valid_run_id
 from linkcheck.distributed.pipeline import TaskPipeline
 from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
@@ -41,7 +46,6 @@ from linkcheck.distributed.runs import (
     current_run_id,
     load_run,
     process_name,
-    record_worker,
     run_status,
 )
 from linkcheck.distributed.settings import config_from_json
@@ -94,11 +98,15 @@ class Worker:
         self._freed = asyncio.Event()  # set when a task starts such a wait
         self._stopping = asyncio.Event()
         self.tasks_done = 0
+        self.pages_done = 0  # page tasks (crawled) and check tasks (links) among them
+        self.links_done = 0
         self.reason = ""
+        self._beats = Heartbeats(redis, info.keys, info.grace)
+        self._joined = 0.0  # server time of the first heartbeat
 
     async def run(self) -> int:
         """Work until the run is over; returns the number of tasks this worker did."""
-        await self._record("working")
+        await self._record(WORKING)
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             await self._loop()
@@ -111,7 +119,8 @@ class Worker:
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending, timeout=STOP_GRACE)
-        await self._record("left")
+        await self._beats.reap(self.name, LEFT)  # what it still holds goes back at once
+        await self._record(LEFT)
         return self.tasks_done
 
     async def _loop(self) -> None:
@@ -127,7 +136,8 @@ class Worker:
                 tasks = await self._reclaimed(free)
             if free - len(tasks) > 0:
                 block = None if tasks else (IDLE_BLOCK_MS if not self._inflight else BUSY_BLOCK_MS)
-                tasks += await self._queue.read(self.name, free - len(tasks), block)
+                read = await self._queue.read(self.name, free - len(tasks), block)
+                tasks += await self._not_poison(read, {})
             for task in tasks:
                 self._inflight[task.id] = asyncio.create_task(self._do(task))
             if not tasks and not self._inflight:
@@ -167,6 +177,10 @@ class Worker:
         await self._queue.commit(commit, ack=task.id)
         self._pipeline.committed(commit)
         self.tasks_done += 1
+        if task.kind == "page":
+            self.pages_done += 1
+        elif task.kind == "check":
+            self.links_done += 1
 
     async def _pause(self, seconds: float) -> None:
         """A task's wait for its recheck: its slot is free meanwhile (its lease is still
@@ -184,10 +198,16 @@ class Worker:
         if not tasks:
             return []
         log.info("%s took over %d task(s) whose lease ran out", self.name, len(tasks))
-        deliveries = await self._queue.deliveries([task.id for task in tasks])
+        return await self._not_poison(
+            tasks, await self._queue.deliveries([task.id for task in tasks])
+        )
+
+    async def _not_poison(self, tasks: list[Task], deliveries: dict[str, int]) -> list[Task]:
+        """The tasks to do; one handed out too often (counting the hand-outs before a dead
+        worker's task was put back, ``tries``) is recorded as given up instead."""
         kept = []
         for task in tasks:
-            times = deliveries.get(task.id, 0)
+            times = deliveries.get(task.id, 1) + task.tries
             if delivered_too_often(times):
                 log.warning("giving up on %s %s after %d tries", task.kind, task.url, times)
                 await self._queue.commit(self._pipeline.gave_up(task, times), ack=task.id)
@@ -210,25 +230,43 @@ class Worker:
         return False
 
     async def _heartbeat(self) -> None:
-        """Renew the leases of the tasks in hand, and say that this worker is alive."""
-        every = max(0.1, self._info.lease / 3)
+        """Say that this worker is alive, renew the leases of the tasks in hand, and put
+        back the tasks of workers silent for longer than the grace (linkcheck.distributed
+        .heartbeat). A task of its own: however slow a task is, the beats go on."""
+        every = beat_every(self._info.grace, self._info.lease)
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), every)
                 return
+            await self._record(WORKING)
             await self._queue.renew(self.name, list(self._inflight))
-            await self._record("working")
+            reaped = await self._beats.reap()
+            if reaped.workers:
+                log.warning(
+                    "%s: %s silent for over %g s, declared dead: %d task(s) back in the queue",
+                    self.name,
+                    ", ".join(reaped.workers),
+                    self._info.grace,
+                    reaped.tasks,
+                )
 
     async def _record(self, state: str) -> None:
-        await record_worker(
-            self._redis,
-            self._info.keys,
+        now = await self._beats.beat(
             self.name,
-            role=self._role,
-            state=state,
-            done=self.tasks_done,
-            in_flight=len(self._inflight),
+            state,
+            {
+                "role": self._role,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "version": __version__,
+                "joined": self._joined,
+                "done": self.tasks_done,
+                "pages": self.pages_done,
+                "links": self.links_done,
+                "in_flight": len(self._inflight),
+            },
         )
+        self._joined = self._joined or now
 
 
 async def run_worker(
@@ -238,12 +276,14 @@ async def run_worker(
     concurrency: int | None = None,
     wait: float = DEFAULT_WAIT,
     handle_signals: bool = False,
+    waiting: Callable[[str], None] | None = None,
 ) -> WorkerSummary:
     """Join ``run_id`` (default: the current run, waiting up to ``wait`` s for one), work
     until it is done, and say why the worker left.
 
     Raises :class:`DistributedError` (one line) when Redis is unreachable or lost, the run
-    does not exist, or it was written by another schema version.
+    does not exist, or it was written by another schema version. ``waiting`` is given one
+    line when the run is not there yet and the worker waits for it.
     """
     if run_id is not None and not valid_run_id(run_id):
         raise DistributedError(f"--run {run_id!r}: not a run id")
@@ -253,7 +293,7 @@ async def run_worker(
     removers = cancel_on_signals(main, received) if handle_signals and main is not None else []
     try:
         async with connect(redis_url) as redis:
-            info = await _join(redis, redis_url, run_id, wait)
+            info = await _join(redis, redis_url, run_id, wait, _once(name, waiting))
             try:
                 return await _work(redis, info, name, concurrency)
             except Exception as exc:
@@ -262,7 +302,7 @@ async def run_worker(
                     raise
                 raise DistributedError(
                     f"lost Redis at {display_url(redis_url)} ({describe(lost)}): worker {name} "
-                    f"stopped; other workers take over its tasks after {info.lease:g} s"
+                    f"stopped; other workers take over its tasks after {info.grace:g} s"
                 ) from None
     except asyncio.CancelledError:
         if not received:
@@ -313,9 +353,16 @@ async def _work(
     return WorkerSummary(info.run_id, name, done, worker.reason or "the run is over")
 
 
-async def _join(redis: aioredis.Redis, redis_url: str, run_id: str | None, wait: float) -> RunInfo:
+async def _join(
+    redis: aioredis.Redis,
+    redis_url: str,
+    run_id: str | None,
+    wait: float,
+    waiting: Callable[[str], None],
+) -> RunInfo:
     """The run to work on: the given one, or the current one; waits for it to appear."""
     deadline = time.monotonic() + wait
+    where = display_url(redis_url)
     while True:
         wanted = run_id or await current_run_id(redis)
         info = await load_run(redis, wanted) if wanted else None
@@ -325,10 +372,25 @@ async def _join(redis: aioredis.Redis, redis_url: str, run_id: str | None, wait:
             if run_id is not None or info.status in JOINABLE:
                 return info
         if time.monotonic() >= deadline:
-            where = display_url(redis_url)
             if run_id is not None:
                 raise DistributedError(f"no run {run_id} on {where}")
             raise DistributedError(
                 f"no run in progress on {where} (start one with: linkcheck run --redis {where})"
             )
+        awaited = f"run {run_id}" if run_id is not None else "the next run"
+        if info is not None:  # the current run is over
+            awaited += f" (run {info.run_id} is {info.status})"
+        waiting(f"waiting up to {wait:g} s for {awaited} on {where}")
         await asyncio.sleep(0.2)
+
+
+def _once(name: str, say: Callable[[str], None] | None) -> Callable[[str], None]:
+    """``say``, called the first time only, with the worker's name in front."""
+    said: list[str] = []
+
+    def once(line: str) -> None:
+        if say is not None and not said:
+            said.append(line)
+            say(f"worker {name}: {line}")
+
+    return once
