@@ -194,9 +194,11 @@ class _Coordinator:
         info = await self._open(run_id, lease, grace)
         config = self._config
         keys = info.keys
-        async with HttpClient(config.http, policy=address_policy(config)) as client:
+        async with (
+            HttpClient(config.http, policy=address_policy(config)) as client,
+            ClusterLimiter(self._redis, keys, self._name) as limiter,
+        ):
             rules = host_rules(config)
-            limiter = ClusterLimiter(self._redis, keys, self._name)
             transport = PoliteTransport(
                 client, limiter, rules, retry_max_wait=config.http.retry_max_wait
             )

@@ -142,7 +142,8 @@ class RunKeys:
         return self.key("alive")
 
     def host(self, origin: str, part: str) -> str:
-        """Politeness state of one origin (``slots``, ``next``, ``pause``); these expire."""
+        """Politeness state of one origin (``slots``, ``next``, ``pause``, ``wake``); these
+        expire."""
         return self.key(f"host:{origin}:{part}")
 
     def all_fixed(self) -> list[str]:

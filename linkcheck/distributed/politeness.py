@@ -12,6 +12,16 @@ each request also needs a cluster slot for its origin, granted by one atomic Lua
   small margin, see :data:`PACE_MARGIN`);
 - ``Retry-After`` (429/503) pauses the origin for everyone, up to ``retry_max_wait``.
 
+Waiting costs Redis next to nothing, however many workers wait. In each process one task
+per origin (a *taker*) asks Redis for slots on behalf of all the requests of that process
+waiting for the origin, one after the other. When every slot is taken it blocks on the
+origin's *wake list* (``BLPOP``, on a connection of its own: the shared connections keep
+serving the run) until a release pushes a token there, or until the earliest slot's lease
+runs out (a dead worker's slot is free then), but never longer than :data:`WAKE_BLOCK_MAX`
+(a wake-up lost with a dying process costs that much at most). A token wakes one taker, so
+a release sets off one try, not one per waiting worker. Spacing and pauses need no wake-up:
+the script says how long to wait, and the taker sleeps exactly that long.
+
 Times come from the Redis server's clock (``TIME``), so workers on machines whose clocks
 disagree still share one schedule. The origin's keys expire by themselves.
 """
@@ -22,10 +32,9 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
-import random
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Unpack
 
@@ -47,9 +56,16 @@ KEY_TTL_MS = 60_000  # politeness keys outlive their last use by this much
 PACE_MARGIN = 0.1  # share of the interval...
 PACE_MARGIN_MAX = 0.05  # ... but at most this many seconds
 HANDOVER_MAX = 8  # requests in a row one slot may serve in a process before Redis sees it
-POLL_MIN = 0.002  # seconds between tries while every slot is taken: starts small...
-POLL_MAX = 0.05  # ... and backs off to this
+WAKE_BLOCK_MAX = 2.0  # seconds a taker blocks for a wake-up before it looks again itself
+WAKE_BLOCK_MIN = 0.01  # ... and at least (BLPOP's 0 would mean "for ever")
+# Connections a process may hold blocked on wake lists at once (one per origin waited for);
+# the taker of one more origin waits for one of them (a wake-up or a timeout frees it).
+BLOCKING_CONNECTIONS = 16
+SOCKET_MARGIN = 5.0  # seconds a blocked connection may stay silent past its BLPOP timeout
 
+# KEYS: slots, next, pause, wake. ARGV: token, concurrency, spacing ms, lease ms, key TTL ms.
+# 0: granted; > 0: wait this many ms (spacing or a pause); < 0: every slot is taken, the
+# earliest lease runs out in -n ms.
 ACQUIRE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -57,7 +73,10 @@ local ready = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'),
                        tonumber(redis.call('GET', KEYS[3]) or '0'))
 if ready > now then return ready - now end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return -math.max(1, tonumber(first[2]) - now)
+end
 local lease = tonumber(ARGV[4])
 redis.call('ZADD', KEYS[1], string.format('%d', now + lease), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease + tonumber(ARGV[5]))
@@ -69,8 +88,16 @@ end
 return 0
 """
 
+# A token on the wake list for each slot given back (at most ``concurrency`` of them wait
+# there: a token nobody was waiting for costs one try later, no more).
+# KEYS: slots, wake. ARGV: token ('' to wake only), concurrency, key TTL ms.
 RELEASE_LUA = """
-return redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[1] == '' or redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('RPUSH', KEYS[2], '1')
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return 0
 """
 
 PAUSE_LUA = """
@@ -85,12 +112,65 @@ return 0
 """
 
 
+def wait_after(answer: int) -> tuple[float, bool]:
+    """What the acquire script's answer means for a taker: (seconds to wait, whether to wait
+    for a wake-up rather than sleep). 0 is a grant: (0.0, False)."""
+    if answer >= 0:
+        return answer / 1000, False
+    return min(max(-answer / 1000, WAKE_BLOCK_MIN), WAKE_BLOCK_MAX), True
+
+
 @dataclass(slots=True)
 class _Slot:
     token: str
     expires: float  # monotonic time by which Redis frees it at the latest (an early guess)
     reusable: bool  # no spacing to keep: it may pass straight to a waiting request
+    concurrency: int  # the origin's: how many wake tokens its list may hold
     uses: int = 0
+
+
+@dataclass(slots=True)
+class _Want:
+    """A request of this process waiting for a slot, and the origin's rules for it."""
+
+    future: asyncio.Future[_Slot]
+    concurrency: int
+    spacing: float
+    lease: float
+
+
+class _WakeLists:
+    """Blocking pops on the origins' wake lists, over connections of their own."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._client: aioredis.Redis | None = None
+
+    def _blocking(self) -> aioredis.Redis:
+        if self._client is None:
+            shared = self._redis.connection_pool
+            options = dict(shared.connection_kwargs)
+            # a blocked pop is silent until its timeout: the socket may not time out first
+            options["socket_timeout"] = options["orig_socket_timeout"] = (
+                WAKE_BLOCK_MAX + SOCKET_MARGIN
+            )
+            pool = aioredis.BlockingConnectionPool(
+                connection_class=shared.connection_class,
+                max_connections=BLOCKING_CONNECTIONS,
+                timeout=None,
+                **options,
+            )
+            self._client = aioredis.Redis.from_pool(pool)
+        return self._client
+
+    async def wait(self, key: str, seconds: float) -> bool:
+        """Block until a token is on ``key`` (taken: True) or ``seconds`` have passed."""
+        return await self._blocking().blpop([key], timeout=seconds) is not None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
 
 
 class ClusterLimiter:
@@ -100,6 +180,9 @@ class ClusterLimiter:
     request of this process that waits for one (at most :data:`HANDOVER_MAX` times in a
     row, and only early in its lease), saving two round trips to Redis; the number of
     requests in flight cluster-wide is the same.
+
+    An async context manager: leaving it stops its takers and closes its blocking
+    connections.
     """
 
     def __init__(self, redis: aioredis.Redis, keys: RunKeys, owner: str) -> None:
@@ -109,9 +192,25 @@ class ClusterLimiter:
         self._acquire = redis.register_script(ACQUIRE_LUA)
         self._release = redis.register_script(RELEASE_LUA)
         self._pause = redis.register_script(PAUSE_LUA)
-        self._waiting: dict[str, deque[asyncio.Future[_Slot]]] = defaultdict(deque)
+        self._wakes = _WakeLists(redis)
+        self._waiting: dict[str, deque[_Want]] = defaultdict(deque)
+        self._takers: dict[str, asyncio.Task[None]] = {}
         self._paused_until: dict[str, float] = {}  # pauses this process asked for
         self._background: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> ClusterLimiter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        tasks = [*self._takers.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=WAKE_BLOCK_MAX)
+        await self._wakes.aclose()
 
     @contextlib.asynccontextmanager
     async def slot(
@@ -120,7 +219,7 @@ class ClusterLimiter:
         """Hold one of the origin's cluster-wide slots for the duration of a request."""
         host = origin(url)
         spacing = interval + min(interval * PACE_MARGIN, PACE_MARGIN_MAX) if interval else 0.0
-        held = await self._take(host, concurrency, spacing, lease)
+        held = await self._take(host, _Want(_future(), concurrency, spacing, lease))
         try:
             yield
         finally:
@@ -134,50 +233,80 @@ class ClusterLimiter:
             key = self._keys.host(host, "pause")
             await self._pause(keys=[key], args=[round(seconds * 1000), KEY_TTL_MS])
 
-    async def _take(self, host: str, concurrency: int, spacing: float, lease: float) -> _Slot:
-        keys = [self._keys.host(host, part) for part in ("slots", "next", "pause")]
-        token = f"{self._owner}:{next(self._tokens)}"
-        args: list[EncodableT] = [
-            token,
-            concurrency,
-            round(spacing * 1000),
-            round(lease * 1000),
-            KEY_TTL_MS,
-        ]
-        poll = POLL_MIN
-        while True:
-            began = time.monotonic()
-            wait = int(await self._acquire(keys=keys, args=args))
-            if wait == 0:
-                return _Slot(token, began + lease, reusable=not spacing)
-            if wait > 0:  # spacing or a pause: sleep exactly until then
-                await asyncio.sleep(wait / 1000)
-                continue
-            # Every slot is taken: wait for one of ours to be handed over, or poll again.
-            delay = poll * random.uniform(0.5, 1.5)
-            if spacing:
-                await asyncio.sleep(delay)
-            else:
-                handed = await self._handed_over(host, delay)
-                if handed is not None:
-                    return handed
-            poll = min(poll * 2, POLL_MAX)
-
-    async def _handed_over(self, host: str, timeout: float) -> _Slot | None:
-        future: asyncio.Future[_Slot] = asyncio.get_running_loop().create_future()
+    async def _take(self, host: str, want: _Want) -> _Slot:
         queue = self._waiting[host]
-        queue.append(future)
+        queue.append(want)
+        if host not in self._takers:
+            self._takers[host] = asyncio.create_task(self._taker(host))
         try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            return None
+            return await want.future
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled():  # handed over as we were cancelled
+            future = want.future
+            if future.done() and not future.cancelled():  # granted as we were cancelled
                 self._release_later(host, future.result())
             raise
         finally:
             with contextlib.suppress(ValueError):
-                queue.remove(future)
+                queue.remove(want)
+
+    def _next_want(self, host: str) -> _Want | None:
+        """The request of this process that waits longest for ``host``, if any still does."""
+        queue = self._waiting.get(host)
+        while queue and queue[0].future.done():
+            queue.popleft()
+        return queue[0] if queue else None
+
+    async def _taker(self, host: str) -> None:
+        """Take slots of ``host`` from Redis for this process's waiting requests, one after
+        the other, until none waits; block on the wake list while every slot is taken."""
+        slots, wake = self._keys.host(host, "slots"), self._keys.host(host, "wake")
+        keys = [slots, self._keys.host(host, "next"), self._keys.host(host, "pause"), wake]
+        woken: _Want | None = None  # holds a wake-up it has not used: pass it on if it leaves
+        try:
+            while (want := self._next_want(host)) is not None:
+                token = f"{self._owner}:{next(self._tokens)}"
+                args: list[EncodableT] = [
+                    token,
+                    want.concurrency,
+                    round(want.spacing * 1000),
+                    round(want.lease * 1000),
+                    KEY_TTL_MS,
+                ]
+                began = time.monotonic()
+                answer = int(await self._acquire(keys=keys, args=args))
+                seconds, blocking = wait_after(answer)
+                if answer <= 0:
+                    woken = None  # a grant uses the wake-up; "all taken": another used it
+                if answer == 0:
+                    granted = _Slot(token, began + want.lease, not want.spacing, want.concurrency)
+                    self._grant(host, granted)
+                elif not blocking:
+                    await asyncio.sleep(seconds)
+                elif await self._wakes.wait(wake, seconds):
+                    woken = want
+        except BaseException as exc:  # Redis failed (the requests fail with it), or closed
+            for left in self._waiting.get(host, ()):
+                if left.future.done():
+                    continue
+                if isinstance(exc, Exception):
+                    left.future.set_exception(exc)
+                else:
+                    left.future.cancel()
+            raise
+        finally:
+            if self._takers.get(host) is asyncio.current_task():
+                del self._takers[host]
+            if woken is not None:  # a slot is free and this process no longer wants it
+                self._in_background(
+                    self._release(keys=[slots, wake], args=["", woken.concurrency, KEY_TTL_MS])
+                )
+
+    def _grant(self, host: str, held: _Slot) -> None:
+        want = self._next_want(host)
+        if want is not None:
+            want.future.set_result(held)
+        else:  # the request gave up meanwhile: the slot goes back
+            self._release_later(host, held)
 
     async def _give_back(self, host: str, held: _Slot, lease: float) -> None:
         held.uses += 1
@@ -188,22 +317,31 @@ class ClusterLimiter:
             and held.expires - now >= lease - LEASE_MARGIN / 2  # a request fits in its lease
             and self._paused_until.get(host, 0.0) <= now
         ):
-            queue = self._waiting.get(host)
-            while queue:
-                future = queue.popleft()
-                if not future.done():
-                    future.set_result(held)
-                    return
+            want = self._next_want(host)
+            if want is not None:
+                want.future.set_result(held)
+                return
+        keys = [self._keys.host(host, "slots"), self._keys.host(host, "wake")]
         # A lost release only keeps the slot until its lease runs out.
         with contextlib.suppress(RedisError):
-            await self._release(keys=[self._keys.host(host, "slots")], args=[held.token])
+            await self._release(keys=keys, args=[held.token, held.concurrency, KEY_TTL_MS])
 
     def _release_later(self, host: str, held: _Slot) -> None:
-        task = asyncio.ensure_future(
-            self._give_back(host, dataclasses.replace(held, reusable=False), 0)
-        )
+        self._in_background(self._give_back(host, dataclasses.replace(held, reusable=False), 0))
+
+    def _in_background(self, work: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(_quietly(work))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _future() -> asyncio.Future[_Slot]:
+    return asyncio.get_running_loop().create_future()
+
+
+async def _quietly(work: Awaitable[object]) -> None:
+    with contextlib.suppress(RedisError):
+        await work
 
 
 class PoliteTransport:

@@ -328,9 +328,11 @@ async def _work(
         config = dataclasses.replace(
             config, http=dataclasses.replace(config.http, concurrency=concurrency)
         )
-    async with HttpClient(config.http, policy=address_policy(config)) as client:
+    async with (
+        HttpClient(config.http, policy=address_policy(config)) as client,
+        ClusterLimiter(redis, info.keys, name) as limiter,
+    ):
         rules = host_rules(config)
-        limiter = ClusterLimiter(redis, info.keys, name)
         transport = PoliteTransport(
             client, limiter, rules, retry_max_wait=config.http.retry_max_wait
         )
