@@ -23,6 +23,10 @@ SCHEMA_VERSION = 1
 _SPOOL_CHUNK = 1 << 20  # bytes read at a time from the copy's spool file
 _COPY_SHARE = 0.4  # of the occurrences, written by the forked copy (see _split_point)
 _NO_FRAGMENT = b',"fragment":null}'
+# Stands for a link's occurrences in its line: orjson escapes every control character in
+# what it writes, so a NUL byte there is this one.
+_OCCURRENCES = b"\0"
+_SLICE = 4096  # occurrences joined at a time
 VERDICT_ORDER = {verdict: index for index, verdict in enumerate(Verdict)}
 
 
@@ -128,7 +132,12 @@ def _lines(
     for index in range(start, stop):
         link = links[index]
         separator = b",\n" if index < last else b"\n"
-        yield b"    " + orjson.dumps(_link(link, run.memory.get(link.url), pieces)) + separator
+        # The link's line around its occurrences, which come in slices: a nav link's are
+        # on every page, and its whole line at once was the report's peak on a large site.
+        head, tail = orjson.dumps(_link(link, run.memory.get(link.url))).split(_OCCURRENCES)
+        yield b"    " + head
+        yield from _occurrences(link, pieces)
+        yield tail + separator
 
 
 def _split_point(links: list[Link]) -> int:
@@ -139,7 +148,7 @@ def _split_point(links: list[Link]) -> int:
     return min(bisect_left(totals, totals[-1] * (1 - _COPY_SHARE)) + 1, len(links) - 1)
 
 
-def _link(link: Link, memory: LinkMemory | None, pieces: _Pieces) -> dict[str, Any]:
+def _link(link: Link, memory: LinkMemory | None) -> dict[str, Any]:
     result = link.result
     assert result is not None  # the runner gives every link a result
     item = {
@@ -147,7 +156,7 @@ def _link(link: Link, memory: LinkMemory | None, pieces: _Pieces) -> dict[str, A
         "internal": link.internal,
         **result.to_dict(),  # the link's own keys first, as the schema lists them
         "history": memory.to_dict() if memory is not None else None,
-        "occurrences": orjson.Fragment(_occurrences(link, pieces)),
+        "occurrences": orjson.Fragment(_OCCURRENCES),  # where _lines puts them
     }
     if result.url != link.url:  # the link's URL is the one reported
         item["url"] = link.url
@@ -179,8 +188,9 @@ class _Pieces:
         return piece
 
 
-def _occurrences(link: Link, pieces: _Pieces) -> bytes:
-    """The occurrences as a JSON array, built from pieces that orjson wrote once each.
+def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
+    """The occurrences as a JSON array, in slices, built from pieces that orjson wrote once
+    each.
 
     A large crawl writes millions of occurrences, nearly all of them a page, a line and one
     of a few ways the link is written: each page's and each variant's JSON is made once,
@@ -190,27 +200,35 @@ def _occurrences(link: Link, pieces: _Pieces) -> bytes:
     if occurrences.tables is not pieces.tables:
         occurrences = pieces.rebound[link.url]
     rows = occurrences.numbers_by_page(pieces.ranks)
-    # columns by comprehension: zip(*rows) is much slower for a nav link's many rows
-    lines = [row[1] for row in rows]
-    kinds = [row[2] for row in rows]
-    pages = [row[3] for row in rows]
     variants: dict[int, tuple[bytes, bytes]] = {}
     table = pieces.tables.variants
-    for kind in set(kinds):
+    for kind in {row[2] for row in rows}:
         href, text, tag, attr, fragment = table[kind]
         head = orjson.dumps({"href": href, "text": text, "tag": tag, "attr": attr})
         tail = _NO_FRAGMENT if not fragment else b',"fragment":' + orjson.dumps(fragment) + b"}"
         variants[kind] = (head[len(b'{"href":') : -1] + b',"line":', tail)
-    # Whole columns at a time: the per-occurrence work is C (map, list building, bytes %).
-    page_parts = list(map(pieces.pages.__getitem__, pages))
-    if not all(page_parts):  # a page no link before this one was on: made now, once
-        page_parts = list(map(pieces.page, pages))
-    variant_parts = list(map(variants.__getitem__, kinds))
-    heads = [part[0] for part in variant_parts]
-    tails = [part[1] for part in variant_parts]
-    line_parts = list(map(pieces.lines.__getitem__, lines))
-    joined = map(b"".join, zip(page_parts, heads, line_parts, tails, strict=True))
-    return b"[" + b",".join(joined) + b"]"
+    if not rows:
+        yield b"[]"
+        return
+    opening = b"["
+    for start in range(0, len(rows), _SLICE):
+        part = rows[start : start + _SLICE]
+        # columns by comprehension: zip(*rows) is much slower for a nav link's many rows
+        lines = [row[1] for row in part]
+        kinds = [row[2] for row in part]
+        pages = [row[3] for row in part]
+        # Whole columns at a time: the per-occurrence work is C (map, list building, bytes %).
+        page_parts = list(map(pieces.pages.__getitem__, pages))
+        if not all(page_parts):  # a page no link before this one was on: made now, once
+            page_parts = list(map(pieces.page, pages))
+        variant_parts = list(map(variants.__getitem__, kinds))
+        heads = [variant[0] for variant in variant_parts]
+        tails = [variant[1] for variant in variant_parts]
+        line_parts = list(map(pieces.lines.__getitem__, lines))
+        joined = map(b"".join, zip(page_parts, heads, line_parts, tails, strict=True))
+        yield opening + b",".join(joined)
+        opening = b","
+    yield b"]"
 
 
 class _Digits(dict[int, bytes]):

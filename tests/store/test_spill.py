@@ -56,7 +56,7 @@ def _run(start: str, in_memory: int) -> RunResult:
     return crawl(
         start,
         crawl={"occurrences_in_memory": in_memory, "parse_workers": 0},
-        http={"retries": 0, "timeout": 1.0},
+        http={"retries": 1, "timeout": 10.0},  # a busy machine must not lose a page
     )
 
 
