@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_PORT := 8735
 
-.PHONY: run test install lint typecheck check bench bench-peers bench-scaling bench-carriers clean
+.PHONY: run test install lint typecheck check bench bench-peers bench-scaling bench-shapes bench-carriers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ bench-peers: $(STAMP)
 
 bench-scaling: $(STAMP)
 	$(BIN)/python bench/peers.py --scaling 1000,10000,50000
+
+# every tool on every site shape (guide, docs, blog, assets, large; and 50k pages of linkcheck
+# and lychee for memory) at concurrency 10 and 32, medians of 5 interleaved rounds
+# (bench/README.md, "Site shapes"); hours, most of them LinkChecker's and linkinator's.
+bench-shapes: $(STAMP)
+	bash bench/setup_peers.sh
+	$(BIN)/python bench/peers.py --shapes guide,docs,blog,assets,large
 
 # linkcheck, lychee and LinkChecker against slow and lying carrier servers on loopback, the
 # same timeout for each (bench/README.md, "Carriers: slow and lying servers"); ~1.5 minutes.

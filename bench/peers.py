@@ -26,6 +26,15 @@ each tool's wall time is divided by linkcheck's in the same round.
 ``--scaling 1000,10000,50000`` instead runs linkcheck alone on sites of those sizes and
 reports time, peak RSS and unique URLs, to show how they grow.
 
+``--shapes guide,docs,blog,assets,large`` instead generates each site shape of ``shapes.py``
+(with its answer key: broken links, redirects, missing ``#fragments``) and runs every tool
+(default: linkcheck, lychee, linkinator, LinkChecker, wget2) on it at every ``--concurrency``
+(default 10,32), ``--runs`` interleaved rounds (default 5): one table of shape x concurrency x
+tool with median wall, CPU, peak RSS, the ratio to lychee's wall in the same round, and the
+planted problems found and false alarms. Peers that can check fragments and stylesheets are
+asked to (lychee ``--include-fragments``, linkinator ``--check-fragments --check-css``); the
+large shape is followed by one round of linkcheck and lychee at ``--memory-pages`` (50,000).
+
 The peers are installed by ``bench/setup_peers.sh`` into ``bench/.peers/``; missing ones are
 skipped with a note. Stdlib only. Usage (project venv active, repository root)::
 
@@ -34,6 +43,8 @@ skipped with a note. Stdlib only. Usage (project venv active, repository root)::
     python bench/peers.py --pages 200 --runs 1     # quick look
     python bench/peers.py --tools linkcheck,lychee,linkcheck-folder
     python bench/peers.py --scaling 1000,10000,50000
+    python bench/peers.py --shapes guide,docs,blog,assets,large      # `make bench-shapes`
+    python bench/peers.py --shapes docs,blog --pages 200 --runs 1    # quick look
 """
 
 from __future__ import annotations
@@ -716,7 +727,9 @@ def cmd_wget2(ctx: Ctx, out: Path) -> list[str]:
     return [
         shutil.which("wget2") or "wget2", "--spider", "-r", "-l", "inf",
         "-H", "--domains=" + ",".join(ctx.site.hosts), "--max-threads", str(ctx.concurrency),
-        "--no-verbose", f"--stats-site=csv:{out / 'site.csv'}", ctx.site.start_url,
+        "--no-verbose", f"--stats-site=csv:{out / 'site.csv'}",
+        # --shapes: a refused connection is not tried 20 times (the blog's dead hosts)
+        *(["--tries=1"] if ctx.deep else []), ctx.site.start_url,
     ]  # fmt: skip
 
 
