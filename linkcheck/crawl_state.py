@@ -167,11 +167,22 @@ class CrawlState:
             self.links[url] = link
         self.pages = []
         for item in state["pages"]:
-            page, ids = page_from_state(item)
-            self.pages.append(page)
-            self.parsed_documents.add(self.document_of(page.url))
-            if ids:
-                self.page_ids[self.document_of(page.url)] = pack_ids(ids)
+            self.add_page(*page_from_state(item))
+        self.restore_facts(state)
+        self.recount()
+
+    def add_page(self, page: Page, ids: frozenset[str]) -> None:
+        """A page crawled before (a resume point's, or a distributed run's workers'), with
+        the ids of its elements."""
+        self.pages.append(page)
+        document = self.document_of(page.url)
+        self.parsed_documents.add(document)
+        if ids:
+            self.page_ids[document] = pack_ids(ids)
+
+    def restore_facts(self, state: dict[str, Any]) -> None:
+        """Everything of a snapshot but its links and pages (see :meth:`restore`); the
+        distributed assembly adds those a batch at a time."""
         self.page_depth = {url: int(depth) for url, depth in state["page_depth"].items()}
         self.non_html_pages = dict(state["non_html_pages"])
         self.findings = [Finding.from_dict(item) for item in state["findings"]]
@@ -190,6 +201,9 @@ class CrawlState:
         self.canonicals = dict(state.get("canonicals", {}))
         self.rechecked_urls = set(state.get("rechecked", []))
         self.rechecked = len(self.rechecked_urls)
+
+    def recount(self) -> None:
+        """The progress counters, from the links and pages held."""
         results = [link.result for link in self.links.values() if link.result is not None]
         self.stats = CrawlStats(
             pages_crawled=len(self.pages),

@@ -1,125 +1,352 @@
-"""Read a run's records back from Redis as one crawl, in the shape of a checkpoint.
+"""Read a run's records back from Redis into one crawl state, a bounded batch at a time.
 
-The result is exactly what :meth:`linkcheck.crawl_state.CrawlState.snapshot` produces, so
-the coordinator hands it to :meth:`~linkcheck.crawl_state.CrawlState.restore` and finishes
-the run with the single-machine stage (linkcheck.finish): re-checks, soft 404s, fragments,
-site-wide findings, orphans, limits. Links come in discovery order and each link's
-occurrences in the order their pages were discovered, as close to a single run's order as
-a cluster can be (the reports sort everything they show anyway).
+The coordinator fills its :class:`~linkcheck.crawl_state.CrawlState` with what the workers
+committed, as :meth:`~linkcheck.crawl_state.CrawlState.restore` does from a resume point, and
+finishes the run with the single-machine stage (linkcheck.finish): re-checks, soft 404s,
+fragments, site-wide findings, orphans, limits.
+
+Nothing is read whole. A script first indexes the link table by discovery order (a sorted
+set scored by each link's sequence number, built server-side one ``HSCAN`` step per call and
+dropped at the end); then the links are read in that order, ``batch`` at a time (``ZRANGE``
+by rank, and ``HMGET`` of their entries and results), and the pages the same way: for each
+batch of in-scope links, their page records, occurrences, facts, findings, soft-404
+judgments and content types, pipelined. Every reply holds at most ``batch`` records, so the
+memory assembly needs beyond the state it fills is a batch's worth (the state's occurrences
+spill to disk past ``[crawl] occurrences_in_memory``, see linkcheck.store.spill).
+
+Links come in discovery order, pages too, and each link's occurrences in the order their
+pages were discovered, as close to a single run's order as a cluster can be (the reports
+sort everything they show anyway).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from linkcheck.checkpoint import STATE_VERSION
-from linkcheck.crawl_state import CrawlStats
+from linkcheck.checkpoint import page_from_state
+from linkcheck.crawl_state import CrawlState, CrawlStats
 from linkcheck.distributed.keys import RunKeys
+from linkcheck.models import CheckResult, Link, Occurrence
 
-SCAN_COUNT = 2_000  # hash fields per HSCAN round trip
+BATCH = 1_000  # records per reply: links or pages per batch, fields per HMGET
+INDEX_TTL_MS = 3_600_000  # the order index outlives an assembly that died by this much
+
+# KEYS: the link table, the order index. ARGV: HSCAN cursor, count, TTL ms. Adds one scan
+# step's links to the index (score: the link's sequence number, the last field of its
+# entry); returns the next cursor. Only the cursor travels back.
+INDEX_LUA = """
+local reply = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
+local items, args = reply[2], {}
+for i = 1, #items, 2 do
+  args[#args + 1] = tonumber(string.match(items[i + 1], ':(%d+)$')) or 0
+  args[#args + 1] = items[i]
+end
+for i = 1, #args, 4000 do
+  redis.call('ZADD', KEYS[2], unpack(args, i, math.min(i + 3999, #args)))
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return reply[1]
+"""
+
+_COUNTERS = (
+    "pages_not_crawled_max_pages",
+    "pages_not_crawled_max_depth",
+    "traps",
+    "query_traps",
+    "pages_scheduled",
+)
 
 
-async def crawl_state(redis: aioredis.Redis, keys: RunKeys, *, soft_404: bool) -> dict[str, Any]:
-    """Everything the workers committed, as a crawler snapshot (see linkcheck.checkpoint)."""
-    meta = {_text(k): _text(v) for k, v in (await redis.hgetall(keys.meta)).items()}
-    counters = {_text(k): int(v) for k, v in (await redis.hgetall(keys.counters)).items()}
-    links = await _hash(redis, keys.links)
-    results = await _hash(redis, keys.results)
-    order: dict[str, int] = {}
-    depths: dict[str, int] = {}
-    internal: dict[str, bool] = {}
-    for url, value in links.items():
-        flag, depth, seq = [*value.split(":"), "", ""][:3]
-        internal[url] = flag == "1"
-        order[url] = int(seq) if seq.isdigit() else 0
-        if depth.lstrip("-").isdigit():
-            depths[url] = int(depth)
-    occurrences: dict[str, list[list[Any]]] = {url: [] for url in links}
-    records = [json.loads(value) for value in (await _hash(redis, keys.occurrences)).values()]
-    records.sort(key=lambda record: order.get(record[0], 1 << 62))
-    for page, items in records:
-        for key, href, text, tag, attr, line, fragment in items:
-            occurrences.setdefault(key, []).append([page, href, text, tag, attr, line, fragment])
-    pages = [json.loads(value) for value in (await _hash(redis, keys.pages)).values()]
-    pages.sort(key=lambda page: order.get(page["url"], 1 << 62))
-    findings: list[Any] = []
-    for _, value in sorted((await _hash(redis, keys.findings)).items()):
-        findings.extend(json.loads(value))
-    judged = await _hash(redis, keys.soft404)
-    same_body, canonicals = _page_facts(await _hash(redis, keys.page_facts), pages)
-    return {
-        "version": STATE_VERSION,
-        "links": [
-            [
-                url,
-                internal.get(url, False),
-                json.loads(results[url]) if url in results else None,
-                occurrences.get(url, []),
-            ]
-            for url in sorted(links, key=lambda url: order[url])
-        ],
-        "pages": pages,
-        "page_depth": depths,
-        "non_html_pages": await _hash(redis, keys.non_html),
-        "findings": findings,
-        "notes": json.loads(meta.get("sitemap_notes") or "[]"),
-        "sitemap_files": sorted(await _members(redis, keys.sitemap_files)),
-        "sitemaps_read": meta.get("sitemaps_read") == "1",
-        "rechecked": sorted(await _members(redis, keys.rechecked)),
-        "limits": {
-            "pages_not_crawled_max_pages": counters.get("pages_not_crawled_max_pages", 0),
-            "pages_not_crawled_max_depth": counters.get("pages_not_crawled_max_depth", 0),
-            "truncated_pages": sorted(await _members(redis, keys.truncated)),
-            "pages_over_max_links": len(await _members(redis, keys.over_links)),
-            "traps": counters.get("traps", 0),
-            "query_traps": counters.get("query_traps", 0),
-        },
-        "pages_scheduled": counters.get("pages_scheduled", 0),
-        "cache_hits": 0,
-        "soft404": {
-            "found": [
-                [url, judgment[0], judgment[1]]
-                for url, judgment in ((url, json.loads(v)) for url, v in judged.items())
-                if judgment
-            ],
-            "pages_judged": len(judged),
+async def assemble(
+    redis: aioredis.Redis,
+    keys: RunKeys,
+    state: CrawlState,
+    *,
+    soft_404: bool,
+    batch: int | None = None,
+) -> None:
+    """Everything the workers committed, into ``state`` (its links and pages replaced),
+    reading at most ``batch`` records (default :data:`BATCH`) per reply."""
+    reader = _Reader(redis, keys, max(1, batch or BATCH), soft_404)
+    small = await reader.small_facts()
+    await reader.index()
+    try:
+        await reader.links(state)
+    finally:
+        await redis.delete(reader.order)
+    await reader.pages(state)
+    await reader.stragglers(state)
+    state.restore_facts(reader.facts(small))
+    state.recount()
+
+
+class _Reader:
+    """One assembly: the batched reads, and what they gather beside the state's links and
+    pages (the facts :meth:`CrawlState.restore_facts` takes)."""
+
+    def __init__(self, redis: aioredis.Redis, keys: RunKeys, batch: int, soft_404: bool) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._batch = batch
+        self._soft_404 = soft_404
+        self._index = redis.register_script(INDEX_LUA)
+        self.order = keys.assembly
+        self._depths: dict[str, int] = {}
+        self._rechecked: list[str] = []
+        self._sitemaps: list[str] = []
+        self._sitemaps_read: set[str] = set()
+        self._findings: list[tuple[str, list[Any]]] = []
+        self._judged: list[list[Any]] = []
+        self._judged_count = 0
+        self._non_html: dict[str, str] = {}
+        self._truncated: list[str] = []
+        self._first_print: dict[str, str] = {}
+        self._same_body: dict[str, list[str]] = {}
+        self._canonicals: dict[str, str] = {}
+        self.counts = dict.fromkeys(
+            ("pages", "occ", "facts", "findings", "soft404", "nonhtml", "truncated", "rechecked"),
+            0,
+        )
+
+    # --- the small parts -------------------------------------------------------------------
+
+    async def small_facts(self) -> dict[str, Any]:
+        """The run's counters and notes, and the sets and hashes that are not per URL."""
+        keys = self._keys
+        notes, read = await self._hmget(keys.meta, ["sitemap_notes", "sitemaps_read"])
+        counters = dict(zip(_COUNTERS, await self._hmget(keys.counters, _COUNTERS), strict=True))
+        self._sitemaps = sorted(await self._members(keys.sitemap_files))
+        number = {name: int(value or 0) for name, value in counters.items()}
+        return {
+            "notes": json.loads(notes or "[]"),
+            "sitemap_files": self._sitemaps,
+            "sitemaps_read": read == "1",
+            "pages_scheduled": number.pop("pages_scheduled"),
+            "cache_hits": 0,
+            "limits": {
+                **number,
+                "pages_over_max_links": int(await self._redis.scard(keys.over_links)),
+            },
+            "path_queries": {p: int(n) for p, n in (await self._hash(keys.queries)).items()},
+            "query_capped": {p: int(n) for p, n in (await self._hash(keys.query_capped)).items()},
         }
-        if soft_404
-        else None,
-        "path_queries": {path: int(n) for path, n in (await _hash(redis, keys.queries)).items()},
-        "query_capped": {
-            path: int(n) for path, n in (await _hash(redis, keys.query_capped)).items()
-        },
-        "same_body": same_body,
-        "canonicals": canonicals,
-    }
 
+    async def _hmget(self, key: str, fields: Sequence[str]) -> list[Any]:
+        values: list[Any] = []
+        for part in _batched(fields, self._batch):
+            values.extend(await self._redis.hmget(key, part))
+        return values
 
-def _page_facts(
-    facts: dict[str, str], pages: list[dict[str, Any]]
-) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """The pages' fingerprints and canonicals as CrawlState.page_facts keeps them: the
-    pages after the first (in page order) with each fingerprint, by the first; and each
-    canonical that names another page."""
-    first: dict[str, str] = {}
-    same_body: dict[str, list[str]] = {}
-    canonicals: dict[str, str] = {}
-    for page in pages:
-        url = page["url"]
-        if url not in facts:
-            continue
-        fingerprint, canonical = json.loads(facts[url])
+    async def _members(self, key: str) -> list[str]:
+        if await self._redis.scard(key) <= self._batch:
+            return [_text(member) for member in await self._redis.smembers(key)]
+        return [_text(m) async for m in self._redis.sscan_iter(key, count=self._batch)]
+
+    async def _hash(self, key: str) -> dict[str, str]:
+        if await self._redis.hlen(key) <= self._batch:
+            return {_text(k): _text(v) for k, v in (await self._redis.hgetall(key)).items()}
+        scan = self._redis.hscan_iter(key, count=self._batch)
+        return {_text(k): _text(v) async for k, v in scan}
+
+    # --- links, in discovery order ---------------------------------------------------------
+
+    async def index(self) -> None:
+        """The order index: every link by its sequence number (built server-side)."""
+        await self._redis.delete(self.order)  # one left by an assembly that died
+        cursor = "0"
+        while True:
+            cursor = str(
+                await self._index(
+                    keys=[self._keys.links, self.order],
+                    args=[cursor, self._batch, INDEX_TTL_MS],
+                )
+            )
+            if cursor == "0":
+                return
+
+    async def links(self, state: CrawlState) -> None:
+        keys, redis = self._keys, self._redis
+        state.links = {}
+        start = 0
+        while urls := [
+            _text(url) for url in await redis.zrange(self.order, start, start + self._batch - 1)
+        ]:
+            start += len(urls)
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.hmget(keys.links, urls)
+                pipe.hmget(keys.results, urls)
+                pipe.smismember(keys.rechecked, urls)
+                entries, results, again = await pipe.execute()
+            for url, entry, result, rechecked in zip(urls, entries, results, again, strict=True):
+                flag, depth, _ = [*(entry or "").split(":"), "", ""][:3]
+                state.links[url] = Link(
+                    url,
+                    internal=flag == "1",
+                    result=CheckResult.from_dict(json.loads(result)) if result else None,
+                )
+                if depth.lstrip("-").isdigit():
+                    self._depths[url] = int(depth)
+                if rechecked:
+                    self._rechecked.append(url)
+        self.counts["rechecked"] = len(self._rechecked)
+
+    # --- pages, in discovery order ---------------------------------------------------------
+
+    async def pages(self, state: CrawlState) -> None:
+        """The in-scope links' page records, occurrences and the rest, a batch at a time."""
+        keys, redis = self._keys, self._redis
+        in_scope = (url for url, link in state.links.items() if link.internal)
+        for urls in _batched(in_scope, self._batch):
+            async with redis.pipeline(transaction=False) as pipe:
+                for key in (keys.pages, keys.occurrences, keys.page_facts, keys.findings):
+                    pipe.hmget(key, urls)
+                for key in (keys.soft404, keys.non_html):
+                    pipe.hmget(key, urls)
+                pipe.smismember(keys.truncated, urls)
+                replies = await pipe.execute()
+            for url, *records in zip(urls, *replies, strict=True):
+                await self._page(state, url, *records)
+        for sitemap in self._sitemaps:  # those that are no in-scope link, after the pages
+            if sitemap not in self._sitemaps_read:
+                await self._sitemap(state, sitemap)
+
+    async def _page(
+        self,
+        state: CrawlState,
+        url: str,
+        page: str | None,
+        occurrences: str | None,
+        facts: str | None,
+        findings: str | None,
+        judged: str | None,
+        content_type: str | None,
+        truncated: int,
+    ) -> None:
+        if page is not None:
+            state.add_page(*page_from_state(json.loads(page)))
+            self.counts["pages"] += 1
+            if facts is not None:
+                self._page_facts(url, facts)
+        if facts is not None:
+            self.counts["facts"] += 1
+        if occurrences is not None:
+            self._occurrences(state, occurrences)
+        if url in self._sitemaps:  # a sitemap that is also a link: its entries in its place
+            await self._sitemap(state, url)
+        if findings is not None:
+            self._findings.append((url, json.loads(findings)))
+            self.counts["findings"] += 1
+        if judged is not None:
+            self._judged_one(url, judged)
+        if content_type is not None:
+            self._non_html[url] = content_type
+            self.counts["nonhtml"] += 1
+        if truncated:
+            self._truncated.append(url)
+            self.counts["truncated"] += 1
+
+    async def _sitemap(self, state: CrawlState, sitemap: str) -> None:
+        self._sitemaps_read.add(sitemap)
+        record = await self._redis.hget(self._keys.occurrences, f"sitemap {sitemap}")
+        if record is not None:
+            self._occurrences(state, _text(record))
+
+    def _occurrences(self, state: CrawlState, record: str) -> None:
+        """A page's (or a sitemap's) occurrences, added to the links they name."""
+        self.counts["occ"] += 1
+        page, items = json.loads(record)
+        links = state.links
+        for key, href, text, tag, attr, line, fragment in items:
+            link = links.get(key)
+            if link is not None:
+                link.occurrences.append(Occurrence(page, href, text, tag, attr, line, fragment))
+
+    def _page_facts(self, url: str, facts: str) -> None:
+        """As CrawlState.page_facts keeps them: the pages after the first (in page order)
+        with each fingerprint, by the first; and each canonical that names another page."""
+        fingerprint, canonical = json.loads(facts)
         if fingerprint:
-            owner = first.setdefault(fingerprint, url)
+            owner = self._first_print.setdefault(fingerprint, url)
             if owner != url:
-                same_body.setdefault(owner, []).append(url)
+                self._same_body.setdefault(owner, []).append(url)
         if canonical and canonical != url:
-            canonicals[url] = canonical
-    return same_body, canonicals
+            self._canonicals[url] = canonical
+
+    def _judged_one(self, url: str, judged: str) -> None:
+        self.counts["soft404"] += 1
+        judgment = json.loads(judged)
+        if judgment:
+            self._judged.append([url, judgment[0], judgment[1]])
+
+    # --- records no in-scope link names (none, unless a record outlived its link) ----------
+
+    async def stragglers(self, state: CrawlState) -> None:
+        """Read, with a bounded scan, the records of any hash holding more than the
+        ordered passes found: keyed by a URL that is not an in-scope link."""
+        keys, redis = self._keys, self._redis
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in (keys.pages, keys.occurrences, keys.page_facts, keys.findings):
+                pipe.hlen(key)
+            for key in (keys.soft404, keys.non_html):
+                pipe.hlen(key)
+            pipe.scard(keys.truncated)
+            pipe.scard(keys.rechecked)
+            sizes = dict(zip(self.counts, await pipe.execute(), strict=True))
+        if sizes == self.counts:
+            return
+
+        def ours(key: str) -> bool:
+            link = state.links.get(key)
+            return link is not None and link.internal
+
+        if sizes["rechecked"] != self.counts["rechecked"]:
+            async for url in redis.sscan_iter(keys.rechecked, count=self._batch):
+                if url not in state.links:
+                    self._rechecked.append(url)
+        if sizes["truncated"] != self.counts["truncated"]:
+            async for url in redis.sscan_iter(keys.truncated, count=self._batch):
+                if not ours(url):
+                    self._truncated.append(url)
+        fields = ("pages", "occ", "facts", "findings", "soft404", "nonhtml")
+        hashes = (keys.pages, keys.occurrences, keys.page_facts, keys.findings)
+        for name, key in zip(fields, (*hashes, keys.soft404, keys.non_html), strict=True):
+            if sizes[name] == self.counts[name]:
+                continue
+            async for url, value in redis.hscan_iter(key, count=self._batch):
+                if name == "occ":
+                    sitemap = url.removeprefix("sitemap ")
+                    if url != sitemap and sitemap in self._sitemaps_read:
+                        continue
+                elif ours(url):
+                    continue
+                records: list[Any] = [None] * 6 + [0]
+                records[fields.index(name)] = value
+                await self._page(state, url, *records)
+
+    def facts(self, small: dict[str, Any]) -> dict[str, Any]:
+        """What was gathered, with the ``small`` facts, in the shape of a snapshot's facts
+        (see CrawlState.restore)."""
+        findings: list[Any] = []
+        for _, items in sorted(self._findings, key=lambda pair: pair[0]):
+            findings.extend(items)
+        return {
+            **small,
+            "limits": {**small["limits"], "truncated_pages": sorted(self._truncated)},
+            "page_depth": self._depths,
+            "non_html_pages": self._non_html,
+            "findings": findings,
+            "rechecked": sorted(self._rechecked),
+            "soft404": {"found": self._judged, "pages_judged": self.counts["soft404"]}
+            if self._soft_404
+            else None,
+            "same_body": self._same_body,
+            "canonicals": self._canonicals,
+        }
 
 
 async def crawl_stats(redis: aioredis.Redis, keys: RunKeys) -> CrawlStats:
@@ -138,18 +365,11 @@ async def crawl_stats(redis: aioredis.Redis, keys: RunKeys) -> CrawlStats:
     )
 
 
-async def _hash(redis: aioredis.Redis, key: str) -> dict[str, str]:
-    return {_text(k): _text(v) async for k, v in _hscan(redis, key)}
-
-
-async def _hscan(redis: aioredis.Redis, key: str) -> AsyncIterator[tuple[Any, Any]]:
-    async for item in redis.hscan_iter(key, count=SCAN_COUNT):
-        yield item[0], item[1]
-
-
-async def _members(redis: aioredis.Redis, key: str) -> set[str]:
-    return {_text(member) async for member in redis.sscan_iter(key, count=SCAN_COUNT)}
-
-
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while part := list(itertools.islice(iterator, size)):
+        yield part

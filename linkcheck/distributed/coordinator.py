@@ -32,7 +32,7 @@ from linkcheck.checkpoint import checkpoint_key
 from linkcheck.config import Config, ConfigError
 from linkcheck.crawl_state import CrawlStats
 from linkcheck.crawler import Crawler
-from linkcheck.distributed.assemble import crawl_state, crawl_stats
+from linkcheck.distributed.assemble import assemble, crawl_stats
 from linkcheck.distributed.connection import (
     DistributedError,
     connect,
@@ -226,9 +226,7 @@ class _Coordinator:
             if ending.out_of_time:
                 await set_status(self._redis, keys, STOPPED)
             if not restored:  # stopped before the crawl was complete: report what was done
-                crawler.state.restore(
-                    await crawl_state(self._redis, keys, soft_404=config.checks.soft_404)
-                )
+                await assemble(self._redis, keys, crawler.state, soft_404=config.checks.soft_404)
         if progress is not None:
             progress(crawler.stats)
         unfinished = (
@@ -321,8 +319,9 @@ class _Coordinator:
         crawled = time.monotonic()
         self._timings["crawl"] = crawled - began
         await set_status(self._redis, info.keys, FINISHING)
-        state = await crawl_state(self._redis, info.keys, soft_404=self._config.checks.soft_404)
-        crawler.state.restore(state)
+        await assemble(
+            self._redis, info.keys, crawler.state, soft_404=self._config.checks.soft_404
+        )
         restored.append(True)
         assembled = time.monotonic()
         self._timings["assemble"] = assembled - crawled

@@ -134,6 +134,10 @@ class RunKeys:
         return self.key("claims")
 
     @property
+    def assembly(self) -> str:  # sorted set: url -> seq, while the coordinator reads back
+        return self.key("assembly")
+
+    @property
     def workers(self) -> str:  # hash: consumer name -> JSON (host, pid, state, done, seen)
         return self.key("workers")
 
