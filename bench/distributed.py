@@ -10,14 +10,19 @@ compared with its report (same links, verdicts, occurrences, pages) and with the
 ground truth.
 
 Measured per setting: wall time (coordinator start to exit), pages/s and URLs/s, CPU of
-the workers, of the coordinator and of Redis, and the coordinator's own phases: setup,
-crawl (the workers' time), assemble (reading every record back from Redis into a crawl)
-and finish (the crawler's site-wide steps).
+the workers, of the coordinator and of Redis, the coordinator's own phases (setup, crawl:
+the workers' time, assemble: reading every record back from Redis into a crawl, finish: the
+crawler's site-wide steps), and what Redis did per crawled page: the commands it ran
+(``INFO commandstats``, those a script calls included, and the script calls alone) and the
+bytes it read and wrote (``INFO stats`` total_net_input_bytes + total_net_output_bytes).
+Commands and bytes are the same on a busy machine; wall times are not, so ``--runs N``
+repeats every setting and reports medians.
 
 Usage (project venv active, nginx and redis-server installed)::
 
     python bench/distributed.py                      # 10,000 pages; 1, 2 and 4 workers
     python bench/distributed.py --pages 500 --workers 1 2
+    python bench/distributed.py --pages 2000 --workers 2 4 --runs 3   # bench/README's table
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,8 +68,13 @@ class Setting:
     coordinator_cpu_s: float = 0.0
     redis_cpu_s: float = 0.0
     redis_peak_mib: float = 0.0
+    redis_commands: int = 0  # every command Redis ran, a script's own included
+    redis_script_calls: int = 0  # EVAL/EVALSHA: one per commit, claim or slot step
+    redis_bytes: int = 0  # read and written by Redis
+    top_commands: dict[str, int] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     same_as_single: bool | None = None
+    same_runs: str = ""  # of several runs, how many wrote the single run's report: "2/3"
     correct: bool = False
     false_alarms: int = 0
     error: str = ""
@@ -75,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seed", type=int, default=gensite.SEED_DEFAULT)
+    parser.add_argument("--runs", type=int, default=1, help="runs per setting (medians)")
     parser.add_argument("--workdir", type=Path, help="keep the site, reports and logs here")
     parser.add_argument("--results", type=Path, help="write the figures as JSON here")
     parser.add_argument(
@@ -101,13 +113,21 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         stack.enter_context(NginxServer(work / "site"))
-        settings = [single_run(work, site, truth, args)]
-        print(_line(settings[0]), file=sys.stderr)
+        runs = max(1, args.runs)
+        singles = []
+        for _ in range(runs):
+            singles.append(single_run(work, site, truth, args))
+            print(_line(singles[-1]), file=sys.stderr)
+        settings = [median(singles)]
         reference = _comparable(work / "out-single" / "report.json")
         for count in args.workers:
-            setting = distributed_run(work, site, truth, args, count, redis_server, reference)
-            settings.append(setting)
-            print(_line(setting), file=sys.stderr)
+            tries = []
+            for _ in range(runs):
+                tries.append(
+                    distributed_run(work, site, truth, args, count, redis_server, reference)
+                )
+                print(_line(tries[-1]), file=sys.stderr)
+            settings.append(median(tries))
     print(table(settings, args))
     if args.results:
         args.results.write_text(
@@ -117,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                     "machine": machine_info(),
                     "pages": args.pages,
                     "concurrency": args.concurrency,
+                    "runs": max(1, args.runs),
                     "settings": [asdict(s) for s in settings],
                 },
                 indent=1,
@@ -179,6 +200,7 @@ def distributed_run(
     )
     url = f"redis://127.0.0.1:{port}/0"
     setting = Setting(workers=count)
+    stack = contextlib.ExitStack()
     try:
         _wait_for_port(port)
         run_id = f"bench-{count}"
@@ -199,11 +221,13 @@ def distributed_run(
                 ],
                 cwd=work,
                 stdout=subprocess.DEVNULL,
+                stderr=stack.enter_context((work / f"worker-{count}-{n}.log").open("wb")),
             )
-            for _ in range(count)
+            for n in range(count)
         ]
         time.sleep(1.0)  # let them start (imports), so the crawl measures work, not startup
         redis_cpu = _cpu_of(redis.pid)
+        before = _redis_info(port)
         timings = work / f"timings-{count}.json"
         began = time.perf_counter()
         coordinator = subprocess.Popen(
@@ -230,18 +254,23 @@ def distributed_run(
         code, setting.coordinator_cpu_s = _reap(process=coordinator)
         setting.wall_s = time.perf_counter() - began
         setting.redis_cpu_s = _cpu_of(redis.pid) - redis_cpu
-        setting.redis_peak_mib = _redis_peak_mib(port)
-        for worker in workers:
+        after = _redis_info(port)
+        setting.redis_peak_mib = int(after.get("used_memory_peak", 0)) / 2**20
+        _redis_work(setting, before, after)
+        for n, worker in enumerate(workers):
             worker_code, cpu = _reap(worker)
             setting.worker_cpu_s += cpu
             if worker_code != 0:
                 setting.error = f"a worker exited with {worker_code}"
+                tail = (work / f"worker-{count}-{n}.log").read_text(errors="replace")[-2000:]
+                print(f"worker {n} of {count}: {tail}", file=sys.stderr)
         if timings.exists():
             setting.phases = {k: round(v, 3) for k, v in json.loads(timings.read_text()).items()}
         _score(setting, out, truth, site, ok=code == 0 and not setting.error, code=code)
         if (out / "report.json").exists():
             setting.same_as_single = _comparable(out / "report.json") == reference
     finally:
+        stack.close()
         redis.terminate()
         redis.wait(10)
     return setting
@@ -315,20 +344,76 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _redis_peak_mib(port: int) -> float:
-    """Redis's peak memory (INFO memory), read with a plain socket (no client needed)."""
+def _redis_info(port: int) -> dict[str, str]:
+    """INFO stats, memory and commandstats as name -> value, read with a plain socket (no
+    client needed); the commandstats rows keep their ``calls=`` field only."""
     with socket.create_connection(("127.0.0.1", port), 5) as conn:
-        conn.sendall(b"INFO memory\r\n")
+        conn.sendall(b"INFO everything\r\n")
         data = b""
-        while b"used_memory_peak:" not in data or not data.endswith(b"\r\n"):
+        header = b""
+        while True:
             chunk = conn.recv(65536)
             if not chunk:
                 break
             data += chunk
+            if not header and b"\r\n" in data:
+                header = data[: data.index(b"\r\n")]  # $<length> of the bulk reply
+            if header and len(data) >= len(header) + 2 + int(header[1:]) + 2:
+                break
+    info: dict[str, str] = {}
     for line in data.decode(errors="replace").splitlines():
-        if line.startswith("used_memory_peak:"):
-            return int(line.split(":", 1)[1]) / 2**20
-    return 0.0
+        name, colon, value = line.partition(":")
+        if not colon:
+            continue
+        if name.startswith("cmdstat_"):
+            value = value.split(",", 1)[0].removeprefix("calls=")
+        info[name] = value
+    return info
+
+
+def _redis_work(setting: Setting, before: dict[str, str], after: dict[str, str]) -> None:
+    """What Redis did between two INFO readings (less the first reading itself)."""
+
+    def delta(name: str) -> int:
+        return int(after.get(name, 0)) - int(before.get(name, 0))
+
+    calls = {
+        name.removeprefix("cmdstat_"): delta(name)
+        for name in after
+        if name.startswith("cmdstat_") and name != "cmdstat_info"
+    }
+    setting.redis_commands = sum(calls.values())
+    setting.redis_script_calls = calls.get("eval", 0) + calls.get("evalsha", 0)
+    setting.redis_bytes = delta("total_net_input_bytes") + delta("total_net_output_bytes")
+    top = sorted(calls.items(), key=lambda item: -item[1])[:8]
+    setting.top_commands = {name: count for name, count in top if count}
+
+
+def median(settings: list[Setting]) -> Setting:
+    """One setting's runs as one: medians of the figures, the worst of the checks."""
+    first = settings[0]
+    if len(settings) == 1:
+        return first
+    merged = Setting(workers=first.workers)
+    for name in (
+        "wall_s", "pages", "urls", "pages_per_s", "urls_per_s", "worker_cpu_s",
+        "coordinator_cpu_s", "redis_cpu_s", "redis_peak_mib", "redis_commands",
+        "redis_script_calls", "redis_bytes",
+    ):  # fmt: skip
+        value = statistics.median(getattr(s, name) for s in settings)
+        setattr(merged, name, type(getattr(first, name))(value))
+    merged.phases = {
+        phase: statistics.median(s.phases.get(phase, 0.0) for s in settings)
+        for phase in first.phases
+    }
+    merged.top_commands = first.top_commands
+    merged.correct = all(s.correct for s in settings)
+    merged.false_alarms = max(s.false_alarms for s in settings)
+    same = [s.same_as_single for s in settings]
+    merged.same_as_single = None if None in same else all(same)
+    merged.same_runs = f"{sum(1 for value in same if value)}/{len(same)}"
+    merged.error = "; ".join(s.error for s in settings if s.error)
+    return merged
 
 
 def _free_port() -> int:
@@ -356,22 +441,43 @@ def table(settings: list[Setting], args: argparse.Namespace) -> str:
     rows = [
         f"## Distributed run: {args.pages} pages, concurrency {args.concurrency} per process",
         "",
-        "| setting | wall s | pages/s | URLs/s | worker CPU s | coordinator CPU s | "
-        "Redis CPU s | Redis peak MiB | crawl s | assemble s | finish s | same report |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| setting | wall s | x single | pages/s | worker CPU s | coordinator CPU s | "
+        "Redis CPU s | Redis cmds/page | script calls/page | Redis KB/page | "
+        "Redis peak MiB | crawl s | assemble s | finish s | same report |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    base = settings[0].wall_s if settings and not settings[0].workers else 0.0
     for s in settings:
-        name = "single machine (`linkcheck run`)" if not s.workers else f"{s.workers} worker(s)"
+        name = (
+            "single machine (`linkcheck run`)"
+            if not s.workers
+            else f"coordinator + {s.workers} worker(s)"
+        )
         same = "-" if s.same_as_single is None else ("yes" if s.same_as_single else "NO")
+        if s.same_runs and s.same_as_single is not None:
+            same += f" ({s.same_runs})"
         if s.error:
             same = f"failed: {s.error}"
-        rows.append(
-            f"| {name} | {s.wall_s:.1f} | {s.pages_per_s:.0f} | {s.urls_per_s:.0f} | "
-            f"{s.worker_cpu_s:.1f} | {s.coordinator_cpu_s:.1f} | {s.redis_cpu_s:.1f} | "
-            f"{s.redis_peak_mib:.0f} | "
-            f"{s.phases.get('crawl', 0):.1f} | {s.phases.get('assemble', 0):.1f} | "
-            f"{s.phases.get('finish', 0):.1f} | {same} |"
+        per_page = max(1, s.pages)
+        ratio = f"{s.wall_s / base:.2f}" if base else "-"
+        redis = (
+            f"{s.redis_commands / per_page:.1f} | {s.redis_script_calls / per_page:.2f} | "
+            f"{s.redis_bytes / per_page / 1000:.1f}"
+            if s.workers
+            else "- | - | -"
         )
+        rows.append(
+            f"| {name} | {s.wall_s:.2f} | {ratio} | {s.pages_per_s:.0f} | "
+            f"{s.worker_cpu_s:.1f} | {s.coordinator_cpu_s:.1f} | {s.redis_cpu_s:.1f} | "
+            f"{redis} | {s.redis_peak_mib:.0f} | "
+            f"{s.phases.get('crawl', 0):.2f} | {s.phases.get('assemble', 0):.2f} | "
+            f"{s.phases.get('finish', 0):.2f} | {same} |"
+        )
+    for s in settings:
+        if s.top_commands:
+            per_page = max(1, s.pages)
+            top = ", ".join(f"{k} {v / per_page:.1f}" for k, v in s.top_commands.items())
+            rows.append(f"\n{s.workers} worker(s), commands per page: {top}")
     return "\n".join(rows)
 
 
