@@ -16,7 +16,9 @@ the crawl is done: only a commit can add work, and it acknowledges its own task 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,10 @@ from linkcheck.checkpoint import page_to_state
 from linkcheck.config import DEFAULT_MAX_QUERIES_PER_PATH
 from linkcheck.distributed.keys import GROUP, RunKeys
 from linkcheck.models import CheckResult, Finding, Page
+
+MAX_BATCH_TASKS = 64  # tasks one commit call writes at most (see CommitWriter) ...
+MAX_BATCH_BYTES = 4 * 2**20  # ... and payload bytes: one long script call blocks Redis
+STUCK_AFTER = 1.0  # seconds a worker with only held tasks waits before it reads on
 
 # KEYS of the commit script, in order; hash and set writes name their key by this index.
 _COMMIT_KEYS = (
@@ -54,66 +60,179 @@ _COMMIT_KEYS = (
 _INDEX = {name: index + 1 for index, name in enumerate(_COMMIT_KEYS)}
 
 COMMIT_LUA = """
-local p = cjson.decode(ARGV[1])
+-- ARGV: [1] a JSON list of commits, [2] the group, [3] a JSON list of acks [entry id, depth
+-- of a page task or -1], [4] max_pages, [5] max_queries_per_path. Several tasks' commits are
+-- written in one call: hash fields and set members are gathered per key and written with
+-- one command each, counters are added once, the seen-set is asked once (SMISMEMBER).
+local commits = cjson.decode(ARGV[1])
+local acks = cjson.decode(ARGV[3])
+local C = KEYS[11]
 local added = 0
+local hashes, sets, incr, order = {}, {}, {}, {}
+local function hset(k, f, v)
+  local h = hashes[k]
+  if not h then h = {}; hashes[k] = h; order[#order + 1] = k end
+  h[#h + 1] = f; h[#h + 1] = v
+end
+local function sadd(k, m)
+  local s = sets[k]
+  if not s then s = {}; sets[k] = s end
+  s[#s + 1] = m
+end
+local function count(f, n) incr[f] = (incr[f] or 0) + n end
 local function xadd(kind, url, depth)
   redis.call('XADD', KEYS[1], '*', 'k', kind, 'u', url, 'd', tostring(depth))
   added = added + 1
+  -- pages waiting per depth: a depth's pages all done is a level done (breadth first)
+  if kind == 'page' then count('pages_at:' .. tostring(depth), 1) end
 end
-for _, r in ipairs(p.results) do
-  redis.call('HSET', KEYS[4], r[1], r[2])
-  if r[3] == 1 then redis.call('SADD', KEYS[5], r[1]) else redis.call('SREM', KEYS[5], r[1]) end
+-- a command over a long list goes in parts: unpack() has a limit (LUAI_MAXCSTACK)
+local function each_part(list, call)
+  for i = 1, #list, 4000 do call(unpack(list, i, math.min(i + 3999, #list))) end
 end
--- d = {key, internal, kind, depth, result, problem, counter, query path, trap result, trap
--- problem}: a URL with a query path is decided against its path's cluster-wide budget
--- (ARGV[5], max_queries_per_path) first, as decide.discovery does: past it, the trap result
-for _, d in ipairs(p.discover) do
-  if redis.call('SADD', KEYS[2], d[1]) == 1 then
-    local seq = redis.call('HINCRBY', KEYS[11], 'links_found', 1)
-    local kind = d[3]
-    local result, problem, counter = d[5], d[6], d[7]
-    local qpath = d[8] or ''
-    if qpath ~= '' then
-      local taken = tonumber(redis.call('HGET', KEYS[16], qpath) or '0')
-      if taken >= tonumber(ARGV[5]) then
-        redis.call('HINCRBY', KEYS[17], qpath, 1)
-        kind, result, problem, counter = 'result', d[9], d[10], 'query_traps'
+local problem = {}
+local problem_order = {}
+local function mark(url, failed)
+  if problem[url] == nil then problem_order[#problem_order + 1] = url end
+  problem[url] = failed
+end
+-- which URLs the seen-set has: asked once for the whole batch
+local names = {}
+for _, p in ipairs(commits) do
+  for _, d in ipairs(p.discover) do names[#names + 1] = d[1] end
+end
+local known = {}
+for i = 1, #names, 4000 do
+  local have = redis.call('SMISMEMBER', KEYS[2], unpack(names, i, math.min(i + 3999, #names)))
+  for j, yes in ipairs(have) do if yes == 1 then known[names[i + j - 1]] = true end end
+end
+-- the run's counters, read once; written back once at the end (see below)
+local state = redis.call('HMGET', C, 'links_found', 'pages_scheduled', 'level', 'deepest')
+local seq = tonumber(state[1] or '0')
+local scheduled = tonumber(state[2] or '0')
+local known_value = {links_found = seq, pages_scheduled = scheduled}
+local taken = {}
+local fresh = {}
+local deepest = -1
+for _, p in ipairs(commits) do
+  for _, r in ipairs(p.results) do
+    hset(4, r[1], r[2])
+    mark(r[1], r[3] == 1)
+  end
+  -- d = {key, internal, kind, depth, result, problem, counter, query path, trap result, trap
+  -- problem}: a URL with a query path is decided against its path's cluster-wide budget
+  -- (ARGV[5], max_queries_per_path) first, as decide.discovery does: past it, the trap result
+  for _, d in ipairs(p.discover) do
+    if not known[d[1]] then
+      known[d[1]] = true
+      fresh[#fresh + 1] = d[1]
+      seq = seq + 1
+      count('links_found', 1)
+      local kind = d[3]
+      local result, problem_, counter = d[5], d[6], d[7]
+      local qpath = d[8] or ''
+      if qpath ~= '' then
+        if taken[qpath] == nil then
+          taken[qpath] = tonumber(redis.call('HGET', KEYS[16], qpath) or '0')
+        end
+        if taken[qpath] >= tonumber(ARGV[5]) then
+          count('qcapped:' .. qpath, 1)
+          kind, result, problem_, counter = 'result', d[9], d[10], 'query_traps'
+        end
       end
-    end
-    if counter ~= '' then redis.call('HINCRBY', KEYS[11], counter, 1) end
-    local depth = ''
-    if kind == 'page' or kind == 'seed' then
-      local scheduled = tonumber(redis.call('HGET', KEYS[11], 'pages_scheduled') or '0')
-      if kind == 'page' and scheduled >= tonumber(ARGV[4]) then
-        redis.call('HINCRBY', KEYS[11], 'pages_not_crawled_max_pages', 1)
-        kind = 'check'
+      if counter ~= '' then count(counter, 1) end
+      local depth = ''
+      if kind == 'page' or kind == 'seed' then
+        if kind == 'page' and scheduled >= tonumber(ARGV[4]) then
+          count('pages_not_crawled_max_pages', 1)
+          kind = 'check'
+        else
+          scheduled = scheduled + 1
+          count('pages_scheduled', 1)
+          if qpath ~= '' then taken[qpath] = taken[qpath] + 1; count('queries:' .. qpath, 1) end
+          kind = 'page'
+          depth = tostring(d[4])
+          if d[4] > deepest then deepest = d[4] end
+        end
+      end
+      hset(3, d[1], d[2] .. ':' .. depth .. ':' .. seq)
+      if kind == 'result' then
+        hset(4, d[1], result)
+        if problem_ == 1 then mark(d[1], true) end
       else
-        redis.call('HINCRBY', KEYS[11], 'pages_scheduled', 1)
-        if qpath ~= '' then redis.call('HINCRBY', KEYS[16], qpath, 1) end
-        kind = 'page'
-        depth = tostring(d[4])
+        xadd(kind, d[1], d[4])
       end
     end
-    redis.call('HSET', KEYS[3], d[1], d[2] .. ':' .. depth .. ':' .. seq)
-    if kind == 'result' then
-      redis.call('HSET', KEYS[4], d[1], result)
-      if problem == 1 then redis.call('SADD', KEYS[5], d[1]) end
-    else
-      xadd(kind, d[1], d[4])
-    end
   end
+  for _, t in ipairs(p.tasks) do xadd(t[1], t[2], t[3]) end
+  for _, h in ipairs(p.hashes) do hset(h[1], h[2], h[3]) end
+  for _, s in ipairs(p.sets) do sadd(s[1], s[2]) end
 end
-for _, t in ipairs(p.tasks) do xadd(t[1], t[2], t[3]) end
-for _, h in ipairs(p.hashes) do redis.call('HSET', KEYS[h[1]], h[2], h[3]) end
-for _, s in ipairs(p.sets) do redis.call('SADD', KEYS[s[1]], s[2]) end
-if ARGV[3] ~= '' then
-  if redis.call('XACK', KEYS[1], ARGV[2], ARGV[3]) == 1 then
-    redis.call('XDEL', KEYS[1], ARGV[3])
+local function sadd_all(key, members)
+  each_part(members, function(...) redis.call('SADD', key, ...) end)
+end
+sadd_all(KEYS[2], fresh)
+for _, k in ipairs(order) do
+  each_part(hashes[k], function(...) redis.call('HSET', KEYS[k], ...) end)
+end
+for k, members in pairs(sets) do sadd_all(KEYS[k], members) end
+local failed, fine = {}, {}
+for _, url in ipairs(problem_order) do
+  if problem[url] then failed[#failed + 1] = url else fine[#fine + 1] = url end
+end
+sadd_all(KEYS[5], failed)
+each_part(fine, function(...) redis.call('SREM', KEYS[5], ...) end)
+local gone = {}
+for _, a in ipairs(acks) do
+  if redis.call('XACK', KEYS[1], ARGV[2], a[1]) == 1 then
+    gone[#gone + 1] = a[1]
     added = added - 1
+    if a[2] >= 0 then count('pages_at:' .. tostring(a[2]), -1) end
   end
 end
-if added ~= 0 then redis.call('HINCRBY', KEYS[11], 'outstanding', added) end
-return added
+each_part(gone, function(...) redis.call('XDEL', KEYS[1], ...) end)
+if added ~= 0 then count('outstanding', added) end
+-- counters: those the batch changed are read in one command and written in another
+local fields, names_ = {}, {}
+for f, n in pairs(incr) do
+  if f:sub(1, 8) == 'qcapped:' then
+    redis.call('HINCRBY', KEYS[17], f:sub(9), n)
+  elseif f:sub(1, 8) == 'queries:' then
+    redis.call('HINCRBY', KEYS[16], f:sub(9), n)
+  elseif n ~= 0 then
+    names_[#names_ + 1] = f
+  end
+end
+local value, unread = {}, {}
+for _, f in ipairs(names_) do
+  if known_value[f] ~= nil then value[f] = known_value[f] + incr[f] else unread[#unread + 1] = f end
+end
+if #unread > 0 then
+  local now = redis.call('HMGET', C, unpack(unread))
+  for i, f in ipairs(unread) do value[f] = tonumber(now[i] or '0') + incr[f] end
+end
+for _, f in ipairs(names_) do
+  fields[#fields + 1] = f
+  fields[#fields + 1] = value[f]
+end
+-- the level: the lowest depth whose pages are not all done; a page deeper than it waits
+local level = tonumber(state[3] or '0')
+local deep = tonumber(state[4] or '-1')
+if deepest > deep then
+  deep = deepest
+  fields[#fields + 1] = 'deepest'
+  fields[#fields + 1] = deep
+end
+local was = level
+while level < deep do
+  local left = value['pages_at:' .. level]
+  if left == nil then left = tonumber(redis.call('HGET', C, 'pages_at:' .. level) or '0') end
+  if left > 0 then break end
+  level = level + 1
+end
+if level ~= was then fields[#fields + 1] = 'level'; fields[#fields + 1] = level end
+if #fields > 0 then redis.call('HSET', C, unpack(fields)) end
+return {added, level}
 """
 
 # A page that redirects inside the scope is parsed as its target, once: the first task to
@@ -268,13 +387,25 @@ class TaskQueue:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def commit(self, commit: Commit, ack: str = "") -> int:
+    async def commit(self, commit: Commit, ack: Task | None = None) -> int:
         """Write ``commit`` and acknowledge task ``ack`` atomically; returns tasks added."""
-        added = await self._commit(
+        added, _ = await self.commit_many([(commit.payload(), ack)])
+        return added
+
+    async def commit_many(self, batch: Sequence[tuple[str, Task | None]]) -> tuple[int, int]:
+        """Write several tasks' commits (their payloads) and acknowledge their tasks in one
+        atomic step; returns the tasks added and the run's level (pages deeper wait)."""
+        payload = "[" + ",".join(commit for commit, _ in batch) + "]"
+        acks = [[task.id, page_depth(task)] for _, task in batch if task is not None]
+        added, level = await self._commit(
             keys=self._commit_keys,
-            args=[commit.payload(), GROUP, ack, self._max_pages, self._max_queries],
+            args=[payload, GROUP, dumps(acks), self._max_pages, self._max_queries],
         )
-        return int(added)
+        return int(added), int(level)
+
+    async def level(self) -> int:
+        """The lowest depth whose pages are not all done (see COMMIT_LUA)."""
+        return int(await self._redis.hget(self.keys.counters, "level") or 0)
 
     async def claim_redirect(self, target: str, owner: str, result: CheckResult) -> bool:
         keys = self.keys
@@ -324,6 +455,111 @@ class TaskQueue:
     async def outstanding(self) -> int:
         value = await self._redis.hget(self.keys.counters, "outstanding")
         return int(value or 0)
+
+
+class CommitWriter:
+    """A worker's commits, written in groups, and the breadth-first order they report.
+
+    Group commit: the commits of tasks that finish while a write is on its way go together
+    in the next one (one round trip and one script call for several tasks, up to
+    MAX_BATCH_TASKS or MAX_BATCH_BYTES); a lone task is written at once, so nothing waits
+    for a batch to fill. A task counts as done when its write has returned.
+
+    Each write answers with the run's level (COMMIT_LUA): a page task deeper than it is
+    held here, leased, until the level reaches it (see :func:`runnable`).
+    """
+
+    def __init__(self, queue: TaskQueue) -> None:
+        self._queue = queue
+        self._waiting: list[tuple[str, Task | None, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.level = 0
+        self.held: dict[str, Task] = {}  # page tasks deeper than the level, by entry id
+        self._stuck_since = 0.0  # since when only held tasks are in hand (0: not so)
+
+    async def commit(self, commit: Commit, task: Task | None) -> None:
+        """Write ``commit`` (acknowledging ``task``) with whatever else is waiting."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((commit.payload(), task, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await future
+
+    def writing(self) -> list[asyncio.Task[None]]:
+        """The write under way, if any (for a worker that stops)."""
+        return [self._writer] if self._writer is not None and not self._writer.done() else []
+
+    def runnable(self, tasks: list[Task]) -> list[Task]:
+        """Of ``tasks`` and those held, the ones that may start now; the rest are held."""
+        ready = [task for task in self.held.values() if runnable(task, self.level)]
+        for task in ready:
+            del self.held[task.id]
+        for task in tasks:
+            if runnable(task, self.level):
+                ready.append(task)
+            else:
+                self.held[task.id] = task
+        if ready:
+            self._stuck_since = 0.0
+        return ready
+
+    def holding(self, idle: bool) -> int:
+        """How many read slots the held tasks take. A worker with nothing else in hand
+        (``idle``) for STUCK_AFTER seconds reads on regardless: the level's own pages may be
+        behind them in the stream (a dead worker's task put back at its end)."""
+        if not idle or not self.held:
+            self._stuck_since = 0.0
+            return len(self.held)
+        now = time.monotonic()
+        if not self._stuck_since:
+            self._stuck_since = now
+        return 0 if now - self._stuck_since >= STUCK_AFTER else len(self.held)
+
+    async def refresh(self, wait: float) -> None:
+        """Wait ``wait`` seconds, then read the level (a worker with only held tasks)."""
+        await asyncio.sleep(wait)
+        self.level = max(self.level, await self._queue.level())
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, size = 0, 0
+            for payload, _, _ in self._waiting:
+                if batch and (batch >= MAX_BATCH_TASKS or size + len(payload) > MAX_BATCH_BYTES):
+                    break
+                batch += 1
+                size += len(payload)
+            taken, self._waiting = self._waiting[:batch], self._waiting[batch:]
+            try:
+                _, level = await self._queue.commit_many([(p, task) for p, task, _ in taken])
+            except BaseException as exc:  # Redis lost, or the worker stops: say so to all
+                cancelled = isinstance(exc, asyncio.CancelledError)
+                for _, _, future in taken + self._waiting:
+                    if future.done():
+                        continue
+                    if cancelled:
+                        future.cancel()
+                    else:
+                        future.set_exception(exc)
+                self._waiting = []
+                if cancelled:
+                    raise
+                return
+            self.level = max(self.level, level)
+            for _, _, future in taken:
+                if not future.done():  # its task was cancelled meanwhile: written anyway
+                    future.set_result(None)
+
+
+def page_depth(task: Task) -> int:
+    """A page task's depth, -1 for other tasks: what its ack takes off the level counts."""
+    return task.depth if task.kind == "page" else -1
+
+
+def runnable(task: Task, level: int) -> bool:
+    """Whether a task may start now: breadth first, a page waits until every page less
+    deep is done (its depth at most the run's level), so it is found first by the page
+    nearest to the start, as in a single run (linkcheck.frontier)."""
+    return task.kind != "page" or task.depth <= level
 
 
 def _stream_entries(reply: Any) -> list[tuple[str, dict[str, str]]]:

@@ -37,7 +37,7 @@ from linkcheck.distributed.heartbeat import LEFT, WORKING, Heartbeats, beat_ever
 from linkcheck.distributed.keys import DEFAULT_WAIT, valid_run_id
 from linkcheck.distributed.pipeline import TaskPipeline
 from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
-from linkcheck.distributed.queue import Task, TaskQueue
+from linkcheck.distributed.queue import CommitWriter, Task, TaskQueue
 from linkcheck.distributed.runs import (
     JOINABLE,
     OVER,
@@ -94,6 +94,8 @@ class Worker:
         self._role = role
         self._lease_ms = max(1, round(info.lease * 1000))
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        # commits written in groups; page tasks deeper than the run's level held (leased)
+        self._commits = CommitWriter(queue)
         self._pausing = 0  # tasks in hand waiting for their recheck (holding no slot)
         self._freed = asyncio.Event()  # set when a task starts such a wait
         self._stopping = asyncio.Event()
@@ -115,7 +117,7 @@ class Worker:
             # Redis client can be swallowed there, so the heartbeat also watches a flag,
             # and nothing here waits for the tasks without a bound.
             self._stopping.set()
-            pending = [heartbeat, *self._inflight.values()]
+            pending = [heartbeat, *self._inflight.values(), *self._commits.writing()]
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending, timeout=STOP_GRACE)
@@ -128,19 +130,22 @@ class Worker:
         claim_every = max(0.2, self._info.lease / 4)
         while True:
             self._reap()
+            held = self._commits.holding(idle=not self._inflight)
             free = self._capacity - self._busy
             tasks: list[Task] = []
             now = time.monotonic()
             if free > 0 and now - last_claim >= claim_every:
                 last_claim = now
                 tasks = await self._reclaimed(free)
-            if free - len(tasks) > 0:
-                block = None if tasks else (IDLE_BLOCK_MS if not self._inflight else BUSY_BLOCK_MS)
-                read = await self._queue.read(self.name, free - len(tasks), block)
+            if free - held - len(tasks) > 0:
+                idle = not self._inflight and not self._commits.held
+                block = None if tasks else (IDLE_BLOCK_MS if idle else BUSY_BLOCK_MS)
+                read = await self._queue.read(self.name, free - held - len(tasks), block)
                 tasks += await self._not_poison(read, {})
+            tasks = self._commits.runnable(tasks)  # breadth first: deeper pages wait
             for task in tasks:
                 self._inflight[task.id] = asyncio.create_task(self._do(task))
-            if not tasks and not self._inflight:
+            if not tasks and not self._inflight and not self._commits.held:
                 if await self._over():
                     return
                 last_state = time.monotonic()
@@ -148,7 +153,9 @@ class Worker:
                 last_state = time.monotonic()
                 if await self._over(stopping_only=True):
                     return
-            if self._busy >= self._capacity:
+            if not tasks and not self._inflight and self._commits.held:
+                await self._commits.refresh(BUSY_BLOCK_MS / 1000)  # the level's pages: elsewhere
+            elif self._busy >= self._capacity or (free - held <= 0 and self._inflight):
                 self._freed.clear()
                 freed = asyncio.ensure_future(self._freed.wait())
                 try:
@@ -174,7 +181,7 @@ class Worker:
 
     async def _do(self, task: Task) -> None:
         commit = await self._pipeline.run(task, self._pause)
-        await self._queue.commit(commit, ack=task.id)
+        await self._commits.commit(commit, task)
         self._pipeline.committed(commit)
         self.tasks_done += 1
         if task.kind == "page":
@@ -210,7 +217,7 @@ class Worker:
             times = deliveries.get(task.id, 1) + task.tries
             if delivered_too_often(times):
                 log.warning("giving up on %s %s after %d tries", task.kind, task.url, times)
-                await self._queue.commit(self._pipeline.gave_up(task, times), ack=task.id)
+                await self._queue.commit(self._pipeline.gave_up(task, times), ack=task)
             else:
                 kept.append(task)
         return kept
@@ -239,7 +246,7 @@ class Worker:
                 await asyncio.wait_for(self._stopping.wait(), every)
                 return
             await self._record(WORKING)
-            await self._queue.renew(self.name, list(self._inflight))
+            await self._queue.renew(self.name, [*self._inflight, *self._commits.held])
             reaped = await self._beats.reap()
             if reaped.workers:
                 log.warning(
