@@ -12,6 +12,12 @@ only by the commit whose ``SADD`` added it to the seen-set, so a task done twice
 worker was presumed dead) writes the same keys again and enqueues nothing new. The
 ``outstanding`` counter (entries added minus entries acknowledged) reaches 0 exactly when
 the crawl is done: only a commit can add work, and it acknowledges its own task at once.
+
+A worker writes the commits of the tasks that finish together in one script call
+(:class:`CommitWriter`), each batch all or nothing as one task's was. The same script keeps
+the run's *level*, the lowest depth whose page tasks are not all done, and a page task
+deeper than it waits in its worker: pages are crawled breadth first, as a single run's
+frontier does, so a page's depth is its shortest path's.
 """
 
 from __future__ import annotations
