@@ -71,15 +71,18 @@ def _head(run: RunResult) -> dict[str, Any]:
             "config": run.config_summary,
         },
         "counts": {**counts, "total": sum(counts.values())},
-        "findings": [
-            f.to_dict()
-            for f in sorted(run.findings, key=lambda f: (f.severity != "error", f.page, f.line))
-        ],
     }
 
 
-def _pages(run: RunResult) -> list[dict[str, Any]]:
-    return [page.to_dict() for page in sorted(run.pages, key=lambda page: page.url)]
+def _findings(run: RunResult) -> Iterator[bytes]:
+    """The findings as one compact JSON array, as ``orjson.dumps`` of their list writes it,
+    a finding at a time: a large site has one or more per page (a list of their dicts, and
+    its JSON at once, were a 50,000-page report's peak)."""
+    findings = sorted(run.findings, key=lambda f: (f.severity != "error", f.page, f.line))
+    yield b"["
+    for index, finding in enumerate(findings):
+        yield (b"," if index else b"") + orjson.dumps(finding.to_dict())
+    yield b"]"
 
 
 def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[bytes]:
@@ -87,13 +90,16 @@ def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[b
     yield b"{\n"
     for key, value in _head(run).items():
         yield b"  %b: %b,\n" % (orjson.dumps(key), orjson.dumps(value))
-    yield b'  "links": [\n'
+    yield b'  "findings": '
+    yield from _findings(run)
+    yield b',\n  "links": [\n'
     yield from _link_lines(run, sorted_links(run))
     yield b'  ],\n  "pages": [\n'
-    pages = _pages(run)
+    pages = sorted(run.pages, key=lambda page: page.url)
+    last = len(pages) - 1
     for index, page in enumerate(pages):
-        separator = b",\n" if index < len(pages) - 1 else b"\n"
-        yield b"    " + orjson.dumps(page) + separator
+        separator = b",\n" if index < last else b"\n"
+        yield b"    " + orjson.dumps(page.to_dict()) + separator
     yield b"  ]\n}\n"
 
 
