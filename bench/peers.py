@@ -576,7 +576,8 @@ def parse_wget2(site: Site, out: Path, stdout: Path) -> Parsed:
 
 def parse_lychee(site: Site, out: Path, stdout: Path) -> Parsed:
     """Without -v its JSON lists only problems: broken links, but no page or URL counts.
-    With ``--include-fragments`` a missing fragment is an error "Cannot find fragment"."""
+    With ``--include-fragments`` a missing fragment is an error "Cannot find fragment" (or
+    "Error (cached)" with no status code)."""
     report = json.loads((out / "lychee.json").read_text(encoding="utf-8"))
     verbose = bool(report.get("detailed_stats")) or bool(report.get("success_map"))
     checked: set[str] = set()
@@ -592,7 +593,12 @@ def parse_lychee(site: Site, out: Path, stdout: Path) -> Parsed:
                 checked.add(url)
                 status = e.get("status") or {}
                 text = status.get("text", "") if isinstance(status, dict) else str(status)
-                if key == "error_map" and "fragment" in text.lower() and "#" in raw:
+                # "Cannot find fragment", or "Error (cached)" without an HTTP status: its
+                # cache answers a URL#id with the verdict of another #id of the same page
+                fragment = "fragment" in text.lower() or (
+                    isinstance(status, dict) and "code" not in status
+                )
+                if key == "error_map" and "#" in raw and fragment:
                     fragments.add(site.normalise_fragment(raw))
                 elif key in ("error_map", "timeout_map"):
                     broken.add(url)

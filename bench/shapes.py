@@ -6,7 +6,7 @@ a page. A checker tuned on it can lose on another, so ``peers.py --shapes`` runs
 each of these:
 
 - ``guide``: ``gensite.py`` as it is (2,000 pages);
-- ``docs``: long pages (50-200 KB), a tree 8+ folders deep, ~90 ``id``s a page and many
+- ``docs``: long pages (50-200 KB), a tree 8+ folders deep, ~120 ``id``s a page and many
   ``#fragment`` links, to headings and paragraphs of other pages and of the page itself; some
   name an id the target lacks (planted), a few pages are missing or moved;
 - ``blog``: little shared nav (3 links), ~6 external links a post, ~1.5 new external URLs per
