@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from linkcheck.config import DEFAULT_CACHE_PATH
+from linkcheck.config import DEFAULT_CACHE_PATH, ConfigError
 from linkcheck.outcome import ExitCode, Outcome
 from linkcheck.store import Store, StoreError
 
@@ -118,3 +119,22 @@ run_id_option = click.option(
     metavar="ID",
     help="The run to use (default: the run most recently started on this Redis).",
 )
+
+
+def check_seconds(option: str, value: float | None, *, zero: bool = False) -> None:
+    """A duration option that is not a finite number above 0 (or from 0, ``zero``) is the
+    user's one-line ConfigError. Click's FloatRange lets ``nan`` and ``inf`` through."""
+    if value is None:
+        return
+    problem = seconds_problem(value, zero=zero)
+    if problem is not None:
+        raise ConfigError(f"{option} {value}: {problem}")
+
+
+def seconds_problem(value: float, *, zero: bool = False) -> str | None:
+    """What is wrong with ``value`` as a duration, or None (pure: table-tested)."""
+    if not math.isfinite(value):
+        return "is not a finite number of seconds"
+    if value < 0 or (value == 0 and not zero):
+        return "must be more than 0 seconds" if not zero else "must be 0 seconds or more"
+    return None

@@ -1,7 +1,9 @@
 """``python -m linkcheck.distributed coordinator``: run a distributed check, write its reports.
 
-``linkcheck run --redis URL`` is the command for users; this one has the options the tests
-and bench/distributed.py need besides (``--lease``, ``--no-work``, ``--timings``).
+``linkcheck run --redis URL`` is the command for users, with the same distributed options
+(``--lease``, ``--grace``, ``--no-work``). This one is for the tests and bench/distributed.py:
+``--timings`` besides, and ``--run ID`` names a new run as well as continuing one (workers can
+then be started first, with the same ``--run``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import click
 
 from linkcheck.cli.common import (
+    check_seconds,
     fail,
     internal_error,
     redis_option,
@@ -38,7 +41,7 @@ from linkcheck.outcome import ExitCode
 @click.option("--allow-private", is_flag=True, default=None)
 @click.option(
     "--lease",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
     default=DEFAULT_LEASE,
     show_default=True,
     metavar="SECONDS",
@@ -46,7 +49,7 @@ from linkcheck.outcome import ExitCode
 )
 @click.option(
     "--grace",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
     default=DEFAULT_GRACE,
     show_default=True,
     metavar="SECONDS",
@@ -80,6 +83,8 @@ def coordinator(
     setup_logging(verbose, quiet)
     phases: dict[str, float] = {}
     try:
+        check_seconds("--lease", lease)
+        check_seconds("--grace", grace)
         config = with_overrides(
             load_config(config_path),
             start_urls=list(start_urls) or None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ import click
 from linkcheck.cli.common import (
     REDIS_ENV,
     SafePath,
+    check_seconds,
     exit_codes_help,
     explain,
     fail,
@@ -35,6 +37,7 @@ from linkcheck.config import (
     load_config,
     with_overrides,
 )
+from linkcheck.distributed.keys import DEFAULT_GRACE, DEFAULT_LEASE
 from linkcheck.local import describe, folder_argument_problem, local_site
 from linkcheck.models import RunResult
 from linkcheck.outcome import judge
@@ -161,7 +164,27 @@ from linkcheck.runner import run_check
     "--run",
     "run_id",
     metavar="ID",
-    help="With --redis: the run's id; the id of an unfinished run continues it.",
+    help="With --redis: continue the run ID (after an outage, Ctrl-C, max_duration). A run "
+    "Redis no longer holds is an error, not a new start.",
+)
+@click.option(
+    "--lease",
+    type=float,
+    metavar="SECONDS",
+    help="With --redis, a new run: how long a task stays with a worker that stopped renewing "
+    f"it before another takes it over. Default: {DEFAULT_LEASE:g}.",
+)
+@click.option(
+    "--grace",
+    type=float,
+    metavar="SECONDS",
+    help="With --redis, a new run: how long a worker may miss its heartbeats before it is "
+    f"declared dead and its tasks go back in the queue. Default: {DEFAULT_GRACE:g}.",
+)
+@click.option(
+    "--no-work",
+    is_flag=True,
+    help="With --redis: only coordinate and write the reports; the workers do every task.",
 )
 @click.option(
     "--resume",
@@ -202,6 +225,9 @@ def run(
     fail_on: tuple[str, ...],
     redis_url: str | None,
     run_id: str | None,
+    lease: float | None,
+    grace: float | None,
+    no_work: bool,
     resume: bool,
     no_cache: bool,
     compare: str | None,
@@ -244,10 +270,11 @@ def run(
             click.echo(describe(local_site(config)), err=True)
         previous = load_saved_run(compare, occurrences=False) if compare else None
         progress = None if quiet else ProgressLine()
-        if run_id and not redis_url:
-            raise ConfigError("--run needs --redis")
+        distributed = Distributed(run_id, lease, grace, no_work)
+        if not redis_url and distributed.named():
+            raise ConfigError(f"{distributed.named()} needs --redis")
         if redis_url:
-            result = _run_distributed(config, redis_url, run_id, resume, quiet, progress)
+            result = _run_distributed(config, redis_url, distributed, resume, quiet, progress)
         else:
             result = run_check(
                 config,
@@ -269,10 +296,30 @@ def run(
     sys.exit(explain(judge(result, config.report.fail_on)))
 
 
+@dataclass(frozen=True, slots=True)
+class Distributed:
+    """The options that only a distributed run (--redis) takes."""
+
+    run_id: str | None
+    lease: float | None
+    grace: float | None
+    no_work: bool
+
+    def named(self) -> str:
+        """The first of these options given, for "needs --redis" ('' when none is)."""
+        given = (
+            ("--run", self.run_id is not None),
+            ("--lease", self.lease is not None),
+            ("--grace", self.grace is not None),
+            ("--no-work", self.no_work),
+        )
+        return next((name for name, used in given if used), "")
+
+
 def _run_distributed(
     config: Config,
     redis_url: str,
-    run_id: str | None,
+    options: Distributed,
     resume: bool,
     quiet: bool,
     progress: ProgressLine | None,
@@ -280,14 +327,26 @@ def _run_distributed(
     """Coordinate a run shared with workers through Redis (docs/distributed.md)."""
     if resume:
         raise ConfigError("--resume is for single runs; with --redis, continue a run with --run ID")
+    check_seconds("--lease", options.lease)
+    check_seconds("--grace", options.grace)
     # Imported here: a single run should not load Redis's client and the coordinator.
     from linkcheck.distributed import display_url, new_run_id, run_distributed
 
-    run_id = run_id or new_run_id()
+    run_id = options.run_id or new_run_id()
     if not quiet:
         click.echo(
             f"distributed run {run_id}: start workers with "
             f"`linkcheck worker --redis {display_url(redis_url)} --run {run_id}`",
             err=True,
         )
-    return run_distributed(config, redis_url, run_id=run_id, progress=progress, handle_signals=True)
+    return run_distributed(
+        config,
+        redis_url,
+        run_id=run_id,
+        resume=options.run_id is not None,  # --run continues: a lost run is no new start
+        progress=progress,
+        handle_signals=True,
+        work=not options.no_work,
+        lease=DEFAULT_LEASE if options.lease is None else options.lease,
+        grace=DEFAULT_GRACE if options.grace is None else options.grace,
+    )

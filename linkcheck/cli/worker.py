@@ -8,6 +8,7 @@ import sys
 import click
 
 from linkcheck.cli.common import (
+    check_seconds,
     fail,
     internal_error,
     redis_option,
@@ -60,6 +61,7 @@ def worker(
 
     setup_logging(verbose, quiet)
     try:
+        check_seconds("--wait", wait, zero=True)
         summary = asyncio.run(
             run_worker(
                 redis_url,

@@ -9,6 +9,8 @@ run is idempotent (see :mod:`linkcheck.distributed.queue`).
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +35,11 @@ from yarl import URL
 from linkcheck.config import ConfigError
 
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
+# seconds for Redis's first answer: TLS spoken to a plain Redis gets no answer at all (it waits
+# for the end of a line), so without this bound the mismatch would take CONNECT_TIMEOUT per try
+START_TIMEOUT = 2.0
+PROBE_TIMEOUT = 1.0  # seconds for the probe that says why the first answer did not come
+DEFAULT_PORT = 6379
 RETRIES = 4  # ~2.4 s of back-off in all: rides out a blip, not an outage
 SCHEMES = ("redis", "rediss", "unix")
 
@@ -81,11 +88,11 @@ async def connect(url: str) -> AsyncIterator[aioredis.Redis]:
         raise DistributedError(f"--redis {display_url(url)}: {exc}") from None
     try:
         try:
-            await client.ping()
-        except RedisError as exc:
-            raise DistributedError(
-                f"cannot reach Redis at {display_url(url)}: {describe(exc)}"
-            ) from None
+            async with asyncio.timeout(START_TIMEOUT):
+                await client.ping()
+        except (RedisError, TimeoutError) as exc:
+            why = await tls_mismatch(url) or describe(exc)
+            raise DistributedError(f"cannot reach Redis at {display_url(url)}: {why}") from None
         client.set_retry(Retry(ExponentialBackoff(cap=1.0, base=0.1), RETRIES))
         yield client
     finally:
@@ -121,5 +128,57 @@ def describe(exc: BaseException) -> str:
     """One short line: redis-py's messages can span lines and repeat the address."""
     if isinstance(exc, AuthenticationError):
         return "authentication failed (check the password in the URL)"
+    if type(exc) is TimeoutError:  # asyncio's: START_TIMEOUT ran out
+        return f"no answer within {START_TIMEOUT:g} s"
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
+
+
+async def tls_mismatch(url: str) -> str | None:
+    """Why the first answer did not come when the URL's scheme and the server disagree on
+    TLS: ``rediss://`` to a Redis that answers in plain text, or ``redis://`` to one that
+    completes a TLS handshake; None otherwise. Asked only after a failure: one short probe,
+    which carries no password."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return None
+    scheme, host = parsed.scheme.lower(), parsed.host
+    if scheme not in ("redis", "rediss") or not host:
+        return None
+    port = parsed.port or DEFAULT_PORT
+    if scheme == "rediss" and await _answers_plain(host, port):
+        return "it answers without TLS: use redis:// (or turn TLS on in Redis)"
+    if scheme == "redis" and await _speaks_tls(host, port):
+        return "it expects TLS: use rediss://"
+    return None
+
+
+async def _answers_plain(host: str, port: int) -> bool:
+    """Whether a plain-text PING gets a Redis reply (``+PONG``, or an error such as NOAUTH)."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                writer.write(b"PING\r\n")
+                await writer.drain()
+                first = await reader.read(1)
+            finally:
+                writer.close()
+    except (OSError, TimeoutError):
+        return False
+    return first in (b"+", b"-")
+
+
+async def _speaks_tls(host: str, port: int) -> bool:
+    """Whether a TLS handshake (certificate not checked: this only asks) succeeds."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            _, writer = await asyncio.open_connection(host, port, ssl=context)
+            writer.close()
+    except (OSError, TimeoutError):
+        return False
+    return True

@@ -41,6 +41,7 @@ from linkcheck.distributed.connection import (
     redis_failure,
 )
 from linkcheck.distributed.heartbeat import REAP_EVERY, Heartbeats
+from linkcheck.distributed.identity import RunGuard, lost_state
 from linkcheck.distributed.keys import DEFAULT_GRACE, DEFAULT_LEASE, new_run_id, valid_run_id
 from linkcheck.distributed.pipeline import TaskPipeline
 from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
@@ -48,6 +49,7 @@ from linkcheck.distributed.queue import Commit, TaskQueue
 from linkcheck.distributed.runs import (
     DONE,
     FINISHING,
+    KEEP_DAYS,
     RUNNING,
     STOPPED,
     RunInfo,
@@ -72,6 +74,7 @@ log = logging.getLogger(__name__)
 
 MONITOR_EVERY = 0.1  # seconds between looks at the queue
 REFRESH_EVERY = 600.0  # seconds between pushes of the run's expiry while it runs
+CHECK_EVERY = 1.0  # seconds between checks that Redis still holds the run
 
 
 class CoordinatorOptions(TypedDict, total=False):
@@ -85,6 +88,7 @@ class CoordinatorOptions(TypedDict, total=False):
     lease: float
     grace: float
     timings: dict[str, float] | None
+    resume: bool
 
 
 def run_distributed(
@@ -105,6 +109,7 @@ async def run_coordinator(
     lease: float = DEFAULT_LEASE,
     grace: float = DEFAULT_GRACE,
     timings: dict[str, float] | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Run (or resume, given the ``run_id`` of an unfinished run) a check shared by workers.
 
@@ -114,8 +119,12 @@ async def run_coordinator(
     declared dead and its tasks are put back in the queue (a new run's setting too;
     linkcheck.distributed.heartbeat). ``timings``, when given, is filled with the seconds
     spent per phase.
+    ``resume=True`` only continues: a ``run_id`` that Redis does not hold is an error, not a
+    new run (``linkcheck run --run ID``); otherwise a ``run_id`` names a new run, or
+    continues the one Redis holds.
     Raises :class:`DistributedError` (a ConfigError: one line, exit code 2) when Redis is
-    unreachable or lost; the run can then be resumed with its id.
+    unreachable or lost (the run can then be resumed with its id), or when Redis no longer
+    holds the run's state (linkcheck.distributed.identity: it cannot be).
     """
     if config.local.root:
         raise ConfigError(
@@ -139,7 +148,7 @@ async def run_coordinator(
         # run's, as in runner.run_check_async (models.run_tables)
         with run_tables():
             async with connect(redis_url) as redis:
-                coordinator = _Coordinator(redis, config, baseline, store, timings)
+                coordinator = _Coordinator(redis, config, baseline, store, timings, resume)
                 try:
                     return await coordinator.run(
                         run_id,
@@ -150,6 +159,9 @@ async def run_coordinator(
                         handle_signals=handle_signals,
                     )
                 except Exception as exc:
+                    gone = lost_state(exc, coordinator.run_id)
+                    if gone is not None:
+                        raise DistributedError(str(gone)) from None
                     lost = redis_failure(exc)
                     if lost is None:
                         raise
@@ -171,8 +183,11 @@ class _Coordinator:
         baseline: Baseline,
         store: Store | None,
         timings: dict[str, float] | None,
+        resume: bool = False,
     ) -> None:
         self._redis = redis
+        self._resume = resume  # only continue a run Redis holds
+        self._guard: RunGuard | None = None  # set once the run is open
         self._config = config
         self._baseline = baseline
         self._store = store
@@ -208,6 +223,7 @@ class _Coordinator:
                 keys,
                 max_pages=config.crawl.max_pages,
                 max_queries_per_path=config.crawl.max_queries_per_path,
+                token=info.token,
             )
             if not info.seeded:
                 await self._seed(queue)
@@ -226,6 +242,7 @@ class _Coordinator:
             if ending.out_of_time:
                 await set_status(self._redis, keys, STOPPED)
             if not restored:  # stopped before the crawl was complete: report what was done
+                await self._check()
                 await assemble(self._redis, keys, crawler.state, soft_404=config.checks.soft_404)
         if progress is not None:
             progress(crawler.stats)
@@ -250,6 +267,13 @@ class _Coordinator:
         key = checkpoint_key(config)
         self.run_id = run_id or new_run_id()
         info = await load_run(self._redis, self.run_id)
+        if info is None and self._resume:
+            raise DistributedError(
+                f"no run {self.run_id} in Redis: it was lost (Redis restarted without "
+                "persistence, or failed over to a replica that was behind), its keys expired "
+                f"{KEEP_DAYS} days after it ended, or the id is wrong; a lost run cannot be "
+                "continued: start a new run without --run"
+            )
         if info is None:
             started = datetime.now(UTC)
             created = await create_run(
@@ -267,8 +291,11 @@ class _Coordinator:
                 raise DistributedError(f"run {self.run_id} was just started by someone else")
             log.info("run %s created", self.run_id)
             await TaskQueue(self._redis, info.keys, max_pages=1).create_group()
+            self._guard = RunGuard(self._redis, info.keys, info.token)
             return info
         check_schema(info)
+        self._guard = RunGuard(self._redis, info.keys, info.token)
+        await self._guard.check()  # still the run it was (not one Redis lost and half-rebuilt)
         if info.config_key != key:
             raise DistributedError(
                 f"run {self.run_id} was started with other settings (start URLs, [crawl], "
@@ -318,10 +345,10 @@ class _Coordinator:
                 await self._monitor(queue, info)
         crawled = time.monotonic()
         self._timings["crawl"] = crawled - began
+        await self._check()
         await set_status(self._redis, info.keys, FINISHING)
-        await assemble(
-            self._redis, info.keys, crawler.state, soft_404=self._config.checks.soft_404
-        )
+        await assemble(self._redis, info.keys, crawler.state, soft_404=self._config.checks.soft_404)
+        await self._check()  # what was read is the run's, whole
         restored.append(True)
         assembled = time.monotonic()
         self._timings["assemble"] = assembled - crawled
@@ -337,7 +364,7 @@ class _Coordinator:
         """Until no task is left anywhere, the run's expiry pushed forward and the tasks of
         dead workers put back in the queue (linkcheck.distributed.heartbeat)."""
         beats = Heartbeats(self._redis, info.keys, info.grace)
-        last_refresh = last_reap = 0.0
+        last_refresh = last_reap = last_check = 0.0
         while True:
             now = time.monotonic()
             if now - last_refresh >= REFRESH_EVERY:
@@ -353,6 +380,15 @@ class _Coordinator:
                         info.grace,
                         reaped.tasks,
                     )
+            if now - last_check >= CHECK_EVERY:
+                last_check = now
+                await self._check()
             if await queue.outstanding() <= 0:
+                await self._check()  # an empty Redis has no work left either
                 return
             await asyncio.sleep(MONITOR_EVERY)
+
+    async def _check(self) -> None:
+        """Raise StateLost when Redis no longer holds the run (linkcheck.distributed.identity)."""
+        if self._guard is not None:
+            await self._guard.check()

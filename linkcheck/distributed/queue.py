@@ -70,6 +70,11 @@ COMMIT_LUA = """
 -- of a page task or -1], [4] max_pages, [5] max_queries_per_path. Several tasks' commits are
 -- written in one call: hash fields and set members are gathered per key and written with
 -- one command each, counters are added once, the seen-set is asked once (SMISMEMBER).
+-- [6] the run's identity token (linkcheck.distributed.identity): into a Redis that lost the
+-- run (restarted empty, or another run's state) nothing is written
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[15], 'token') ~= ARGV[6] then
+  return redis.error_reply('LINKCHECK_RUN_LOST')
+end
 local commits = cjson.decode(ARGV[1])
 local acks = cjson.decode(ARGV[3])
 local C = KEYS[11]
@@ -376,9 +381,11 @@ class TaskQueue:
         *,
         max_pages: int,
         max_queries_per_path: int = DEFAULT_MAX_QUERIES_PER_PATH,
+        token: str = "",
     ) -> None:
         self._redis = redis
         self.keys = keys
+        self._token = token  # the run's identity: commits check it (linkcheck.distributed.identity)
         self._max_pages = max_pages
         self._max_queries = max_queries_per_path
         self._commit = redis.register_script(COMMIT_LUA)
@@ -405,7 +412,7 @@ class TaskQueue:
         acks = [[task.id, page_depth(task)] for _, task in batch if task is not None]
         added, level = await self._commit(
             keys=self._commit_keys,
-            args=[payload, GROUP, dumps(acks), self._max_pages, self._max_queries],
+            args=[payload, GROUP, dumps(acks), self._max_pages, self._max_queries, self._token],
         )
         return int(added), int(level)
 

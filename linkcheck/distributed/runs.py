@@ -19,9 +19,11 @@ from redis.typing import EncodableT
 
 from linkcheck._version import __version__
 from linkcheck.distributed.connection import DistributedError
+from linkcheck.distributed.identity import TOKEN_FIELD, new_token
 from linkcheck.distributed.keys import (
     CURRENT_KEY,
     DEFAULT_GRACE,
+    GROUP,
     RUNS_KEY,
     SCHEMA_VERSION,
     RunKeys,
@@ -36,9 +38,12 @@ DONE = "done"
 JOINABLE = frozenset({RUNNING})
 OVER = frozenset({FINISHING, DONE})
 
-_CREATE_LUA = """
+# The run's record and its task queue in one step: a run is never seen without its queue
+# (linkcheck.distributed.identity checks both).
+_CREATE_LUA = f"""
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.pcall('XGROUP', 'CREATE', KEYS[2], '{GROUP}', '0', 'MKSTREAM')
 return 1
 """
 
@@ -56,6 +61,7 @@ class RunInfo:
     seeded: bool
     coordinator: str
     grace: float = DEFAULT_GRACE  # seconds without a heartbeat before a worker is dead
+    token: str = ""  # the run's identity in Redis (linkcheck.distributed.identity)
 
     @property
     def keys(self) -> RunKeys:
@@ -93,6 +99,7 @@ async def load_run(redis: aioredis.Redis, run_id: str) -> RunInfo | None:
         seeded=values.get("seeded") == "1",
         coordinator=values.get("coordinator", ""),
         grace=float(values.get("grace") or DEFAULT_GRACE),
+        token=values.get(TOKEN_FIELD, ""),
     )
 
 
@@ -124,9 +131,11 @@ async def create_run(
         "lease": lease,
         "grace": grace,
         "coordinator": coordinator,
+        TOKEN_FIELD: new_token(),
     }
     args = [str(item) for pair in fields.items() for item in pair]
-    created = await redis.eval(_CREATE_LUA, 1, RunKeys(run_id).meta, *args)
+    keys = RunKeys(run_id)
+    created = await redis.eval(_CREATE_LUA, 2, keys.meta, keys.tasks, *args)
     if created:
         moment = started_at.timestamp()
         await redis.zadd(RUNS_KEY, {run_id: moment})

@@ -34,6 +34,7 @@ from linkcheck.distributed.connection import (
     redis_failure,
 )
 from linkcheck.distributed.heartbeat import LEFT, WORKING, Heartbeats, beat_every
+from linkcheck.distributed.identity import RunGuard, lost_state
 from linkcheck.distributed.keys import DEFAULT_WAIT, valid_run_id
 from linkcheck.distributed.pipeline import TaskPipeline
 from linkcheck.distributed.politeness import ClusterLimiter, PoliteTransport
@@ -46,7 +47,6 @@ from linkcheck.distributed.runs import (
     current_run_id,
     load_run,
     process_name,
-    run_status,
 )
 from linkcheck.distributed.settings import config_from_json
 from linkcheck.http import HttpClient
@@ -104,6 +104,7 @@ class Worker:
         self.links_done = 0
         self.reason = ""
         self._beats = Heartbeats(redis, info.keys, info.grace)
+        self._guard = RunGuard(redis, info.keys, info.token)
         self._joined = 0.0  # server time of the first heartbeat
 
     async def run(self) -> int:
@@ -121,6 +122,9 @@ class Worker:
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending, timeout=STOP_GRACE)
+            for task in pending:  # failures beside the one that ends the worker: not logged
+                if task.done() and not task.cancelled():
+                    task.exception()
         await self._beats.reap(self.name, LEFT)  # what it still holds goes back at once
         await self._record(LEFT)
         return self.tasks_done
@@ -224,10 +228,7 @@ class Worker:
 
     async def _over(self, *, stopping_only: bool = False) -> bool:
         """Whether to leave: the coordinator ended the run, or (idle) no work is left."""
-        status = await run_status(self._redis, self._info.keys)
-        if status is None:
-            self.reason = "the run's data is gone from Redis"
-            return True
+        status = await self._guard.check()  # raises StateLost when Redis lost the run
         if status not in JOINABLE:
             self.reason = f"the run is {status}"
             return True
@@ -304,6 +305,9 @@ async def run_worker(
             try:
                 return await _work(redis, info, name, concurrency)
             except Exception as exc:
+                gone = lost_state(exc, info.run_id)
+                if gone is not None:
+                    raise DistributedError(f"worker {name} stopped: {gone}") from None
                 lost = redis_failure(exc)
                 if lost is None:
                     raise
@@ -349,6 +353,7 @@ async def _work(
             info.keys,
             max_pages=config.crawl.max_pages,
             max_queries_per_path=config.crawl.max_queries_per_path,
+            token=info.token,
         )
         worker = Worker(
             redis,
@@ -379,6 +384,7 @@ async def _join(
             check_schema(info)
             # Without --run a finished current run is not ours: wait for the next one.
             if run_id is not None or info.status in JOINABLE:
+                await RunGuard(redis, info.keys, info.token).check()  # still the run it was
                 return info
         if time.monotonic() >= deadline:
             if run_id is not None:

@@ -324,6 +324,7 @@ def test_a_worker_without_run_joins_the_current_run(redis_server: RedisServer) -
             "schema": SCHEMA_VERSION,
             "status": "running",
             "lease": LEASE,
+            "token": "t",  # the run's identity (linkcheck.distributed.identity)
             "config": config_to_json(make_config("http://127.0.0.1:9/")),
         },
     )
