@@ -7,7 +7,8 @@ seeds a run and returns the same RunResult a single ``run_check`` would; workers
 Module map: ``keys`` (Redis layout), ``connection`` (connect, one-line errors), ``settings``
 (config as JSON), ``queue`` (stream, leases, atomic commits), ``politeness`` (cluster-wide
 per-host limits), ``pipeline`` (one task's work), ``worker``, ``assemble`` (records back
-into a crawl), ``coordinator``, ``status``. The commands are in :mod:`linkcheck.cli`
+into a crawl), ``coordinator``, ``status``, ``identity`` (a run Redis lost is refused).
+The commands are in :mod:`linkcheck.cli`
 (``worker``, ``status``, ``run --redis``; ``coordinator`` for ``python -m linkcheck.distributed``).
 """
 
