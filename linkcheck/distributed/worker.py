@@ -271,7 +271,7 @@ class Worker:
                 "done": self.tasks_done,
                 "pages": self.pages_done,
                 "links": self.links_done,
-                "in_flight": len(self._inflight),
+                "in_flight": len(self._inflight) + len(self._commits.held),
             },
         )
         self._joined = self._joined or now
