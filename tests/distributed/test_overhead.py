@@ -11,7 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from linkcheck.distributed import run_distributed
+from linkcheck.distributed.queue import Task, page_depth, runnable
 from linkcheck.runner import run_check
 from tests.conftest import make_config
 from tests.distributed.harness import (
@@ -139,3 +142,21 @@ def test_a_page_has_the_depth_of_its_shortest_path_in_a_cluster_as_in_a_single_r
             assert site.url("/d/deeper.html") in run.links
             assert site.url("/d/deepest.html") not in run.links
         assert comparable(distributed) == comparable(single)
+
+
+@pytest.mark.parametrize(
+    ("kind", "depth", "level", "starts", "counted"),
+    [
+        ("page", 2, 2, True, 2),  # a page of the level
+        ("page", 3, 2, False, 3),  # deeper: waits for the level
+        ("page", 0, 3, True, 0),  # less deep (a sitemap entry read late): at once
+        ("check", 0, 0, True, -1),  # links and sitemaps never wait, nor count
+        ("sitemaps", 0, 0, True, -1),
+    ],
+)
+def test_which_tasks_wait_for_their_level(
+    kind: str, depth: int, level: int, starts: bool, counted: int
+) -> None:
+    task = Task("1-0", kind, "http://example.com/", depth)
+    assert runnable(task, level) is starts
+    assert page_depth(task) == counted
