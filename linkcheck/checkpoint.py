@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import sys
 import zlib
@@ -59,15 +60,21 @@ def tables_to_state(
     part for the header, and the variants as lines of their own, a chunk at a time (the
     table of a large crawl is big: no whole copy of it is ever made)."""
     tables = tables if tables is not None else current_tables()
-    ends = tables.variants.ends()
-    if sys.byteorder == "big":
-        ends.byteswap()
-    header = {"pages": tables.pages.urls, "variant_ends": base64.b64encode(ends).decode("ascii")}
-    chunks = (
+    # the ends in lines too: a large crawl's (8 bytes a variant) as one base64 value in
+    # the header, copied three times over, was the resume point's peak on a 50k-page site
+    header = {"pages": tables.pages.urls, "variant_ends": ""}
+    variants = (
         {"variants": base64.b64encode(chunk).decode("ascii")}
         for chunk in tables.variants.chunks(_CHUNK)
     )
-    return header, chunks
+    return header, itertools.chain(variants, _ends_lines(tables))
+
+
+def _ends_lines(tables: OccurrenceTables) -> Iterator[dict[str, str]]:
+    for ends in tables.variants.ends_in_chunks(_CHUNK // 8):
+        if sys.byteorder == "big":
+            ends.byteswap()
+        yield {"variant_ends": base64.b64encode(ends).decode("ascii")}
 
 
 class Tables:
@@ -82,7 +89,8 @@ class Tables:
             return
         self.pages = [self.into.pages.number(url) for url in state["pages"]]
         ends = array("Q")
-        ends.frombytes(base64.b64decode(state["variant_ends"]))
+        written = state["variant_ends"]  # base64 in the header, or bytes from decode's lines
+        ends.frombytes(base64.b64decode(written) if isinstance(written, str) else written)
         if sys.byteorder == "big":
             ends.byteswap()
         taken = self.into.variants.add_all(state.get("variants", b""), ends)
@@ -142,6 +150,7 @@ def decode(blob: bytes) -> dict[str, Any]:
     afresh, with a warning, rather than failing)."""
     links: list[Any] = []
     variants = bytearray()
+    ends = bytearray()
     listed: dict[str, list[Any]] = {key: [] for key in LISTED}
     try:
         lines = zlib.decompress(blob).splitlines()
@@ -152,6 +161,8 @@ def decode(blob: bytes) -> dict[str, Any]:
                 links.append(item)
             elif "variants" in item:  # a chunk of the variant table (see tables_to_state)
                 variants += base64.b64decode(item["variants"])
+            elif "variant_ends" in item:  # a chunk of where they end (see tables_to_state)
+                ends += base64.b64decode(item["variant_ends"])
             else:  # a chunk of pages or findings
                 ((key, values),) = item.items()
                 listed[key].extend(values)
@@ -169,4 +180,6 @@ def decode(blob: bytes) -> dict[str, Any]:
     header["links"] = links
     if isinstance(header.get("tables"), dict):
         header["tables"]["variants"] = bytes(variants)
+        if ends:  # in lines of their own (an older resume point has them in the header)
+            header["tables"]["variant_ends"] = bytes(ends)
     return header

@@ -262,6 +262,11 @@ class _VariantTable:
         """Where each packed variant ends in :meth:`chunks`' bytes, end to end."""
         return array("Q", self._ends)
 
+    def ends_in_chunks(self, count: int) -> Iterator[array[int]]:
+        """:meth:`ends`, ``count`` at a time (a copy of one chunk at a time)."""
+        for start in range(0, len(self._ends), count):
+            yield self._ends[start : start + count]
+
     def chunks(self, size: int) -> Iterator[bytes]:
         """The packed variants, ``size`` bytes at a time (a copy of one chunk at a time)."""
         if self._spill is not None:

@@ -146,7 +146,7 @@ async def run_coordinator(
     try:
         # this run's occurrence tables (and its in-process worker's): none of an earlier
         # run's, as in runner.run_check_async (models.run_tables)
-        with run_tables():
+        with run_tables(config.crawl.occurrences_in_memory):
             async with connect(redis_url) as redis:
                 coordinator = _Coordinator(redis, config, baseline, store, timings, resume)
                 try:
