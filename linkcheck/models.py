@@ -534,7 +534,7 @@ class Occurrences(Sequence[Occurrence]):
         """The distinct http(s):// hrefs it is written with (the site-wide consistency
         check's question; one look at each such variant)."""
         variants = self.tables.variants
-        return {variants.href(kind) for kind in variants.absolute(self._kinds)}
+        return {variants.href(kind) for kind in variants.absolute(set(self._kinds))}
 
     def href_counts(self) -> dict[str, int]:
         """How often each href is written, counted without building the occurrences."""
@@ -549,7 +549,7 @@ class Occurrences(Sequence[Occurrence]):
     def fragments(self) -> set[str]:
         """The distinct #fragments used (cheap: one look at each variant that has one)."""
         variants = self.tables.variants
-        return {variants.fragment(kind) for kind in variants.with_fragment(self._kinds)}
+        return {variants.fragment(kind) for kind in variants.with_fragment(set(self._kinds))}
 
     def in_page_order(self) -> list[Occurrence]:
         """The occurrences by page URL, then line: the order every report lists them in."""
