@@ -90,6 +90,18 @@ MECHANISMS = (
         ),
     ),
     Mechanism(
+        "level-order",
+        "pages start level by level, each once the less deep are done (frontier.py): not a "
+        "speed trick but a cost to know (depth = the shortest path, as in a distributed run)",
+        changes=(
+            (
+                "frontier.py",
+                "            if depth is not None and depth > self._level:\n",
+                "            if False:  # bench/mechanisms.py: turned off\n",
+            ),
+        ),
+    ),
+    Mechanism(
         "plain-joins",
         "plain paths resolved by string work instead of yarl (urls._plain_join)",
         changes=(
