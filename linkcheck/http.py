@@ -18,6 +18,7 @@ What this layer guarantees, whatever the server does:
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import socket
@@ -80,6 +81,14 @@ class Failure:
     url: str
     kind: ErrorKind
     message: str
+    # the host's network said no at once (nothing listens on the port, no route to it): a
+    # definite answer, looked at again later (the recheck), not tried again straight away
+    refused: bool = False
+
+
+# connect() errors that are an answer, not a loss on the way (RFC 9293 §3.10.7.3: a RST to a
+# SYN; ICMP unreachable)
+REFUSED_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
 
 
 Outcome = Response | Failure
@@ -320,7 +329,8 @@ def _failure_from(url: str, exc: aiohttp.ClientError) -> Failure:
     elif isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.SocketTimeoutError):
         kind = ErrorKind.TIMEOUT
     elif isinstance(exc, aiohttp.ClientConnectorError):
-        kind = ErrorKind.CONNECT
+        refused = exc.os_error.errno in REFUSED_ERRNOS
+        return Failure(url, ErrorKind.CONNECT, _describe(exc), refused=refused)
     elif isinstance(exc, aiohttp.InvalidURL):
         kind = ErrorKind.INVALID_URL
     elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):

@@ -47,8 +47,10 @@ MIN_ATTEMPT_TIMEOUT = 0.01  # seconds: an attempt the budget has no room for fai
 
 
 def is_transient(outcome: Outcome) -> bool:
+    """Worth another try straight away. A refused connection is not (curl retries it only
+    when told to, lychee never): the recheck looks at it again ``recheck_delay`` later."""
     if isinstance(outcome, Failure):
-        return outcome.kind in TRANSIENT_ERRORS
+        return outcome.kind in TRANSIENT_ERRORS and not outcome.refused
     return outcome.status in TRANSIENT_STATUSES
 
 

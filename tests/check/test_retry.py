@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -29,6 +30,8 @@ from linkcheck.retry import (
     with_retries,
     worth_retrying,
 )
+from tests.conftest import crawl, result
+from tests.server import TestServer, page
 
 URL = "http://example.com/"
 
@@ -136,6 +139,8 @@ def test_asked_too_long(headers: dict[str, str], cap: float, too_long: float | N
         (Response(URL, 404, {"retry-after": "2"}), False),
         (Failure(URL, ErrorKind.TIMEOUT, ""), True),
         (Failure(URL, ErrorKind.DNS, ""), False),
+        (Failure(URL, ErrorKind.CONNECT, ""), True),  # reset on the way
+        (Failure(URL, ErrorKind.CONNECT, "", refused=True), False),
     ],
 )
 def test_worth_retrying(outcome: Response | Failure, worth: bool) -> None:
@@ -226,6 +231,10 @@ def test_url_budget_is_two_timeouts_unless_set(
         (Response(URL, 429, {"retry-after": "25"}), 1, 2, 0.1, 60.0, 0, True, False),  # > cap
         (Response(URL, 429, {"retry-after": "8"}), 1, 2, 0.1, 5.0, 0, True, False),  # > budget
         (Failure(URL, ErrorKind.CONNECT, ""), 1, 2, 19.9, 20.0, 0, True, False),  # spent
+        # a refused connection (RST to the SYN, ICMP unreachable) is an answer: not tried
+        # again at once, only rechecked later (retry.recheck_due)
+        (Failure(URL, ErrorKind.CONNECT, "", refused=True), 1, 2, 0.0, 20.0, 0, True, False),
+        (Failure(URL, ErrorKind.CONNECT, "", refused=True), 1, 2, 0.0, 20.0, 0, False, False),
         # not transient
         (Response(URL, 404, {}), 1, 2, 0.1, 20.0, 0, True, False),
         (Response(URL, 200, {}), 1, 2, 0.1, 20.0, 0, True, False),
@@ -356,3 +365,21 @@ def test_with_retries_keeps_the_retries_of_fast_failures() -> None:
     )
     assert (outcome.status if isinstance(outcome, Response) else None, tries) == (200, 3)
     assert len(asked) == 3
+
+
+def test_a_refused_connection_is_one_try_then_the_recheck(server: TestServer) -> None:
+    """A real refused connection (a loopback port nothing listens on) is mapped as refused,
+    not tried again at once with back-off, and rechecked once later."""
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/x"
+    server.routes["/"] = page(f'<a href="{closed}">gone</a>')
+    run = crawl(
+        server.url("/"),
+        http={"retries": 3, "retry_max_wait": 5.0, "recheck": True, "recheck_delay": 0.3},
+    )
+    link = result(run, closed)
+    assert link.verdict is Verdict.ERROR and link.error is ErrorKind.CONNECT
+    assert "refused" in (link.message or "").lower()
+    # with back-off (0.5 s, 1 s, 2 s) the first pass alone would cost 3.5 s or more
+    assert link.elapsed < 1.0
