@@ -78,6 +78,7 @@ REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import gensite  # noqa: E402
+import mechanisms  # noqa: E402
 import shapes  # noqa: E402
 from run_bench import GNU_TIME, have_gnu_time, machine_info  # noqa: E402
 from serve import NginxServer  # noqa: E402
@@ -872,6 +873,46 @@ def tools() -> list[Tool]:
             version=lambda ctx: first_line([*ctx.linkcheck, "--version"]),
             fragments=lambda ctx: True,
         ),
+        *variant_tools(),
+    ]
+
+
+# linkcheck with one mechanism off (bench/mechanisms.py): the tool "linkcheck-off-NAME"
+VARIANT_PREFIX = "linkcheck-off-"
+_variant_trees: dict[str, Path] = {}
+
+
+def variant_tree(mechanism: mechanisms.Mechanism) -> Path:
+    """The PYTHONPATH entry of linkcheck with ``mechanism`` off, written once per process."""
+    tree = _variant_trees.get(mechanism.name)
+    if tree is None:
+        dest = Path(tempfile.gettempdir()) / f"linkcheck-variants-{os.getpid()}" / mechanism.name
+        tree = _variant_trees[mechanism.name] = mechanisms.build(mechanism, dest)
+    return tree
+
+
+def variant_tools() -> list[Tool]:
+    def command(mechanism: mechanisms.Mechanism) -> Callable[[Ctx, Path], list[str]]:
+        def run(ctx: Ctx, out: Path) -> list[str]:
+            tree = variant_tree(mechanism)
+            return ["env", f"PYTHONPATH={tree}", *cmd_linkcheck(ctx, out), *mechanism.flags]
+
+        return run
+
+    return [
+        Tool(
+            key=VARIANT_PREFIX + m.name,
+            name=f"linkcheck, {m.name} off",
+            mode="crawl",
+            why=m.what,
+            command=command(m),
+            parse=parse_linkcheck,
+            ok_codes=(0, 1),
+            available=lambda ctx: None,
+            version=lambda ctx: "",
+            fragments=lambda ctx: True,
+        )
+        for m in mechanisms.MECHANISMS
     ]
 
 
@@ -1129,7 +1170,8 @@ def log(msg: str) -> None:
 
 def wanted_tools(args: argparse.Namespace, default: Iterable[str]) -> list[str]:
     wanted = [t.strip() for t in (args.tools or ",".join(default)).split(",") if t.strip()]
-    unknown = set(wanted) - set(ALL_TOOLS)
+    variants = {VARIANT_PREFIX + name for name in mechanisms.BY_NAME}
+    unknown = set(wanted) - set(ALL_TOOLS) - variants
     if unknown:
         raise SystemExit(f"unknown tool(s) {sorted(unknown)}; choose from {', '.join(ALL_TOOLS)}")
     return wanted
@@ -1572,7 +1614,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--runs", type=int, help="rounds of every tool (default 3; with --shapes 5)")
     ap.add_argument(
         "--tools",
-        help=f"comma-separated subset of: {', '.join(ALL_TOOLS)} (default: all; with --shapes "
+        help=f"comma-separated subset of: {', '.join(ALL_TOOLS)}, or {VARIANT_PREFIX}NAME "
+        "(linkcheck with a mechanism of bench/mechanisms.py off) (default: all; with --shapes "
         f"{','.join(SHAPE_TOOLS)})",
     )
     ap.add_argument(
