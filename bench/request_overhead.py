@@ -41,6 +41,7 @@ from linkcheck.frontier import max_running  # noqa: E402
 from linkcheck.hosts import HostRules  # noqa: E402
 from linkcheck.http import HttpClient  # noqa: E402
 from linkcheck.safety import AddressPolicy  # noqa: E402
+from linkcheck.urls import OriginPattern, origin  # noqa: E402
 
 
 async def _spread(urls: list[str], at_once: int, one: Callable[[str], Awaitable[None]]) -> float:
@@ -78,7 +79,8 @@ async def http_client(urls: list[str], config: Config) -> float:
 
 async def checker(urls: list[str], config: Config) -> float:
     async with HttpClient(config.http, policy=AddressPolicy(allow_all=True)) as client:
-        check = Checker(client, config.http, HostRules(config, frozenset({"127.0.0.1"})))
+        site = [OriginPattern.parse(origin(config.start_urls[0]))]
+        check = Checker(client, config.http, HostRules(config, site))
 
         async def one(url: str) -> None:
             await check.check(url, as_page=True)
