@@ -269,6 +269,10 @@ class Crawler:
         self._record(url, checked.result)
 
     async def _crawl_page(self, url: str, depth: int) -> None:
+        # A redirect from a shallower page may have claimed this page meanwhile: the
+        # minimum depth is kept (see _claim_redirect_target).
+        depth = min(depth, self._page_depth.get(url, depth))
+
         async def claim(target: str, owner: str, result: CheckResult) -> bool:
             return self._claim_redirect_target(target, depth)
 
@@ -299,9 +303,14 @@ class Crawler:
         """A page that redirects inside the scope is parsed as its target, once.
 
         The target is claimed at once (so no other page crawls it meanwhile) and gets its
-        result once parsed; until then a checkpoint holds it as a page still to crawl.
+        result once parsed; until then a checkpoint holds it as a page still to crawl. A
+        target already found deeper and still waiting (breadth first, it cannot have been
+        crawled yet) keeps the redirect's depth, the shortest path's, whichever came first.
         """
         if target in self.links:
+            known = self._page_depth.get(target)
+            if known is not None and depth < known:
+                self._page_depth[target] = depth
             return False
         self.links[target] = Link(target, internal=True)
         self._page_depth[target] = depth

@@ -134,6 +134,10 @@ class RunKeys:
         return self.key("claims")
 
     @property
+    def shortest(self) -> str:  # hash: page url -> a shorter depth found by a redirect
+        return self.key("shortest")
+
+    @property
     def assembly(self) -> str:  # sorted set: url -> seq, while the coordinator reads back
         return self.key("assembly")
 
@@ -173,6 +177,7 @@ class RunKeys:
             self.query_capped,
             self.page_facts,
             self.claims,
+            self.shortest,
             self.workers,
             self.alive,
         ]

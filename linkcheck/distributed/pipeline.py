@@ -71,7 +71,7 @@ class TaskPipeline:
     async def run(self, task: Task, pause: Pause = asyncio.sleep) -> Commit:
         """The task's commit; ``pause`` waits for a recheck (see _check, _page)."""
         if task.kind == "page":
-            return await self._page(task.url, task.depth, pause)
+            return await self._page(task.url, task.shortest_depth, pause)
         if task.kind == "sitemaps":
             return await self._sitemaps()
         return await self._check(task.url, pause)
@@ -132,7 +132,11 @@ class TaskPipeline:
         """Visit a page (see PageStage), and its recorded result; a redirect target is
         claimed in Redis, where the claim also records the target's result."""
         commit = Commit()
-        visit = await self._pages.visit(url, self._queue.claim_redirect, self._digest)
+
+        async def claim(target: str, owner: str, result: CheckResult) -> bool:
+            return await self._queue.claim_redirect(target, owner, result, depth)
+
+        visit = await self._pages.visit(url, claim, self._digest)
         if visit.disallowed:
             commit.result(url, visit.result)
             return commit, visit.result

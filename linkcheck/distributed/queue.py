@@ -26,7 +26,7 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -247,7 +247,10 @@ return {added, level}
 """
 
 # A page that redirects inside the scope is parsed as its target, once: the first task to
-# claim the target owns it (and keeps owning it if it is done again).
+# claim the target owns it (and keeps owning it if it is done again). A target found deeper
+# first and not done yet keeps the redirect's depth (ARGV[4]), its shortest path's, as in a
+# single run (Crawler._claim_redirect_target): the links hash says so for a resume, and the
+# shortest hash for the worker that starts its page task (Queue.shortest).
 CLAIM_LUA = """
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   local seq = redis.call('HINCRBY', KEYS[5], 'links_found', 1)
@@ -257,6 +260,17 @@ if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   return 1
 end
 if redis.call('HGET', KEYS[4], ARGV[1]) == ARGV[2] then return 1 end
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
+  local link = redis.call('HGET', KEYS[2], ARGV[1])
+  if link then
+    local internal, depth, seq = string.match(link, '^([^:]*):([^:]*):(.*)$')
+    local d = tonumber(ARGV[4])
+    if depth and depth ~= '' and d < tonumber(depth) then
+      redis.call('HSET', KEYS[2], ARGV[1], internal .. ':' .. ARGV[4] .. ':' .. seq)
+      redis.call('HSET', KEYS[6], ARGV[1], ARGV[4])
+    end
+  end
+end
 return 0
 """
 
@@ -268,6 +282,13 @@ class Task:
     url: str
     depth: int
     tries: int = 0  # hand-outs before this entry (a dead worker's task put back: heartbeat)
+    shortest: int | None = None  # a shorter depth a redirect found for the page (CLAIM_LUA)
+
+    @property
+    def shortest_depth(self) -> int:
+        """The depth the page is recorded at and its links found at: the shortest known
+        (``depth`` stays what the level counts were kept by)."""
+        return self.depth if self.shortest is None else min(self.depth, self.shortest)
 
 
 def dumps(value: Any) -> str:
@@ -420,13 +441,30 @@ class TaskQueue:
         """The lowest depth whose pages are not all done (see COMMIT_LUA)."""
         return int(await self._redis.hget(self.keys.counters, "level") or 0)
 
-    async def claim_redirect(self, target: str, owner: str, result: CheckResult) -> bool:
+    async def claim_redirect(
+        self, target: str, owner: str, result: CheckResult, depth: int
+    ) -> bool:
+        """Claim the target of a redirect from page ``owner`` (at ``depth``); see CLAIM_LUA."""
         keys = self.keys
         claimed = await self._claim(
-            keys=[keys.seen, keys.links, keys.results, keys.claims, keys.counters],
-            args=[target, owner, result_json(result)],
+            keys=[keys.seen, keys.links, keys.results, keys.claims, keys.counters, keys.shortest],
+            args=[target, owner, result_json(result), depth],
         )
         return bool(claimed)
+
+    async def shortest(self, tasks: list[Task]) -> list[Task]:
+        """``tasks`` about to start, each page task with the shorter depth a redirect found
+        for it meanwhile, if any (one round trip for them all; see CLAIM_LUA)."""
+        urls = [task.url for task in tasks if task.kind == "page"]
+        if not urls:
+            return tasks
+        found = dict(zip(urls, await self._redis.hmget(self.keys.shortest, urls), strict=True))
+        return [
+            replace(task, shortest=int(depth))
+            if task.kind == "page" and (depth := found.get(task.url)) is not None
+            else task
+            for task in tasks
+        ]
 
     async def read(self, consumer: str, count: int, block_ms: int | None) -> list[Task]:
         """New entries for ``consumer``, waiting up to ``block_ms`` (None: not at all)."""

@@ -147,6 +147,7 @@ class Worker:
                 read = await self._queue.read(self.name, free - held - len(tasks), block)
                 tasks += await self._not_poison(read, {})
             tasks = self._commits.runnable(tasks)  # breadth first: deeper pages wait
+            tasks = await self._queue.shortest(tasks)
             for task in tasks:
                 self._inflight[task.id] = asyncio.create_task(self._do(task))
             if not tasks and not self._inflight and not self._commits.held:

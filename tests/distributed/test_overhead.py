@@ -26,7 +26,7 @@ from tests.distributed.harness import (
     start_redis,
     start_worker,
 )
-from tests.server import Route, TestServer, page
+from tests.server import Reply, Route, TestServer, page
 
 pytestmark = needs_redis
 
@@ -141,6 +141,48 @@ def test_a_page_has_the_depth_of_its_shortest_path_in_a_cluster_as_in_a_single_r
             # max_depth 3: /deeper (depth 4) is checked only, and what it links is not seen
             assert site.url("/d/deeper.html") in run.links
             assert site.url("/d/deepest.html") not in run.links
+        assert comparable(distributed) == comparable(single)
+
+
+def _redirect_found_late(delay: float) -> dict[str, Route]:
+    """/legacy.html (depth 2) redirects to /target.html but answers late; /c.html, of the
+    same level, links /target.html directly (depth 3) before the redirect lands. The
+    target's shortest path is through the redirect: depth 2, whichever comes first."""
+    return {
+        "/d/": page('<a href="a.html">a</a> <a href="b.html">b</a>'),
+        "/d/a.html": page('<a href="legacy.html">the old address</a>'),
+        "/d/b.html": page('<a href="c.html">c</a>'),
+        "/d/legacy.html": Reply(301, b"", {"Location": "target.html"}, None, delay=delay),
+        "/d/c.html": page('<a href="target.html">target</a>'),
+        "/d/target.html": page('<a href="deep.html">deep</a>'),
+        "/d/deep.html": page("the end"),
+    }
+
+
+def test_a_redirect_that_lands_late_still_gives_its_target_the_shortest_depth(
+    redis_server: Any,
+) -> None:
+    """Issue #22 item 5, the race docs/distributed.md named: a page found deeper first and
+    still waiting keeps the depth of a shallower redirect to it (the minimum), in a single
+    run and in a cluster alike, so the depth no longer depends on which answer came first."""
+    expected = {"/d/": 0, "/d/a.html": 1, "/d/b.html": 1, "/d/c.html": 2}
+    expected |= {"/d/target.html": 2, "/d/deep.html": 3}
+    with TestServer(_redirect_found_late(delay=0.6)) as site:
+        config = make_config(site.url("/d/"))
+        single = run_check(config)
+        run_id = fresh_run_id("late-redirect")
+        workers = [
+            start_worker(redis_server.url, "--run", run_id, "--wait", "30") for _ in range(2)
+        ]
+        time.sleep(0.3)
+        distributed = run_distributed(
+            config, redis_server.url, run_id=run_id, lease=LEASE, work=False
+        )
+        for code, _, err in [finish(worker) for worker in workers]:
+            assert code == 0, err
+        for run in (single, distributed):
+            depths = {page.url: page.depth for page in run.pages}
+            assert depths == {site.url(path): depth for path, depth in expected.items()}
         assert comparable(distributed) == comparable(single)
 
 
