@@ -112,6 +112,17 @@ MECHANISMS = (
             ),
         ),
     ),
+    Mechanism(
+        "parse-here",
+        "the crawler's own process parses a page when the worker has 4 waiting (parsing.py)",
+        changes=(
+            (
+                "parsing.py",
+                "    return not pool_ready or backlog >= PARSE_HERE_BACKLOG\n",
+                "    return not pool_ready  # bench/mechanisms.py: turned off\n",
+            ),
+        ),
+    ),
 )
 BY_NAME = {m.name: m for m in MECHANISMS}
 

@@ -107,6 +107,12 @@ class ParsePool:
         imports, while the crawler's own process could parse it."""
         return any(worker.alive and worker.ready for worker in self._workers)
 
+    @property
+    def backlog(self) -> int:
+        """Pages the least busy started worker was sent and has not answered yet."""
+        loads = [len(worker.pending) for worker in self._workers if worker.alive and worker.ready]
+        return min(loads, default=0)
+
     async def digest(
         self,
         page_url: str,

@@ -24,6 +24,21 @@ from linkcheck.urls import ResolvedLink
 # With parse_workers = -1 ("auto"), pages are parsed in process until this many are done:
 # a small site is over before a worker process would have started.
 PARSE_POOL_AFTER_PAGES = 20
+# Pages queued at the least busy worker past which the crawler's own process parses the next
+# page itself (see parse_here): the workers set the pace then, and its core has time to spare.
+PARSE_HERE_BACKLOG = 4
+
+
+def parse_here(pool_ready: bool, backlog: int) -> bool:
+    """Whether the crawler's process parses a page itself rather than send it to a worker.
+
+    Until a worker has started, always. After, when the least busy worker already has
+    PARSE_HERE_BACKLOG pages waiting: a crawl whose pages are long or link-heavy (a docs
+    site, links written uniquely on deep pages) fetches faster than a worker parses, and the
+    crawler's own core would wait. When fetching is the slower part, a worker's queue stays
+    short and every page goes to it. Self-limiting: pages parsed here slow the fetching,
+    and the queue drains."""
+    return not pool_ready or backlog >= PARSE_HERE_BACKLOG
 
 # A link seen for the first time: (resolved, href as written, depth of its page, follow it?)
 Discover = Callable[[ResolvedLink, str, int, bool], Link]
@@ -71,7 +86,7 @@ class PageParser:
         Digester.digest's (judge, probe_title); ``parsed`` counts the documents parsed so far
         (the pool starts once they are enough). Returns the digester's number and the digest."""
         pool = await self._parse_pool(parsed)
-        if pool is not None and pool.ready:
+        if pool is not None and not parse_here(pool.ready, pool.backlog):
             answer = await pool.digest(page_url, response.body, response.content_type, judge, depth)
             if answer is not None:
                 self.by_workers += 1

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from linkcheck import digest as digest_module
+from linkcheck import parsing
 from linkcheck.allocator import KEPT_FREE, LARGE_BLOCK, return_large_blocks
 from linkcheck.config import ConfigError, config_from_mapping
 from linkcheck.digest import DigestSettings, NewLink, PageDigest
@@ -68,9 +69,11 @@ def guide() -> dict[str, Route]:
 
 @pytest.fixture
 def eager_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pages go to a worker from the first one, started or not: the runs compared are then
-    parsed (nearly) wholly in workers, whatever the time a worker takes to start."""
+    """Pages go to a worker from the first one, started or not, however many wait there:
+    the runs compared are then parsed (nearly) wholly in workers, whatever the time a worker
+    takes to start or to parse."""
     monkeypatch.setattr(ParsePool, "ready", property(lambda pool: pool.alive))
+    monkeypatch.setattr(parsing, "PARSE_HERE_BACKLOG", 10**9)
 
 
 def summary(run: RunResult) -> dict[str, Any]:
@@ -183,6 +186,40 @@ def test_a_big_site_through_two_workers_is_the_same_run(
         assert workers_used(caplog) >= pages - 1
     assert len(alone.pages) == pages
     assert summary(pooled) == summary(alone)
+
+
+def test_pages_parsed_here_while_the_worker_is_behind_give_the_same_run(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker with a page waiting already: the next page is parsed in the crawler's own
+    process (parse_here), so one run mixes both digesters' ids, and is still the same run."""
+    caplog.set_level(logging.DEBUG, logger="linkcheck.crawler")
+    monkeypatch.setattr(ParsePool, "ready", property(lambda pool: pool.alive))
+    monkeypatch.setattr(parsing, "PARSE_HERE_BACKLOG", 1)
+    with TestServer(guide()) as site:
+        start = site.url("/guide/p0.html")
+        alone = crawl(start, crawl={"parse_workers": 0, "max_links_per_page": 41})
+        caplog.clear()
+        mixed = crawl(
+            start, crawl={"parse_workers": 1, "max_links_per_page": 41}, http={"concurrency": 16}
+        )
+        by_worker = workers_used(caplog)
+    assert 0 < by_worker < len(alone.pages)  # both parsed pages: the mix is what is tested
+    assert summary(mixed) == summary(alone)
+
+
+@pytest.mark.parametrize(
+    ("ready", "backlog", "here"),
+    [
+        (False, 0, True),  # no worker has started: parse here, do not wait for its imports
+        (True, 0, False),  # a worker waits for work: it parses
+        (True, parsing.PARSE_HERE_BACKLOG - 1, False),  # a short queue: still the worker's
+        (True, parsing.PARSE_HERE_BACKLOG, True),  # the workers set the pace: help them
+        (True, 10 * parsing.PARSE_HERE_BACKLOG, True),
+    ],
+)
+def test_where_a_page_is_parsed(ready: bool, backlog: int, here: bool) -> None:
+    assert parsing.parse_here(ready, backlog) is here
 
 
 def test_every_answer_is_taken_in_order_even_when_its_page_is_cancelled() -> None:
