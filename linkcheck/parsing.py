@@ -40,6 +40,7 @@ def parse_here(pool_ready: bool, backlog: int) -> bool:
     and the queue drains."""
     return not pool_ready or backlog >= PARSE_HERE_BACKLOG
 
+
 # A link seen for the first time: (resolved, href as written, depth of its page, follow it?)
 Discover = Callable[[ResolvedLink, str, int, bool], Link]
 
