@@ -359,3 +359,5 @@ class Crawler:
         if result.verdict.failed:
             self.stats.problems += 1
             self._rechecks.later(url, result)
+        else:
+            self._rechecks.answered(url)

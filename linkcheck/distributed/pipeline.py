@@ -29,6 +29,7 @@ from linkcheck.distributed.queue import Commit, Task, TaskQueue, dumps
 from linkcheck.http import Response
 from linkcheck.models import CheckResult, Page, Variant, Verdict
 from linkcheck.page_stage import PageStage
+from linkcheck.recheck import HostFailures
 from linkcheck.retry import recheck_due, url_budget
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import SEED_DEPTH, read_run_sitemaps, seeds
@@ -67,6 +68,7 @@ class TaskPipeline:
         self._next_variant = 0  # the id the digester gives its next new variant
         self._known: set[str] = set()  # keys a committed commit has put in the seen-set
         self._budget = url_budget(config.http.timeout, config.http.url_budget)
+        self._hosts = HostFailures(config.http.recheck_delay)  # this worker's view of hosts
 
     async def run(self, task: Task, pause: Pause = asyncio.sleep) -> Commit:
         """The task's commit; ``pause`` waits for a recheck (see _check, _page)."""
@@ -98,8 +100,25 @@ class TaskPipeline:
 
     # --- the three kinds of task -------------------------------------------------------
 
-    def _recheck_due(self, result: CheckResult, spent: float) -> bool:
-        """Whether a failed first look is looked at again (as linkcheck.recheck decides)."""
+    def _recheck_due(self, url: str, result: CheckResult, spent: float) -> bool:
+        """Whether a failed first look is looked at again (as linkcheck.recheck decides:
+        not when its host's failure had its second look already, see HostFailures)."""
+        http = self._config.http
+        if not result.verdict.failed:
+            self._hosts.answered(url)
+            return False
+        settled = self._hosts.settles(url, result)
+        return http.recheck and recheck_due(result, spent, self._budget) and not settled
+
+    def _looked_again(self, url: str, result: CheckResult) -> None:
+        """A second look's answer, for what it says of the host."""
+        if result.verdict.failed:
+            self._hosts.settles(url, result)
+        else:
+            self._hosts.answered(url)
+
+    def _settled(self, result: CheckResult, spent: float) -> bool:
+        """A failure not looked at again because its host's was (it counts as rechecked)."""
         http = self._config.http
         return http.recheck and result.verdict.failed and recheck_due(result, spent, self._budget)
 
@@ -109,10 +128,13 @@ class TaskPipeline:
         commit = Commit()
         checked = await self._checker.check(url)
         result = recorded(self._config, url, checked.result)
-        if self._recheck_due(result, checked.spent):
+        if self._recheck_due(url, result, checked.spent):
             await pause(self._config.http.recheck_delay)
             checked = await self._checker.check(url, spent=checked.spent)
             result = recorded(self._config, url, checked.result)
+            self._looked_again(url, result)
+            commit.member("rechecked", url)
+        elif self._settled(result, checked.spent):
             commit.member("rechecked", url)
         commit.result(url, result)
         return commit
@@ -121,10 +143,13 @@ class TaskPipeline:
         """Visit a page; a failed visit worth a second look is visited again after
         ``recheck_delay`` (a page's recheck is its crawl, with a budget of its own)."""
         commit, result = await self._visit(url, depth)
-        if not self._recheck_due(result, 0.0):
+        if not self._recheck_due(url, result, 0.0):
+            if self._settled(result, 0.0):
+                commit.member("rechecked", url)
             return commit
         await pause(self._config.http.recheck_delay)
-        commit, _ = await self._visit(url, depth)
+        commit, result = await self._visit(url, depth)
+        self._looked_again(url, result)
         commit.member("rechecked", url)
         return commit
 

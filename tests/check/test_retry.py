@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ import pytest
 
 from linkcheck.http import Failure, Outcome, Response
 from linkcheck.models import CheckResult, ErrorKind, Verdict
+from linkcheck.recheck import HostFailures, settled_by_host
 from linkcheck.retry import (
     MAX_DELIVERIES,
     MIN_ATTEMPT_TIMEOUT,
@@ -383,3 +385,64 @@ def test_a_refused_connection_is_one_try_then_the_recheck(server: TestServer) ->
     assert "refused" in (link.message or "").lower()
     # with back-off (0.5 s, 1 s, 2 s) the first pass alone would cost 3.5 s or more
     assert link.elapsed < 1.0
+
+
+def _failed(error: ErrorKind | None, status: int | None = None) -> CheckResult:
+    verdict = Verdict.ERROR if error is not None else Verdict.BROKEN
+    return CheckResult(URL, verdict, status=status, error=error)
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "failing_for", "settled"),
+    [
+        (ErrorKind.CONNECT, None, None, False),  # the host's first failure: look again
+        (ErrorKind.CONNECT, None, 1.0, False),  # failing for less than the delay
+        (ErrorKind.CONNECT, None, 2.0, True),  # two failures the delay apart: a recheck's worth
+        (ErrorKind.CONNECT, None, 60.0, True),
+        (ErrorKind.TIMEOUT, None, 60.0, False),  # the URL's own (a slow page, not a dead host)
+        (ErrorKind.PROTOCOL, None, 60.0, False),  # an answer cut short: the URL's own
+        (None, 503, 60.0, False),  # the host answered: a deploy's 503 is looked at again
+    ],
+)
+def test_a_failure_settled_by_its_host(
+    error: ErrorKind | None, status: int | None, failing_for: float | None, settled: bool
+) -> None:
+    assert settled_by_host(_failed(error, status), failing_for, 2.0) is settled
+
+
+def test_a_host_fails_since_its_first_failure_until_it_answers() -> None:
+    now = [0.0]
+    hosts = HostFailures(2.0, clock=lambda: now[0])
+    refused = _failed(ErrorKind.CONNECT)
+    other = "http://example.com:8080/other"
+    assert not hosts.settles(URL, refused)  # t=0: first failure
+    now[0] = 1.0
+    assert not hosts.settles(URL + "b", refused)  # t=1: not long enough
+    now[0] = 2.5
+    assert hosts.settles(URL + "c", refused)  # t=2.5: down since t=0, no answer since
+    assert not hosts.settles(other, refused)  # another origin (its port) is its own
+    hosts.answered(URL + "d")  # the host answered: up again
+    now[0] = 3.0
+    assert not hosts.settles(URL + "e", refused)
+    now[0] = 6.0
+    assert not hosts.settles(URL + "f", _failed(None, 404))  # a 404 is an answer too
+    assert not hosts.settles(URL + "g", refused)
+
+
+def test_a_dead_hosts_link_found_late_waits_for_no_recheck_of_its_own(
+    server: TestServer,
+) -> None:
+    """A closed port linked from the start page (failure at ~0 s, rechecked at 1.5 s: it
+    still refuses) and again from a page that answers after 2 s: that failure has its host's
+    second look already, so the run ends without another 1.5 s pause, with the same verdicts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    server.routes["/"] = page(f'<a href="{closed}/a">gone</a> <a href="/late">late</a>')
+    server.routes["/late"] = page(f'<a href="{closed}/b">gone too</a>', delay=2.0)
+    started = time.monotonic()
+    run = crawl(server.url("/"), http={"recheck": True, "recheck_delay": 1.5, "timeout": 5.0})
+    took = time.monotonic() - started
+    for path in ("/a", "/b"):
+        assert result(run, closed + path).error is ErrorKind.CONNECT
+    assert took < 3.4, took  # with its own recheck: 2 s + 1.5 s and more
