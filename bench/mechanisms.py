@@ -114,11 +114,12 @@ MECHANISMS = (
     ),
     Mechanism(
         "parse-here",
-        "the crawler's own process parses a page when the worker has 4 waiting (parsing.py)",
+        "the crawler's process parses a page when a worker has as many waiting as requests "
+        "in flight (parsing.parse_here)",
         changes=(
             (
                 "parsing.py",
-                "    return not pool_ready or backlog >= PARSE_HERE_BACKLOG\n",
+                "    return not pool_ready or backlog >= max(PARSE_HERE_BACKLOG, in_flight)\n",
                 "    return not pool_ready  # bench/mechanisms.py: turned off\n",
             ),
         ),

@@ -25,20 +25,21 @@ from linkcheck.urls import ResolvedLink
 # a small site is over before a worker process would have started.
 PARSE_POOL_AFTER_PAGES = 20
 # Pages queued at the least busy worker past which the crawler's own process parses the next
-# page itself (see parse_here): the workers set the pace then, and its core has time to spare.
+# page itself (see parse_here), at least: the workers set the pace then.
 PARSE_HERE_BACKLOG = 4
 
 
-def parse_here(pool_ready: bool, backlog: int) -> bool:
+def parse_here(pool_ready: bool, backlog: int, in_flight: int) -> bool:
     """Whether the crawler's process parses a page itself rather than send it to a worker.
 
-    Until a worker has started, always. After, when the least busy worker already has
-    PARSE_HERE_BACKLOG pages waiting: a crawl whose pages are long or link-heavy (a docs
-    site, links written uniquely on deep pages) fetches faster than a worker parses, and the
-    crawler's own core would wait. When fetching is the slower part, a worker's queue stays
-    short and every page goes to it. Self-limiting: pages parsed here slow the fetching,
-    and the queue drains."""
-    return not pool_ready or backlog >= PARSE_HERE_BACKLOG
+    Until a worker has started, always. After, when the least busy worker already has as
+    many pages waiting as the crawl has requests in flight (``in_flight``, its concurrency;
+    PARSE_HERE_BACKLOG at least): the fetching then waits on parsing, not on the network, as
+    on long or link-heavy pages (a docs site), and the crawler's own core has time to spare.
+    A shorter queue is a burst that the worker catches up with, while the crawler's core is
+    busy fetching (a nav-heavy guide: parsing there made the crawl 6% slower). Self-limiting:
+    pages parsed here slow the fetching, and the queue drains."""
+    return not pool_ready or backlog >= max(PARSE_HERE_BACKLOG, in_flight)
 
 
 # A link seen for the first time: (resolved, href as written, depth of its page, follow it?)
@@ -69,6 +70,7 @@ class PageParser:
             # a folder's files take no HTTP: every core parses
             workers = auto_workers(fetching=not config.local.root)
         self._workers = workers
+        self._in_flight = config.http.concurrency
         self._pool: ParsePool | None = None
         self._pool_started: asyncio.Future[None] | None = None
         self.by_workers = 0  # pages digested by a worker process
@@ -87,7 +89,7 @@ class PageParser:
         Digester.digest's (judge, probe_title); ``parsed`` counts the documents parsed so far
         (the pool starts once they are enough). Returns the digester's number and the digest."""
         pool = await self._parse_pool(parsed)
-        if pool is not None and not parse_here(pool.ready, pool.backlog):
+        if pool is not None and not parse_here(pool.ready, pool.backlog, self._in_flight):
             answer = await pool.digest(page_url, response.body, response.content_type, judge, depth)
             if answer is not None:
                 self.by_workers += 1

@@ -195,31 +195,31 @@ def test_pages_parsed_here_while_the_worker_is_behind_give_the_same_run(
     process (parse_here), so one run mixes both digesters' ids, and is still the same run."""
     caplog.set_level(logging.DEBUG, logger="linkcheck.crawler")
     monkeypatch.setattr(ParsePool, "ready", property(lambda pool: pool.alive))
-    monkeypatch.setattr(parsing, "PARSE_HERE_BACKLOG", 1)
+    monkeypatch.setattr(parsing, "parse_here", lambda ready, backlog, _: not ready or backlog > 0)
     with TestServer(guide()) as site:
         start = site.url("/guide/p0.html")
         alone = crawl(start, crawl={"parse_workers": 0, "max_links_per_page": 41})
         caplog.clear()
-        mixed = crawl(
-            start, crawl={"parse_workers": 1, "max_links_per_page": 41}, http={"concurrency": 16}
-        )
+        mixed = crawl(start, crawl={"parse_workers": 1, "max_links_per_page": 41})
         by_worker = workers_used(caplog)
     assert 0 < by_worker < len(alone.pages)  # both parsed pages: the mix is what is tested
     assert summary(mixed) == summary(alone)
 
 
 @pytest.mark.parametrize(
-    ("ready", "backlog", "here"),
+    ("ready", "backlog", "in_flight", "here"),
     [
-        (False, 0, True),  # no worker has started: parse here, do not wait for its imports
-        (True, 0, False),  # a worker waits for work: it parses
-        (True, parsing.PARSE_HERE_BACKLOG - 1, False),  # a short queue: still the worker's
-        (True, parsing.PARSE_HERE_BACKLOG, True),  # the workers set the pace: help them
-        (True, 10 * parsing.PARSE_HERE_BACKLOG, True),
+        (False, 0, 10, True),  # no worker has started: parse here, do not wait for its imports
+        (True, 0, 10, False),  # a worker waits for work: it parses
+        (True, 9, 10, False),  # a burst: the worker catches up while this process fetches
+        (True, 10, 10, True),  # as many waiting as requests in flight: fetching waits on it
+        (True, 200, 32, True),
+        (True, 3, 1, False),  # one request at a time: still a few pages' queue at least
+        (True, parsing.PARSE_HERE_BACKLOG, 1, True),
     ],
 )
-def test_where_a_page_is_parsed(ready: bool, backlog: int, here: bool) -> None:
-    assert parsing.parse_here(ready, backlog) is here
+def test_where_a_page_is_parsed(ready: bool, backlog: int, in_flight: int, here: bool) -> None:
+    assert parsing.parse_here(ready, backlog, in_flight) is here
 
 
 def test_every_answer_is_taken_in_order_even_when_its_page_is_cancelled() -> None:
