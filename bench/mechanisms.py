@@ -119,8 +119,8 @@ MECHANISMS = (
         changes=(
             (
                 "parsing.py",
-                "    return not pool_ready or backlog >= max(PARSE_HERE_BACKLOG, in_flight)\n",
-                "    return not pool_ready  # bench/mechanisms.py: turned off\n",
+                "    return spare_core and backlog >= max(PARSE_HERE_BACKLOG, in_flight)\n",
+                "    return False  # bench/mechanisms.py: turned off\n",
             ),
         ),
     ),

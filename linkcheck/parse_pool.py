@@ -28,22 +28,27 @@ from dataclasses import dataclass, field
 from linkcheck.digest import DigestSettings, PageDigest
 from linkcheck.parse_worker import HEADER, READY, frame
 
-__all__ = ["MAX_WORKERS", "OnAnswer", "ParsePool", "auto_workers"]
+__all__ = ["MAX_WORKERS", "OnAnswer", "ParsePool", "auto_workers", "cores"]
 
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 4  # parsing is a part of a crawl: past this, the event loop is the limit
 
 
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def auto_workers(*, fetching: bool = True) -> int:
     """One worker per spare core, up to :data:`MAX_WORKERS`. ``fetching``: the event loop
     keeps a core busy with HTTP; reading a built folder's files leaves it mostly idle, so
     then every core parses."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(0, min(MAX_WORKERS, cores - 1 if fetching else cores))
+    count = cores()
+    return max(0, min(MAX_WORKERS, count - 1 if fetching else count))
 
 
 @dataclass(slots=True)

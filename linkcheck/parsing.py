@@ -18,7 +18,7 @@ from linkcheck.config import AUTO_PARSE_WORKERS, Config
 from linkcheck.digest import Digester, DigestSettings, PageDigest
 from linkcheck.http import Response
 from linkcheck.models import Link, current_tables
-from linkcheck.parse_pool import ParsePool, auto_workers
+from linkcheck.parse_pool import ParsePool, auto_workers, cores
 from linkcheck.urls import ResolvedLink
 
 # With parse_workers = -1 ("auto"), pages are parsed in process until this many are done:
@@ -29,17 +29,21 @@ PARSE_POOL_AFTER_PAGES = 20
 PARSE_HERE_BACKLOG = 4
 
 
-def parse_here(pool_ready: bool, backlog: int, in_flight: int) -> bool:
+def parse_here(pool_ready: bool, backlog: int, in_flight: int, spare_core: bool) -> bool:
     """Whether the crawler's process parses a page itself rather than send it to a worker.
 
-    Until a worker has started, always. After, when the least busy worker already has as
-    many pages waiting as the crawl has requests in flight (``in_flight``, its concurrency;
-    PARSE_HERE_BACKLOG at least): the fetching then waits on parsing, not on the network, as
-    on long or link-heavy pages (a docs site), and the crawler's own core has time to spare.
-    A shorter queue is a burst that the worker catches up with, while the crawler's core is
-    busy fetching (a nav-heavy guide: parsing there made the crawl 6% slower). Self-limiting:
-    pages parsed here slow the fetching, and the queue drains."""
-    return not pool_ready or backlog >= max(PARSE_HERE_BACKLOG, in_flight)
+    Until a worker has started, always. After, only if the workers leave this process a
+    core of its own (``spare_core``: a crawl; a built folder has a worker on every core, and
+    parsing here too made its docs run 15-40% slower), and the least busy worker already has
+    as many pages waiting as the crawl has requests in flight (``in_flight``, its
+    concurrency; PARSE_HERE_BACKLOG at least): the fetching then waits on parsing, not on
+    the network, as on long or link-heavy pages (a docs site), and this process's core has
+    time to spare. A shorter queue is a burst that the worker catches up with while this
+    core is busy fetching (a nav-heavy guide: parsing there made the crawl 6% slower).
+    Self-limiting: pages parsed here slow the fetching, and the queue drains."""
+    if not pool_ready:
+        return True
+    return spare_core and backlog >= max(PARSE_HERE_BACKLOG, in_flight)
 
 
 # A link seen for the first time: (resolved, href as written, depth of its page, follow it?)
@@ -71,6 +75,7 @@ class PageParser:
             workers = auto_workers(fetching=not config.local.root)
         self._workers = workers
         self._in_flight = config.http.concurrency
+        self._spare_core = workers < cores()  # this process has a core the workers leave
         self._pool: ParsePool | None = None
         self._pool_started: asyncio.Future[None] | None = None
         self.by_workers = 0  # pages digested by a worker process
@@ -89,7 +94,9 @@ class PageParser:
         Digester.digest's (judge, probe_title); ``parsed`` counts the documents parsed so far
         (the pool starts once they are enough). Returns the digester's number and the digest."""
         pool = await self._parse_pool(parsed)
-        if pool is not None and not parse_here(pool.ready, pool.backlog, self._in_flight):
+        if pool is not None and not parse_here(
+            pool.ready, pool.backlog, self._in_flight, self._spare_core
+        ):
             answer = await pool.digest(page_url, response.body, response.content_type, judge, depth)
             if answer is not None:
                 self.by_workers += 1

@@ -195,7 +195,7 @@ def test_pages_parsed_here_while_the_worker_is_behind_give_the_same_run(
     process (parse_here), so one run mixes both digesters' ids, and is still the same run."""
     caplog.set_level(logging.DEBUG, logger="linkcheck.crawler")
     monkeypatch.setattr(ParsePool, "ready", property(lambda pool: pool.alive))
-    monkeypatch.setattr(parsing, "parse_here", lambda ready, backlog, _: not ready or backlog > 0)
+    monkeypatch.setattr(parsing, "parse_here", lambda ready, backlog, *_: not ready or backlog > 0)
     with TestServer(guide()) as site:
         start = site.url("/guide/p0.html")
         alone = crawl(start, crawl={"parse_workers": 0, "max_links_per_page": 41})
@@ -207,19 +207,23 @@ def test_pages_parsed_here_while_the_worker_is_behind_give_the_same_run(
 
 
 @pytest.mark.parametrize(
-    ("ready", "backlog", "in_flight", "here"),
+    ("ready", "backlog", "in_flight", "spare", "here"),
     [
-        (False, 0, 10, True),  # no worker has started: parse here, do not wait for its imports
-        (True, 0, 10, False),  # a worker waits for work: it parses
-        (True, 9, 10, False),  # a burst: the worker catches up while this process fetches
-        (True, 10, 10, True),  # as many waiting as requests in flight: fetching waits on it
-        (True, 200, 32, True),
-        (True, 3, 1, False),  # one request at a time: still a few pages' queue at least
-        (True, parsing.PARSE_HERE_BACKLOG, 1, True),
+        (False, 0, 10, True, True),  # no worker has started: here, not after its imports
+        (False, 0, 10, False, True),
+        (True, 0, 10, True, False),  # a worker waits for work: it parses
+        (True, 9, 10, True, False),  # a burst: the worker catches up while this one fetches
+        (True, 10, 10, True, True),  # as many waiting as requests in flight: fetching waits
+        (True, 200, 32, True, True),
+        (True, 200, 32, False, False),  # a worker on every core (a folder): no core to spare
+        (True, 3, 1, True, False),  # one request at a time: still a few pages' queue at least
+        (True, parsing.PARSE_HERE_BACKLOG, 1, True, True),
     ],
 )
-def test_where_a_page_is_parsed(ready: bool, backlog: int, in_flight: int, here: bool) -> None:
-    assert parsing.parse_here(ready, backlog, in_flight) is here
+def test_where_a_page_is_parsed(
+    ready: bool, backlog: int, in_flight: int, spare: bool, here: bool
+) -> None:
+    assert parsing.parse_here(ready, backlog, in_flight, spare) is here
 
 
 def test_every_answer_is_taken_in_order_even_when_its_page_is_cancelled() -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from linkcheck.config import Config
+from linkcheck.distributed import run_distributed
 from linkcheck.models import RunResult
 from linkcheck.report.json_report import to_document
 from tests.server import Reply, Route, TestServer, page, redirect
@@ -216,3 +218,18 @@ def gets(server: TestServer, prefix: str = "/g/") -> dict[str, int]:
 
 def fresh_run_id(name: str) -> str:
     return f"t-{name}-{os.getpid()}-{time.monotonic_ns() % 10**9}"
+
+
+def run_cluster(
+    config: Config, redis_url: str, name: str, workers: int = 2
+) -> tuple[RunResult, list[tuple[int, str, str]]]:
+    """A run of ``workers`` worker processes and a coordinator that only coordinates; the
+    run, and each worker's exit code and output (every worker must end with 0)."""
+    run_id = fresh_run_id(name)
+    started = [start_worker(redis_url, "--run", run_id, "--wait", "30") for _ in range(workers)]
+    time.sleep(0.3)
+    run = run_distributed(config, redis_url, run_id=run_id, lease=LEASE, work=False)
+    outcomes = [finish(worker) for worker in started]
+    for code, _, err in outcomes:
+        assert code == 0, err
+    return run, outcomes

@@ -23,6 +23,7 @@ from tests.distributed.harness import (
     finish,
     fresh_run_id,
     needs_redis,
+    run_cluster,
     start_redis,
     start_worker,
 )
@@ -124,17 +125,7 @@ def test_a_page_has_the_depth_of_its_shortest_path_in_a_cluster_as_in_a_single_r
     with TestServer(_chain_and_shortcut(delay=0.6)) as site:
         config = make_config(site.url("/d/"), crawl={"max_depth": 3})
         single = run_check(config)
-        run_id = fresh_run_id("depth")
-        workers = [
-            start_worker(redis_server.url, "--run", run_id, "--wait", "30") for _ in range(2)
-        ]
-        time.sleep(0.3)
-        distributed = run_distributed(
-            config, redis_server.url, run_id=run_id, lease=LEASE, work=False
-        )
-        outcomes = [finish(worker) for worker in workers]
-        for code, _, err in outcomes:
-            assert code == 0, err
+        distributed, _ = run_cluster(config, redis_server.url, "depth")
         for run in (single, distributed):
             depths = {page.url: page.depth for page in run.pages}
             assert depths == {site.url(path): depth for path, depth in expected.items()}
@@ -170,16 +161,7 @@ def test_a_redirect_that_lands_late_still_gives_its_target_the_shortest_depth(
     with TestServer(_redirect_found_late(delay=0.6)) as site:
         config = make_config(site.url("/d/"))
         single = run_check(config)
-        run_id = fresh_run_id("late-redirect")
-        workers = [
-            start_worker(redis_server.url, "--run", run_id, "--wait", "30") for _ in range(2)
-        ]
-        time.sleep(0.3)
-        distributed = run_distributed(
-            config, redis_server.url, run_id=run_id, lease=LEASE, work=False
-        )
-        for code, _, err in [finish(worker) for worker in workers]:
-            assert code == 0, err
+        distributed, _ = run_cluster(config, redis_server.url, "late-redirect")
         for run in (single, distributed):
             depths = {page.url: page.depth for page in run.pages}
             assert depths == {site.url(path): depth for path, depth in expected.items()}
