@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +145,10 @@ def build(mechanism: Mechanism, dest: Path, source: Path = REPO_ROOT / "linkchec
         if count != 1:
             raise SystemExit(f"{mechanism.name}: {relative} has the text {count} times, not once")
         path.write_text(text.replace(old, new), encoding="utf-8")
+    # byte-compiled as the real tree is (peers.py compiles it; with PYTHONDONTWRITEBYTECODE
+    # set, an uncompiled copy would compile every module in every process of every run: a
+    # start-up penalty of its own that made every variant look ~0.1 s slower)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(target)], check=True)
     return dest
 
 
