@@ -270,7 +270,8 @@ class Crawler:
 
     async def _crawl_page(self, url: str, depth: int) -> None:
         # A redirect from a shallower page may have claimed this page meanwhile: the
-        # minimum depth is kept (see _claim_redirect_target).
+        # minimum depth is kept (see _claim_redirect_target), and passed on (_shorten).
+        queued = depth
         depth = min(depth, self._page_depth.get(url, depth))
 
         async def claim(target: str, owner: str, result: CheckResult) -> bool:
@@ -298,6 +299,22 @@ class Crawler:
         if visit.digested is not None and visit.response is not None:
             source, parsed = visit.digested
             self._apply(visit.page_url, depth, visit.response, source, parsed)
+            if depth < queued:
+                self._shorten(source, parsed, depth + 1)
+
+    def _shorten(self, source: int, digest: PageDigest, depth: int) -> None:
+        """A page that runs at a shorter depth than it was queued at (a redirect found it
+        from higher up) gives the pages it links that still wait that depth, if shorter:
+        they were found first, one level down, by pages that ran before it. Rare (a
+        redirect inside the site found late), so not in _apply's loop."""
+        links, _ = self._parser.tables(source)
+        page_depth = self._page_depth
+        rows = digest.rows
+        for link_id in set(rows[0::3]):
+            link = links[link_id]
+            known = page_depth.get(link.url)
+            if known is not None and depth < known and link.result is None:
+                page_depth[link.url] = depth
 
     def _claim_redirect_target(self, target: str, depth: int) -> bool:
         """A page that redirects inside the scope is parsed as its target, once.
