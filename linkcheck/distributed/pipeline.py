@@ -73,7 +73,8 @@ class TaskPipeline:
     async def run(self, task: Task, pause: Pause = asyncio.sleep) -> Commit:
         """The task's commit; ``pause`` waits for a recheck (see _check, _page)."""
         if task.kind == "page":
-            return await self._page(task.url, task.shortest_depth, pause)
+            depth = task.shortest_depth
+            return await self._page(task.url, depth, pause, shorter=depth < task.depth)
         if task.kind == "sitemaps":
             return await self._sitemaps()
         return await self._check(task.url, pause)
@@ -139,21 +140,23 @@ class TaskPipeline:
         commit.result(url, result)
         return commit
 
-    async def _page(self, url: str, depth: int, pause: Pause) -> Commit:
+    async def _page(self, url: str, depth: int, pause: Pause, *, shorter: bool) -> Commit:
         """Visit a page; a failed visit worth a second look is visited again after
         ``recheck_delay`` (a page's recheck is its crawl, with a budget of its own)."""
-        commit, result = await self._visit(url, depth)
+        commit, result = await self._visit(url, depth, shorter)
         if not self._recheck_due(url, result, 0.0):
             if self._settled(result, 0.0):
                 commit.member("rechecked", url)
             return commit
         await pause(self._config.http.recheck_delay)
-        commit, result = await self._visit(url, depth)
+        commit, result = await self._visit(url, depth, shorter)
         self._looked_again(url, result)
         commit.member("rechecked", url)
         return commit
 
-    async def _visit(self, url: str, depth: int) -> tuple[Commit, CheckResult]:
+    async def _visit(
+        self, url: str, depth: int, shorter: bool = False
+    ) -> tuple[Commit, CheckResult]:
         """Visit a page (see PageStage), and its recorded result; a redirect target is
         claimed in Redis, where the claim also records the target's result."""
         commit = Commit()
@@ -174,6 +177,8 @@ class TaskPipeline:
             commit.non_html(url, visit.content_type)
         if visit.digested is not None and visit.response is not None:
             self._page_digested(visit.page_url, depth, visit.response, visit.digested[1], commit)
+            if shorter:  # it runs at a shorter depth than queued: pass it on (COMMIT_LUA)
+                commit.shorten(visit.digested[1].rows, self._digester.link_key, depth + 1)
         if visit.judged:
             found = visit.soft_404
             commit.soft404(url, [found.reason, found.by_probe] if found is not None else [])

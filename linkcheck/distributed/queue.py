@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -62,6 +62,7 @@ _COMMIT_KEYS = (
     "query_capped",
     "page_facts",
     "rechecked",
+    "shortest",
 )
 _INDEX = {name: index + 1 for index, name in enumerate(_COMMIT_KEYS)}
 
@@ -178,6 +179,19 @@ for _, p in ipairs(commits) do
   for _, t in ipairs(p.tasks) do xadd(t[1], t[2], t[3]) end
   for _, h in ipairs(p.hashes) do hset(h[1], h[2], h[3]) end
   for _, s in ipairs(p.sets) do sadd(s[1], s[2]) end
+  -- a page that ran at a shorter depth than it was queued at passes it on, as a single run
+  -- does (Crawler._shorten): a link it names that is a page still waiting (no result), known
+  -- deeper, gets that depth, in the links hash and in the shortest hash its task reads
+  for _, e in ipairs(p.shorten or {}) do
+    if redis.call('HEXISTS', KEYS[4], e[1]) == 0 then
+      local link = redis.call('HGET', KEYS[3], e[1])
+      local internal, depth, s = string.match(link or '', '^([^:]*):([^:]*):(.*)$')
+      if depth and depth ~= '' and e[2] < tonumber(depth) then
+        hset(3, e[1], internal .. ':' .. tostring(e[2]) .. ':' .. s)
+        redis.call('HSET', KEYS[20], e[1], tostring(e[2]))
+      end
+    end
+  end
 end
 local function sadd_all(key, members)
   each_part(members, function(...) redis.call('SADD', key, ...) end)
@@ -308,6 +322,7 @@ class Commit:
     tasks: list[list[Any]] = field(default_factory=list)  # [kind, url, depth]
     hashes: list[list[Any]] = field(default_factory=list)  # [key index, field, value]
     sets: list[list[Any]] = field(default_factory=list)  # [key index, member]
+    shortened: list[list[Any]] = field(default_factory=list)  # [key, depth]: see shorten
 
     def result(self, url: str, result: CheckResult) -> None:
         self.results.append([url, result_json(result), int(result.verdict.failed)])
@@ -380,16 +395,23 @@ class Commit:
     def _hash(self, key: str, name: str, value: str) -> None:
         self.hashes.append([_INDEX[key], name, value])
 
+    def shorten(self, rows: Sequence[int], link_key: Callable[[int], str], depth: int) -> None:
+        """The links of a page that ran at a shorter ``depth`` - 1 than it was queued at: each
+        that is a page still waiting, known deeper, gets ``depth`` (see COMMIT_LUA)."""
+        keys = dict.fromkeys(link_key(link_id) for link_id in rows[0::3])
+        self.shortened.extend([key, depth] for key in keys)
+
     def payload(self) -> str:
-        return dumps(
-            {
-                "results": self.results,
-                "discover": self.discover,
-                "tasks": self.tasks,
-                "hashes": self.hashes,
-                "sets": self.sets,
-            }
-        )
+        document: dict[str, Any] = {
+            "results": self.results,
+            "discover": self.discover,
+            "tasks": self.tasks,
+            "hashes": self.hashes,
+            "sets": self.sets,
+        }
+        if self.shortened:
+            document["shorten"] = self.shortened
+        return dumps(document)
 
 
 class TaskQueue:

@@ -168,6 +168,34 @@ def test_a_redirect_that_lands_late_still_gives_its_target_the_shortest_depth(
         assert comparable(distributed) == comparable(single)
 
 
+def test_a_shorter_depth_is_passed_on_in_a_cluster_as_in_a_single_run(
+    redis_server: Any,
+) -> None:
+    """As tests/crawl/test_crawl.py's: /target.html runs at depth 2 (a late redirect), one
+    level after it was queued; /e.html found /deep.html first at depth 4, and through the
+    target it is 3, in a cluster too (COMMIT_LUA's shorten)."""
+    routes = {
+        "/d/": page('<a href="a.html">a</a> <a href="b.html">b</a>'),
+        "/d/a.html": page('<a href="legacy.html">the old address</a>'),
+        "/d/b.html": page('<a href="c.html">c</a>'),
+        "/d/legacy.html": Reply(301, b"", {"Location": "target.html"}, None, delay=0.6),
+        "/d/c.html": page('<a href="target.html">target</a> <a href="e.html">e</a>'),
+        "/d/e.html": page('<a href="deep.html">deep, the long way</a>'),
+        "/d/target.html": page('<a href="deep.html">deep</a>', delay=0.4),
+        "/d/deep.html": page("the end"),
+    }
+    expected = {"/d/": 0, "/d/a.html": 1, "/d/b.html": 1, "/d/c.html": 2, "/d/e.html": 3}
+    expected |= {"/d/target.html": 2, "/d/deep.html": 3}
+    with TestServer(routes) as site:
+        config = make_config(site.url("/d/"))
+        single = run_check(config)
+        distributed, _ = run_cluster(config, redis_server.url, "shorten")
+    for run in (single, distributed):
+        depths = {page.url: page.depth for page in run.pages}
+        assert depths == {site.url(path): depth for path, depth in expected.items()}
+    assert comparable(distributed) == comparable(single)
+
+
 @pytest.mark.parametrize(
     ("kind", "depth", "level", "starts", "counted"),
     [
