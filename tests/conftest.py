@@ -10,7 +10,7 @@ import pytest
 from linkcheck.config import Config, config_from_mapping
 from linkcheck.models import CheckResult, RunResult
 from linkcheck.runner import run_check
-from tests.server import Route, TestServer
+from tests.server import Reply, Route, TestServer, page
 
 FAST_HTTP = {"timeout": 2.0, "retries": 1, "retry_max_wait": 0.05, "recheck": False}
 
@@ -83,3 +83,23 @@ def demo_run(demo_port: int) -> RunResult:
     data.setdefault("http", {})["recheck_delay"] = 0.1  # keep the test fast; same behaviour
     data["cache"] = {"enabled": False}
     return run_check(config_from_mapping(data, source="config.toml"))
+
+
+def late_redirect_site() -> tuple[dict[str, Route], dict[str, int]]:
+    """A site whose depths depend on a redirect that answers late, and each page's depth by
+    its shortest path. /legacy.html (depth 2) redirects to /target.html after 0.6 s; /c.html,
+    of the same level, links the target first (depth 3): the target keeps 2. It answers
+    after 0.4 s, so /e.html (depth 3) finds /deep.html first at depth 4: through the target
+    it is 3, and the shorter depth is passed on."""
+    routes: dict[str, Route] = {
+        "/d/": page('<a href="a.html">a</a> <a href="b.html">b</a>'),
+        "/d/a.html": page('<a href="legacy.html">the old address</a>'),
+        "/d/b.html": page('<a href="c.html">c</a>'),
+        "/d/legacy.html": Reply(301, b"", {"Location": "target.html"}, None, delay=0.6),
+        "/d/c.html": page('<a href="target.html">target</a> <a href="e.html">e</a>'),
+        "/d/e.html": page('<a href="deep.html">deep, the long way</a>'),
+        "/d/target.html": page('<a href="deep.html">deep</a>', delay=0.4),
+        "/d/deep.html": page("the end"),
+    }
+    depths = {"/d/": 0, "/d/a.html": 1, "/d/b.html": 1, "/d/c.html": 2, "/d/e.html": 3}
+    return routes, depths | {"/d/target.html": 2, "/d/deep.html": 3}

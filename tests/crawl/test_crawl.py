@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from linkcheck.models import Verdict
-from tests.conftest import crawl, result
+from tests.conftest import crawl, late_redirect_site, result
 from tests.server import Reply, TestServer, page, redirect
 
 NAV_PAGES = 50
@@ -242,23 +242,12 @@ def test_fragments_are_checked_against_the_crawled_page_once() -> None:
 
 
 def test_a_shorter_depth_found_through_a_late_redirect_is_passed_on() -> None:
-    """/legacy.html (depth 2) redirects late to /target.html, which /c.html of the same
-    level linked first (depth 3): the target keeps depth 2 (the shortest path) and runs with
-    it, one level after it was queued; /e.html (depth 3) ran before it and found /deep.html
-    at depth 4, but through the target it is 3, and it gets 3 (Crawler._shorten)."""
-    routes = {
-        "/d/": page('<a href="a.html">a</a> <a href="b.html">b</a>'),
-        "/d/a.html": page('<a href="legacy.html">the old address</a>'),
-        "/d/b.html": page('<a href="c.html">c</a>'),
-        "/d/legacy.html": Reply(301, b"", {"Location": "target.html"}, None, delay=0.6),
-        "/d/c.html": page('<a href="target.html">target</a> <a href="e.html">e</a>'),
-        "/d/e.html": page('<a href="deep.html">deep, the long way</a>'),
-        "/d/target.html": page('<a href="deep.html">deep</a>', delay=0.4),
-        "/d/deep.html": page("the end"),
-    }
+    """The target of a redirect that answers late keeps the redirect's depth, the shortest
+    (Crawler._claim_redirect_target), and runs with it one level after it was queued; a page
+    it links that was found first one level deeper gets the shorter depth (Crawler._shorten).
+    See late_redirect_site."""
+    routes, expected = late_redirect_site()
     with TestServer(routes) as site:
         run = crawl(site.url("/d/"))
     depths = {page.url: page.depth for page in run.pages}
-    expected = {"/d/": 0, "/d/a.html": 1, "/d/b.html": 1, "/d/c.html": 2, "/d/e.html": 3}
-    expected |= {"/d/target.html": 2, "/d/deep.html": 3}
     assert depths == {site.url(path): depth for path, depth in expected.items()}

@@ -16,7 +16,7 @@ import pytest
 from linkcheck.distributed import run_distributed
 from linkcheck.distributed.queue import Task, page_depth, runnable
 from linkcheck.runner import run_check
-from tests.conftest import make_config
+from tests.conftest import late_redirect_site, make_config
 from tests.distributed.harness import (
     LEASE,
     comparable,
@@ -27,7 +27,7 @@ from tests.distributed.harness import (
     start_redis,
     start_worker,
 )
-from tests.server import Reply, Route, TestServer, page
+from tests.server import Route, TestServer, page
 
 pytestmark = needs_redis
 
@@ -135,61 +135,18 @@ def test_a_page_has_the_depth_of_its_shortest_path_in_a_cluster_as_in_a_single_r
         assert comparable(distributed) == comparable(single)
 
 
-def _redirect_found_late(delay: float) -> dict[str, Route]:
-    """/legacy.html (depth 2) redirects to /target.html but answers late; /c.html, of the
-    same level, links /target.html directly (depth 3) before the redirect lands. The
-    target's shortest path is through the redirect: depth 2, whichever comes first."""
-    return {
-        "/d/": page('<a href="a.html">a</a> <a href="b.html">b</a>'),
-        "/d/a.html": page('<a href="legacy.html">the old address</a>'),
-        "/d/b.html": page('<a href="c.html">c</a>'),
-        "/d/legacy.html": Reply(301, b"", {"Location": "target.html"}, None, delay=delay),
-        "/d/c.html": page('<a href="target.html">target</a>'),
-        "/d/target.html": page('<a href="deep.html">deep</a>'),
-        "/d/deep.html": page("the end"),
-    }
-
-
-def test_a_redirect_that_lands_late_still_gives_its_target_the_shortest_depth(
+def test_depths_through_a_late_redirect_are_the_shortest_in_a_cluster_as_in_a_single_run(
     redis_server: Any,
 ) -> None:
     """Issue #22 item 5, the race docs/distributed.md named: a page found deeper first and
-    still waiting keeps the depth of a shallower redirect to it (the minimum), in a single
-    run and in a cluster alike, so the depth no longer depends on which answer came first."""
-    expected = {"/d/": 0, "/d/a.html": 1, "/d/b.html": 1, "/d/c.html": 2}
-    expected |= {"/d/target.html": 2, "/d/deep.html": 3}
-    with TestServer(_redirect_found_late(delay=0.6)) as site:
-        config = make_config(site.url("/d/"))
-        single = run_check(config)
-        distributed, _ = run_cluster(config, redis_server.url, "late-redirect")
-        for run in (single, distributed):
-            depths = {page.url: page.depth for page in run.pages}
-            assert depths == {site.url(path): depth for path, depth in expected.items()}
-        assert comparable(distributed) == comparable(single)
-
-
-def test_a_shorter_depth_is_passed_on_in_a_cluster_as_in_a_single_run(
-    redis_server: Any,
-) -> None:
-    """As tests/crawl/test_crawl.py's: /target.html runs at depth 2 (a late redirect), one
-    level after it was queued; /e.html found /deep.html first at depth 4, and through the
-    target it is 3, in a cluster too (COMMIT_LUA's shorten)."""
-    routes = {
-        "/d/": page('<a href="a.html">a</a> <a href="b.html">b</a>'),
-        "/d/a.html": page('<a href="legacy.html">the old address</a>'),
-        "/d/b.html": page('<a href="c.html">c</a>'),
-        "/d/legacy.html": Reply(301, b"", {"Location": "target.html"}, None, delay=0.6),
-        "/d/c.html": page('<a href="target.html">target</a> <a href="e.html">e</a>'),
-        "/d/e.html": page('<a href="deep.html">deep, the long way</a>'),
-        "/d/target.html": page('<a href="deep.html">deep</a>', delay=0.4),
-        "/d/deep.html": page("the end"),
-    }
-    expected = {"/d/": 0, "/d/a.html": 1, "/d/b.html": 1, "/d/c.html": 2, "/d/e.html": 3}
-    expected |= {"/d/target.html": 2, "/d/deep.html": 3}
+    still waiting keeps the depth of a shallower redirect to it (CLAIM_LUA), and passes it on
+    to the pages it links (COMMIT_LUA's shorten), in a cluster as in a single run, so no
+    depth depends on which answer came first (see late_redirect_site)."""
+    routes, expected = late_redirect_site()
     with TestServer(routes) as site:
         config = make_config(site.url("/d/"))
         single = run_check(config)
-        distributed, _ = run_cluster(config, redis_server.url, "shorten")
+        distributed, _ = run_cluster(config, redis_server.url, "late-redirect")
     for run in (single, distributed):
         depths = {page.url: page.depth for page in run.pages}
         assert depths == {site.url(path): depth for path, depth in expected.items()}
