@@ -282,8 +282,9 @@ def test_two_distributed_runs_in_one_process_have_tables_of_their_own(
 ) -> None:
     outside = current_tables()
     runs = []
-    for name in ("first", "second"):
-        with TestServer(guide(3)) as site:
+    # both servers up at once: one after the other, the second could get the first's port
+    with TestServer(guide(3)) as one, TestServer(guide(3)) as other:
+        for name, site in (("first", one), ("second", other)):
             config = make_config(site.url("/g/p0.html"))
             runs.append(
                 run_distributed(config, redis_server.url, run_id=fresh_run_id(name), lease=LEASE)
