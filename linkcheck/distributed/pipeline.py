@@ -101,27 +101,18 @@ class TaskPipeline:
 
     # --- the three kinds of task -------------------------------------------------------
 
-    def _recheck_due(self, url: str, result: CheckResult, spent: float) -> bool:
-        """Whether a failed first look is looked at again (as linkcheck.recheck decides:
-        not when its host's failure had its second look already, see HostFailures)."""
-        http = self._config.http
-        if not result.verdict.failed:
-            self._hosts.answered(url)
-            return False
-        settled = self._hosts.settles(url, result)
-        return http.recheck and recheck_due(result, spent, self._budget) and not settled
-
-    def _looked_again(self, url: str, result: CheckResult) -> None:
-        """A second look's answer, for what it says of the host."""
-        if result.verdict.failed:
-            self._hosts.settles(url, result)
-        else:
-            self._hosts.answered(url)
-
-    def _settled(self, result: CheckResult, spent: float) -> bool:
-        """A failure not looked at again because its host's was (it counts as rechecked)."""
+    def _due(self, result: CheckResult, spent: float) -> bool:
+        """Whether a failure is worth a second look (as linkcheck.recheck decides)."""
         http = self._config.http
         return http.recheck and result.verdict.failed and recheck_due(result, spent, self._budget)
+
+    def _settled(self, url: str, result: CheckResult) -> bool:
+        """Take what a result says of its host (HostFailures); True for a failure whose
+        host's failure has had its second look already (it counts as rechecked)."""
+        if result.verdict.failed:
+            return self._hosts.settles(url, result)
+        self._hosts.answered(url)
+        return False
 
     async def _check(self, url: str, pause: Pause) -> Commit:
         """Check a link; a failure worth a second look is checked once more after
@@ -129,13 +120,13 @@ class TaskPipeline:
         commit = Commit()
         checked = await self._checker.check(url)
         result = recorded(self._config, url, checked.result)
-        if self._recheck_due(url, result, checked.spent):
-            await pause(self._config.http.recheck_delay)
-            checked = await self._checker.check(url, spent=checked.spent)
-            result = recorded(self._config, url, checked.result)
-            self._looked_again(url, result)
-            commit.member("rechecked", url)
-        elif self._settled(result, checked.spent):
+        settled = self._settled(url, result)
+        if self._due(result, checked.spent):
+            if not settled:
+                await pause(self._config.http.recheck_delay)
+                checked = await self._checker.check(url, spent=checked.spent)
+                result = recorded(self._config, url, checked.result)
+                self._settled(url, result)
             commit.member("rechecked", url)
         commit.result(url, result)
         return commit
@@ -144,13 +135,13 @@ class TaskPipeline:
         """Visit a page; a failed visit worth a second look is visited again after
         ``recheck_delay`` (a page's recheck is its crawl, with a budget of its own)."""
         commit, result = await self._visit(url, depth, shorter)
-        if not self._recheck_due(url, result, 0.0):
-            if self._settled(result, 0.0):
-                commit.member("rechecked", url)
+        settled = self._settled(url, result)
+        if not self._due(result, 0.0):
             return commit
-        await pause(self._config.http.recheck_delay)
-        commit, result = await self._visit(url, depth, shorter)
-        self._looked_again(url, result)
+        if not settled:
+            await pause(self._config.http.recheck_delay)
+            commit, result = await self._visit(url, depth, shorter)
+            self._settled(url, result)
         commit.member("rechecked", url)
         return commit
 
