@@ -70,9 +70,11 @@ class Checker:
         remap: Callable[[str], str | None] = lambda url: None,
         is_file: Callable[[str], bool] = lambda url: False,
         soft_404: Callable[[str], bool] = lambda url: False,
+        answer_now: Callable[[str], Response | None] | None = None,
     ) -> None:
         """``is_file``: the URLs the client answers from a built folder's files, which take
-        no connection slot and no politeness (there is no server to spare).
+        no connection slot and no politeness (there is no server to spare); ``answer_now``:
+        the client's answer to such a URL when no request is needed (see answer_now).
         ``soft_404``: the links whose GET answer is judged for a soft 404 (see check)."""
         self._client = client
         self._settings = settings
@@ -80,6 +82,7 @@ class Checker:
         self._remap = remap
         self._is_file = is_file
         self._judges_soft_404 = soft_404
+        self._answer_now = answer_now
         # Made at the first page worth judging; its per-host probes belong to this run.
         self._soft404: SoftNotFoundDetector | None = None
         self._global = asyncio.Semaphore(settings.concurrency)
@@ -105,6 +108,19 @@ class Checker:
         if not self._judges_soft_404(url):
             return checked
         return await self._judged(url, checked.result, answer)
+
+    def answer_now(self, url: str) -> Checked | None:
+        """``url``'s result, and the answer without a body, when the client has it without
+        a request and there is nothing in it to parse (a built folder's file that is no
+        page, or no file: LocalTransport.answer_now); None when it must be checked. The
+        result is the one check would give: the same verdict, status and message."""
+        if self._answer_now is None or self._remap(url) is not None:
+            return None
+        answer = self._answer_now(url)
+        if answer is None:
+            return None
+        result = self._answered(url, time.monotonic(), answer, self._rules.for_url(url), [], url)
+        return Checked(result, answer)
 
     async def sample(self, url: str) -> Checked:
         """Check ``url`` with GET and keep its final answer with the first slice of its body
@@ -201,25 +217,7 @@ class Checker:
                         final_url=current,
                     ), None
             else:
-                verdict, message = answer_verdict(
-                    outcome.status,
-                    outcome.headers,
-                    outcome.body,
-                    accept=rules.accept,
-                    retry_max_wait=self._settings.retry_max_wait,
-                    redirected=bool(hops),
-                )
-                # after a refresh, the message says so (beside what failed, if it did)
-                message = "; ".join(part for part in (message, moved) if part)
-                result = self._done(
-                    url,
-                    started,
-                    verdict,
-                    hops,
-                    status=outcome.status,
-                    message=message,
-                    final_url=current,
-                ).result
+                result = self._answered(url, started, outcome, rules, hops, current, moved)
                 after = self._refreshed(result, outcome) if refresh and method == "GET" else result
                 if after is result:
                     return Checked(result, outcome if as_page else None), outcome
@@ -248,6 +246,31 @@ class Checker:
             current = target
             if outcome.status == 303 and method != "HEAD":
                 method = "GET"
+
+    def _answered(
+        self,
+        url: str,
+        started: float,
+        answer: Response,
+        rules: RequestRules,
+        hops: list[RedirectHop],
+        final_url: str,
+        moved: str = "",
+    ) -> CheckResult:
+        """The result of a final answer (not a redirect) at ``final_url``."""
+        verdict, message = answer_verdict(
+            answer.status,
+            answer.headers,
+            answer.body,
+            accept=rules.accept,
+            retry_max_wait=self._settings.retry_max_wait,
+            redirected=bool(hops),
+        )
+        # after a refresh, the message says so (beside what failed, if it did)
+        message = "; ".join(part for part in (message, moved) if part)
+        return self._done(
+            url, started, verdict, hops, status=answer.status, message=message, final_url=final_url
+        ).result
 
     @staticmethod
     def _refreshed(result: CheckResult, answer: Response) -> CheckResult:

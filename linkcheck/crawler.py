@@ -193,10 +193,26 @@ class Crawler:
         state = self.state
         state.pages_scheduled += 1
         state.page_depth[url] = depth
-        self._frontier.add(url, depth)
+        if not self._answered_now(url, page=True):
+            self._frontier.add(url, depth)
 
     def _schedule_check(self, url: str) -> None:
-        self._frontier.add(url, None)
+        if not self._answered_now(url, page=False):
+            self._frontier.add(url, None)
+
+    def _answered_now(self, url: str, *, page: bool) -> bool:
+        """Record ``url``'s result at once if the client has it without a request (a built
+        folder's image, font or missing file: Checker.answer_now), as visiting or checking
+        it would have recorded it. A folder's run has no robots.txt to ask first."""
+        if self._robots is not None:
+            return False
+        answered = self._checker.answer_now(url)
+        if answered is None:
+            return False
+        self._record(url, answered.result)
+        if page and answered.result.verdict.works and answered.response is not None:
+            self.non_html_pages[url] = answered.response.content_type or "unknown"
+        return True
 
     def _discover(self, resolved: ResolvedLink, href: str, depth: int, follow: bool) -> Link:
         """Record a link seen for the first time, and do what linkcheck.decide says to it."""

@@ -22,6 +22,8 @@ from urllib.parse import quote, unquote
 
 from linkcheck.config import DEFAULT_EXTENSIONS, DEFAULT_INDEX_FILES, Config
 from linkcheck.contact import bare_address_advice
+from linkcheck.css import is_stylesheet
+from linkcheck.extract import is_html
 from linkcheck.http import Outcome, RequestOptions, Response, Transport
 from linkcheck.models import Link, RunResult, current_tables
 
@@ -87,8 +89,12 @@ class LocalSite:
     index_files: tuple[str, ...] = DEFAULT_INDEX_FILES
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     shown_root: str = ""  # the folder as the user wrote it, for messages and reports
-    # url -> file, and the folder's index: each page is looked up several times (to read
-    # it, to parse it once, to name it in the report)
+    # url -> its file (relative to root, and as a Path), and the folder's index: each URL
+    # is looked up several times (to answer it, to parse a page once, to name it in the
+    # report); the Path is made only where one is needed
+    _relatives: dict[str, str | None] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
     _files: dict[str, Path | None] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
@@ -115,7 +121,15 @@ class LocalSite:
         """The file that answers ``url``, never one outside the folder (symlinks included)."""
         if url in self._files:
             return self._files[url]
-        found = self._files[url] = self._find_file(url)
+        relative = self.relative_file(url)
+        found = self._files[url] = None if relative is None else self.root / relative
+        return found
+
+    def relative_file(self, url: str) -> str | None:
+        """:meth:`file_for`'s file as a "/"-separated path under the folder."""
+        if url in self._relatives:
+            return self._relatives[url]
+        found = self._relatives[url] = self._find_file(url)
         return found
 
     def _folder_index(self) -> _FolderIndex:
@@ -124,12 +138,12 @@ class LocalSite:
             self._index.append(_FolderIndex(self.root, pages))
         return self._index[0]
 
-    def _find_file(self, url: str) -> Path | None:
+    def _find_file(self, url: str) -> str | None:
         index = self._folder_index()
         for relative in self._relative_candidates(url):
             normal = posixpath.normpath(relative) if relative else "."
             if normal in index.files:
-                return self.root / relative
+                return normal
             if index.complete:
                 continue  # the walk saw every file there is
             candidate = self.root / relative
@@ -138,8 +152,15 @@ class LocalSite:
             except (OSError, RuntimeError):
                 continue
             if resolved.is_relative_to(self.root) and resolved.is_file():
-                return candidate
+                return candidate.relative_to(self.root).as_posix()
         return None
+
+    def shown_file(self, url: str) -> str:
+        """``url``'s file as the user knows it (see shown), or the first one looked for."""
+        relative = self.relative_file(url)
+        if relative is None:
+            return self.shown(self.candidates(url)[0])
+        return os.path.join(self.shown_root or str(self.root), relative)
 
     def shown(self, path: Path) -> str:
         """A path as the user knows it: under the folder they named."""
@@ -184,16 +205,53 @@ class LocalTransport:
             return await self._network.request(method, url, **options)
         path = self._site.file_for(url)
         if path is None:
-            return Response(url, FILE_NOT_FOUND, {"content-type": "text/plain"})
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if content_type == "text/html":
-            content_type = "text/html"  # no charset: <meta charset> or UTF-8 decide, as on disk
+            return _not_found(url)
+        content_type = _served_type(path.name)
         body, truncated = b"", False
         if options.get("read_body", False) and method != "HEAD":
             body = read_capped(path, self._max_body)
             truncated = len(body) > self._max_body
             body = body[: self._max_body]
         return Response(url, 200, {"content-type": content_type}, body, truncated)
+
+    def answer_now(self, url: str) -> Response | None:
+        """The answer to ``url`` when it needs no request and has no body worth reading: a
+        file of the folder that is not a page (its type, by its name, is neither HTML nor
+        CSS), or no file at all. None for a page, or a URL not under the folder.
+
+        The answer is the one :meth:`request` gives, without the body: the crawl records
+        an image's or a missing file's result at once, with no task, slot or read spent
+        on it (lychee checks a folder's files the same way, by looking them up)."""
+        if not self._site.contains(url):
+            return None
+        relative = self._site.relative_file(url)
+        if relative is None:
+            return _not_found(url)
+        content_type = _served_type(relative)
+        if is_html(content_type, b"") or is_stylesheet(content_type):
+            return None
+        return Response(url, 200, {"content-type": content_type})
+
+
+def _not_found(url: str) -> Response:
+    return Response(url, FILE_NOT_FOUND, {"content-type": "text/plain"})
+
+
+def _served_type(name: str) -> str:
+    """The Content-Type a web server would send for the file, by its name; with no charset,
+    so a page's <meta charset> or UTF-8 decide, as on disk. (mimetypes, looked up once per
+    extension: it is the whole cost of answering an image.)"""
+    suffix = _suffix(name)
+    known = _TYPES.get(suffix)
+    if known is None:
+        known = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        lower = suffix.lower()
+        if lower not in mimetypes.encodings_map and lower not in mimetypes.suffix_map:
+            _TYPES[suffix] = known  # its type is its extension's (not so for .tar.gz)
+    return known
+
+
+_TYPES: dict[str, str] = {}
 
 
 def read_capped(path: Path, limit: int) -> bytes:
@@ -265,9 +323,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
         if not site.contains(url):
             return url
         base, hash_, fragment = url.partition("#")
-        path = site.file_for(base)
-        text = site.shown(path) if path is not None else site.shown(site.candidates(base)[0])
-        return text + hash_ + fragment
+        return site.shown_file(base) + hash_ + fragment
 
     tables = current_tables()  # the run's: its links' occurrences are numbers in them
     renamed_pages = tables.rename_pages(shown)

@@ -91,13 +91,15 @@ async def _run(
     started_at = datetime.now(UTC)
     async with HttpClient(config.http, policy=address_policy(config)) as client:
         transport: Transport = client
+        local = None
         if site is not None:
-            transport = LocalTransport(site, client, config.http.max_body_bytes)
+            transport = local = LocalTransport(site, client, config.http.max_body_bytes)
         checker = make_checker(
             config,
             transport,
             host_rules(config),
             is_file=site.contains if site is not None else lambda url: False,
+            answer_now=local.answer_now if local is not None else None,
         )
         robots = make_robots(config, checker) if site is None else None
         crawler = Crawler(

@@ -14,7 +14,7 @@ from linkcheck.checker import Checker
 from linkcheck.config import Config
 from linkcheck.decide import soft_404_enabled
 from linkcheck.hosts import HostRules
-from linkcheck.http import Transport, user_agent
+from linkcheck.http import Response, Transport, user_agent
 from linkcheck.robots import RobotsRules
 from linkcheck.safety import AddressPolicy
 from linkcheck.scope import site_origins
@@ -61,8 +61,10 @@ def make_checker(
     rules: HostRules,
     *,
     is_file: Callable[[str], bool] = lambda url: False,
+    answer_now: Callable[[str], Response | None] | None = None,
 ) -> Checker:
-    """``is_file``: the URLs ``transport`` answers from a built folder's files."""
+    """``is_file``: the URLs ``transport`` answers from a built folder's files;
+    ``answer_now``: its answer to one of them that needs no request (Checker.answer_now)."""
 
     def judges_soft_404(url: str) -> bool:
         # as decide.recorded: [checks] soft_404 = false turns it off for every host
@@ -75,6 +77,7 @@ def make_checker(
         remap=config.remapped,
         is_file=is_file,
         soft_404=judges_soft_404,
+        answer_now=answer_now,
     )
 
 

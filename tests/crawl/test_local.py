@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import pytest
 
 from linkcheck.config import ConfigError, config_from_mapping
 from linkcheck.hosts import HostLimiter, RequestRules
-from linkcheck.local import LocalSite, read_capped
+from linkcheck.http import Outcome, Response
+from linkcheck.local import STAND_IN_BASE, LocalSite, LocalTransport, read_capped
 from linkcheck.models import RunResult, Verdict
 from linkcheck.runner import run_check
 from tests.server import Reply, TestServer
@@ -369,3 +371,91 @@ def test_files_take_no_connection_slot_and_no_politeness(
     assert verdict(run, external.url("/ok")) is Verdict.OK
     assert slots  # the positive control: the server's links did take slots
     assert {host for _, host, _ in slots} == {"127.0.0.1"}  # the files (ex.com) never did
+
+
+# What a web server sends for a file is its type by name (nginx's mime.types, Python's
+# mimetypes): only HTML (HTML §13.1) and CSS (CSS Syntax §3.2) are read for links. Every
+# other file is answered by looking it up, with no request task, as lychee looks files up.
+ANSWERED_AT_ONCE = {
+    "img/photo.png": ("image/png", 200),
+    "img/PHOTO.JPG": ("image/jpeg", 200),
+    "fonts/a.woff2": ("font/woff2", 200),
+    "docs/manual.pdf": ("application/pdf", 200),
+    "notes.txt": ("text/plain", 200),
+    "archive.tar.gz": ("application/x-tar", 200),  # an encoding's suffix: the inner type
+    "LICENSE": ("application/octet-stream", 200),  # no extension: no type, not sniffed
+    "img/gone.png": ("text/plain", 404),  # no such file
+}
+VISITED = ("index.html", "page.htm", "page.xhtml", "css/site.css", "docs/")
+
+
+def test_answer_now_is_the_answer_a_request_gives(tmp_path: Path) -> None:
+    """LocalTransport.answer_now: for a file that is no page, or no file, the response its
+    request gives (without the body); None for pages, stylesheets and URLs elsewhere."""
+    files = {name: "x" for name in ANSWERED_AT_ONCE if name != "img/gone.png"}
+    files.update({name: "<p>x</p>" for name in VISITED if not name.endswith("/")})
+    files["docs/index.html"] = "<p>docs</p>"
+    root = write(tmp_path / "public", files)
+    site = LocalSite(root=root.resolve(), base_url="https://ex.com/")
+    transport = LocalTransport(site, network=_NoNetwork(), max_body_bytes=1000)
+    for name, (content_type, status) in ANSWERED_AT_ONCE.items():
+        url = "https://ex.com/" + name
+        answer = transport.answer_now(url)
+        requested = asyncio.run(transport.request("GET", url))
+        assert isinstance(requested, Response)
+        assert answer is not None, name
+        assert (answer.status, answer.content_type) == (status, content_type), name
+        assert (requested.status, requested.content_type) == (status, content_type), name
+        assert answer.body == b""
+    for name in VISITED:
+        assert transport.answer_now("https://ex.com/" + name) is None, name
+    assert transport.answer_now("https://elsewhere.example/img/photo.png") is None
+
+
+class _NoNetwork:
+    async def request(self, method: str, url: str, **options: Any) -> Outcome:
+        raise AssertionError(f"no request leaves the folder: {url}")
+
+
+def test_files_that_are_no_page_are_answered_without_a_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images, fonts and missing files get the verdicts a request would give (a missing one
+    names the file looked for), and only pages and stylesheets are read."""
+    requested: list[str] = []
+    real_request = LocalTransport.request
+
+    async def recording(self: LocalTransport, method: str, url: str, **options: Any) -> Outcome:
+        requested.append(url)
+        return await real_request(self, method, url, **options)
+
+    monkeypatch.setattr(LocalTransport, "request", recording)
+    root = write(
+        tmp_path / "public",
+        {
+            "index.html": (
+                '<link rel="stylesheet" href="css/site.css">\n'
+                '<img src="img/a.png" srcset="img/a-2x.png 2x">\n'
+                '<a href="docs/manual.pdf">Manual</a>\n'
+                '<a href="page.html">Page</a>\n'
+            ),
+            "page.html": '<img src="img/a.png"><a href="/">Home</a>',
+            "css/site.css": "@font-face { src: url(../fonts/a.woff2) }\n"
+            "body { background: url(../img/bg.jpg) }",
+            "img/a.png": "png",
+            "fonts/a.woff2": "font",
+            "docs/manual.pdf": "pdf",
+        },
+    )
+    run = check_folder(root)
+    assert verdict(run, f"{root}/img/a.png") is Verdict.OK
+    assert verdict(run, f"{root}/fonts/a.woff2") is Verdict.OK
+    assert verdict(run, f"{root}/docs/manual.pdf") is Verdict.OK
+    for missing in ("img/a-2x.png", "img/bg.jpg"):
+        result = run.links[f"{root}/{missing}"].result
+        assert result is not None
+        assert (result.verdict, result.status) == (Verdict.BROKEN, 404)
+        assert result.message.startswith(f"no such file: {root}/{missing}")
+    # (the soft-404 probe asks for a page that does not exist: a page, read too)
+    read = {url.removeprefix(STAND_IN_BASE) for url in requested if "-probe-" not in url}
+    assert read == {"", "css/site.css", "page.html"}  # the positive control: pages were read
