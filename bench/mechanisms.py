@@ -31,6 +31,7 @@ class Mechanism:
     # (file under linkcheck/, exact text, replacement): each must match exactly once
     changes: tuple[tuple[str, str, str], ...] = ()
     flags: tuple[str, ...] = ()  # or: `linkcheck run` flags that turn it off
+    folder: bool = False  # a mechanism of folder mode only: measured on the built folder
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -124,6 +125,20 @@ MECHANISMS = (
                 "    return False  # bench/mechanisms.py: turned off\n",
             ),
         ),
+    ),
+    Mechanism(
+        "answer-now",
+        "a built folder's files that are no page (images, fonts), and missing ones, answered "
+        "when found, by a look-up: no request task (local.LocalTransport.answer_now)",
+        changes=(
+            (
+                "crawler.py",
+                "        if self._robots is not None:\n            return False\n        answered",
+                "        if True:  # bench/mechanisms.py: turned off\n            return False\n"
+                "        answered",
+            ),
+        ),
+        folder=True,
     ),
 )
 BY_NAME = {m.name: m for m in MECHANISMS}

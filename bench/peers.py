@@ -915,15 +915,16 @@ def variant_tools() -> list[Tool]:
     def command(mechanism: mechanisms.Mechanism) -> Callable[[Ctx, Path], list[str]]:
         def run(ctx: Ctx, out: Path) -> list[str]:
             tree = variant_tree(mechanism)
-            return ["env", f"PYTHONPATH={tree}", *cmd_linkcheck(ctx, out), *mechanism.flags]
+            linkcheck = cmd_linkcheck_folder if mechanism.folder else cmd_linkcheck
+            return ["env", f"PYTHONPATH={tree}", *linkcheck(ctx, out), *mechanism.flags]
 
         return run
 
     return [
         Tool(
             key=VARIANT_PREFIX + m.name,
-            name=f"linkcheck, {m.name} off",
-            mode="crawl",
+            name=f"linkcheck{' (folder)' if m.folder else ''}, {m.name} off",
+            mode="folder" if m.folder else "crawl",
             why=m.what,
             command=command(m),
             parse=parse_linkcheck,
@@ -1331,7 +1332,10 @@ def side_by_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 # -- site shapes (--shapes) ----------------------------------------------------------
 
 
-FOLDER_TOOLS = frozenset({"lychee", "lychee-full", "linkcheck-folder"})
+FOLDER_TOOLS = frozenset(
+    {"lychee", "lychee-full", "linkcheck-folder"}
+    | {VARIANT_PREFIX + m.name for m in mechanisms.MECHANISMS if m.folder}
+)
 
 
 def run_shape(
