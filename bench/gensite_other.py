@@ -376,8 +376,12 @@ def run_tool(
             res.update(score(site, work / "out" / "report.json"))
             return res
         lychee = Path(__file__).resolve().parent / ".peers/venv/bin/lychee"
+        # linkcheck's defaults for a request that gets no answer (20 s, 2 retries): with its
+        # own (3 retries, waits that grow), lychee sat for over 8 minutes on the carrier that
+        # never answers one path, whose requests nginx queues at one a minute
         cmd = [str(lychee), "--root-dir", str(site / "www/main"), "--max-concurrency", "10",
                "--host-concurrency", "10", "--host-request-interval", "0s", "--no-progress",
+               "--timeout", "20", "--max-retries", "2",
                "--format", "json", "-o", str(work / "lychee.json"),
                str(site / "www/main/docs")]  # fmt: skip
         return dict(peak_rss_tree(cmd, cwd=work))
