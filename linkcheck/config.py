@@ -35,7 +35,7 @@ DEFAULT_MAX_QUERIES_PER_PATH = 50
 DEFAULT_MAX_URL_LENGTH = 2_048
 DEFAULT_PARSE_QUEUE_BYTES = 64 * 1024 * 1024  # fetched page bodies waiting to be parsed
 # Link occurrences kept in memory; past it they go to the run's spill file (models)
-DEFAULT_OCCURRENCES_IN_MEMORY = 250_000
+DEFAULT_OCCURRENCES_IN_MEMORY = 1_000_000
 MAX_OCCURRENCES_IN_MEMORY = 1 << 31  # an occurrence is three 32-bit numbers in an array
 DEFAULT_MAX_DURATION = 3_600.0  # seconds for the whole run; 0 means no limit
 DEFAULT_RESPECT_ROBOTS = True

@@ -156,6 +156,9 @@ _SEPARATOR = "\0"  # never inside a parsed href or text: HTML parsers turn NUL i
 
 
 _FRAGMENT, _ABSOLUTE = 1, 2  # a variant's flags
+# The variants' bytes kept in memory, at most, for each occurrence a run keeps there: a way
+# of writing a link takes ~60-100 bytes, and is met again on several pages
+VARIANT_BYTES_PER_OCCURRENCE = 4
 
 
 class _VariantTable:
@@ -171,12 +174,17 @@ class _VariantTable:
     move to its spill file (:meth:`spill_to`); offsets below ``_base`` are read from there.
     """
 
-    __slots__ = ("_base", "_data", "_ends", "_flags", "_index", "_spill")
+    __slots__ = ("_base", "_data", "_ends", "_flags", "_index", "_on_full", "_spill", "budget")
 
-    def __init__(self) -> None:
+    def __init__(
+        self, budget: int = sys.maxsize, on_full: Callable[[], None] | None = None
+    ) -> None:
         self._data = bytearray()  # the bytes from offset _base on
         self._base = 0
         self._spill: Spill | None = None
+        # bytes kept in memory, at most: past them, on_full moves them to the spill file
+        self.budget = budget
+        self._on_full = on_full
         self._ends = array("Q")
         self._index: dict[bytes, int] = {}  # for number(): only variants asked for by value
         # The few variants the site-wide checks look at, noted as variants arrive (during
@@ -198,6 +206,8 @@ class _VariantTable:
         self._data += packed
         self._ends.append(self._base + len(self._data))
         self._flags.append(self._note(start, len(self._data)))
+        if len(self._data) > self.budget and self._on_full is not None:
+            self._on_full()
         return len(self._ends) - 1
 
     def add_all(self, packed: bytes | bytearray, ends: array[int]) -> range:
@@ -211,6 +221,8 @@ class _VariantTable:
         for end in ends:
             flags.append(note(start, offset + end))
             start = offset + end
+        if len(self._data) > self.budget and self._on_full is not None:
+            self._on_full()
         return range(first, len(self._ends))
 
     def _note(self, start: int, end: int) -> int:
@@ -311,11 +323,18 @@ class OccurrenceTables:
 
     def __init__(self, in_memory: int = 0) -> None:
         self.pages = _PageTable()
-        self.variants = _VariantTable()
         # Occurrences held in memory, at most (0: no limit): past it, every link's
         # occurrences and the variants' bytes so far move to the run's spill file (see
         # linkcheck.store.spill), and are read back from there, in order, when asked for.
+        # The variants' bytes also go on their own past VARIANT_BYTES_PER_OCCURRENCE for
+        # each occurrence kept: so the rows can be kept in larger rounds (each round writes
+        # a batch for every link holding rows: with small rounds, a large site's content
+        # links, each found a few times a round, made a batch of one or two occurrences
+        # each, and the rounds' cost grew with the site; bench/README.md) without the
+        # variants' text growing with them.
         self.in_memory = in_memory or sys.maxsize
+        budget = in_memory * VARIANT_BYTES_PER_OCCURRENCE if in_memory else sys.maxsize
+        self.variants = _VariantTable(budget, self._spill_variants)
         self.held = 0  # occurrences in memory now
         self.spill: Spill | None = None
         self._holding: list[Occurrences] = []  # those with occurrences in memory
@@ -333,10 +352,7 @@ class OccurrenceTables:
 
     def spill_all(self) -> None:
         """Move every occurrence held in memory, and the variants' bytes, to the spill file."""
-        if self.spill is None:
-            from linkcheck.store.spill import Spill  # the store imports this module
-
-            self.spill = Spill()
+        spill = self._spill_file()
         batches = []
         for occurrences in self._holding:
             batch = occurrences._give_up_rows(self)
@@ -344,8 +360,18 @@ class OccurrenceTables:
                 batches.append(batch)
         self._holding = []
         self.held = 0
-        self.spill.write_rows(batches)
-        self.variants.spill_to(self.spill)
+        spill.write_rows(batches)
+        self.variants.spill_to(spill)
+
+    def _spill_variants(self) -> None:
+        self.variants.spill_to(self._spill_file())
+
+    def _spill_file(self) -> Spill:
+        if self.spill is None:
+            from linkcheck.store.spill import Spill  # the store imports this module
+
+            self.spill = Spill()
+        return self.spill
 
     def owner_number(self) -> int:
         self._next_owner += 1

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from linkcheck.checkpoint import Tables, tables_to_state
-from linkcheck.models import Link, Occurrence, Occurrences, OccurrenceTables, RunResult
+from linkcheck.models import (
+    VARIANT_BYTES_PER_OCCURRENCE,
+    Link,
+    Occurrence,
+    Occurrences,
+    OccurrenceTables,
+    RunResult,
+)
 from linkcheck.report.html_report import build_report
 from linkcheck.report.json_report import to_document
 from tests.conftest import crawl
@@ -172,3 +179,23 @@ def test_occurrences_read_back_in_order_whatever_the_threshold(in_memory: int) -
 def test_a_link_made_with_a_plain_list_keeps_it() -> None:
     link = Link("https://example.org/", internal=True, occurrences=[_occurrence(1, 2, 3)])  # type: ignore[arg-type]
     assert list(link.occurrences) == [_occurrence(1, 2, 3)]
+
+
+def test_the_variants_text_spills_on_its_own_budget() -> None:
+    """Rows may be kept in large rounds while the text of the ways links are written stays
+    within VARIANT_BYTES_PER_OCCURRENCE for each occurrence kept: it moves on its own."""
+    in_memory = 100
+    budget = in_memory * VARIANT_BYTES_PER_OCCURRENCE
+    tables, plain = OccurrenceTables(in_memory), OccurrenceTables()
+    ours, theirs = Occurrences(tables=tables), Occurrences(tables=plain)
+    longest = 0
+    for step in range(90):  # fewer occurrences than in_memory: no row is spilled
+        item = _occurrence(step % 7, step, step)  # every one written its own way
+        ours.append(item)
+        theirs.append(item)
+        longest = max(longest, len(tables.variants._data))
+    assert tables.spill is not None and tables.spill.rows_written == 0
+    assert tables.spill.text_size > budget  # the text went, several times
+    assert longest <= budget + 100  # never more than the budget and one variant
+    assert list(ours) == list(theirs) and ours.to_bytes() == theirs.to_bytes()
+    assert ours.href_counts() == theirs.href_counts() and ours.fragments == theirs.fragments
