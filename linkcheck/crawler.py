@@ -191,10 +191,11 @@ class Crawler:
 
     def _schedule_page(self, url: str, depth: int) -> None:
         state = self.state
-        state.pages_scheduled += 1
         state.page_depth[url] = depth
-        if not self._answered_now(url, page=True):
-            self._frontier.add(url, depth)
+        if self._answered_now(url, page=True):
+            return  # no page (an image, a missing file): not one of max_pages either
+        state.pages_scheduled += 1
+        self._frontier.add(url, depth)
 
     def _schedule_check(self, url: str) -> None:
         if not self._answered_now(url, page=False):

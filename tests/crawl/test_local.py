@@ -459,3 +459,24 @@ def test_files_that_are_no_page_are_answered_without_a_request(
     # (the soft-404 probe asks for a page that does not exist: a page, read too)
     read = {url.removeprefix(STAND_IN_BASE) for url in requested if "-probe-" not in url}
     assert read == {"", "css/site.css", "page.html"}  # the positive control: pages were read
+
+
+def test_files_that_are_no_page_do_not_count_as_pages(tmp_path: Path) -> None:
+    """max_pages counts pages crawled: a folder's images and missing files, answered by a
+    look-up, take none of it (found first, they used to crawl the limit away)."""
+    images = "".join(f'<img src="img/{n}.png">' for n in range(10))
+    root = write(
+        tmp_path / "public",
+        {
+            "index.html": images + '<a href="a.html">a</a>',
+            "a.html": images + '<a href="b.html">b</a>',
+            "b.html": images + '<a href="/">home</a>',
+            **{f"img/{n}.png": "png" for n in range(9)},  # img/9.png is missing
+        },
+    )
+    run = check_folder(root, extra={"crawl": {"max_pages": 3}})
+    assert sorted(page.url for page in run.pages) == sorted(
+        f"{root}/{name}" for name in ("index.html", "a.html", "b.html")
+    )
+    assert verdict(run, f"{root}/img/0.png") is Verdict.OK
+    assert verdict(run, f"{root}/img/9.png") is Verdict.BROKEN
