@@ -377,7 +377,7 @@ def run_tool(
         if tool == "linkcheck":
             cmd = [sys.executable, "-m", "linkcheck", "run", meta["start_url"], "--output",
                    str(work / "out"), "--format", "json", "-q", "--concurrency", "10",
-                   "--max-pages", "100000", "--allow-private", *skip, *extra.split()]  # fmt: skip
+                   "--max-pages", "1000000", "--allow-private", *skip, *extra.split()]  # fmt: skip
             env = {**os.environ, "PYTHONPATH": str(tree.resolve())} if tree else None
             res: dict[str, Any] = dict(peak_rss_tree(cmd, cwd=work, env=env))
             res.update(score(site, work / "out" / "report.json"))
