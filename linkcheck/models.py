@@ -319,7 +319,7 @@ class OccurrenceTables:
     tables it was made with).
     """
 
-    __slots__ = ("_holding", "_next_owner", "held", "in_memory", "pages", "spill", "variants")
+    __slots__ = ("_holding", "held", "in_memory", "pages", "spill", "variants")
 
     def __init__(self, in_memory: int = 0) -> None:
         self.pages = _PageTable()
@@ -338,7 +338,6 @@ class OccurrenceTables:
         self.held = 0  # occurrences in memory now
         self.spill: Spill | None = None
         self._holding: list[Occurrences] = []  # those with occurrences in memory
-        self._next_owner = 0
 
     def hold(self, occurrences: Occurrences, rows: array[int]) -> None:
         """Append ``rows`` (three numbers an occurrence) to those ``occurrences`` holds in
@@ -353,14 +352,16 @@ class OccurrenceTables:
     def spill_all(self) -> None:
         """Move every occurrence held in memory, and the variants' bytes, to the spill file."""
         spill = self._spill_file()
+        number = spill.next_batch
         batches = []
-        for occurrences in self._holding:
-            batch = occurrences._give_up_rows(self)
-            if batch is not None:
-                batches.append(batch)
+        for occurrences in self._holding:  # (one may be listed twice: its rows once)
+            if occurrences._rows and occurrences.tables is self:
+                batches.append((occurrences._last, occurrences._rows.tobytes()))
+                occurrences._rows_spilled(number)
+                number += 1
+        spill.write_rows(batches)
         self._holding = []
         self.held = 0
-        spill.write_rows(batches)
         self.variants.spill_to(spill)
 
     def _spill_variants(self) -> None:
@@ -372,10 +373,6 @@ class OccurrenceTables:
 
             self.spill = Spill()
         return self.spill
-
-    def owner_number(self) -> int:
-        self._next_owner += 1
-        return self._next_owner
 
     def page_ranks(self) -> array[int]:
         """Each page number's place among all pages sorted by URL."""
@@ -433,7 +430,7 @@ class Occurrences(Sequence[Occurrence]):
     run's spill file: the first ``_spilled`` occurrences are read from there, in order.
     """
 
-    __slots__ = ("_owner", "_rows", "_spilled", "tables")
+    __slots__ = ("_last", "_rows", "_spilled", "tables")
 
     def __init__(
         self, items: Iterable[Occurrence] = (), tables: OccurrenceTables | None = None
@@ -446,7 +443,7 @@ class Occurrences(Sequence[Occurrence]):
         # thousands of links)
         self._rows = array("I")
         self._spilled = 0  # occurrences before those in _rows, in the spill file
-        self._owner = 0  # their key there (0: none spilled yet)
+        self._last = 0  # the last batch of them there (0: none spilled yet)
         for item in items:
             self.append(item)
 
@@ -457,21 +454,15 @@ class Occurrences(Sequence[Occurrence]):
         spill = self.tables.spill
         assert spill is not None
         rows = array("I")
-        for data in spill.read_rows(self._owner):
-            rows.frombytes(data)
+        rows.frombytes(spill.read_rows(self._last))
         rows.extend(self._rows)
         return rows
 
-    def _give_up_rows(self, tables: OccurrenceTables) -> tuple[int, bytes] | None:
-        """The rows held in memory, as a batch for the spill file; none are held after."""
-        if not self._rows or self.tables is not tables:
-            return None
-        if not self._owner:
-            self._owner = tables.owner_number()
-        batch = (self._owner, self._rows.tobytes())
+    def _rows_spilled(self, batch: int) -> None:
+        """The rows held in memory were written to the spill file as ``batch``."""
         self._spilled += len(self._rows) // 3
         self._rows = array("I")
-        return batch
+        self._last = batch
 
     @property
     def _pages(self) -> array[int]:

@@ -1,88 +1,102 @@
-"""A run's occurrences past what it keeps in memory: a SQLite file of the run's own.
+"""A run's occurrences past what it keeps in memory: scratch files of the run's own.
 
 A large crawl records millions of link occurrences (three numbers each) and, for each way a
 link is written, its href and text: kept in memory they were most of a 50,000-page run's
 peak. Past ``[crawl] occurrences_in_memory`` the run's tables (``models.OccurrenceTables``)
-move what they hold here in batches, and read it back in the order it was written.
+move what they hold here in rounds, and read it back, in the order it was written, when
+asked for.
 
-Its own SQLite file, not the result store's ``cache.sqlite``: that one is shared by every
-run in the folder (two CI jobs may use it at once, and a large file costs a check when
-opened), while this is scratch that belongs to one run and dies with it. The file is made in
-the temporary folder and removed when the tables are dropped or the process exits; it is
-never read by another process (no journal, no fsync: a crash loses nothing that outlives the
-run). The occurrence numbers are rows there, read back by link; the variants' bytes, read
-back one variant at a time by offset, go to an unnamed temporary file beside it: a read is
-one ``pread`` (under a microsecond), where SQLite's incremental blob reads cost ~14 µs each
-in the JSON report of a 2,000-page run (bench/README.md).
+Two unnamed temporary files, appended to and read back by offset with ``pread`` (gone with
+their last descriptor, however the process ends; never read by another process, never
+synced: a crash loses nothing that outlives the run):
+
+- the occurrence numbers: each round writes, in one write, a batch for every link holding
+  numbers; a link's batches are a chain (each batch remembers the one before it, in three
+  arrays here: 20 bytes a batch), so reading a link back is one ``pread`` per round it had
+  numbers in. They were rows of a SQLite table until session 11: a query per link, read
+  back row by row, cost a 50,000-page run's finishing checks and reports several times
+  what the reads themselves cost (bench/README.md, "Session 11").
+- the variants' bytes, read back one variant at a time by offset (a ``pread`` is under a
+  microsecond, where SQLite's incremental blob reads cost ~14 µs each in the JSON report of
+  a 2,000-page run).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 import tempfile
 import weakref
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from typing import IO
 
-_PAGE_CACHE_KIB = 2048  # SQLite's own page cache for this file: small, it is read in order
 
-_SCHEMA = (
-    # One row per batch of one owner's occurrence numbers, in the order they were spilled.
-    "CREATE TABLE rows (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, data BLOB NOT NULL)",
-    "CREATE INDEX rows_by_owner ON rows (owner, id)",
-)
-
-
-def _remove(conn: sqlite3.Connection, path: str, text: IO[bytes]) -> None:
-    text.close()
-    with contextlib.suppress(sqlite3.Error):
-        conn.close()
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+def _close(*files: IO[bytes]) -> None:
+    for file in files:
+        file.close()
 
 
 class Spill:
-    """One run's spilled occurrence rows (by owner: one link's occurrences) and variant text
-    (a byte stream read back by offset)."""
+    """One run's spilled occurrence numbers (chains of batches, one chain per link) and
+    variant text (a byte stream read back by offset)."""
 
     def __init__(self, folder: str | None = None) -> None:
-        fd, self.path = tempfile.mkstemp(prefix="linkcheck-spill-", suffix=".sqlite", dir=folder)
-        os.close(fd)
-        # The run's one thread uses it; a library user may write reports from another.
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        # unnamed: gone with its last descriptor, however the process ends
+        # unnamed: gone with their last descriptor, however the process ends
+        self._rows = tempfile.TemporaryFile(prefix="linkcheck-spill-", dir=folder)  # noqa: SIM115
         self._text = tempfile.TemporaryFile(prefix="linkcheck-spill-", dir=folder)  # noqa: SIM115
-        self._removed = weakref.finalize(self, _remove, self._conn, self.path, self._text)
-        for pragma in (
-            "journal_mode = OFF",
-            "synchronous = OFF",
-            f"cache_size = -{_PAGE_CACHE_KIB}",
-        ):
-            self._conn.execute(f"PRAGMA {pragma}")
-        for statement in _SCHEMA:
-            self._conn.execute(statement)
+        self._removed = weakref.finalize(self, _close, self._rows, self._text)
+        # Batch n (from 1; 0 is "none"): where its bytes are in the rows file, how many,
+        # and the batch its link wrote before it.
+        self._starts = array("Q", [0])
+        self._sizes = array("I", [0])
+        self._before = array("I", [0])
+        self._rows_end = 0
         self._text_end = 0  # bytes of text written
-        self.rows_written = 0  # occurrence batches written (for tests and measurements)
 
     def close(self) -> None:
         """Drop the files now (otherwise when the tables are dropped, or at exit)."""
         self._removed()
 
-    def write_rows(self, batches: Iterable[tuple[int, bytes]]) -> None:
-        """Append (owner, packed numbers) batches, in one transaction."""
-        conn = self._conn
-        conn.execute("BEGIN")
-        cursor = conn.executemany("INSERT INTO rows (owner, data) VALUES (?, ?)", batches)
-        self.rows_written += max(cursor.rowcount, 0)
-        conn.execute("COMMIT")
+    @property
+    def rows_written(self) -> int:
+        """Batches of occurrence numbers written (for tests and measurements)."""
+        return len(self._starts) - 1
 
-    def read_rows(self, owner: int) -> Iterator[bytes]:
-        """An owner's batches, in the order they were written."""
-        cursor = self._conn.execute("SELECT data FROM rows WHERE owner = ? ORDER BY id", (owner,))
-        for (data,) in cursor:
-            yield data
+    @property
+    def next_batch(self) -> int:
+        """The number the next batch written gets (the ones after it follow in order)."""
+        return len(self._starts)
+
+    def write_rows(self, batches: Sequence[tuple[int, bytes]]) -> None:
+        """Append batches of packed numbers, each given with the number of the batch its link
+        wrote last (0: none), in one write. They are numbered on from :attr:`next_batch`:
+        a link gives its last batch's number to :meth:`read_rows`, or with its next batch."""
+        start = self._rows_end
+        for before, data in batches:
+            self._starts.append(start)
+            self._sizes.append(len(data))
+            self._before.append(before)
+            start += len(data)
+        self._rows.seek(self._rows_end)
+        self._rows.write(b"".join(data for _, data in batches))
+        self._rows.flush()  # read back with pread, under the buffer
+        self._rows_end = start
+
+    def read_rows(self, last: int) -> bytes:
+        """The bytes of the chain of batches ending with batch ``last``, in the order they
+        were written (batches that follow one another in the file are read as one)."""
+        starts, sizes, before = self._starts, self._sizes, self._before
+        spans: list[list[int]] = []
+        while last:
+            start, size = starts[last], sizes[last]
+            if spans and start + size == spans[-1][0]:
+                spans[-1][0] = start
+                spans[-1][1] += size
+            else:
+                spans.append([start, size])
+            last = before[last]
+        fd = self._rows.fileno()
+        return b"".join(os.pread(fd, size, start) for start, size in reversed(spans))
 
     @property
     def text_size(self) -> int:

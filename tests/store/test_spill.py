@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import sys
+from array import array
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ from linkcheck.models import (
 )
 from linkcheck.report.html_report import build_report
 from linkcheck.report.json_report import to_document
+from linkcheck.store.spill import Spill
 from tests.conftest import crawl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -199,3 +201,34 @@ def test_the_variants_text_spills_on_its_own_budget() -> None:
     assert longest <= budget + 100  # never more than the budget and one variant
     assert list(ours) == list(theirs) and ours.to_bytes() == theirs.to_bytes()
     assert ours.href_counts() == theirs.href_counts() and ours.fragments == theirs.fragments
+
+
+def test_each_links_batches_read_back_as_one_chain() -> None:
+    """The spill file keeps a chain of batches per link: read back in the order written,
+    whether the batches are apart (other links wrote between them) or next to each other."""
+    spill = Spill()
+    try:
+        spill.write_rows([(0, b"a1"), (0, b"b1")])  # batches 1, 2
+        first = spill.next_batch
+        spill.write_rows([(1, b"a2")])  # 3: a's second, right after b's first
+        spill.write_rows([(3, b"a3"), (2, b"b2")])  # 4 follows 3 in the file: one read
+        assert first == 3 and spill.rows_written == 5
+        assert spill.read_rows(4) == b"a1a2a3"
+        assert spill.read_rows(5) == b"b1b2"
+        assert spill.read_rows(0) == b""
+    finally:
+        spill.close()
+
+
+def test_a_link_held_twice_is_spilled_once() -> None:
+    """Holding no rows lists a link among those holding rows; listed again when it gets
+    some, its rows still go to the spill file once."""
+    tables, plain = OccurrenceTables(4), OccurrenceTables()
+    ours, theirs = Occurrences(tables=tables), Occurrences(tables=plain)
+    tables.hold(ours, array("I"))
+    for step in range(12):
+        item = _occurrence(step % 3, step, step % 2)
+        ours.append(item)
+        theirs.append(item)
+    assert tables.spill is not None and len(ours) == len(theirs) == 12
+    assert list(ours) == list(theirs)
