@@ -37,8 +37,8 @@ def can_fork(run: RunResult) -> bool:
 
 
 def _spilled(run: RunResult) -> bool:
-    """Whether the run's occurrences went to its spill file: a SQLite connection must not
-    be used by a forked copy, and a run that large is short of memory, not time."""
+    """Whether the run's occurrences went to its spill files: its memory was bounded on
+    purpose, and a copy's pages (written as it reads the spilled rows back) would add to it."""
     return any(link.occurrences.tables.spill is not None for link in run.links.values())
 
 
