@@ -23,8 +23,13 @@ Stdlib only, deterministic for a seed. ``ground_truth.json`` lists the broken UR
 no fragment) and the missing fragments (``URL#id``).
 
     python bench/gensite_other.py gen --pages 10000 --out /tmp/other10k
-    python bench/gensite_other.py run --site /tmp/other10k      # linkcheck, scored
-    python bench/gensite_other.py lychee --site /tmp/other10k   # lychee on the built folder
+    python bench/gensite_other.py bench --site /tmp/other10k --runs 3 \
+        --tools linkcheck,linkcheck-folder,lychee --exclude '/hang/wait/'
+    python bench/gensite_other.py serve --site /tmp/other10k    # to try a run by hand
+
+``bench`` interleaves the tools' runs, one JSON line each (wall, CPU, peak RSS of the whole
+process tree; linkcheck's runs scored against the answer key): linkcheck crawls the served
+site, linkcheck-folder and lychee read the built folder (external links over HTTP).
 """
 
 from __future__ import annotations
@@ -343,12 +348,16 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def score(site: Path, report: Path) -> dict[str, Any]:
-    """Compare linkcheck's report.json with the answer key."""
+def score(site: Path, report: Path, origin: str = "") -> dict[str, Any]:
+    """Compare linkcheck's report.json with the answer key; ``origin``: a folder run's, whose
+    report names the folder's files by path."""
     truth = json.loads((site / "ground_truth.json").read_text())
     data = json.loads(report.read_text())
     # a missing fragment is reported as its own link, "URL#id", with the verdict broken
     bad = {x["url"] for x in data["links"] if x["verdict"] in ("broken", "error")}
+    if origin:
+        folder = str((site / "www/main").resolve())
+        bad = {origin + u[len(folder) :] if u.startswith(folder + "/") else u for u in bad}
     broken = {u for u in bad if "#" not in u}
     missing = {u for u in bad if "#" in u}
     want_b, want_f = set(truth["broken"]), set(truth["missing_fragments"])
@@ -374,13 +383,21 @@ def run_tool(
     skip = ["--exclude", exclude] if exclude else []
     with tempfile.TemporaryDirectory(prefix="other-run-") as tmp:
         work = Path(tmp)
-        if tool == "linkcheck":
-            cmd = [sys.executable, "-m", "linkcheck", "run", meta["start_url"], "--output",
+        if tool in ("linkcheck", "linkcheck-folder"):
+            # the folder: the same files as lychee's --root-dir, named as the server does
+            origin = meta["start_url"].split("/docs/")[0]
+            start = (
+                [str((site / "www/main").resolve()), "--base-url", origin + "/"]
+                if tool == "linkcheck-folder"
+                else [meta["start_url"]]
+            )
+            cmd = [sys.executable, "-m", "linkcheck", "run", *start, "--output",
                    str(work / "out"), "--format", "json", "-q", "--concurrency", "10",
                    "--max-pages", "1000000", "--allow-private", *skip, *extra.split()]  # fmt: skip
             env = {**os.environ, "PYTHONPATH": str(tree.resolve())} if tree else None
             res: dict[str, Any] = dict(peak_rss_tree(cmd, cwd=work, env=env))
-            res.update(score(site, work / "out" / "report.json"))
+            folder_origin = origin if tool == "linkcheck-folder" else ""
+            res.update(score(site, work / "out" / "report.json", folder_origin))
             return res
         lychee = Path(__file__).resolve().parent / ".peers/venv/bin/lychee"
         # linkcheck's defaults for a request that gets no answer (20 s, 2 retries); lychee
@@ -410,7 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("bench", help="interleaved runs of linkcheck and lychee, one line each")
     r.add_argument("--site", type=Path, required=True)
     r.add_argument("--runs", type=int, default=1)
-    r.add_argument("--tools", default="linkcheck,lychee")
+    r.add_argument(
+        "--tools", default="linkcheck,lychee", help="of linkcheck, linkcheck-folder, lychee"
+    )
     r.add_argument("--extra", default="", help="more options for `linkcheck run`")
     r.add_argument("--tree", type=Path, help="run the linkcheck of this source tree (PYTHONPATH)")
     r.add_argument(
