@@ -78,7 +78,6 @@ class CrawlState:
     parsed_documents: set[object] = field(default_factory=set)
     sitemap_files: set[str] = field(default_factory=set)
     sitemaps_read: bool = False
-    pages_scheduled: int = 0
     cache_hits: int = 0
     rechecked: int = 0
     # the URLs looked at again (once each, see linkcheck.recheck), a worker's included
@@ -141,7 +140,6 @@ class CrawlState:
             "sitemaps_read": self.sitemaps_read,
             "rechecked": sorted(self.rechecked_urls),
             "limits": dataclasses.asdict(self.limits),
-            "pages_scheduled": self.pages_scheduled,
             "cache_hits": self.cache_hits,
             "soft404": self.soft404.snapshot() if self.soft404 is not None else None,
             "path_queries": self.path_queries,
@@ -190,7 +188,6 @@ class CrawlState:
         self.sitemap_files = set(state["sitemap_files"])
         self.sitemaps_read = bool(state["sitemaps_read"])
         self.limits = CrawlLimits(**state["limits"])
-        self.pages_scheduled = int(state["pages_scheduled"])
         self.cache_hits = int(state["cache_hits"])
         if self.soft404 is not None and state.get("soft404"):
             self.soft404.restore(state["soft404"])

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 from linkcheck.checker import Checker
 from linkcheck.config import Config
 from linkcheck.crawl_state import CrawlLimits, CrawlState, CrawlStats
-from linkcheck.decide import Fate, discovery, recorded, unfetchable
+from linkcheck.decide import Fate, discovery, page_taken, recorded, unfetchable
 from linkcheck.digest import PageDigest
 from linkcheck.frontier import Frontier, max_running
 from linkcheck.http import Response
@@ -80,7 +80,6 @@ class Crawler:
     cache_hits = _InState[int]("cache_hits")
     _limits = _InState[CrawlLimits]("limits")
     _page_depth = _InState[dict[str, int]]("page_depth")
-    _pages_scheduled = _InState[int]("pages_scheduled")
     _parsed_documents = _InState[set[object]]("parsed_documents")
     _sitemap_files = _InState[set[str]]("sitemap_files")
     _sitemaps_read = _InState[bool]("sitemaps_read")
@@ -112,6 +111,7 @@ class Crawler:
         self._parser = PageParser(config, self._discover)
         self._pages = PageStage(config, checker, robots, self._soft404, self._scope)
         self._rechecks = Rechecks(config.http, self._frontier, self.state)
+        self._digesting = 0  # pages taken on and being parsed (see _taken)
 
     @property
     def config(self) -> Config:
@@ -193,8 +193,7 @@ class Crawler:
         state = self.state
         state.page_depth[url] = depth
         if self._answered_now(url, page=True):
-            return  # no page (an image, a missing file): not one of max_pages either
-        state.pages_scheduled += 1
+            return  # no page (an image, a missing file)
         self._frontier.add(url, depth)
 
     def _schedule_check(self, url: str) -> None:
@@ -252,7 +251,7 @@ class Crawler:
             internal=internal,
             depth=depth,
             follow=follow,
-            pages_scheduled=self._pages_scheduled,
+            pages_taken=self._taken,
             queries_on_path=queries,
         )
         if decided.counter:
@@ -294,30 +293,48 @@ class Crawler:
         async def claim(target: str, owner: str, result: CheckResult) -> bool:
             return self._claim_redirect_target(target, depth)
 
+        taken = False
+
         async def digest(
             page_url: str, response: Response, judge: bool, probe_title: str | None
         ) -> tuple[int, PageDigest] | None:
+            nonlocal taken
             document = self._document_of(page_url)
             if document in self._parsed_documents:
                 return None  # parsed once already, under another of its URLs
+            if not page_taken(self._taken, self._config.crawl):
+                self._limits.pages_not_crawled_max_pages += 1
+                return None  # past max_pages: checked, not crawled
             self._parsed_documents.add(document)
+            taken = True
+            self._digesting += 1
             return await self._digest(page_url, response, (judge, probe_title), depth)
 
-        visit = await self._pages.visit(url, claim, digest)
-        # From here on nothing waits: a checkpoint sees the page (and a redirect target it
-        # claimed) either without a result, so crawled again on resume, or done and parsed.
-        if visit.disallowed:
-            self.links[url].result = visit.result  # not a check: nothing was requested
-            return
-        self._record(url, visit.result)
-        self._record_claimed(visit)
-        if visit.content_type is not None:
-            self.non_html_pages[url] = visit.content_type
-        if visit.digested is not None and visit.response is not None:
-            source, parsed = visit.digested
-            self._apply(visit.page_url, depth, visit.response, source, parsed)
-            if depth < queued:
-                self._shorten(source, parsed, depth + 1)
+        try:
+            visit = await self._pages.visit(url, claim, digest)
+            # From here on nothing waits: a checkpoint sees the page (and a redirect target it
+            # claimed) either without a result, so crawled again on resume, or done and parsed.
+            if visit.disallowed:
+                self.links[url].result = visit.result  # not a check: nothing was requested
+                return
+            self._record(url, visit.result)
+            self._record_claimed(visit)
+            if visit.content_type is not None:
+                self.non_html_pages[url] = visit.content_type
+            if visit.digested is not None and visit.response is not None:
+                source, parsed = visit.digested
+                self._apply(visit.page_url, depth, visit.response, source, parsed)
+                if depth < queued:
+                    self._shorten(source, parsed, depth + 1)
+        finally:
+            if taken:  # applied (now one of pages_crawled), or failed
+                self._digesting -= 1
+
+    @property
+    def _taken(self) -> int:
+        """Pages taken on (see linkcheck.decide.page_taken): parsed, or being parsed. Not
+        saved: a resume point's pages being parsed are crawled again when it is resumed."""
+        return self.stats.pages_crawled + self._digesting
 
     def _shorten(self, source: int, digest: PageDigest, depth: int) -> None:
         """A page that runs at a shorter depth than it was queued at (a redirect found it

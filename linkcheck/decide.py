@@ -148,6 +148,20 @@ _TOO_DEEP = Discovery(Fate.TOO_DEEP, counter="pages_not_crawled_max_depth")
 _TOO_MANY = Discovery(Fate.TOO_MANY, counter="pages_not_crawled_max_pages")
 
 
+def page_taken(pages_taken: int, crawl: CrawlSettings) -> bool:
+    """Whether a page about to be parsed (its answer says it is a page: HTML, or a stylesheet)
+    is taken on, ``pages_taken`` pages being taken on already: its links followed, counted
+    toward max_pages. Past the limit it stays a checked link.
+
+    A page counts when it is known to be one, not when it is found: an in-scope URL may be an
+    image, a download or a missing page, which only its answer tells. Counted as they were
+    found, an asset-heavy site's images used up max_pages before its pages were reached. The
+    URLs found before the limit is reached are all fetched as pages, and the limit holds
+    here; past it, :func:`discovery` makes new ones checks.
+    """
+    return pages_taken < crawl.max_pages
+
+
 def discovery(
     url: str,
     scope: Scope,
@@ -156,7 +170,7 @@ def discovery(
     internal: bool,
     depth: int,
     follow: bool,
-    pages_scheduled: int | None = None,
+    pages_taken: int | None = None,
     queries_on_path: int | None = None,
 ) -> Discovery:
     """Decide a URL met on a page at ``depth`` (a sitemap entry: -1, so it is crawled as a
@@ -168,9 +182,9 @@ def discovery(
     (a calendar's endless ?month=): its further query strings are neither crawled nor
     requested, and the run notes it rather than stopping at max_depth or max_pages.
 
-    ``pages_scheduled``: pages the crawl has taken on so far, for max_pages; None when the
-    count is not known here (a distributed run decides max_pages as it commits, against the
-    cluster-wide count), and a page is then CRAWL.
+    ``pages_taken``: pages the crawl has taken on so far (see :func:`page_taken`), for
+    max_pages; None when the count is not known here (a distributed run decides max_pages as
+    it commits, against the cluster-wide count), and a page is then CRAWL.
     """
     pattern = scope.excluded_by(url)
     if pattern is not None:
@@ -204,7 +218,7 @@ def discovery(
             return _NOFOLLOW
         if depth + 1 > crawl.max_depth:
             return _TOO_DEEP
-        if pages_scheduled is not None and pages_scheduled >= crawl.max_pages:
+        if pages_taken is not None and pages_taken >= crawl.max_pages:
             return _TOO_MANY
         return _CRAWL
     if not scope.check_external:

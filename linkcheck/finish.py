@@ -330,12 +330,14 @@ def limits_hit(state: CrawlState, config: Config) -> list[str]:
     if limits.pages_not_crawled_max_pages:
         notes.append(
             f"crawl stopped at max pages ({crawl.max_pages}): "
-            f"{limits.pages_not_crawled_max_pages} more pages were checked, not crawled"
+            f"{limits.pages_not_crawled_max_pages} more of the site's links were checked, "
+            "not crawled"
         )
     if limits.pages_not_crawled_max_depth:
         notes.append(
             f"crawl stopped at max depth ({crawl.max_depth}): "
-            f"{limits.pages_not_crawled_max_depth} deeper pages were checked, not crawled"
+            f"{limits.pages_not_crawled_max_depth} deeper links of the site were checked, "
+            "not crawled"
         )
     if limits.pages_over_max_links:
         notes.append(

@@ -85,6 +85,19 @@ def demo_run(demo_port: int) -> RunResult:
     return run_check(config_from_mapping(data, source="config.toml"))
 
 
+def gallery_chain(pages: int, images: int) -> dict[str, Route]:
+    """A chain of pages (/g/c0.html links /g/c1.html, and so on), each with ``images``
+    images of its own in the crawl's folder: in-scope URLs that are no pages, found before
+    the next page is. Which pages a max_pages lets in is the same in any crawl order."""
+    routes: dict[str, Route] = {}
+    for n in range(pages):
+        gallery = "".join(f'<img src="img/{n}-{k}.png" alt="">' for k in range(images))
+        routes[f"/g/c{n}.html"] = page(gallery + f'<a href="c{n + 1}.html">next</a>')
+        for k in range(images):
+            routes[f"/g/img/{n}-{k}.png"] = Reply(200, b"png", content_type="image/png")
+    return routes
+
+
 def late_redirect_site() -> tuple[dict[str, Route], dict[str, int]]:
     """A site whose depths depend on a redirect that answers late, and each page's depth by
     its shortest path. /legacy.html (depth 2) redirects to /target.html after 0.6 s; /c.html,

@@ -58,7 +58,6 @@ _COUNTERS = (
     "pages_not_crawled_max_depth",
     "traps",
     "query_traps",
-    "pages_scheduled",
 )
 
 
@@ -126,7 +125,6 @@ class _Reader:
             "notes": json.loads(notes or "[]"),
             "sitemap_files": self._sitemaps,
             "sitemaps_read": read == "1",
-            "pages_scheduled": number.pop("pages_scheduled"),
             "cache_hits": 0,
             "limits": {
                 **number,

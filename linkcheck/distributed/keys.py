@@ -98,7 +98,7 @@ class RunKeys:
         return self.key("soft404")
 
     @property
-    def counters(self) -> str:  # hash: outstanding, links_found, pages_scheduled, limits
+    def counters(self) -> str:  # hash: outstanding, links_found, pages_taken, limits
         return self.key("counters")
 
     @property
@@ -132,6 +132,10 @@ class RunKeys:
     @property
     def claims(self) -> str:  # hash: redirect target -> the page task that parses it
         return self.key("claims")
+
+    @property
+    def taken(self) -> str:  # hash: page url -> 1 taken on, 0 past max_pages (TAKE_LUA)
+        return self.key("taken")
 
     @property
     def shortest(self) -> str:  # hash: page url -> a shorter depth found by a redirect
@@ -177,6 +181,7 @@ class RunKeys:
             self.query_capped,
             self.page_facts,
             self.claims,
+            self.taken,
             self.shortest,
             self.workers,
             self.alive,

@@ -194,7 +194,9 @@ class TaskPipeline:
 
     async def _digest(
         self, page_url: str, response: Response, judge: bool, probe_title: str | None
-    ) -> tuple[None, PageDigest]:
+    ) -> tuple[None, PageDigest] | None:
+        if not await self._queue.take_page(page_url):
+            return None  # past max_pages: checked, not crawled (as Crawler._crawl_page)
         digest = self._digester.digest(
             page_url, response.body, response.content_type, judge=judge, probe_title=probe_title
         )

@@ -119,10 +119,11 @@ for i = 1, #names, 4000 do
   for j, yes in ipairs(have) do if yes == 1 then known[names[i + j - 1]] = true end end
 end
 -- the run's counters, read once; written back once at the end (see below)
-local state = redis.call('HMGET', C, 'links_found', 'pages_scheduled', 'level', 'deepest')
+local state = redis.call('HMGET', C, 'links_found', 'pages_taken', 'level', 'deepest')
 local seq = tonumber(state[1] or '0')
-local scheduled = tonumber(state[2] or '0')
-local known_value = {links_found = seq, pages_scheduled = scheduled}
+-- pages taken on (parsed, or being parsed: TAKE_LUA): past max_pages a new page is a check
+local pages_taken = tonumber(state[2] or '0')
+local known_value = {links_found = seq}
 local taken = {}
 local fresh = {}
 local deepest = -1
@@ -155,12 +156,10 @@ for _, p in ipairs(commits) do
       if counter ~= '' then count(counter, 1) end
       local depth = ''
       if kind == 'page' or kind == 'seed' then
-        if kind == 'page' and scheduled >= tonumber(ARGV[4]) then
+        if kind == 'page' and pages_taken >= tonumber(ARGV[4]) then
           count('pages_not_crawled_max_pages', 1)
           kind = 'check'
         else
-          scheduled = scheduled + 1
-          count('pages_scheduled', 1)
           if qpath ~= '' then taken[qpath] = taken[qpath] + 1; count('queries:' .. qpath, 1) end
           kind = 'page'
           depth = tostring(d[4])
@@ -258,6 +257,27 @@ end
 if level ~= was then fields[#fields + 1] = 'level'; fields[#fields + 1] = level end
 if #fields > 0 then redis.call('HSET', C, unpack(fields)) end
 return {added, level}
+"""
+
+# A page about to be parsed is taken on while fewer than max_pages (ARGV[2]) are, as
+# linkcheck.decide.page_taken says; past it, it is a checked link, counted as not crawled.
+# A page's answer is kept (KEYS[1]): a task done again (its worker was presumed dead) gets
+# the same one and counts nothing twice. ARGV[3]: the run's identity token (see COMMIT_LUA).
+TAKE_LUA = """
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[3], 'token') ~= ARGV[3] then
+  return redis.error_reply('LINKCHECK_RUN_LOST')
+end
+local was = redis.call('HGET', KEYS[1], ARGV[1])
+if was then return tonumber(was) end
+local taken = tonumber(redis.call('HGET', KEYS[2], 'pages_taken') or '0')
+if taken < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], 1)
+  redis.call('HINCRBY', KEYS[2], 'pages_taken', 1)
+  return 1
+end
+redis.call('HSET', KEYS[1], ARGV[1], 0)
+redis.call('HINCRBY', KEYS[2], 'pages_not_crawled_max_pages', 1)
+return 0
 """
 
 # A page that redirects inside the scope is parsed as its target, once: the first task to
@@ -433,6 +453,7 @@ class TaskQueue:
         self._max_queries = max_queries_per_path
         self._commit = redis.register_script(COMMIT_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
+        self._take = redis.register_script(TAKE_LUA)
         self._commit_keys = [getattr(keys, name) for name in _COMMIT_KEYS]
         self._cursor = "0-0"  # where XAUTOCLAIM goes on scanning the pending entries
 
@@ -462,6 +483,14 @@ class TaskQueue:
     async def level(self) -> int:
         """The lowest depth whose pages are not all done (see COMMIT_LUA)."""
         return int(await self._redis.hget(self.keys.counters, "level") or 0)
+
+    async def take_page(self, url: str) -> bool:
+        """Whether the page at ``url``, about to be parsed, is taken on (see TAKE_LUA)."""
+        keys = self.keys
+        taken = await self._take(
+            keys=[keys.taken, keys.counters, keys.meta], args=[url, self._max_pages, self._token]
+        )
+        return bool(taken)
 
     async def claim_redirect(
         self, target: str, owner: str, result: CheckResult, depth: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from linkcheck.models import Verdict
-from tests.conftest import crawl, late_redirect_site, result
+from tests.conftest import crawl, gallery_chain, late_redirect_site, result
 from tests.server import Reply, TestServer, page, redirect
 
 NAV_PAGES = 50
@@ -94,6 +94,20 @@ def test_max_pages_and_max_depth_stop_the_crawl_and_say_so() -> None:
         by_pages = crawl(site.url("/guide/"), crawl={"max_pages": 10, "check_external": False})
         assert len(by_pages.pages) == 10
         assert any("max pages (10)" in note for note in by_pages.limits_hit)
+
+
+def test_max_pages_counts_pages_not_the_images_found_before_them() -> None:
+    """max_pages counts pages crawled, not the in-scope URLs found: an image is known to be
+    no page only once it answers. Counted as found, the first page's eight images used up a
+    limit of 4 and no other page was crawled."""
+    with TestServer(gallery_chain(pages=6, images=8)) as site:
+        run = crawl(site.url("/g/c0.html"), crawl={"max_pages": 4, "check_external": False})
+    assert sorted(page.url for page in run.pages) == [site.url(f"/g/c{n}.html") for n in range(4)]
+    assert result(run, site.url("/g/c4.html")).verdict is Verdict.OK  # checked, not crawled
+    assert site.url("/g/c5.html") not in run.links
+    assert all(result(run, site.url(f"/g/img/{n}-7.png")).verdict is Verdict.OK for n in range(4))
+    # c4 and the 8 images of c3, found past the limit: each link of the site is counted
+    assert any("max pages (4): 9 more of the site's links" in note for note in run.limits_hit)
 
 
 def test_relative_links_and_base_href() -> None:

@@ -15,6 +15,7 @@ from linkcheck.decide import (
     discovery,
     fragments_enabled,
     page_aliases,
+    page_taken,
     recorded,
     refreshed,
     robots_disallowed,
@@ -35,7 +36,7 @@ def config(**sections: dict[str, Any]) -> Config:
 
 # --- a URL met for the first time ---------------------------------------------------------
 
-# (url, crawl settings, depth of the page it is on, follow, pages scheduled) -> fate, counter
+# (url, crawl settings, depth of the page it is on, follow, pages taken on) -> fate, counter
 DISCOVERIES = [
     ("http://site.test/guide/a", {}, 0, True, 0, Fate.CRAWL, ""),
     ("http://site.test/guide/a", {}, -1, True, 0, Fate.CRAWL, ""),  # a sitemap entry
@@ -62,15 +63,24 @@ DISCOVERIES = [
 ]  # fmt: skip
 
 
+# (max_pages, pages taken on already) -> whether a page about to be parsed is taken on
+PAGES_TAKEN = [(1, 0, True), (3, 2, True), (3, 3, False), (3, 4, False)]
+
+
+@pytest.mark.parametrize(("max_pages", "taken", "expected"), PAGES_TAKEN)
+def test_a_page_is_taken_on_within_max_pages(max_pages: int, taken: int, expected: bool) -> None:
+    assert page_taken(taken, config(crawl={"max_pages": max_pages}).crawl) is expected
+
+
 @pytest.mark.parametrize(
-    ("url", "crawl", "depth", "follow", "scheduled", "fate", "counter"), DISCOVERIES
+    ("url", "crawl", "depth", "follow", "taken", "fate", "counter"), DISCOVERIES
 )
 def test_a_new_url_gets_its_fate(
     url: str,
     crawl: dict[str, Any],
     depth: int,
     follow: bool,
-    scheduled: int,
+    taken: int,
     fate: Fate,
     counter: str,
 ) -> None:
@@ -83,7 +93,7 @@ def test_a_new_url_gets_its_fate(
         internal=scope.is_internal(url),
         depth=depth,
         follow=follow,
-        pages_scheduled=scheduled,
+        pages_taken=taken,
     )
     assert (decided.fate, decided.counter) == (fate, counter)
     assert decided.fate.crawled == (fate is Fate.CRAWL)

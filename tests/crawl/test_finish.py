@@ -54,11 +54,15 @@ def _state(*links: Link, **fields: Any) -> CrawlState:
         (CrawlLimits(), []),
         (
             CrawlLimits(pages_not_crawled_max_pages=3),
-            ["crawl stopped at max pages (7): 3 more pages were checked, not crawled"],
+            [
+                "crawl stopped at max pages (7): 3 more of the site's links were checked, not crawled"
+            ],
         ),
         (
             CrawlLimits(pages_not_crawled_max_depth=2),
-            ["crawl stopped at max depth (4): 2 deeper pages were checked, not crawled"],
+            [
+                "crawl stopped at max depth (4): 2 deeper links of the site were checked, not crawled"
+            ],
         ),
         (
             CrawlLimits(pages_over_max_links=1),

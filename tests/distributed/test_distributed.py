@@ -8,6 +8,7 @@ one a single-machine ``run_check`` writes for the same site.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -19,16 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from click.testing import CliRunner
 
 from linkcheck.cli.status import status as status_command
 from linkcheck.config import Config
 from linkcheck.distributed import DistributedError, run_distributed
 from linkcheck.distributed.keys import SCHEMA_VERSION, RunKeys
+from linkcheck.distributed.queue import TaskQueue
 from linkcheck.distributed.settings import config_from_json, config_to_json
 from linkcheck.models import OccurrenceTables, RunResult, Verdict, current_tables
 from linkcheck.runner import run_check
-from tests.conftest import make_config
+from tests.conftest import gallery_chain, make_config
 from tests.distributed.harness import (
     LEASE,
     ROOT,
@@ -334,6 +337,43 @@ def test_a_worker_without_run_joins_the_current_run(redis_server: RedisServer) -
     code, out, err = finish(start_worker(redis_server.url, "--wait", "5"))
     assert code == 0, err
     assert f"for run {run_id}; left because the run has no work left" in out
+
+
+def test_max_pages_counts_pages_as_a_single_run_does(redis_server: RedisServer) -> None:
+    """Pages count toward max_pages when they are parsed (TAKE_LUA), as in a single run: the
+    images found before the next page take none of the limit."""
+    with TestServer(gallery_chain(pages=6, images=8)) as site:
+        config = make_config(site.url("/g/c0.html"), crawl={"max_pages": 4})
+        single = run_check(config)
+        run_id = fresh_run_id("max-pages")
+        workers = [start_worker(redis_server.url, "--run", run_id, "--wait", "30") for _ in "ab"]
+        distributed = run_distributed(config, redis_server.url, run_id=run_id, lease=LEASE)
+        outcomes = [finish(worker) for worker in workers]
+    assert [code for code, _, _ in outcomes] == [0, 0]
+    assert len(single.pages) == 4
+    assert comparable(distributed) == comparable(single)
+
+
+def test_a_page_taken_again_gets_the_same_answer(redis_server: RedisServer) -> None:
+    """A task done twice (its worker was presumed dead) asks for its page again: the same
+    answer, and nothing counted twice."""
+
+    async def takes() -> tuple[list[bool], list[str | None]]:
+        client = aioredis.from_url(redis_server.url, decode_responses=True)
+        keys = RunKeys(fresh_run_id("take"))
+        try:
+            queue = TaskQueue(client, keys, max_pages=2)
+            answers = [await queue.take_page(url) for url in ("a", "b", "c", "a", "c", "b")]
+            counts = await client.hmget(
+                keys.counters, ["pages_taken", "pages_not_crawled_max_pages"]
+            )
+            return answers, counts
+        finally:
+            await client.aclose()
+
+    answers, counts = asyncio.run(takes())
+    assert answers == [True, True, False, True, False, True]
+    assert counts == ["2", "1"]
 
 
 def test_unreachable_redis_is_one_line_and_exit_code_2() -> None:
