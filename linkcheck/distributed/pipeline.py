@@ -155,7 +155,17 @@ class TaskPipeline:
         async def claim(target: str, owner: str, result: CheckResult) -> bool:
             return await self._queue.claim_redirect(target, owner, result, depth)
 
-        visit = await self._pages.visit(url, claim, self._digest)
+        async def digest(
+            page_url: str, response: Response, judge: bool, probe_title: str | None
+        ) -> tuple[None, PageDigest] | None:
+            """A page is parsed if it is taken on (max_pages: as Crawler._crawl_page's)."""
+            if self._queue.may_take:
+                commit.parsed.append(page_url)  # counted as the commit is written
+            elif not await self._queue.take_page(page_url):
+                return None  # past max_pages: checked, not crawled
+            return None, self._digest(page_url, response, judge, probe_title)
+
+        visit = await self._pages.visit(url, claim, digest)
         if visit.disallowed:
             commit.result(url, visit.result)
             return commit, visit.result
@@ -192,15 +202,12 @@ class TaskPipeline:
 
     # --- a digest into a commit ---------------------------------------------------------
 
-    async def _digest(
+    def _digest(
         self, page_url: str, response: Response, judge: bool, probe_title: str | None
-    ) -> tuple[None, PageDigest] | None:
-        if not await self._queue.take_page(page_url):
-            return None  # past max_pages: checked, not crawled (as Crawler._crawl_page)
-        digest = self._digester.digest(
+    ) -> PageDigest:
+        return self._digester.digest(
             page_url, response.body, response.content_type, judge=judge, probe_title=probe_title
         )
-        return None, digest
 
     def _page_digested(
         self, page_url: str, depth: int, response: Response, digest: PageDigest, commit: Commit

@@ -63,6 +63,7 @@ _COMMIT_KEYS = (
     "page_facts",
     "rechecked",
     "shortest",
+    "taken",
 )
 _INDEX = {name: index + 1 for index, name in enumerate(_COMMIT_KEYS)}
 
@@ -95,8 +96,9 @@ local function count(f, n) incr[f] = (incr[f] or 0) + n end
 local function xadd(kind, url, depth)
   redis.call('XADD', KEYS[1], '*', 'k', kind, 'u', url, 'd', tostring(depth))
   added = added + 1
-  -- pages waiting per depth: a depth's pages all done is a level done (breadth first)
-  if kind == 'page' then count('pages_at:' .. tostring(depth), 1) end
+  -- pages waiting per depth: a depth's pages all done is a level done (breadth first);
+  -- page tasks ever made: while within max_pages, a page is parsed without TAKE_LUA
+  if kind == 'page' then count('pages_at:' .. tostring(depth), 1); count('page_tasks', 1) end
 end
 -- a command over a long list goes in parts: unpack() has a limit (LUAI_MAXCSTACK)
 local function each_part(list, call)
@@ -119,15 +121,25 @@ for i = 1, #names, 4000 do
   for j, yes in ipairs(have) do if yes == 1 then known[names[i + j - 1]] = true end end
 end
 -- the run's counters, read once; written back once at the end (see below)
-local state = redis.call('HMGET', C, 'links_found', 'pages_taken', 'level', 'deepest')
+local state = redis.call('HMGET', C, 'links_found', 'pages_taken', 'level', 'deepest', 'page_tasks')
 local seq = tonumber(state[1] or '0')
 -- pages taken on (parsed, or being parsed: TAKE_LUA): past max_pages a new page is a check
 local pages_taken = tonumber(state[2] or '0')
-local known_value = {links_found = seq}
+local known_value = {links_found = seq, pages_taken = pages_taken}
+known_value.page_tasks = tonumber(state[5] or '0')
 local taken = {}
 local fresh = {}
 local deepest = -1
 for _, p in ipairs(commits) do
+  -- a page parsed without TAKE_LUA (the run's page tasks were within max_pages) counts
+  -- here, once (one TAKE_LUA answered, or a task done twice, counts already), before the
+  -- links it found are decided, as a single run counts it while it is parsed
+  for _, url in ipairs(p.parsed or {}) do
+    if redis.call('HSETNX', KEYS[21], url, 1) == 1 then
+      pages_taken = pages_taken + 1
+      count('pages_taken', 1)
+    end
+  end
   for _, r in ipairs(p.results) do
     hset(4, r[1], r[2])
     mark(r[1], r[3] == 1)
@@ -256,7 +268,7 @@ while level < deep do
 end
 if level ~= was then fields[#fields + 1] = 'level'; fields[#fields + 1] = level end
 if #fields > 0 then redis.call('HSET', C, unpack(fields)) end
-return {added, level}
+return {added, level, value['page_tasks'] or known_value.page_tasks}
 """
 
 # A page about to be parsed is taken on while fewer than max_pages (ARGV[2]) are, as
@@ -343,6 +355,7 @@ class Commit:
     hashes: list[list[Any]] = field(default_factory=list)  # [key index, field, value]
     sets: list[list[Any]] = field(default_factory=list)  # [key index, member]
     shortened: list[list[Any]] = field(default_factory=list)  # [key, depth]: see shorten
+    parsed: list[str] = field(default_factory=list)  # pages parsed without TAKE_LUA
 
     def result(self, url: str, result: CheckResult) -> None:
         self.results.append([url, result_json(result), int(result.verdict.failed)])
@@ -431,6 +444,8 @@ class Commit:
         }
         if self.shortened:
             document["shorten"] = self.shortened
+        if self.parsed:
+            document["parsed"] = self.parsed
         return dumps(document)
 
 
@@ -451,6 +466,9 @@ class TaskQueue:
         self._token = token  # the run's identity: commits check it (linkcheck.distributed.identity)
         self._max_pages = max_pages
         self._max_queries = max_queries_per_path
+        # The run's page tasks, as the last commit answered (None: none yet): while within
+        # max_pages, no page can be refused, and pages are taken without asking (may_take).
+        self._page_tasks: int | None = None
         self._commit = redis.register_script(COMMIT_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
         self._take = redis.register_script(TAKE_LUA)
@@ -474,18 +492,29 @@ class TaskQueue:
         atomic step; returns the tasks added and the run's level (pages deeper wait)."""
         payload = "[" + ",".join(commit for commit, _ in batch) + "]"
         acks = [[task.id, page_depth(task)] for _, task in batch if task is not None]
-        added, level = await self._commit(
+        added, level, page_tasks = await self._commit(
             keys=self._commit_keys,
             args=[payload, GROUP, dumps(acks), self._max_pages, self._max_queries, self._token],
         )
+        self._page_tasks = max(self._page_tasks or 0, int(page_tasks))
         return int(added), int(level)
+
+    @property
+    def may_take(self) -> bool:
+        """Whether a page about to be parsed is taken on without asking (TAKE_LUA): the
+        run has made no more page tasks than max_pages, so none can be refused; its commit
+        counts it (Commit.parsed). Past that, or before this process's first commit, ask.
+        Commits answer the count late: pages being parsed when the count passes max_pages
+        elsewhere are still taken, so a cluster may crawl up to its pages in flight more."""
+        return self._page_tasks is not None and self._page_tasks <= self._max_pages
 
     async def level(self) -> int:
         """The lowest depth whose pages are not all done (see COMMIT_LUA)."""
         return int(await self._redis.hget(self.keys.counters, "level") or 0)
 
     async def take_page(self, url: str) -> bool:
-        """Whether the page at ``url``, about to be parsed, is taken on (see TAKE_LUA)."""
+        """Whether the page at ``url``, about to be parsed, is taken on (see TAKE_LUA; and
+        :attr:`may_take` for when it need not be asked)."""
         keys = self.keys
         taken = await self._take(
             keys=[keys.taken, keys.counters, keys.meta], args=[url, self._max_pages, self._token]
