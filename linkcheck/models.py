@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import sys
 from array import array
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -174,7 +175,21 @@ class _VariantTable:
     move to its spill file (:meth:`spill_to`); offsets below ``_base`` are read from there.
     """
 
-    __slots__ = ("_base", "_data", "_ends", "_flags", "_index", "_on_full", "_spill", "budget")
+    __slots__ = (
+        "_base",
+        "_data",
+        "_ends",
+        "_flags",
+        "_index",
+        "_on_full",
+        "_spill",
+        "_wraps",
+        "budget",
+    )
+    # Where each variant ends is kept in 4 bytes, modulo _SPAN (a large run has millions of
+    # variants: 8 bytes each were 15 MB more at 50,000 pages); _wraps lists the first
+    # variant past each multiple of it, so that the text may grow past 4 GiB.
+    _SPAN = 1 << 32
 
     def __init__(
         self, budget: int = sys.maxsize, on_full: Callable[[], None] | None = None
@@ -185,7 +200,8 @@ class _VariantTable:
         # bytes kept in memory, at most: past them, on_full moves them to the spill file
         self.budget = budget
         self._on_full = on_full
-        self._ends = array("Q")
+        self._ends = array("I")
+        self._wraps: list[int] = []
         self._index: dict[bytes, int] = {}  # for number(): only variants asked for by value
         # The few variants the site-wide checks look at, noted as variants arrive (during
         # the crawl) rather than found at its end by reading every variant on one core: a
@@ -204,7 +220,7 @@ class _VariantTable:
         """A new number for a variant packed by :func:`pack_variant`, without looking first."""
         start = len(self._data)
         self._data += packed
-        self._ends.append(self._base + len(self._data))
+        self._end_at(self._base + len(self._data))
         self._flags.append(self._note(start, len(self._data)))
         if len(self._data) > self.budget and self._on_full is not None:
             self._on_full()
@@ -215,7 +231,12 @@ class _VariantTable:
         first, offset = len(self._ends), len(self._data)
         self._data += packed
         base = self._base + offset
-        self._ends.extend(base + end for end in ends)
+        if ends and base + ends[-1] < (len(self._wraps) + 1) * self._SPAN:
+            base -= len(self._wraps) * self._SPAN  # (all of them below the next multiple)
+            self._ends.extend(base + end for end in ends)
+        else:
+            for end in ends:
+                self._end_at(base + end)
         note, flags = self._note, self._flags
         start = offset
         for end in ends:
@@ -224,6 +245,18 @@ class _VariantTable:
         if len(self._data) > self.budget and self._on_full is not None:
             self._on_full()
         return range(first, len(self._ends))
+
+    def _end_at(self, end: int) -> None:
+        """Note where the next variant ends (an offset in the whole text)."""
+        while end >= (len(self._wraps) + 1) * self._SPAN:
+            self._wraps.append(len(self._ends))
+        self._ends.append(end - len(self._wraps) * self._SPAN)
+
+    def _end(self, number: int) -> int:
+        """Where variant ``number`` ends, in the whole text."""
+        if self._wraps:
+            return self._ends[number] + bisect_right(self._wraps, number) * self._SPAN
+        return self._ends[number]
 
     def _note(self, start: int, end: int) -> int:
         """The flags of the variant at ``start:end`` of the bytes in memory."""
@@ -247,8 +280,11 @@ class _VariantTable:
         return {number for number in numbers if flags[number] & _ABSOLUTE}
 
     def _packed(self, number: int) -> bytes | bytearray:
-        start = self._ends[number - 1] if number else 0
-        end = self._ends[number]
+        if self._wraps:
+            start, end = self._end(number - 1) if number else 0, self._end(number)
+        else:
+            start = self._ends[number - 1] if number else 0
+            end = self._ends[number]
         base = self._base
         if start >= base:
             return self._data[start - base : end - base]
@@ -271,13 +307,20 @@ class _VariantTable:
         return packed[packed.rfind(b"\0") + 1 :].decode("utf-8", "surrogatepass")
 
     def ends(self) -> array[int]:
-        """Where each packed variant ends in :meth:`chunks`' bytes, end to end."""
-        return array("Q", self._ends)
+        """Where each packed variant ends in :meth:`chunks`' bytes, end to end (8 bytes each)."""
+        return self._absolute(0, len(self._ends))
 
     def ends_in_chunks(self, count: int) -> Iterator[array[int]]:
         """:meth:`ends`, ``count`` at a time (a copy of one chunk at a time)."""
         for start in range(0, len(self._ends), count):
-            yield self._ends[start : start + count]
+            yield self._absolute(start, min(start + count, len(self._ends)))
+
+    def _absolute(self, start: int, stop: int) -> array[int]:
+        ends = array("Q", self._ends[start:stop])
+        for wrap in self._wraps:  # (none below 4 GiB of text)
+            for index in range(max(wrap, start), stop):
+                ends[index - start] += self._SPAN
+        return ends
 
     def chunks(self, size: int) -> Iterator[bytes]:
         """The packed variants, ``size`` bytes at a time (a copy of one chunk at a time)."""

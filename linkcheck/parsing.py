@@ -64,9 +64,9 @@ class PageParser:
         self._digester = Digester(self._settings)
         # per digester, its link ids and variant ids as they were handed out; variants are
         # numbers in the run's variant table (models.current_tables; an array: there can be
-        # a million)
+        # millions), 4 bytes each as in an occurrence's row (models.Occurrences)
         self._links_by_id: dict[int, list[Link]] = {0: []}
-        self._variants_by_id: dict[int, array[int]] = {0: array("Q")}
+        self._variants_by_id: dict[int, array[int]] = {0: array("I")}
         workers = config.crawl.parse_workers
         self._pool_after = 0
         if workers == AUTO_PARSE_WORKERS:
@@ -127,7 +127,7 @@ class PageParser:
         if self._pool_started is None:
             for number in range(1, self._workers + 1):
                 self._links_by_id.setdefault(number, [])
-                self._variants_by_id.setdefault(number, array("Q"))
+                self._variants_by_id.setdefault(number, array("I"))
             self._pool = ParsePool(self._settings, self._workers, self._register)
             self._pool_started = asyncio.ensure_future(self._pool.start())
         await asyncio.shield(self._pool_started)

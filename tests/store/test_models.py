@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from array import array
+from itertools import accumulate
+
+import pytest
 
 from linkcheck.models import (
     Occurrence,
     Occurrences,
+    OccurrenceTables,
+    _VariantTable,
     current_tables,
     pack_variant,
 )
@@ -95,6 +100,39 @@ def test_the_checks_variants_are_noted_however_they_arrive() -> None:
     relative.add(0, 1, numbers[-1])
     assert relative.absolute_hrefs() == set()
     assert relative.fragments == set()
+
+
+@pytest.mark.parametrize("in_memory", [0, 3])
+def test_variants_past_the_span_of_an_end_come_back(
+    monkeypatch: pytest.MonkeyPatch, in_memory: int
+) -> None:
+    """Where each variant ends is kept modulo 4 GiB: a text longer than that (here a span
+    of 40 bytes stands in for it, so the text passes it many times) reads back the same, one
+    by one or a digest's worth at a time, from memory or from the spill file, and a resume
+    point's copy of the ends is the whole offsets."""
+    monkeypatch.setattr(_VariantTable, "_SPAN", 40)
+    tables = OccurrenceTables(in_memory)
+    variants = tables.variants
+    expected: list[tuple[str, ...]] = []
+    numbers: list[int] = []
+    for round_ in range(12):
+        one = (f"/p{round_}.html", "text " * (round_ % 4), "a", "href", "")
+        numbers.append(variants.number(one))
+        expected.append(one)
+        bulk = [(f"b{round_}-{k}.html", "x" * (7 * k), "img", "src", "f") for k in range(4)]
+        packed = [pack_variant(variant) for variant in bulk]
+        ends = array("I", accumulate(len(piece) for piece in packed))
+        numbers += variants.add_all(b"".join(packed), ends)
+        expected += bulk
+        if in_memory:
+            tables.spill_all()  # the text moves to the spill file; its offsets stay
+    assert numbers == list(range(len(expected)))
+    assert [variants[number] for number in numbers] == expected
+    assert [variants.href(number) for number in numbers] == [v[0] for v in expected]
+    total = list(accumulate(len(pack_variant(variant)) for variant in expected))
+    assert len(variants._wraps) > 10 and list(variants.ends()) == total
+    assert [end for chunk in variants.ends_in_chunks(7) for end in chunk] == total
+    assert b"".join(variants.chunks(64)) == b"".join(pack_variant(v) for v in expected)
 
 
 def test_each_type_converts_to_a_dict_and_back_once() -> None:
