@@ -218,7 +218,7 @@ def discovery(
             return _NOFOLLOW
         if depth + 1 > crawl.max_depth:
             return _TOO_DEEP
-        if pages_taken is not None and pages_taken >= crawl.max_pages:
+        if pages_taken is not None and not page_taken(pages_taken, crawl):
             return _TOO_MANY
         return _CRAWL
     if not scope.check_external:

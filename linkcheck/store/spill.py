@@ -28,12 +28,35 @@ import tempfile
 import weakref
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import IO
 
 
-def _close(*files: IO[bytes]) -> None:
-    for file in files:
-        file.close()
+class _Stream:
+    """An unnamed temporary file, appended to and read back by offset: gone with its last
+    descriptor, however the process ends."""
+
+    def __init__(self, folder: str | None) -> None:
+        self.file = tempfile.TemporaryFile(prefix="linkcheck-spill-", dir=folder)  # noqa: SIM115
+        self.size = 0  # bytes written
+
+    def append(self, data: bytes | bytearray) -> None:
+        self.file.seek(self.size)
+        self.file.write(data)
+        self.file.flush()  # read back with pread, under the buffer
+        self.size += len(data)
+
+    def read(self, start: int, end: int) -> bytes:
+        """Bytes ``start:end`` (all of them already written)."""
+        return os.pread(self.file.fileno(), end - start, start)
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        """The whole stream, ``size`` bytes at a time at most."""
+        for start in range(0, self.size, size):
+            yield self.read(start, min(start + size, self.size))
+
+
+def _close(*streams: _Stream) -> None:
+    for stream in streams:
+        stream.file.close()
 
 
 class Spill:
@@ -41,17 +64,14 @@ class Spill:
     variant text (a byte stream read back by offset)."""
 
     def __init__(self, folder: str | None = None) -> None:
-        # unnamed: gone with their last descriptor, however the process ends
-        self._rows = tempfile.TemporaryFile(prefix="linkcheck-spill-", dir=folder)  # noqa: SIM115
-        self._text = tempfile.TemporaryFile(prefix="linkcheck-spill-", dir=folder)  # noqa: SIM115
+        self._rows = _Stream(folder)
+        self._text = _Stream(folder)
         self._removed = weakref.finalize(self, _close, self._rows, self._text)
         # Batch n (from 1; 0 is "none"): where its bytes are in the rows file, how many,
         # and the batch its link wrote before it.
         self._starts = array("Q", [0])
         self._sizes = array("I", [0])
         self._before = array("I", [0])
-        self._rows_end = 0
-        self._text_end = 0  # bytes of text written
 
     def close(self) -> None:
         """Drop the files now (otherwise when the tables are dropped, or at exit)."""
@@ -71,16 +91,13 @@ class Spill:
         """Append batches of packed numbers, each given with the number of the batch its link
         wrote last (0: none), in one write. They are numbered on from :attr:`next_batch`:
         a link gives its last batch's number to :meth:`read_rows`, or with its next batch."""
-        start = self._rows_end
+        start = self._rows.size
         for before, data in batches:
             self._starts.append(start)
             self._sizes.append(len(data))
             self._before.append(before)
             start += len(data)
-        self._rows.seek(self._rows_end)
-        self._rows.write(b"".join(data for _, data in batches))
-        self._rows.flush()  # read back with pread, under the buffer
-        self._rows_end = start
+        self._rows.append(b"".join(data for _, data in batches))
 
     def read_rows(self, last: int) -> bytes:
         """The bytes of the chain of batches ending with batch ``last``, in the order they
@@ -95,27 +112,22 @@ class Spill:
             else:
                 spans.append([start, size])
             last = before[last]
-        fd = self._rows.fileno()
-        return b"".join(os.pread(fd, size, start) for start, size in reversed(spans))
+        read = self._rows.read
+        return b"".join(read(start, start + size) for start, size in reversed(spans))
 
     @property
     def text_size(self) -> int:
         """Bytes of text spilled: offsets below this are read from the file."""
-        return self._text_end
+        return self._text.size
 
     def write_text(self, data: bytes | bytearray) -> None:
         """Append bytes to the text stream."""
-        self._text.seek(self._text_end)
-        self._text.write(data)
-        self._text.flush()  # read back with pread, under the buffer
-        self._text_end += len(data)
+        self._text.append(data)
 
     def read_text(self, start: int, end: int) -> bytes:
         """The text stream's bytes ``start:end`` (all of them already written)."""
-        return os.pread(self._text.fileno(), end - start, start)
+        return self._text.read(start, end)
 
     def text(self, size: int) -> Iterator[bytes]:
         """The whole text stream, ``size`` bytes at a time at most (a checkpoint's copy)."""
-        fd = self._text.fileno()
-        for start in range(0, self._text_end, size):
-            yield os.pread(fd, min(size, self._text_end - start), start)
+        return self._text.chunks(size)
