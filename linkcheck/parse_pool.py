@@ -6,11 +6,13 @@ which sends each page's bytes to a worker process (``python -m linkcheck.parse_w
 and gets back a :class:`~linkcheck.digest.PageDigest`; the event loop meanwhile keeps
 requests going.
 
-Frames on both pipes are a 4-byte big-endian length and a pickle. Only this package's own
-worker speaks to the pool, on pipes it created: nothing from the network is unpickled (a
-page's bytes travel as bytes). Each worker answers in order, so the pool matches answers
-to requests by position. A worker that dies or fails takes nothing with it: the pool says
-so (``None``), and the crawler digests that page, and every later one, itself.
+Frames on both pipes are a marked header with the length, and a pickle
+(:func:`linkcheck.parse_worker.frame`). Only this package's own worker speaks to the pool,
+on pipes it created: nothing from the network is unpickled (a page's bytes travel as
+bytes). Each worker answers in order, so the pool matches answers to requests by position.
+A worker that dies, fails, or answers with anything but a whole frame takes nothing with
+it: the pool stops it and says so (``None``), and the crawler digests that page, and every
+later one, itself.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from linkcheck.digest import DigestSettings, PageDigest
-from linkcheck.parse_worker import HEADER, READY, frame
+from linkcheck.parse_worker import HEADER, READY, frame, frame_size
 
 __all__ = ["MAX_WORKERS", "OnAnswer", "ParsePool", "auto_workers", "cores"]
 
@@ -150,13 +152,16 @@ class ParsePool:
     async def _read_answers(self, worker: _Worker) -> None:
         """Take each answer in order. Once the crawl can take no more (it is ending), keep
         reading and dropping them: a worker blocked on a full pipe would never see the end of
-        its input, and never exit."""
+        its input, and never exit. Whatever ends the reading - the worker's exit, a stream
+        that is not frames (bytes lost or added: seen with a profiler pausing the worker), a
+        frame that does not unpickle - the worker is stopped and its pages are parsed here:
+        no page ever waits for an answer that cannot come."""
         stdout = worker.process.stdout
         assert stdout is not None
         taking = True
         try:
             while True:
-                size = int.from_bytes(await stdout.readexactly(HEADER), "big")
+                size = frame_size(await stdout.readexactly(HEADER))
                 answer = pickle.loads(await stdout.readexactly(size))
                 if answer is READY and not worker.ready:
                     worker.ready = True
@@ -179,9 +184,16 @@ class ParsePool:
                     self._lost(worker)
                 elif not future.done():  # its page's task may have been cancelled
                     future.set_result(answer)
-        except (asyncio.IncompleteReadError, ConnectionError, pickle.PickleError):
-            pass
-        self._lost(worker)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # it exited
+        except Exception as exc:  # not frames: nothing more it says can be trusted
+            log.info(
+                "parse worker %d: unreadable answer (%s); parsing in process", worker.number, exc
+            )
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.kill()
+        finally:
+            self._lost(worker)
 
     def _lost(self, worker: _Worker) -> None:
         """A worker that died or failed gets no more pages; what it had is parsed in process."""

@@ -4,7 +4,8 @@ Started by :class:`linkcheck.parse_pool.ParsePool` as ``python -m linkcheck.pars
 It imports only what parsing needs (not the event loop, not the HTTP client): a worker is
 a whole Python process, and its memory counts as much as the crawler's.
 
-Frames on both pipes are a 4-byte big-endian length and a pickle: the first request frame
+Frames on both pipes are a header (:data:`MARK`, then the pickle's length in 4 big-endian
+bytes) and a pickle: the first request frame
 is the :class:`~linkcheck.digest.DigestSettings`, then one ``(page URL, body, content type,
 judge, probe_title)`` per page. The first answer is :data:`READY`; then each answer is a
 :class:`~linkcheck.digest.PageDigest`, or a string saying why the page failed (the worker
@@ -21,20 +22,35 @@ from typing import Any, BinaryIO
 from linkcheck.allocator import return_large_blocks
 from linkcheck.digest import Digester, PageDigest
 
-HEADER = 4  # bytes of a frame's length
+# Each frame starts with this mark: a stream that lost or gained bytes (anything else writing
+# to the pipe, a write cut short) is noticed at the next frame, not read as a length of up to
+# 4 GB that would be waited for.
+MARK = b"LCpw"
+HEADER = len(MARK) + 4  # bytes of a frame's header: the mark, the pickle's length
 READY = True  # the first answer: the worker has started and read its settings
+
+
+class FrameError(ValueError):
+    """A frame's header is not one: the stream can no longer be trusted."""
 
 
 def frame(value: Any) -> bytes:
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(payload).to_bytes(HEADER, "big") + payload
+    return MARK + len(payload).to_bytes(4, "big") + payload
+
+
+def frame_size(header: bytes) -> int:
+    """The length of the pickle that follows a frame's header."""
+    if not header.startswith(MARK):
+        raise FrameError(f"not a frame header: {header!r}")
+    return int.from_bytes(header[len(MARK) :], "big")
 
 
 def read_frame(stream: BinaryIO) -> Any:
     header = stream.read(HEADER)
     if len(header) < HEADER:
         raise EOFError
-    size = int.from_bytes(header, "big")
+    size = frame_size(header)
     payload = stream.read(size)
     if len(payload) < size:
         raise EOFError
@@ -63,7 +79,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
             answers.flush()
             if not isinstance(answer, PageDigest):
                 return
-    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+    except (EOFError, BrokenPipeError, KeyboardInterrupt, FrameError):
         return
 
 

@@ -266,9 +266,7 @@ def test_a_worker_that_cannot_start_or_dies_loses_nothing(
     at_once.write_text("#!/bin/sh\nexit 3\n")
     midway = tmp_path / "dies"
     # says READY (a pickled True), then dies in its first page
-    midway.write_text(
-        "#!/bin/sh\nprintf '\\000\\000\\000\\004\\200\\005\\210.'\nhead -c 300 >/dev/null\nexit 1\n"
-    )
+    midway.write_text(f"#!/bin/sh\nprintf '{READY_FRAME}'\nhead -c 300 >/dev/null\nexit 1\n")
     silent = tmp_path / "silent"  # never says READY, never answers: must never be waited for
     silent.write_text("#!/bin/sh\nexec sleep 30\n")
     for script in (at_once, midway, silent):
@@ -282,6 +280,50 @@ def test_a_worker_that_cannot_start_or_dies_loses_nothing(
             run = crawl(start, crawl={"parse_workers": 1})
             assert workers_used(caplog) == 0
             assert summary(run) == expected
+
+
+# What a worker writes first: the header (mark, length 4) and the pickle of READY (True),
+# as printf octal escapes.
+READY_FRAME = "LCpw\\000\\000\\000\\004\\200\\005\\210."
+# A frame whose pickle is a string that is not UTF-8: pickle.loads raises UnicodeDecodeError,
+# not a PickleError.
+NOT_UTF8_FRAME = "LCpw\\000\\000\\000\\007\\200\\005\\214\\001\\377\\224."
+# Bytes lost from a stream: what follows is read where a header should be (no mark, and a
+# length that would have been waited for).
+NOT_A_HEADER = "\\001\\002\\003\\004\\060\\000\\000\\000"
+
+
+@pytest.mark.parametrize(
+    "answer", [NOT_UTF8_FRAME, NOT_A_HEADER], ids=["does-not-unpickle", "not-a-header"]
+)
+def test_a_worker_whose_answers_are_not_frames_is_stopped_and_nothing_waits(
+    answer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker that says READY, takes a page, answers something that is not a frame, and
+    stays alive: its pages are parsed in process and the worker is killed. Before, an
+    answer that failed to unpickle with anything but a PickleError ended the pool's reader
+    without a word, and the pages sent to that worker waited for ever (a run under py-spy
+    --subprocesses, whose pauses cut the workers' writes short, hung at 153 of 10,000
+    pages); a header that was not one was read as a length of up to 4 GB, and waited for."""
+    caplog.set_level(logging.DEBUG)
+    script = tmp_path / "garbles"
+    script.write_text(
+        f"#!/bin/sh\nprintf '{READY_FRAME}'\nhead -c 300 >/dev/null\nprintf '{answer}'\n"
+        "exec sleep 30\n"
+    )
+    script.chmod(0o755)
+    with TestServer(guide()) as site:
+        start = site.url("/guide/p0.html")
+        expected = summary(crawl(start, crawl={"parse_workers": 0}))
+        monkeypatch.setattr(sys, "executable", str(script))
+        caplog.clear()
+        began = time.monotonic()
+        run = crawl(start, crawl={"parse_workers": 1})
+        took = time.monotonic() - began
+    assert summary(run) == expected
+    assert workers_used(caplog) == 0
+    assert any("unreadable answer" in r.getMessage() for r in caplog.records)
+    assert took < 10  # the worker's sleep 30 was not waited for: it was killed
 
 
 def test_a_killed_worker_is_noticed_and_the_pool_stops_its_processes() -> None:
