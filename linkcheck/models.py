@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, cast, overload
 
 if TYPE_CHECKING:
     from linkcheck.store.spill import Spill
@@ -295,6 +295,28 @@ class _VariantTable:
         text = self._packed(number).decode("utf-8", "surrogatepass")
         href, link_text, tag, attr, fragment = text.split(_SEPARATOR)
         return href, link_text, tag, attr, fragment
+
+    def many(self, numbers: Sequence[int]) -> list[Variant]:
+        """The variants of ``numbers``, in that order: what a report asks for each link (a
+        large run's reports read every variant once, millions of them, so the steps of
+        :meth:`__getitem__` are done here a list at a time, the spilled variants read with
+        a ``pread`` each and no call around it)."""
+        if self._wraps:
+            bounds = [(self._end(n - 1) if n else 0, self._end(n)) for n in numbers]
+        else:
+            ends = self._ends
+            bounds = [(ends[n - 1] if n else 0, ends[n]) for n in numbers]
+        base, data = self._base, self._data
+        packed: list[bytes | bytearray]
+        if not base:  # nothing spilled
+            packed = [data[start:end] for start, end in bounds]
+        else:
+            assert self._spill is not None
+            packed = self._spill.read_spans(bounds, base, data)
+        return cast(
+            "list[Variant]",
+            [tuple(part.decode("utf-8", "surrogatepass").split(_SEPARATOR)) for part in packed],
+        )
 
     def href(self, number: int) -> str:
         """The first field alone: reports and checks ask for it once per variant."""
@@ -622,7 +644,8 @@ class Occurrences(Sequence[Occurrence]):
         """(page URL, line, variant) by page URL, then line: for writing large reports."""
         rows = self.numbers_in_page_order()
         table = self.tables.variants
-        variants = {kind: table[kind] for kind in {row[2] for row in rows}}  # each once
+        kinds = list({row[2] for row in rows})  # each once
+        variants = dict(zip(kinds, table.many(kinds), strict=True))
         return [(page, line, variants[kind]) for page, line, kind in rows]
 
     def numbers_by_page(self, ranks: Sequence[int]) -> list[tuple[int, int, int, int]]:
@@ -693,7 +716,8 @@ class Occurrences(Sequence[Occurrence]):
     def __iter__(self) -> Iterator[Occurrence]:
         urls, table = self.tables.pages.urls, self.tables.variants
         all_rows = self._all_rows()
-        variants = {kind: table[kind] for kind in set(all_rows[2::3])}  # each once
+        kinds = list(set(all_rows[2::3]))  # each once
+        variants = dict(zip(kinds, table.many(kinds), strict=True))
         rows = iter(all_rows)
         for page, line, kind in zip(rows, rows, rows, strict=True):
             href, text, tag, attr, fragment = variants[kind]

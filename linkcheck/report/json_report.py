@@ -206,13 +206,16 @@ def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
     if occurrences.tables is not pieces.tables:
         occurrences = pieces.rebound[link.url]
     rows = occurrences.numbers_by_page(pieces.ranks)
-    variants: dict[int, tuple[bytes, bytes]] = {}
-    table = pieces.tables.variants
-    for kind in {row[2] for row in rows}:
-        href, text, tag, attr, fragment = table[kind]
-        head = orjson.dumps({"href": href, "text": text, "tag": tag, "attr": attr})
-        tail = _NO_FRAGMENT if not fragment else b',"fragment":' + orjson.dumps(fragment) + b"}"
-        variants[kind] = (head[len(b'{"href":') : -1] + b',"line":', tail)
+    kinds = list({row[2] for row in rows})
+    values = pieces.tables.variants.many(kinds)
+    dumps, skip = orjson.dumps, len(b'{"href":')
+    # each variant's JSON but its line, by comprehension: a large run has millions of them
+    heads = [
+        dumps({"href": v[0], "text": v[1], "tag": v[2], "attr": v[3]})[skip:-1] + b',"line":'
+        for v in values
+    ]
+    tails = [_NO_FRAGMENT if not v[4] else b',"fragment":' + dumps(v[4]) + b"}" for v in values]
+    variants = dict(zip(kinds, zip(heads, tails, strict=True), strict=True))
     if not rows:
         yield b"[]"
         return

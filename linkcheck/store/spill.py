@@ -128,6 +128,17 @@ class Spill:
         """The text stream's bytes ``start:end`` (all of them already written)."""
         return self._text.read(start, end)
 
+    def read_spans(
+        self, spans: Sequence[tuple[int, int]], base: int, kept: bytearray
+    ) -> list[bytes | bytearray]:
+        """The text's bytes ``start:end`` for each span, in order: a ``pread`` each below
+        ``base``, a slice of ``kept`` (the bytes from ``base`` on, in memory) above."""
+        fd, pread = self._text.file.fileno(), os.pread
+        return [
+            pread(fd, end - start, start) if start < base else kept[start - base : end - base]
+            for start, end in spans
+        ]
+
     def text(self, size: int) -> Iterator[bytes]:
         """The whole text stream, ``size`` bytes at a time at most (a checkpoint's copy)."""
         return self._text.chunks(size)

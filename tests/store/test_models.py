@@ -108,8 +108,8 @@ def test_variants_past_the_span_of_an_end_come_back(
 ) -> None:
     """Where each variant ends is kept modulo 4 GiB: a text longer than that (here a span
     of 40 bytes stands in for it, so the text passes it many times) reads back the same, one
-    by one or a digest's worth at a time, from memory or from the spill file, and a resume
-    point's copy of the ends is the whole offsets."""
+    by one, many at a time (a report's way) or a digest's worth at a time, from memory or from
+    the spill file or both, and a resume point's copy of the ends is the whole offsets."""
     monkeypatch.setattr(_VariantTable, "_SPAN", 40)
     tables = OccurrenceTables(in_memory)
     variants = tables.variants
@@ -126,9 +126,18 @@ def test_variants_past_the_span_of_an_end_come_back(
         expected += bulk
         if in_memory:
             tables.spill_all()  # the text moves to the spill file; its offsets stay
+    # the last one short enough to stay in memory (11 bytes, within 3 occurrences' budget
+    # of 12) after the spilled ones: a table of both
+    for one in [("/last1.html", "1", "a", "href", ""), ("/l", "", "a", "href", "")]:
+        numbers.append(variants.number(one))
+        expected.append(one)
+    assert bool(in_memory) == (0 < variants._base < variants._end(numbers[-1]))
     assert numbers == list(range(len(expected)))
     assert [variants[number] for number in numbers] == expected
     assert [variants.href(number) for number in numbers] == [v[0] for v in expected]
+    shuffled = numbers[::-1][::2] + numbers[::2]  # out of order, some twice
+    assert variants.many(shuffled) == [expected[number] for number in shuffled]
+    assert variants.many([]) == []
     total = list(accumulate(len(pack_variant(variant)) for variant in expected))
     assert len(variants._wraps) > 10 and list(variants.ends()) == total
     assert [end for chunk in variants.ends_in_chunks(7) for end in chunk] == total
