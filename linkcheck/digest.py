@@ -25,7 +25,7 @@ from selectolax.lexbor import LexborHTMLParser
 from linkcheck.config import Config
 from linkcheck.css import decode_stylesheet, is_stylesheet
 from linkcheck.extract import ParsedPage, decode, parse_page, stylesheet_links
-from linkcheck.models import Finding, Variant, pack_variant
+from linkcheck.models import Finding, Variant, pack_variant, variant_flags
 from linkcheck.pickling import by_fields
 from linkcheck.quality import TEXT_PROBLEM, looks_not_found, page_link_text_findings, text_target
 from linkcheck.urls import CachedResolver, ResolvedLink, document_key, page_base, resolve
@@ -84,6 +84,7 @@ class PageDigest:
     # the new variants, packed (see pack_variant) end to end, and where each ends
     new_variants: bytearray = field(default_factory=bytearray)
     variant_ends: array[int] = field(default_factory=lambda: array("I"))
+    variant_flags: bytearray = field(default_factory=bytearray)  # models.variant_flags, each
     rows: array[int] = field(default_factory=lambda: array("I"))  # (link, line, variant) ...
     findings: list[Finding] = field(default_factory=list)  # link text problems
     # soft-404 judging, when asked: what the title or heading says ("Page not found"), and
@@ -266,7 +267,7 @@ class Digester:
         if len(variant_ids) > MAX_VARIANTS:
             variant_ids.clear()  # ids keep growing: numbers are never reused
         new_links, new_variants, rows = digest.new_links, digest.new_variants, digest.rows
-        variant_ends = digest.variant_ends
+        variant_ends, flags = digest.variant_ends, digest.variant_flags
         page_follows = not parsed.nofollow
         link_keys, generic = self._link_keys, settings.generic_texts
         canonical = refresh_to = ""
@@ -302,8 +303,10 @@ class Digester:
                 if variant_id is None:
                     variant_id = variant_ids[variant] = self._variants_sent
                     self._variants_sent += 1
-                    new_variants += pack_variant(variant)
+                    packed = pack_variant(variant)
+                    new_variants += packed
                     variant_ends.append(len(new_variants))
+                    flags.append(variant_flags(packed))
                 target = None
                 if check_text and tag == "a" and attr == "href":
                     target = text_target(text, issue, key, generic)

@@ -226,8 +226,11 @@ class _VariantTable:
             self._on_full()
         return len(self._ends) - 1
 
-    def add_all(self, packed: bytes | bytearray, ends: array[int]) -> range:
-        """New numbers for variants packed end to end (``ends`` relative to ``packed``)."""
+    def add_all(
+        self, packed: bytes | bytearray, ends: array[int], flags: bytes | bytearray = b""
+    ) -> range:
+        """New numbers for variants packed end to end (``ends`` relative to ``packed``), with
+        their :func:`variant_flags` when the caller has them (one byte each)."""
         first, offset = len(self._ends), len(self._data)
         self._data += packed
         base = self._base + offset
@@ -237,11 +240,14 @@ class _VariantTable:
         else:
             for end in ends:
                 self._end_at(base + end)
-        note, flags = self._note, self._flags
-        start = offset
-        for end in ends:
-            flags.append(note(start, offset + end))
-            start = offset + end
+        if len(flags) == len(ends):
+            self._flags += flags
+        else:
+            note, kept = self._note, self._flags
+            start = offset
+            for end in ends:
+                kept.append(note(start, offset + end))
+                start = offset + end
         if len(self._data) > self.budget and self._on_full is not None:
             self._on_full()
         return range(first, len(self._ends))
@@ -260,14 +266,7 @@ class _VariantTable:
 
     def _note(self, start: int, end: int) -> int:
         """The flags of the variant at ``start:end`` of the bytes in memory."""
-        data = self._data
-        flags = _FRAGMENT if data[end - 1] else 0  # the last field, the fragment, is not empty
-        href_end = data.find(b"\0", start, end)
-        if data.find(b"://", start, href_end) >= 0 and is_absolute_http(
-            data[start:href_end].decode("utf-8", "surrogatepass")
-        ):
-            flags |= _ABSOLUTE
-        return flags
+        return variant_flags(self._data, start, end)
 
     def with_fragment(self, numbers: Iterable[int]) -> set[int]:
         """Those of ``numbers`` whose variant has a #fragment."""
@@ -361,6 +360,21 @@ class _VariantTable:
         self._data = bytearray()  # a new buffer: the old one's memory goes back at once
 
 
+def variant_flags(packed: bytes | bytearray, start: int = 0, end: int | None = None) -> int:
+    """The flags the table keeps for the variant packed at ``start:end`` (all of ``packed``
+    by default): _FRAGMENT when its fragment is not empty, _ABSOLUTE when its href is an
+    http(s):// URL. A digester notes them as it packs its new variants, so that the
+    crawler's process, which takes every page's, does not."""
+    end = len(packed) if end is None else end
+    flags = _FRAGMENT if packed[end - 1] else 0  # the last field, the fragment, is not empty
+    href_end = packed.find(b"\0", start, end)
+    if packed.find(b"://", start, href_end) >= 0 and is_absolute_http(
+        packed[start:href_end].decode("utf-8", "surrogatepass")
+    ):
+        flags |= _ABSOLUTE
+    return flags
+
+
 def is_absolute_http(href: str) -> bool:
     """Whether an href, as written, is an http:// or https:// URL."""
     return href.strip().lower().startswith(("http://", "https://"))
@@ -412,6 +426,29 @@ class OccurrenceTables:
         occurrences._rows.extend(rows)
         self.held += len(rows) // 3
         if self.held > self.in_memory:
+            self.spill_all()
+
+    def add_page(
+        self,
+        page: int,
+        owners: Sequence[Occurrences],
+        lines: Iterable[int],
+        variants: Iterable[int],
+    ) -> None:
+        """One page's occurrences, by numbers in these tables: ``owners[i]`` is written on the
+        page at ``lines[i]`` as variant ``variants[i]``. The crawl's hot path, a page at a
+        time (:meth:`Occurrences.add` is the same for one occurrence, a call each): held
+        occurrences are spilled before the page's would pass ``in_memory``."""
+        if self.held and self.held + len(owners) > self.in_memory:
+            self.spill_all()
+        holding = self._holding
+        for occurrences, line, variant in zip(owners, lines, variants, strict=True):
+            rows = occurrences._rows
+            if not rows:
+                holding.append(occurrences)
+            rows.extend((page, line, variant))
+        self.held += len(owners)
+        if self.held > self.in_memory:  # one page with more than all of it
             self.spill_all()
 
     def spill_all(self) -> None:

@@ -117,7 +117,9 @@ class PageParser:
         links = self._links_by_id[source]
         for new in digest.new_links:
             links.append(self._discover(new.resolved, new.href, depth, new.follow))
-        numbers = current_tables().variants.add_all(digest.new_variants, digest.variant_ends)
+        numbers = current_tables().variants.add_all(
+            digest.new_variants, digest.variant_ends, digest.variant_flags
+        )
         self._variants_by_id[source].extend(numbers)
 
     async def _parse_pool(self, parsed: int) -> ParsePool | None:

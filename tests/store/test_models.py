@@ -14,6 +14,7 @@ from linkcheck.models import (
     _VariantTable,
     current_tables,
     pack_variant,
+    variant_flags,
 )
 
 VARIANTS = [
@@ -142,6 +143,28 @@ def test_variants_past_the_span_of_an_end_come_back(
     assert len(variants._wraps) > 10 and list(variants.ends()) == total
     assert [end for chunk in variants.ends_in_chunks(7) for end in chunk] == total
     assert b"".join(variants.chunks(64)) == b"".join(pack_variant(v) for v in expected)
+
+
+def test_flags_noted_by_a_digester_are_the_tables_own() -> None:
+    """A digester notes each new variant's flags (models.variant_flags) and the crawler's
+    table takes them as they are: the same as the table notes itself."""
+    written = [
+        ("/a", "A", "a", "href", ""),
+        ("/a#top", "A", "a", "href", "top"),
+        ("HTTPS://Example.org/x", "X", "a", "href", ""),
+        (" http://example.org/y#s", "Y", "a", "href", "s"),
+        ("mailto:a@b.c", "M", "a", "href", ""),
+        ("//example.org/z", "Z", "img", "src", ""),
+        ("ftp://example.org/f", "F", "a", "href", ""),
+    ]
+    packed = [pack_variant(variant) for variant in written]
+    ends = array("I", accumulate(len(piece) for piece in packed))
+    noting, given = _VariantTable(), _VariantTable()
+    numbers = noting.add_all(b"".join(packed), ends)
+    given.add_all(b"".join(packed), ends, bytes(variant_flags(piece) for piece in packed))
+    assert noting._flags == given._flags
+    assert noting.with_fragment(numbers) == {1, 3}
+    assert given.absolute(numbers) == {2, 3}
 
 
 def test_each_type_converts_to_a_dict_and_back_once() -> None:

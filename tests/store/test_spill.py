@@ -90,6 +90,7 @@ def test_a_spilling_run_holds_at_most_the_threshold_and_reports_the_same(
 ) -> None:
     spills, most = 0, 0
     spill_all, add, hold = OccurrenceTables.spill_all, Occurrences.add, OccurrenceTables.hold
+    add_page = OccurrenceTables.add_page
 
     def counted(self: OccurrenceTables) -> None:
         nonlocal spills
@@ -106,6 +107,12 @@ def test_a_spilling_run_holds_at_most_the_threshold_and_reports_the_same(
         hold(self, occurrences, rows)
         most = max(most, self.held)
 
+    def page_added(self: OccurrenceTables, *args: Any) -> None:
+        nonlocal most
+        add_page(self, *args)
+        most = max(most, self.held)
+
+    monkeypatch.setattr(OccurrenceTables, "add_page", page_added)
     monkeypatch.setattr(OccurrenceTables, "spill_all", counted)
     monkeypatch.setattr(Occurrences, "add", added)
     monkeypatch.setattr(OccurrenceTables, "hold", held)
@@ -176,6 +183,35 @@ def test_occurrences_read_back_in_order_whatever_the_threshold(in_memory: int) -
         ours[0].to_bytes(), restored.pages, restored.variant_offset, restored.into
     )
     assert list(copy) == list(theirs[0])
+
+
+@pytest.mark.parametrize("in_memory", [1, 7, 1000])
+def test_a_page_at_a_time_is_the_same_as_one_by_one(in_memory: int) -> None:
+    """The crawl adds a page's occurrences at once (OccurrenceTables.add_page): what is held
+    never passes the threshold after a page (a page with more than it is spilled at once),
+    and every link reads back what adding them one by one gives."""
+    tables, plain = OccurrenceTables(in_memory), OccurrenceTables()
+    ours = [Occurrences(tables=tables) for _ in range(5)]
+    theirs = [Occurrences(tables=plain) for _ in range(5)]
+    kinds = [tables.variants.number((f"/t{k}", "t", "a", "href", "")) for k in range(9)]
+    assert kinds == [plain.variants.number((f"/t{k}", "t", "a", "href", "")) for k in range(9)]
+    step = 0
+    for page in range(60):
+        size = 1 + page % 9  # 1 to 9 links on a page, some twice
+        owners = [step + n for n in range(size)]
+        lines = [10 + n for n in range(size)]
+        variants = [kinds[(page + n) % 9] for n in range(size)]
+        url = f"https://example.org/p{page}"
+        number = tables.pages.number(url)
+        assert number == plain.pages.number(url)
+        tables.add_page(number, [ours[o % 5] for o in owners], lines, variants)
+        for owner, line, variant in zip(owners, lines, variants, strict=True):
+            theirs[owner % 5].add(number, line, variant)
+        assert tables.held <= in_memory
+        step += size
+    assert (tables.spill is not None) == (in_memory < step)
+    for mine, other in zip(ours, theirs, strict=True):
+        assert mine.to_bytes() == other.to_bytes() and list(mine) == list(other)
 
 
 def test_a_link_made_with_a_plain_list_keeps_it() -> None:
