@@ -278,43 +278,36 @@ class _VariantTable:
         flags = self._flags
         return {number for number in numbers if flags[number] & _ABSOLUTE}
 
-    def _packed(self, number: int) -> bytes | bytearray:
-        if self._wraps:
-            start, end = self._end(number - 1) if number else 0, self._end(number)
-        else:
-            start = self._ends[number - 1] if number else 0
-            end = self._ends[number]
-        base = self._base
-        if start >= base:
-            return self._data[start - base : end - base]
-        assert self._spill is not None  # below _base: spilled
-        return self._spill.read_text(start, end)
-
-    def __getitem__(self, number: int) -> Variant:
-        text = self._packed(number).decode("utf-8", "surrogatepass")
-        href, link_text, tag, attr, fragment = text.split(_SEPARATOR)
-        return href, link_text, tag, attr, fragment
-
-    def many(self, numbers: Sequence[int]) -> list[Variant]:
-        """The variants of ``numbers``, in that order: what a report asks for each link (a
-        large run's reports read every variant once, millions of them, so the steps of
-        :meth:`__getitem__` are done here a list at a time, the spilled variants read with
-        a ``pread`` each and no call around it)."""
+    def _packed_many(self, numbers: Iterable[int]) -> list[bytes | bytearray]:
+        """The packed bytes of each of ``numbers``: from memory, or (below ``_base``) from the
+        spill file, a ``pread`` each."""
         if self._wraps:
             bounds = [(self._end(n - 1) if n else 0, self._end(n)) for n in numbers]
         else:
             ends = self._ends
             bounds = [(ends[n - 1] if n else 0, ends[n]) for n in numbers]
         base, data = self._base, self._data
-        packed: list[bytes | bytearray]
         if not base:  # nothing spilled
-            packed = [data[start:end] for start, end in bounds]
-        else:
-            assert self._spill is not None
-            packed = self._spill.read_spans(bounds, base, data)
+            return [data[start:end] for start, end in bounds]
+        assert self._spill is not None
+        return self._spill.read_spans(bounds, base, data)
+
+    def _packed(self, number: int) -> bytes | bytearray:
+        return self._packed_many((number,))[0]
+
+    def __getitem__(self, number: int) -> Variant:
+        return self.many((number,))[0]
+
+    def many(self, numbers: Sequence[int]) -> list[Variant]:
+        """The variants of ``numbers``, in that order: what a report asks for each link (a
+        large run's reports read every variant once, millions of them, so each step is done
+        a list at a time, the spilled variants read with a ``pread`` each)."""
         return cast(
             "list[Variant]",
-            [tuple(part.decode("utf-8", "surrogatepass").split(_SEPARATOR)) for part in packed],
+            [
+                tuple(part.decode("utf-8", "surrogatepass").split(_SEPARATOR))
+                for part in self._packed_many(numbers)
+            ],
         )
 
     def href(self, number: int) -> str:
@@ -437,8 +430,8 @@ class OccurrenceTables:
     ) -> None:
         """One page's occurrences, by numbers in these tables: ``owners[i]`` is written on the
         page at ``lines[i]`` as variant ``variants[i]``. The crawl's hot path, a page at a
-        time (:meth:`Occurrences.add` is the same for one occurrence, a call each): held
-        occurrences are spilled before the page's would pass ``in_memory``."""
+        time (:meth:`Occurrences.add` is one occurrence): held occurrences are spilled before
+        the page's would pass ``in_memory``."""
         if self.held and self.held + len(owners) > self.in_memory:
             self.spill_all()
         holding = self._holding
@@ -584,15 +577,9 @@ class Occurrences(Sequence[Occurrence]):
         )
 
     def add(self, page_number: int, line: int, variant_number: int) -> None:
-        """Append by numbers in :attr:`tables`: the crawl's hot path (what
-        :meth:`OccurrenceTables.hold` does, inline)."""
-        rows, tables = self._rows, self.tables
-        if not rows:
-            tables._holding.append(self)
-        rows.extend((page_number, line, variant_number))
-        tables.held += 1
-        if tables.held > tables.in_memory:
-            tables.spill_all()
+        """Append one occurrence by numbers in :attr:`tables` (the crawl adds a page's at
+        once: :meth:`OccurrenceTables.add_page`)."""
+        self.tables.add_page(page_number, (self,), (line,), (variant_number,))
 
     def extend(self, items: Iterable[Occurrence]) -> None:
         if isinstance(items, Occurrences) and items.tables is self.tables:  # numbers to numbers

@@ -124,10 +124,6 @@ class Spill:
         """Append bytes to the text stream."""
         self._text.append(data)
 
-    def read_text(self, start: int, end: int) -> bytes:
-        """The text stream's bytes ``start:end`` (all of them already written)."""
-        return self._text.read(start, end)
-
     def read_spans(
         self, spans: Sequence[tuple[int, int]], base: int, kept: bytearray
     ) -> list[bytes | bytearray]:
