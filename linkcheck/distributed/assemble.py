@@ -31,7 +31,7 @@ import redis.asyncio as aioredis
 from linkcheck.checkpoint import page_from_state
 from linkcheck.crawl_state import CrawlState, CrawlStats
 from linkcheck.distributed.keys import RunKeys
-from linkcheck.models import CheckResult, Link, Occurrence
+from linkcheck.models import CheckResult, Link, Occurrences, current_tables
 
 BATCH = 1_000  # records per reply: links or pages per batch, fields per HMGET
 INDEX_TTL_MS = 3_600_000  # the order index outlives an assembly that died by this much
@@ -107,6 +107,8 @@ class _Reader:
         self._first_print: dict[str, str] = {}
         self._same_body: dict[str, list[str]] = {}
         self._canonicals: dict[str, str] = {}
+        # the run's tables, which the links made here number their occurrences in
+        self._tables = current_tables()
         self.counts = dict.fromkeys(
             ("pages", "occ", "facts", "findings", "soft404", "nonhtml", "truncated", "rechecked"),
             0,
@@ -255,14 +257,26 @@ class _Reader:
             self._occurrences(state, _text(record))
 
     def _occurrences(self, state: CrawlState, record: str) -> None:
-        """A page's (or a sitemap's) occurrences, added to the links they name."""
+        """A page's (or a sitemap's) occurrences, added to the links they name: numbered in
+        the run's tables and added a page at a time, as the crawl adds them
+        (:meth:`~linkcheck.models.OccurrenceTables.add_page`)."""
         self.counts["occ"] += 1
         page, items = json.loads(record)
         links = state.links
+        tables = self._tables
+        number = tables.variants.number
+        owners: list[Occurrences] = []
+        lines: list[int] = []
+        variants: list[int] = []
         for key, href, text, tag, attr, line, fragment in items:
             link = links.get(key)
-            if link is not None:
-                link.occurrences.append(Occurrence(page, href, text, tag, attr, line, fragment))
+            if link is None:
+                continue
+            owners.append(link.occurrences)
+            lines.append(line)
+            variants.append(number((href, text, tag, attr, fragment)))
+        if owners:
+            tables.add_page(tables.pages.number(page), owners, lines, variants)
 
     def _page_facts(self, url: str, facts: str) -> None:
         """As CrawlState.page_facts keeps them: the pages after the first (in page order)
