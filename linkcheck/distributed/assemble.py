@@ -22,10 +22,10 @@ sort everything they show anyway).
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from linkcheck.checkpoint import page_from_state
@@ -124,7 +124,7 @@ class _Reader:
         self._sitemaps = sorted(await self._members(keys.sitemap_files))
         number = {name: int(value or 0) for name, value in counters.items()}
         return {
-            "notes": json.loads(notes or "[]"),
+            "notes": orjson.loads(notes or "[]"),
             "sitemap_files": self._sitemaps,
             "sitemaps_read": read == "1",
             "cache_hits": 0,
@@ -187,7 +187,7 @@ class _Reader:
                 state.links[url] = Link(
                     url,
                     internal=flag == "1",
-                    result=CheckResult.from_dict(json.loads(result)) if result else None,
+                    result=CheckResult.from_dict(orjson.loads(result)) if result else None,
                 )
                 if depth.lstrip("-").isdigit():
                     self._depths[url] = int(depth)
@@ -228,7 +228,7 @@ class _Reader:
         truncated: int,
     ) -> None:
         if page is not None:
-            state.add_page(*page_from_state(json.loads(page)))
+            state.add_page(*page_from_state(orjson.loads(page)))
             self.counts["pages"] += 1
             if facts is not None:
                 self._page_facts(url, facts)
@@ -239,7 +239,7 @@ class _Reader:
         if url in self._sitemaps:  # a sitemap that is also a link: its entries in its place
             await self._sitemap(state, url)
         if findings is not None:
-            self._findings.append((url, json.loads(findings)))
+            self._findings.append((url, orjson.loads(findings)))
             self.counts["findings"] += 1
         if judged is not None:
             self._judged_one(url, judged)
@@ -261,7 +261,7 @@ class _Reader:
         the run's tables and added a page at a time, as the crawl adds them
         (:meth:`~linkcheck.models.OccurrenceTables.add_page`)."""
         self.counts["occ"] += 1
-        page, items = json.loads(record)
+        page, items = orjson.loads(record)
         links = state.links
         tables = self._tables
         number = tables.variants.number
@@ -281,7 +281,7 @@ class _Reader:
     def _page_facts(self, url: str, facts: str) -> None:
         """As CrawlState.page_facts keeps them: the pages after the first (in page order)
         with each fingerprint, by the first; and each canonical that names another page."""
-        fingerprint, canonical = json.loads(facts)
+        fingerprint, canonical = orjson.loads(facts)
         if fingerprint:
             owner = self._first_print.setdefault(fingerprint, url)
             if owner != url:
@@ -291,7 +291,7 @@ class _Reader:
 
     def _judged_one(self, url: str, judged: str) -> None:
         self.counts["soft404"] += 1
-        judgment = json.loads(judged)
+        judgment = orjson.loads(judged)
         if judgment:
             self._judged.append([url, judgment[0], judgment[1]])
 
