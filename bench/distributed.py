@@ -16,7 +16,7 @@ crawler's site-wide steps), and what Redis did per crawled page: the commands it
 (``INFO commandstats``, those a script calls included, and the script calls alone) and the
 bytes it read and wrote (``INFO stats`` total_net_input_bytes + total_net_output_bytes).
 Commands and bytes are the same on a busy machine; wall times are not, so ``--runs N``
-repeats every setting and reports medians.
+runs N rounds, each setting once a round (the single run first), and reports medians.
 
 Usage (project venv active, nginx and redis-server installed)::
 
@@ -113,21 +113,21 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         stack.enter_context(NginxServer(work / "site"))
-        runs = max(1, args.runs)
-        singles = []
-        for _ in range(runs):
+        # Rounds, each setting once a round: on a machine whose speed drifts (a shared
+        # host), a setting's runs are spread over the same minutes as the single runs'.
+        singles: list[Setting] = []
+        tries: dict[int, list[Setting]] = {count: [] for count in args.workers}
+        reference: dict[str, Any] = {}
+        for _ in range(max(1, args.runs)):
             singles.append(single_run(work, site, truth, args))
             print(_line(singles[-1]), file=sys.stderr)
-        settings = [median(singles)]
-        reference = _comparable(work / "out-single" / "report.json")
-        for count in args.workers:
-            tries = []
-            for _ in range(runs):
-                tries.append(
+            reference = reference or _comparable(work / "out-single" / "report.json")
+            for count in args.workers:
+                tries[count].append(
                     distributed_run(work, site, truth, args, count, redis_server, reference)
                 )
-                print(_line(tries[-1]), file=sys.stderr)
-            settings.append(median(tries))
+                print(_line(tries[count][-1]), file=sys.stderr)
+        settings = [median(singles), *(median(tries[count]) for count in args.workers)]
     print(table(settings, args))
     if args.results:
         args.results.write_text(

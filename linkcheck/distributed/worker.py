@@ -56,6 +56,10 @@ from linkcheck.wiring import address_policy, host_rules, make_checker
 
 log = logging.getLogger(__name__)
 
+# Seconds between looks for the run a worker waits for: a run's first pages wait for its
+# workers this long at most (two reads each time; Redis serves a waiting fleet's easily).
+JOIN_POLL = 0.05
+
 IDLE_BLOCK_MS = 200  # how long one read waits for new work when there is none in hand
 BUSY_BLOCK_MS = 20  # ... and while tasks are in flight (to notice them finish soon)
 STATE_EVERY = 1.0  # seconds between looks at the run's status while busy
@@ -397,7 +401,7 @@ async def _join(
         if info is not None:  # the current run is over
             awaited += f" (run {info.run_id} is {info.status})"
         waiting(f"waiting up to {wait:g} s for {awaited} on {where}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(JOIN_POLL)
 
 
 def _once(name: str, say: Callable[[str], None] | None) -> Callable[[str], None]:
