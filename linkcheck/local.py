@@ -309,7 +309,11 @@ def describe(site: LocalSite) -> str:
 
 
 def as_files(run: RunResult, site: LocalSite) -> RunResult:
-    """Name files where a live crawl names URLs, and list the folder's orphan files."""
+    """Name files where a live crawl names URLs, and list the folder's orphan files.
+
+    The run's links are renamed where they are (their results replaced, their occurrences
+    kept): the run is the crawl's last use of them, and a large site's links held twice,
+    under both names, were most of a folder run's peak memory."""
 
     names: dict[str, str] = {}  # a file look-up once per URL, not once per occurrence
 
@@ -325,8 +329,9 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
         base, hash_, fragment = url.partition("#")
         return site.shown_file(base) + hash_ + fragment
 
+    problems = base_url_problems(run, site)  # read from the links' URLs, before renaming
     tables = current_tables()  # the run's: its links' occurrences are numbers in them
-    renamed_pages = tables.rename_pages(shown)
+    renumbered = tables.rename_pages(shown)
     links: dict[str, Link] = {}
     for link in run.links.values():
         result = link.result
@@ -335,7 +340,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
             if result.status == FILE_NOT_FOUND and "#" not in link.url:
                 # an address written without mailto: keeps its advice (see linkcheck.decide)
                 message = site.missing_message(link.url) + bare_address_advice(link.url)
-            result = dataclasses.replace(
+            link.result = dataclasses.replace(
                 result,
                 url=shown(result.url),
                 final_url=shown(result.final_url) if result.final_url else None,
@@ -345,11 +350,14 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
                 message=message,
             )
         key = shown(link.url)
-        occurrences = link.occurrences.bound_to(tables).with_pages_renumbered(renamed_pages)
+        occurrences = link.occurrences.bound_to(tables)
+        if renumbered is not None:
+            occurrences = occurrences.with_pages_renumbered(renumbered)
         if key in links:  # /about and /about/ are one file: one entry
             links[key].occurrences.extend(occurrences)
             continue
-        links[key] = Link(key, link.internal, occurrences, result)
+        link.url, link.occurrences = key, occurrences
+        links[key] = link
     linked_from_elsewhere = {
         link.url for link in links.values() if link.occurrences.on_pages_other_than(link.url)
     }
@@ -372,7 +380,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
         base_url="" if site.base_url == STAND_IN_BASE else site.base_url,
         orphans=orphans,
         findings=findings,
-        setup_errors=base_url_problems(run, site),
+        setup_errors=problems,
     )
 
 

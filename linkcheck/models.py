@@ -477,12 +477,23 @@ class OccurrenceTables:
             ranks[number] = rank
         return ranks
 
-    def rename_pages(self, rename: Callable[[str], str]) -> array[int]:
-        """For each page number, the number of its page renamed: the whole table at once, for
-        :meth:`Occurrences.with_pages_renumbered` (renaming link by link looked a page up
-        once per link that names it)."""
+    def rename_pages(self, rename: Callable[[str], str]) -> array[int] | None:
+        """Give every page the name ``rename`` gives it, the whole table at once (renaming
+        link by link looked a page up once per link that names it).
+
+        When no two pages get one name, the pages are renamed where they are: every
+        occurrence keeps its page number (nothing is copied or read back from the spill
+        file) and None is returned. Otherwise the table keeps the old names and gains the
+        new ones, and the result is, for each page number, the number of its page renamed,
+        for :meth:`Occurrences.with_pages_renumbered` (two pages that became one are then
+        one number)."""
         pages = self.pages
-        return array("I", [pages.number(rename(url)) for url in list(pages.urls)])
+        names = [rename(url) for url in pages.urls]
+        if len(set(names)) == len(names):
+            pages.urls = names
+            pages._index = {name: number for number, name in enumerate(names)}
+            return None
+        return array("I", [pages.number(name) for name in names])
 
 
 # The tables of the run going on in this context: set by the runner for the whole run, and

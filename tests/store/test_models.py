@@ -14,6 +14,7 @@ from linkcheck.models import (
     _VariantTable,
     current_tables,
     pack_variant,
+    run_tables,
     variant_flags,
 )
 
@@ -57,9 +58,34 @@ def test_occurrences_in_page_order_by_numbers_and_by_url() -> None:
     assert occurrences.fragments == {"part", "frag\ufffdment", "#"}
     assert occurrences.hrefs() == {variant[0] for variant in SHOWN}
 
-    renamed = occurrences.with_pages_renumbered(tables.rename_pages(lambda url: url.upper()))
-    assert sorted(o.page for o in renamed) == sorted(o.page.upper() for o in items)
-    assert [o.line for o in renamed] == [o.line for o in occurrences]
+
+def test_pages_renamed_in_place_unless_two_become_one() -> None:
+    """A rename that keeps pages apart renames the table (occurrences keep their numbers);
+    one that makes two pages one gives the numbers to renumber by, and the renumbered
+    occurrences name one page where there were two."""
+    with run_tables():
+        items = [
+            Occurrence(page, "x.html", "x", "a", "href", line, "")
+            for line, page in enumerate(
+                ["https://ex.com/a/", "https://ex.com/a", "https://ex.com/b"], start=1
+            )
+        ]
+        occurrences = Occurrences(items)
+        tables = occurrences.tables
+        assert tables.rename_pages(str.upper) is None
+        assert [o.page for o in occurrences] == [o.page.upper() for o in items]
+        assert tables.pages.find("HTTPS://EX.COM/B") == tables.pages.find(items[2].page.upper())
+        assert tables.pages.find(items[2].page) == -1  # the old name is gone
+
+        numbers = tables.rename_pages(lambda url: url.rstrip("/").lower())
+        assert numbers is not None
+        merged = occurrences.with_pages_renumbered(numbers)
+        assert [(o.page, o.line) for o in merged] == [
+            ("https://ex.com/a", 1),
+            ("https://ex.com/a", 2),
+            ("https://ex.com/b", 3),
+        ]
+        assert len(set(merged._all_rows()[0::3])) == 2  # two page numbers now, not three
 
 
 def test_the_checks_variants_are_noted_however_they_arrive() -> None:
