@@ -50,7 +50,7 @@ class _FolderIndex:
 
     def __init__(self, root: Path, extensions: tuple[str, ...]) -> None:
         self.files: set[str] = set()  # relative, "/"-separated
-        self.html: list[Path] = []
+        self.html: list[str] = []  # the pages among them (and symlinked ones), relative too
         self.complete = True  # no symlinks, every folder read: a miss is a missing file
         folders = [(str(root), "")]
         while folders:
@@ -61,18 +61,19 @@ class _FolderIndex:
                 self.complete = False
                 continue
             for entry in entries:
+                relative = prefix + entry.name  # one string for the files and the pages
                 if entry.is_symlink():
                     self.complete = False
                     if entry.is_dir():
                         continue  # not followed, as os.walk does not
                 elif entry.is_dir(follow_symlinks=False):
-                    folders.append((entry.path, prefix + entry.name + "/"))
+                    folders.append((entry.path, relative + "/"))
                     continue
                 elif entry.is_file(follow_symlinks=False):
-                    self.files.add(prefix + entry.name)
+                    self.files.add(relative)
                 if _suffix(entry.name).lower() in extensions:
-                    self.html.append(Path(entry.path))
-        self.html.sort(key=str)
+                    self.html.append(relative)
+        self.html.sort()
 
 
 def _suffix(name: str) -> str:
@@ -89,13 +90,11 @@ class LocalSite:
     index_files: tuple[str, ...] = DEFAULT_INDEX_FILES
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     shown_root: str = ""  # the folder as the user wrote it, for messages and reports
-    # url -> its file (relative to root, and as a Path), and the folder's index: each URL
-    # is looked up several times (to answer it, to parse a page once, to name it in the
-    # report); the Path is made only where one is needed
+    # url -> its file (relative to root), and the folder's index: each URL is looked up
+    # several times (to answer it, to parse a page once, to name it in the report). Paths
+    # are made when asked for, not kept: at 50,000 pages the Paths kept of every page and
+    # URL were ~30 MiB of the crawl's memory
     _relatives: dict[str, str | None] = dataclasses.field(
-        default_factory=dict, compare=False, repr=False
-    )
-    _files: dict[str, Path | None] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
     _index: list[_FolderIndex] = dataclasses.field(default_factory=list, compare=False, repr=False)
@@ -119,11 +118,8 @@ class LocalSite:
 
     def file_for(self, url: str) -> Path | None:
         """The file that answers ``url``, never one outside the folder (symlinks included)."""
-        if url in self._files:
-            return self._files[url]
         relative = self.relative_file(url)
-        found = self._files[url] = None if relative is None else self.root / relative
-        return found
+        return None if relative is None else self.root / relative
 
     def relative_file(self, url: str) -> str | None:
         """:meth:`file_for`'s file as a "/"-separated path under the folder."""
@@ -188,8 +184,9 @@ class LocalSite:
         return self.base_url + quote(relative)
 
     def html_files(self) -> list[Path]:
-        """The folder's pages, sorted (the list is the run's: do not change it)."""
-        return self._folder_index().html
+        """The folder's pages, sorted (a new list each time)."""
+        root = self.root
+        return [root / relative for relative in self._folder_index().html]
 
 
 class LocalTransport:
