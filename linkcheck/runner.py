@@ -106,7 +106,7 @@ async def _run(
             config,
             checker,
             robots,
-            document_of=site.file_for if site else lambda url: url,
+            document_of=site.relative_file if site else lambda url: url,  # a file, by its name
             cached=_cache_lookup(config, store)
             if store is not None and options.use_cache
             else None,
