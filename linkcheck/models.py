@@ -149,6 +149,11 @@ class _PageTable:
         """The page's number, or -1 when no occurrence names that page."""
         return self._index.get(url, -1)
 
+    def rename(self, names: list[str]) -> None:
+        """Page ``n`` is ``names[n]`` from now on (the names all differ)."""
+        self.urls = names
+        self._index = {name: number for number, name in enumerate(names)}
+
 
 Variant = tuple[str, str, str, str, str]  # how a link is written: href, text, tag, attr, fragment
 
@@ -490,8 +495,7 @@ class OccurrenceTables:
         pages = self.pages
         names = [rename(url) for url in pages.urls]
         if len(set(names)) == len(names):
-            pages.urls = names
-            pages._index = {name: number for number, name in enumerate(names)}
+            pages.rename(names)
             return None
         return array("I", [pages.number(name) for name in names])
 
