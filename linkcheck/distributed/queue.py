@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT
 
 from linkcheck.checkpoint import page_to_state
 from linkcheck.config import DEFAULT_MAX_QUERIES_PER_PATH
@@ -73,7 +74,10 @@ COMMIT_LUA = """
 -- written in one call: hash fields and set members are gathered per key and written with
 -- one command each, counters are added once, the seen-set is asked once (SMISMEMBER).
 -- [6] the run's identity token (linkcheck.distributed.identity): into a Redis that lost the
--- run (restarted empty, or another run's state) nothing is written
+-- run (restarted empty, or another run's state) nothing is written.
+-- [7...] the commits' hash values, each commit's ``n`` of them in turn: a hash entry names
+-- its value by its place among its commit's (the records, a page's occurrences above all,
+-- are written as they came, never decoded here)
 if ARGV[6] ~= '' and redis.call('HGET', KEYS[15], 'token') ~= ARGV[6] then
   return redis.error_reply('LINKCHECK_RUN_LOST')
 end
@@ -130,7 +134,10 @@ known_value.page_tasks = tonumber(state[5] or '0')
 local taken = {}
 local fresh = {}
 local deepest = -1
+local values_from = 6  -- the ARGV index before the next commit's first hash value
 for _, p in ipairs(commits) do
+  local base = values_from
+  values_from = values_from + (p.n or 0)
   -- a page parsed without TAKE_LUA (the run's page tasks were within max_pages) counts
   -- here, once (one TAKE_LUA answered, or a task done twice, counts already), before the
   -- links it found are decided, as a single run counts it while it is parsed
@@ -188,7 +195,7 @@ for _, p in ipairs(commits) do
     end
   end
   for _, t in ipairs(p.tasks) do xadd(t[1], t[2], t[3]) end
-  for _, h in ipairs(p.hashes) do hset(h[1], h[2], h[3]) end
+  for _, h in ipairs(p.hashes) do hset(h[1], h[2], ARGV[base + h[3]]) end
   for _, s in ipairs(p.sets) do sadd(s[1], s[2]) end
   -- a page that ran at a shorter depth than it was queued at passes it on, as a single run
   -- does (Crawler._shorten): a link it names that is a page still waiting (no result), known
@@ -355,7 +362,8 @@ class Commit:
     results: list[list[Any]] = field(default_factory=list)  # [url, json, problem]
     discover: list[list[Any]] = field(default_factory=list)  # see COMMIT_LUA
     tasks: list[list[Any]] = field(default_factory=list)  # [kind, url, depth]
-    hashes: list[list[Any]] = field(default_factory=list)  # [key index, field, value]
+    hashes: list[list[Any]] = field(default_factory=list)  # [key index, field, value number]
+    values: list[bytes | str] = field(default_factory=list)  # the hash values, by number - 1
     sets: list[list[Any]] = field(default_factory=list)  # [key index, member]
     shortened: list[list[Any]] = field(default_factory=list)  # [key, depth]: see shorten
     parsed: list[str] = field(default_factory=list)  # pages parsed without TAKE_LUA
@@ -402,23 +410,23 @@ class Commit:
         self.tasks.append([kind, url, depth])
 
     def page(self, page: Page, ids: frozenset[str]) -> None:
-        self._hash("pages", page.url, dumps(page_to_state(page, ids)))
+        self._hash("pages", page.url, orjson.dumps(page_to_state(page, ids)))
 
     def occurrences(self, key: str, page: str, items: list[list[Any]]) -> None:
-        self._hash("occurrences", key, dumps([page, items]))
+        self._hash("occurrences", key, orjson.dumps([page, items]))
 
     def findings(self, page: str, findings: Sequence[Finding]) -> None:
-        self._hash("findings", page, dumps([finding.to_dict() for finding in findings]))
+        self._hash("findings", page, orjson.dumps([finding.to_dict() for finding in findings]))
 
     def non_html(self, url: str, content_type: str) -> None:
         self._hash("non_html", url, content_type)
 
     def soft404(self, url: str, judgment: list[Any]) -> None:
-        self._hash("soft404", url, dumps(judgment))
+        self._hash("soft404", url, orjson.dumps(judgment))
 
     def page_facts(self, url: str, fingerprint: bytes, canonical: str) -> None:
         """A parsed page's fingerprint and canonical (see CrawlState.page_facts)."""
-        self._hash("page_facts", url, dumps([fingerprint.hex(), canonical]))
+        self._hash("page_facts", url, orjson.dumps([fingerprint.hex(), canonical]))
 
     def meta(self, name: str, value: str) -> None:
         self._hash("meta", name, value)
@@ -428,8 +436,11 @@ class Commit:
         ``rechecked``."""
         self.sets.append([_INDEX[key], value])
 
-    def _hash(self, key: str, name: str, value: str) -> None:
-        self.hashes.append([_INDEX[key], name, value])
+    def _hash(self, key: str, name: str, value: bytes | str) -> None:
+        """A hash field: its value travels as an argument of its own (COMMIT_LUA), not inside
+        the payload's JSON, where it would be escaped, and decoded again by the script."""
+        self.values.append(value)
+        self.hashes.append([_INDEX[key], name, len(self.values)])
 
     def shorten(self, rows: Sequence[int], link_key: Callable[[int], str], depth: int) -> None:
         """The links of a page that ran at a shorter ``depth`` - 1 than it was queued at: each
@@ -437,7 +448,8 @@ class Commit:
         keys = dict.fromkeys(link_key(link_id) for link_id in rows[0::3])
         self.shortened.extend([key, depth] for key in keys)
 
-    def payload(self) -> bytes:
+    def encoded(self) -> Encoded:
+        """The commit as COMMIT_LUA takes it: its JSON, and its hash values beside it."""
         document: dict[str, Any] = {
             "results": self.results,
             "discover": self.discover,
@@ -445,11 +457,23 @@ class Commit:
             "hashes": self.hashes,
             "sets": self.sets,
         }
+        if self.values:
+            document["n"] = len(self.values)
         if self.shortened:
             document["shorten"] = self.shortened
         if self.parsed:
             document["parsed"] = self.parsed
-        return orjson.dumps(document)
+        payload = orjson.dumps(document)
+        return Encoded(payload, self.values, len(payload) + sum(map(len, self.values)))
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A commit ready to be written: its JSON, its hash values, and their bytes in all."""
+
+    payload: bytes
+    values: list[bytes | str]
+    size: int
 
 
 class TaskQueue:
@@ -487,18 +511,19 @@ class TaskQueue:
 
     async def commit(self, commit: Commit, ack: Task | None = None) -> int:
         """Write ``commit`` and acknowledge task ``ack`` atomically; returns tasks added."""
-        added, _ = await self.commit_many([(commit.payload(), ack)])
+        added, _ = await self.commit_many([(commit.encoded(), ack)])
         return added
 
-    async def commit_many(self, batch: Sequence[tuple[bytes, Task | None]]) -> tuple[int, int]:
-        """Write several tasks' commits (their payloads) and acknowledge their tasks in one
-        atomic step; returns the tasks added and the run's level (pages deeper wait)."""
-        payload = b"[" + b",".join(commit for commit, _ in batch) + b"]"
+    async def commit_many(self, batch: Sequence[tuple[Encoded, Task | None]]) -> tuple[int, int]:
+        """Write several tasks' commits and acknowledge their tasks in one atomic step;
+        returns the tasks added and the run's level (pages deeper wait)."""
+        payload = b"[" + b",".join(commit.payload for commit, _ in batch) + b"]"
         acks = [[task.id, page_depth(task)] for _, task in batch if task is not None]
-        added, level, page_tasks = await self._commit(
-            keys=self._commit_keys,
-            args=[payload, GROUP, dumps(acks), self._max_pages, self._max_queries, self._token],
-        )
+        values = [value for commit, _ in batch for value in commit.values]
+        args: list[EncodableT] = [
+            payload, GROUP, dumps(acks), self._max_pages, self._max_queries, self._token, *values
+        ]  # fmt: skip
+        added, level, page_tasks = await self._commit(keys=self._commit_keys, args=args)
         self._page_tasks = max(self._page_tasks or 0, int(page_tasks))
         return int(added), int(level)
 
@@ -605,7 +630,7 @@ class CommitWriter:
 
     def __init__(self, queue: TaskQueue) -> None:
         self._queue = queue
-        self._waiting: list[tuple[bytes, Task | None, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Encoded, Task | None, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.level = 0
         self.held: dict[str, Task] = {}  # page tasks deeper than the level, by entry id
@@ -614,7 +639,7 @@ class CommitWriter:
     async def commit(self, commit: Commit, task: Task | None) -> None:
         """Write ``commit`` (acknowledging ``task``) with whatever else is waiting."""
         future = asyncio.get_running_loop().create_future()
-        self._waiting.append((commit.payload(), task, future))
+        self._waiting.append((commit.encoded(), task, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
         await future
@@ -657,11 +682,11 @@ class CommitWriter:
     async def _write(self) -> None:
         while self._waiting:
             batch, size = 0, 0
-            for payload, _, _ in self._waiting:
-                if batch and (batch >= MAX_BATCH_TASKS or size + len(payload) > MAX_BATCH_BYTES):
+            for encoded, _, _ in self._waiting:
+                if batch and (batch >= MAX_BATCH_TASKS or size + encoded.size > MAX_BATCH_BYTES):
                     break
                 batch += 1
-                size += len(payload)
+                size += encoded.size
             taken, self._waiting = self._waiting[:batch], self._waiting[batch:]
             try:
                 _, level = await self._queue.commit_many([(p, task) for p, task, _ in taken])

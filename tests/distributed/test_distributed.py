@@ -27,7 +27,7 @@ from linkcheck.cli.status import status as status_command
 from linkcheck.config import Config
 from linkcheck.distributed import DistributedError, run_distributed
 from linkcheck.distributed.keys import SCHEMA_VERSION, RunKeys
-from linkcheck.distributed.queue import TaskQueue
+from linkcheck.distributed.queue import Commit, TaskQueue
 from linkcheck.distributed.settings import config_from_json, config_to_json
 from linkcheck.models import OccurrenceTables, RunResult, Verdict, current_tables
 from linkcheck.runner import run_check
@@ -374,6 +374,41 @@ def test_a_page_taken_again_gets_the_same_answer(redis_server: RedisServer) -> N
     answers, counts = asyncio.run(takes())
     assert answers == [True, True, False, True, False, True]
     assert counts == ["2", "1"]
+
+
+def test_commits_written_together_keep_their_own_records(redis_server: RedisServer) -> None:
+    """Commits written in one call pass their hash values beside the JSON, each commit's in
+    turn (COMMIT_LUA): every value lands in its own field, whatever the batch."""
+
+    async def write() -> tuple[list[Any], list[Any], list[Any]]:
+        client = aioredis.from_url(redis_server.url, decode_responses=True)
+        keys = RunKeys(fresh_run_id("values"))
+        try:
+            queue = TaskQueue(client, keys, max_pages=10)
+            await queue.create_group()
+            first, second, third = Commit(), Commit(), Commit()
+            first.occurrences("a", "a", [["x", "1"]])
+            first.non_html("a", "image/png")
+            second.member("truncated", "b")  # no hash value at all
+            third.occurrences("c", "c", [["y", "2"], ["z", "3"]])
+            third.meta("seeded", "1")
+            third.soft404("c", ["says not found", False])
+            await queue.commit_many([(c.encoded(), None) for c in (first, second, third)])
+            return (
+                await client.hmget(keys.occurrences, ["a", "c"]),
+                await client.hmget(keys.non_html, ["a"]) + await client.hmget(keys.soft404, ["c"]),
+                await client.hmget(keys.meta, ["seeded"]),
+            )
+        finally:
+            await client.aclose()
+
+    occurrences, others, meta = asyncio.run(write())
+    assert [json.loads(record) for record in occurrences] == [
+        ["a", [["x", "1"]]],
+        ["c", [["y", "2"], ["z", "3"]]],
+    ]
+    assert others == ["image/png", '["says not found",false]']
+    assert meta == ["1"]
 
 
 def test_unreachable_redis_is_one_line_and_exit_code_2() -> None:
