@@ -75,6 +75,9 @@ class Setting:
     phases: dict[str, float] = field(default_factory=dict)
     same_as_single: bool | None = None
     same_runs: str = ""  # of several runs, how many wrote the single run's report: "2/3"
+    # wall time over the same round's single run, one a round: a drifting machine moves
+    # both runs of a round together, so these vary less than the medians' ratio
+    round_ratios: list[float] = field(default_factory=list)
     correct: bool = False
     false_alarms: int = 0
     error: str = ""
@@ -127,7 +130,12 @@ def main(argv: list[str] | None = None) -> int:
                     distributed_run(work, site, truth, args, count, redis_server, reference)
                 )
                 print(_line(tries[count][-1]), file=sys.stderr)
-        settings = [median(singles), *(median(tries[count]) for count in args.workers)]
+        settings = [median(singles)]
+        for count in args.workers:
+            merged = median(tries[count])
+            rounds = zip(tries[count], singles, strict=True)
+            merged.round_ratios = [run.wall_s / single.wall_s for run, single in rounds]
+            settings.append(merged)
     print(table(settings, args))
     if args.results:
         args.results.write_text(
@@ -443,8 +451,9 @@ def table(settings: list[Setting], args: argparse.Namespace) -> str:
         "",
         "| setting | wall s | x single | pages/s | worker CPU s | coordinator CPU s | "
         "Redis CPU s | Redis cmds/page | script calls/page | Redis KB/page | "
-        "Redis peak MiB | crawl s | assemble s | finish s | same report |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "Redis peak MiB | crawl s | assemble s | finish s | same report | "
+        "x single by round (median, range) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     base = settings[0].wall_s if settings and not settings[0].workers else 0.0
     for s in settings:
@@ -460,6 +469,12 @@ def table(settings: list[Setting], args: argparse.Namespace) -> str:
             same = f"failed: {s.error}"
         per_page = max(1, s.pages)
         ratio = f"{s.wall_s / base:.2f}" if base else "-"
+        by_round = (
+            f"{statistics.median(s.round_ratios):.2f} "
+            f"({min(s.round_ratios):.2f} to {max(s.round_ratios):.2f})"
+            if s.round_ratios
+            else "-"
+        )
         redis = (
             f"{s.redis_commands / per_page:.1f} | {s.redis_script_calls / per_page:.2f} | "
             f"{s.redis_bytes / per_page / 1000:.1f}"
@@ -471,7 +486,7 @@ def table(settings: list[Setting], args: argparse.Namespace) -> str:
             f"{s.worker_cpu_s:.1f} | {s.coordinator_cpu_s:.1f} | {s.redis_cpu_s:.1f} | "
             f"{redis} | {s.redis_peak_mib:.0f} | "
             f"{s.phases.get('crawl', 0):.2f} | {s.phases.get('assemble', 0):.2f} | "
-            f"{s.phases.get('finish', 0):.2f} | {same} |"
+            f"{s.phases.get('finish', 0):.2f} | {same} | {by_round} |"
         )
     for s in settings:
         if s.top_commands:
