@@ -315,6 +315,11 @@ class _VariantTable:
             ],
         )
 
+    def by_number(self, numbers: Iterable[int]) -> dict[int, Variant]:
+        """Each of ``numbers``' variants once, by number (:meth:`many` of the distinct ones)."""
+        distinct = list(set(numbers))
+        return dict(zip(distinct, self.many(distinct), strict=True))
+
     def href(self, number: int) -> str:
         """The first field alone: reports and checks ask for it once per variant."""
         packed = self._packed(number)
@@ -682,9 +687,7 @@ class Occurrences(Sequence[Occurrence]):
     def rows_in_page_order(self) -> list[tuple[str, int, Variant]]:
         """(page URL, line, variant) by page URL, then line: for writing large reports."""
         rows = self.numbers_in_page_order()
-        table = self.tables.variants
-        kinds = list({row[2] for row in rows})  # each once
-        variants = dict(zip(kinds, table.many(kinds), strict=True))
+        variants = self.tables.variants.by_number(row[2] for row in rows)
         return [(page, line, variants[kind]) for page, line, kind in rows]
 
     def numbers_by_page(self, ranks: Sequence[int]) -> list[tuple[int, int, int, int]]:
@@ -753,10 +756,9 @@ class Occurrences(Sequence[Occurrence]):
         return self._make(rows, index)
 
     def __iter__(self) -> Iterator[Occurrence]:
-        urls, table = self.tables.pages.urls, self.tables.variants
+        urls = self.tables.pages.urls
         all_rows = self._all_rows()
-        kinds = list(set(all_rows[2::3]))  # each once
-        variants = dict(zip(kinds, table.many(kinds), strict=True))
+        variants = self.tables.variants.by_number(all_rows[2::3])
         rows = iter(all_rows)
         for page, line, kind in zip(rows, rows, rows, strict=True):
             href, text, tag, attr, fragment = variants[kind]
