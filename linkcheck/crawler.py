@@ -388,14 +388,7 @@ class Crawler:
         if digest.cut_short:
             state.limits.pages_over_max_links += 1
         links, variants = self._parser.tables(source)
-        tables = current_tables()  # the run's (see models)
-        rows = digest.rows  # (link id, line, variant id) for each link on the page
-        tables.add_page(
-            tables.pages.number(page_url),
-            [links[link_id].occurrences for link_id in rows[0::3]],
-            rows[1::3],
-            map(variants.__getitem__, rows[2::3]),
-        )
+        current_tables().add_rows(page_url, links, variants, digest.rows)  # the run's tables
         if digest.ids:
             state.page_ids[self._document_of(page_url)] = digest.ids
         state.page_facts(page_url, digest.fingerprint, digest.canonical)

@@ -217,12 +217,6 @@ class Digester:
         """The URL a link id stands for (the href itself when it has no URL)."""
         return self._link_keys[link_id]
 
-    def forget_variants(self) -> None:
-        """Start the variant memo again: every variant from here on is sent anew (with a
-        new id), so a receiver may forget the ones it holds."""
-        self._seen.clear()
-        self._variant_ids.clear()
-
     def digest(
         self,
         page_url: str,

@@ -454,6 +454,19 @@ class OccurrenceTables:
         if self.held > self.in_memory:  # one page with more than all of it
             self.spill_all()
 
+    def add_rows(
+        self, page: str, links: Sequence[Link], variants: Sequence[int], rows: Sequence[int]
+    ) -> None:
+        """A digested page's occurrences (:class:`~linkcheck.digest.PageDigest`'s ``rows``:
+        link id, line, variant id for each), the ids those of one digester: ``links[id]`` is
+        the Link a link id stands for, ``variants[id]`` a variant id's number here."""
+        self.add_page(
+            self.pages.number(page),
+            [links[link_id].occurrences for link_id in rows[0::3]],
+            rows[1::3],
+            map(variants.__getitem__, rows[2::3]),
+        )
+
     def spill_all(self) -> None:
         """Move every occurrence held in memory, and the variants' bytes, to the spill file."""
         spill = self._spill_file()

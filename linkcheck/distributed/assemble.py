@@ -22,7 +22,9 @@ sort everything they show anyway).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+import logging
+from array import array
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -31,7 +33,9 @@ import redis.asyncio as aioredis
 from linkcheck.checkpoint import page_from_state
 from linkcheck.crawl_state import CrawlState, CrawlStats
 from linkcheck.distributed.keys import RunKeys
-from linkcheck.models import CheckResult, Link, Occurrences, current_tables
+from linkcheck.models import CheckResult, Link, Occurrences, current_tables, pack_variant
+
+log = logging.getLogger(__name__)
 
 BATCH = 1_000  # records per reply: links or pages per batch, fields per HMGET
 INDEX_TTL_MS = 3_600_000  # the order index outlives an assembly that died by this much
@@ -78,6 +82,7 @@ async def assemble(
         await reader.links(state)
     finally:
         await redis.delete(reader.order)
+    await reader.definitions(state)
     await reader.pages(state)
     await reader.stragglers(state)
     state.restore_facts(reader.facts(small))
@@ -109,6 +114,9 @@ class _Reader:
         self._canonicals: dict[str, str] = {}
         # the run's tables, which the links made here number their occurrences in
         self._tables = current_tables()
+        # per digester (a worker's, see TaskPipeline.define): the Link each link id stands
+        # for and each variant id's number in the tables, as PageParser.tables keeps them
+        self._digesters: dict[str, tuple[list[Link], array[int]]] = {}
         self.counts = dict.fromkeys(
             ("pages", "occ", "facts", "findings", "soft404", "nonhtml", "truncated", "rechecked"),
             0,
@@ -195,6 +203,34 @@ class _Reader:
                     self._rechecked.append(url)
         self.counts["rechecked"] = len(self._rechecked)
 
+    # --- what the digesters' ids stand for -------------------------------------------------
+
+    async def definitions(self, state: CrawlState) -> None:
+        """Each digester's definitions (its link ids' keys, its variants), in id order,
+        ``batch`` records at a time; a link id whose key is no link of the run (none is,
+        unless Redis lost records) stands for a Link of its own, so its occurrences are
+        left out, as a written-out occurrence of an unknown link is (``_occurrences``)."""
+        links = state.links
+        add = self._tables.variants.add
+        for source in sorted(await self._members(self._keys.digesters)):
+            by_id: list[Link] = []
+            numbers: array[int] = array("I")
+            async for record in self._defined(source):
+                new_keys, variants = orjson.loads(record)
+                by_id += [links.get(key) or Link(key, internal=False) for key in new_keys]
+                numbers.extend(add(pack_variant(tuple(v))) for v in variants)
+            self._digesters[source] = (by_id, numbers)
+
+    async def _defined(self, source: str) -> AsyncIterator[str]:
+        """Digester ``source``'s definition records in order (numbered from 0), to the
+        first one missing."""
+        for start in itertools.count(0, self._batch):
+            names = [f"{source} {n}" for n in range(start, start + self._batch)]
+            for record in await self._redis.hmget(self._keys.digests, names):
+                if record is None:
+                    return
+                yield _text(record)
+
     # --- pages, in discovery order ---------------------------------------------------------
 
     async def pages(self, state: CrawlState) -> None:
@@ -261,7 +297,16 @@ class _Reader:
         the run's tables and added a page at a time, as the crawl adds them
         (:meth:`~linkcheck.models.OccurrenceTables.add_page`)."""
         self.counts["occ"] += 1
-        page, items = orjson.loads(record)
+        page, *rest = orjson.loads(record)
+        if len(rest) == 2:  # a parsed page's, as its digest numbered them
+            source, rows = rest
+            by_id, numbers = self._digesters.get(source, ([], array("I")))
+            if rows and (max(rows[0::3]) >= len(by_id) or max(rows[2::3]) >= len(numbers)):
+                log.warning("occurrences on %s name undefined ids: left out", page)
+                return
+            self._tables.add_rows(page, by_id, numbers, rows)
+            return
+        items = rest[0]  # written out (a sitemap's)
         links = state.links
         tables = self._tables
         number = tables.variants.number

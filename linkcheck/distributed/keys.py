@@ -20,7 +20,8 @@ DEFAULT_WAIT = 60.0  # seconds a worker waits for a run to join
 DEFAULT_GRACE = 10.0
 HEARTBEAT_EVERY = 2.0  # seconds between a worker's heartbeats (at most grace / 4)
 
-SCHEMA_VERSION = 3  # 2: query budgets per path, page facts (#20); 3: heartbeats (#22)
+SCHEMA_VERSION = 4  # 2: query budgets per path, page facts (#20); 3: heartbeats (#22);
+# 4: a page's occurrences as its digest numbered them, with the digests' definitions
 PREFIX = "linkcheck"
 CURRENT_KEY = f"{PREFIX}:current"  # the run a worker joins when it is not given --run
 RUNS_KEY = f"{PREFIX}:runs"  # sorted set: run id -> start time (for status)
@@ -82,8 +83,16 @@ class RunKeys:
         return self.key("pages")
 
     @property
-    def occurrences(self) -> str:  # hash: page url -> [page, [[key, href, text, ...]]]
+    def occurrences(self) -> str:  # hash: page url -> [page, source, rows] (or [page, items])
         return self.key("occ")
+
+    @property
+    def digests(self) -> str:  # hash: "source n" -> [link keys, variants]: what ids stand for
+        return self.key("digests")
+
+    @property
+    def digesters(self) -> str:  # set: the sources of page records (one per worker process)
+        return self.key("digesters")
 
     @property
     def findings(self) -> str:  # hash: page url -> [Finding.to_dict(), ...] (link text)
@@ -169,6 +178,8 @@ class RunKeys:
             self.problems,
             self.pages,
             self.occurrences,
+            self.digests,
+            self.digesters,
             self.findings,
             self.non_html,
             self.soft404,

@@ -17,6 +17,7 @@ coordinator, on the assembled crawl (see :mod:`linkcheck.distributed.assemble`).
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,9 +39,6 @@ from linkcheck.urls import CachedResolver, ResolvedLink, crawl_key
 from linkcheck.wiring import make_robots
 
 MAX_KNOWN = 500_000  # URLs remembered as already decided, per process (saves payload)
-# Variants remembered by id, to write a page's occurrences out; past this the digester is
-# told to send every variant again, so the memo can start over.
-MAX_VARIANTS_KEPT = 20_000
 
 # How a task waits for its recheck: the worker's, which frees the task's concurrency slot
 # while it waits (see Worker); a plain sleep otherwise.
@@ -62,10 +60,15 @@ class TaskPipeline:
         soft404 = SoftNotFoundDetector(checker) if config.checks.soft_404 else None
         self._pages = PageStage(config, checker, self._robots, soft404, self._scope)
         # Pages are digested in this process (a worker is a process of its own), with the
-        # crawler's Digester, as the crawler does when it has no parse workers.
+        # crawler's Digester, as the crawler does when it has no parse workers. A page's
+        # occurrences are written as its digest numbered them, the ids this digester's
+        # (``source``): what each id stands for is written once (see define), as a parse
+        # worker sends it to the crawler once (linkcheck.parsing).
         self._digester = Digester(DigestSettings.from_config(config))
-        self._variants: dict[int, Variant] = {}  # by the ids the digester gave them
-        self._next_variant = 0  # the id the digester gives its next new variant
+        self.source = secrets.token_hex(8)
+        self._new_keys: list[str] = []  # what the digester's new ids stand for, not written
+        self._new_variants: list[Variant] = []
+        self._defined = 0  # definition records written (numbered from 0, see define)
         self._known: set[str] = set()  # keys a committed commit has put in the seen-set
         self._budget = url_budget(config.http.timeout, config.http.url_budget)
         self._hosts = HostFailures(config.http.recheck_delay)  # this worker's view of hosts
@@ -78,6 +81,19 @@ class TaskPipeline:
         if task.kind == "sitemaps":
             return await self._sitemaps()
         return await self._check(task.url, pause)
+
+    def define(self, commit: Commit) -> None:
+        """Put into ``commit`` what the digester's ids met since the last call stand for.
+
+        Call it just before the commit goes to the writer (linkcheck.distributed.queue
+        .CommitWriter, which writes commits in that order, each batch in one step): every
+        page record written then has its ids defined by its own commit or an earlier one,
+        and a page record that is never written (its task stopped) leaves its ids to the
+        next commit."""
+        if self._new_keys or self._new_variants:
+            commit.defined(self.source, self._defined, self._new_keys, self._new_variants)
+            self._defined += 1
+            self._new_keys, self._new_variants = [], []
 
     def committed(self, commit: Commit) -> None:
         """After a successful commit every URL it named is in the seen-set for good."""
@@ -163,7 +179,7 @@ class TaskPipeline:
                 commit.parsed.append(page_url)  # counted as the commit is written
             elif not await self._queue.take_page(page_url):
                 return None  # past max_pages: checked, not crawled
-            return None, self._digest(page_url, response, judge, probe_title)
+            return None, self._digest(page_url, response, judge, probe_title, depth, commit)
 
         visit = await self._pages.visit(url, claim, digest)
         if visit.disallowed:
@@ -203,44 +219,39 @@ class TaskPipeline:
     # --- a digest into a commit ---------------------------------------------------------
 
     def _digest(
-        self, page_url: str, response: Response, judge: bool, probe_title: str | None
+        self,
+        page_url: str,
+        response: Response,
+        judge: bool,
+        probe_title: str | None,
+        depth: int,
+        commit: Commit,
     ) -> PageDigest:
-        return self._digester.digest(
+        """Digest a page; the links its digester met first are decided into ``commit``, and
+        what its new ids stand for waits to be defined (see define), for every digest."""
+        digest = self._digester.digest(
             page_url, response.body, response.content_type, judge=judge, probe_title=probe_title
         )
+        keys = self._new_keys
+        for new in digest.new_links:
+            keys.append(self._discover(new.resolved, new.href, depth, new.follow, commit))
+        self._new_variants += unpack_variants(digest.new_variants, digest.variant_ends)
+        return digest
 
     def _page_digested(
         self, page_url: str, depth: int, response: Response, digest: PageDigest, commit: Commit
     ) -> None:
-        """The page, its occurrences and its new links, as the commit's records."""
+        """The page and its occurrences, as the commit's records."""
         if response.truncated:
             commit.member("truncated", page_url)
         if digest.cut_short:
             commit.member("over_links", page_url)
-        for new in digest.new_links:
-            self._discover(new.resolved, new.href, depth, new.follow, commit)
-        variants = self._variants
-        for variant in unpack_variants(digest.new_variants, digest.variant_ends):
-            variants[self._next_variant] = variant
-            self._next_variant += 1
-        link_key, page_key = self._digester.link_key, self._page_key
-        items: list[list[Any]] = []
-        rows = iter(digest.rows)
-        for link_id, line, variant_id in zip(rows, rows, rows, strict=True):
-            href, text, tag, attr, fragment = variants[variant_id]
-            key = link_key(link_id)
-            if "?" in key or ";" in key:  # only such a URL may have a crawl key of its own
-                key = page_key(key)[0]
-            items.append([key, href, text, tag, attr, line, fragment])
-        commit.occurrences(page_url, page_url, items)
+        commit.digested(page_url, self.source, digest.rows)
         commit.page_facts(page_url, digest.fingerprint, digest.canonical)
         page = Page(page_url, depth, digest.title, response.status, links_found=digest.links_found)
         commit.page(page, unpack_ids(digest.ids))
         if digest.findings:
             commit.findings(page_url, digest.findings)
-        if len(variants) > MAX_VARIANTS_KEPT:
-            variants.clear()
-            self._digester.forget_variants()
 
     def _discover(
         self, resolved: ResolvedLink, href: str, depth: int, follow: bool, commit: Commit

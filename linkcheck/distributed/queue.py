@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -36,7 +37,7 @@ from redis.typing import EncodableT
 from linkcheck.checkpoint import page_to_state
 from linkcheck.config import DEFAULT_MAX_QUERIES_PER_PATH
 from linkcheck.distributed.keys import GROUP, RunKeys
-from linkcheck.models import CheckResult, Finding, Page
+from linkcheck.models import CheckResult, Finding, Page, Variant
 
 MAX_BATCH_TASKS = 64  # tasks one commit call writes at most (see CommitWriter) ...
 MAX_BATCH_BYTES = 4 * 2**20  # ... and payload bytes: one long script call blocks Redis
@@ -65,6 +66,8 @@ _COMMIT_KEYS = (
     "rechecked",
     "shortest",
     "taken",
+    "digests",
+    "digesters",
 )
 _INDEX = {name: index + 1 for index, name in enumerate(_COMMIT_KEYS)}
 
@@ -413,7 +416,22 @@ class Commit:
         self._hash("pages", page.url, orjson.dumps(page_to_state(page, ids)))
 
     def occurrences(self, key: str, page: str, items: list[list[Any]]) -> None:
+        """Occurrences written out, each ``[link key, href, text, tag, attr, line,
+        fragment]`` (a sitemap's entries)."""
         self._hash("occurrences", key, orjson.dumps([page, items]))
+
+    def digested(self, page: str, source: str, rows: array[int]) -> None:
+        """A parsed page's occurrences as its digest numbered them: ``rows`` (link id, line,
+        variant id) for each, the ids those of digester ``source`` (see :meth:`defined`)."""
+        self._hash("occurrences", page, orjson.dumps([page, source, rows.tolist()]))
+
+    def defined(
+        self, source: str, number: int, keys: Sequence[str], variants: Sequence[Variant]
+    ) -> None:
+        """What digester ``source``'s next link ids and variant ids stand for, in id order:
+        the links' keys and the variants (its ``number``-th such record, from 0)."""
+        self._hash("digests", f"{source} {number}", orjson.dumps([keys, variants]))
+        self.member("digesters", source)
 
     def findings(self, page: str, findings: Sequence[Finding]) -> None:
         self._hash("findings", page, orjson.dumps([finding.to_dict() for finding in findings]))
@@ -433,7 +451,7 @@ class Commit:
 
     def member(self, key: str, value: str) -> None:
         """Add to one of the sets: ``truncated``, ``over_links``, ``sitemap_files``,
-        ``rechecked``."""
+        ``rechecked``, ``digesters``."""
         self.sets.append([_INDEX[key], value])
 
     def _hash(self, key: str, name: str, value: bytes | str) -> None:

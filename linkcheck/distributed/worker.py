@@ -190,6 +190,7 @@ class Worker:
 
     async def _do(self, task: Task) -> None:
         commit = await self._pipeline.run(task, self._pause)
+        self._pipeline.define(commit)  # just before it is queued: see TaskPipeline.define
         await self._commits.commit(commit, task)
         self._pipeline.committed(commit)
         self.tasks_done += 1

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 import redis.asyncio.client as aioclient
 
 import linkcheck.distributed.coordinator as coordinator_module
@@ -18,8 +19,12 @@ from linkcheck.crawl_state import CrawlState
 from linkcheck.distributed import run_distributed
 from linkcheck.distributed.assemble import assemble
 from linkcheck.distributed.keys import RunKeys
-from linkcheck.models import CheckResult, Page, Verdict
+from linkcheck.distributed.pipeline import TaskPipeline
+from linkcheck.distributed.queue import Task, TaskQueue
+from linkcheck.http import HttpClient
+from linkcheck.models import CheckResult, Page, Verdict, run_tables
 from linkcheck.runner import run_check
+from linkcheck.wiring import address_policy, host_rules, make_checker
 from tests.conftest import make_config
 from tests.distributed.harness import (
     LEASE,
@@ -31,7 +36,7 @@ from tests.distributed.harness import (
     needs_redis,
     with_sitemap,
 )
-from tests.server import TestServer
+from tests.server import TestServer, page
 
 pytestmark = needs_redis
 
@@ -126,3 +131,80 @@ def test_records_without_an_in_scope_link_are_read_too(redis_server: RedisServer
 
 def _ok(url: str) -> str:
     return json.dumps(CheckResult(url, Verdict.OK, 200, url).to_dict())
+
+
+def test_a_page_record_is_whole_when_its_ids_were_defined_by_an_unwritten_commit(
+    redis_server: RedisServer,
+) -> None:
+    """A parsed page's occurrences are written as its digest numbered them, and what a new
+    id stands for goes with the next commit that is queued (TaskPipeline.define). Page /a's
+    commit is never written (its task stopped), so /b's, which names /x as /a did, by /a's
+    ids, carries those ids' definitions: /b reads back whole, every occurrence as written.
+    (/x itself is decided by /a's commit: here the link table gets it as /a's task, done
+    again by another worker, would write it.)"""
+    routes = {
+        "/a.html": page('<a href="x.html">X</a>\n<a href="y.html">Y</a>'),
+        "/b.html": page('<a href="z.html">Z</a>\n<a href="x.html">X</a>\n<a href="x.html#s">X</a>'),
+    }
+
+    async def main(site: TestServer) -> CrawlState:
+        config = make_config(site.url("/a.html"))
+        keys = RunKeys(fresh_run_id("defined"))
+        async with (
+            aioredis.from_url(redis_server.url, decode_responses=True) as redis,
+            HttpClient(config.http, policy=address_policy(config)) as client,
+        ):
+            queue = TaskQueue(redis, keys, max_pages=10)
+            await queue.create_group()
+            pipeline = TaskPipeline(config, make_checker(config, client, host_rules(config)), queue)
+            await pipeline.run(Task("1-0", "page", site.url("/a.html"), 0))  # never written
+            second = await pipeline.run(Task("2-0", "page", site.url("/b.html"), 1))
+            pipeline.define(second)
+            await queue.commit(second)
+            x = site.url("/x.html")
+            await redis.hset(keys.links, x, "1::9")
+            await redis.hset(keys.results, x, _ok(x))
+            state = CrawlState(lambda url: url)
+            await assemble(redis, keys, state, soft_404=False, batch=2)
+            return state
+
+    with TestServer(routes) as site, run_tables():
+        state = asyncio.run(main(site))
+        b, x, z = (site.url(f"/{name}.html") for name in "bxz")
+        assert [
+            (o.page, o.href, o.text, o.line, o.fragment) for o in state.links[x].occurrences
+        ] == [
+            (b, "x.html", "X", 2, ""),
+            (b, "x.html#s", "X", 3, "s"),
+        ]
+        assert [(o.href, o.line) for o in state.links[z].occurrences] == [("z.html", 1)]
+
+
+def test_occurrences_naming_undefined_ids_are_left_out(redis_server: RedisServer) -> None:
+    """A page record whose ids its digester never defined (Redis lost records) does not end
+    the assembly: its occurrences are left out, a page with none needs no definitions."""
+    keys = RunKeys(fresh_run_id("undefined"))
+    client = redis_server.client()
+    a, b, c, x = (f"http://site.test/{name}" for name in "abcx")
+    client.hset(keys.links, mapping={a: "1:0:1", b: "1:0:2", c: "1:0:3", x: "0::4"})
+    client.hset(keys.results, mapping={url: _ok(url) for url in (a, b, c, x)})
+    client.sadd(keys.digesters, "w1")
+    client.hset(keys.digests, "w1 0", json.dumps([[x], [["x", "to x", "a", "href", ""]]]))
+    client.hset(
+        keys.occurrences,
+        mapping={
+            a: json.dumps([a, "w1", [0, 7, 0]]),
+            b: json.dumps([b, "w1", [0, 8, 1]]),  # variant 1: never defined
+            c: json.dumps([c, "w2", []]),  # a digester that defined nothing
+        },
+    )
+
+    async def main() -> CrawlState:
+        state = CrawlState(lambda url: url)
+        async with aioclient.Redis.from_url(redis_server.url, decode_responses=True) as redis:
+            await assemble(redis, keys, state, soft_404=False, batch=2)
+        return state
+
+    with run_tables():
+        state = asyncio.run(main())
+        assert [(o.page, o.href, o.line) for o in state.links[x].occurrences] == [(a, "x", 7)]
