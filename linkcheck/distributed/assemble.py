@@ -33,7 +33,8 @@ import redis.asyncio as aioredis
 from linkcheck.checkpoint import page_from_state
 from linkcheck.crawl_state import CrawlState, CrawlStats
 from linkcheck.distributed.keys import RunKeys
-from linkcheck.models import CheckResult, Link, Occurrences, current_tables, pack_variant
+from linkcheck.distributed.queue import Variants
+from linkcheck.models import CheckResult, Link, Occurrences, current_tables
 
 log = logging.getLogger(__name__)
 
@@ -211,14 +212,14 @@ class _Reader:
         unless Redis lost records) stands for a Link of its own, so its occurrences are
         left out, as a written-out occurrence of an unknown link is (``_occurrences``)."""
         links = state.links
-        add = self._tables.variants.add
+        add = self._tables.variants.add_all
         for source in sorted(await self._members(self._keys.digesters)):
             by_id: list[Link] = []
             numbers: array[int] = array("I")
             async for record in self._defined(source):
-                new_keys, variants = orjson.loads(record)
+                new_keys, *variants = orjson.loads(record)
                 by_id += [links.get(key) or Link(key, internal=False) for key in new_keys]
-                numbers.extend(add(pack_variant(tuple(v))) for v in variants)
+                numbers.extend(add(*Variants.read(*variants)))
             self._digesters[source] = (by_id, numbers)
 
     async def _defined(self, source: str) -> AsyncIterator[str]:

@@ -25,10 +25,10 @@ from typing import Any
 from linkcheck.checker import Checker
 from linkcheck.config import Config
 from linkcheck.decide import Fate, discovery, recorded, unfetchable
-from linkcheck.digest import Digester, DigestSettings, PageDigest, unpack_ids, unpack_variants
-from linkcheck.distributed.queue import Commit, Task, TaskQueue, dumps
+from linkcheck.digest import Digester, DigestSettings, PageDigest, unpack_ids
+from linkcheck.distributed.queue import Commit, Task, TaskQueue, Variants, dumps
 from linkcheck.http import Response
-from linkcheck.models import CheckResult, Page, Variant, Verdict
+from linkcheck.models import CheckResult, Page, Verdict
 from linkcheck.page_stage import PageStage
 from linkcheck.recheck import HostFailures
 from linkcheck.retry import recheck_due, url_budget
@@ -67,7 +67,7 @@ class TaskPipeline:
         self._digester = Digester(DigestSettings.from_config(config))
         self.source = secrets.token_hex(8)
         self._new_keys: list[str] = []  # what the digester's new ids stand for, not written
-        self._new_variants: list[Variant] = []
+        self._new_variants = Variants()
         self._defined = 0  # definition records written (numbered from 0, see define)
         self._known: set[str] = set()  # keys a committed commit has put in the seen-set
         self._budget = url_budget(config.http.timeout, config.http.url_budget)
@@ -93,7 +93,7 @@ class TaskPipeline:
         if self._new_keys or self._new_variants:
             commit.defined(self.source, self._defined, self._new_keys, self._new_variants)
             self._defined += 1
-            self._new_keys, self._new_variants = [], []
+            self._new_keys, self._new_variants = [], Variants()
 
     def committed(self, commit: Commit) -> None:
         """After a successful commit every URL it named is in the seen-set for good."""
@@ -235,7 +235,7 @@ class TaskPipeline:
         keys = self._new_keys
         for new in digest.new_links:
             keys.append(self._discover(new.resolved, new.href, depth, new.follow, commit))
-        self._new_variants += unpack_variants(digest.new_variants, digest.variant_ends)
+        self._new_variants.add(digest.new_variants, digest.variant_ends, digest.variant_flags)
         return digest
 
     def _page_digested(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from array import array
+from base64 import b64decode, b64encode
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -37,7 +38,7 @@ from redis.typing import EncodableT
 from linkcheck.checkpoint import page_to_state
 from linkcheck.config import DEFAULT_MAX_QUERIES_PER_PATH
 from linkcheck.distributed.keys import GROUP, RunKeys
-from linkcheck.models import CheckResult, Finding, Page, Variant
+from linkcheck.models import CheckResult, Finding, Page
 
 MAX_BATCH_TASKS = 64  # tasks one commit call writes at most (see CommitWriter) ...
 MAX_BATCH_BYTES = 4 * 2**20  # ... and payload bytes: one long script call blocks Redis
@@ -425,12 +426,13 @@ class Commit:
         variant id) for each, the ids those of digester ``source`` (see :meth:`defined`)."""
         self._hash("occurrences", page, orjson.dumps([page, source, rows.tolist()]))
 
-    def defined(
-        self, source: str, number: int, keys: Sequence[str], variants: Sequence[Variant]
-    ) -> None:
+    def defined(self, source: str, number: int, keys: Sequence[str], variants: Variants) -> None:
         """What digester ``source``'s next link ids and variant ids stand for, in id order:
         the links' keys and the variants (its ``number``-th such record, from 0)."""
-        self._hash("digests", f"{source} {number}", orjson.dumps([keys, variants]))
+        packed = b64encode(variants.packed).decode()
+        flags = b64encode(variants.flags).decode()
+        record = orjson.dumps([keys, packed, variants.ends.tolist(), flags])
+        self._hash("digests", f"{source} {number}", record)
         self.member("digesters", source)
 
     def findings(self, page: str, findings: Sequence[Finding]) -> None:
@@ -483,6 +485,32 @@ class Commit:
             document["parsed"] = self.parsed
         payload = orjson.dumps(document)
         return Encoded(payload, self.values, len(payload) + sum(map(len, self.values)))
+
+
+@dataclass(slots=True)
+class Variants:
+    """Variants packed end to end as a digest sends them (:class:`~linkcheck.digest
+    .PageDigest`'s ``new_variants``, ``variant_ends``, ``variant_flags``), several digests'
+    in turn."""
+
+    packed: bytearray = field(default_factory=bytearray)
+    ends: array[int] = field(default_factory=lambda: array("I"))  # relative to packed
+    flags: bytearray = field(default_factory=bytearray)
+
+    def add(self, packed: bytes | bytearray, ends: array[int], flags: bytes | bytearray) -> None:
+        offset = len(self.packed)
+        self.packed += packed
+        self.ends.extend(offset + end for end in ends)
+        self.flags += flags
+
+    @staticmethod
+    def read(packed: str, ends: list[int], flags: str) -> tuple[bytes, array[int], bytes]:
+        """What :meth:`Commit.defined` wrote, for :meth:`~linkcheck.models._VariantTable
+        .add_all`."""
+        return b64decode(packed), array("I", ends), b64decode(flags)
+
+    def __bool__(self) -> bool:
+        return bool(self.ends)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,9 +21,9 @@ from linkcheck.distributed import run_distributed
 from linkcheck.distributed.assemble import assemble
 from linkcheck.distributed.keys import RunKeys
 from linkcheck.distributed.pipeline import TaskPipeline
-from linkcheck.distributed.queue import Task, TaskQueue
+from linkcheck.distributed.queue import Commit, Task, TaskQueue, Variants
 from linkcheck.http import HttpClient
-from linkcheck.models import CheckResult, Page, Verdict, run_tables
+from linkcheck.models import CheckResult, Page, Verdict, pack_variant, run_tables, variant_flags
 from linkcheck.runner import run_check
 from linkcheck.wiring import address_policy, host_rules, make_checker
 from tests.conftest import make_config
@@ -189,7 +190,11 @@ def test_occurrences_naming_undefined_ids_are_left_out(redis_server: RedisServer
     client.hset(keys.links, mapping={a: "1:0:1", b: "1:0:2", c: "1:0:3", x: "0::4"})
     client.hset(keys.results, mapping={url: _ok(url) for url in (a, b, c, x)})
     client.sadd(keys.digesters, "w1")
-    client.hset(keys.digests, "w1 0", json.dumps([[x], [["x", "to x", "a", "href", ""]]]))
+    definitions, variants = Commit(), Variants()
+    packed = pack_variant(("x", "to x", "a", "href", ""))
+    variants.add(packed, array("I", [len(packed)]), bytes([variant_flags(packed)]))
+    definitions.defined("w1", 0, [x], variants)
+    client.hset(keys.digests, "w1 0", definitions.values[0])
     client.hset(
         keys.occurrences,
         mapping={
