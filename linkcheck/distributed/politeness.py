@@ -56,6 +56,11 @@ KEY_TTL_MS = 60_000  # politeness keys outlive their last use by this much
 PACE_MARGIN = 0.1  # share of the interval...
 PACE_MARGIN_MAX = 0.05  # ... but at most this many seconds
 HANDOVER_MAX = 8  # requests in a row one slot may serve in a process before Redis sees it
+# Seconds a slot given back, when no request of this process waits for it, stays with the
+# process for its next request to that origin before it goes back to Redis (see
+# ClusterLimiter): the process's own per-host limit lets that request in only once this one
+# has returned, a few turns of the event loop later.
+PARK_FOR = 0.02
 WAKE_BLOCK_MAX = 2.0  # seconds a taker blocks for a wake-up before it looks again itself
 WAKE_BLOCK_MIN = 0.01  # ... and at least (BLPOP's 0 would mean "for ever")
 # Connections a process may hold blocked on wake lists at once (one per origin waited for);
@@ -179,7 +184,10 @@ class ClusterLimiter:
     When an origin has no interval, a slot that a request gives back goes straight to a
     request of this process that waits for one (at most :data:`HANDOVER_MAX` times in a
     row, and only early in its lease), saving two round trips to Redis; the number of
-    requests in flight cluster-wide is the same.
+    requests in flight cluster-wide is the same. When none waits yet, the slot is *parked*
+    for :data:`PARK_FOR` seconds, still leased in Redis, for the process's next request to
+    the origin: the Checker's own per-host limit admits that request only after this one
+    returned, so without parking every request would take and give back a slot of its own.
 
     An async context manager: leaving it stops its takers and closes its blocking
     connections.
@@ -197,6 +205,7 @@ class ClusterLimiter:
         self._takers: dict[str, asyncio.Task[None]] = {}
         self._paused_until: dict[str, float] = {}  # pauses this process asked for
         self._background: set[asyncio.Task[None]] = set()
+        self._parked: dict[str, list[_Slot]] = {}  # slots given back, kept a moment
 
     async def __aenter__(self) -> ClusterLimiter:
         return self
@@ -205,6 +214,10 @@ class ClusterLimiter:
         await self.aclose()
 
     async def aclose(self) -> None:
+        parked = [(host, held) for host, slots in self._parked.items() for held in slots]
+        self._parked.clear()
+        for host, held in parked:  # now, not when their leases run out
+            await self._give_back(host, dataclasses.replace(held, reusable=False), 0)
         tasks = [*self._takers.values(), *self._background]
         for task in tasks:
             task.cancel()
@@ -234,6 +247,12 @@ class ClusterLimiter:
             await self._pause(keys=[key], args=[round(seconds * 1000), KEY_TTL_MS])
 
     async def _take(self, host: str, want: _Want) -> _Slot:
+        parked = self._parked.get(host)
+        while parked:
+            held = parked.pop()
+            if self._reusable(host, held, want.lease):
+                return held
+            self._release_later(host, held)
         queue = self._waiting[host]
         queue.append(want)
         if host not in self._takers:
@@ -308,23 +327,39 @@ class ClusterLimiter:
         else:  # the request gave up meanwhile: the slot goes back
             self._release_later(host, held)
 
-    async def _give_back(self, host: str, held: _Slot, lease: float) -> None:
-        held.uses += 1
+    def _reusable(self, host: str, held: _Slot, lease: float) -> bool:
+        """Whether ``held`` may serve another request of ``lease`` seconds without Redis."""
         now = time.monotonic()
-        if (
+        return (
             held.reusable
             and held.uses < HANDOVER_MAX
             and held.expires - now >= lease - LEASE_MARGIN / 2  # a request fits in its lease
             and self._paused_until.get(host, 0.0) <= now
-        ):
+        )
+
+    async def _give_back(self, host: str, held: _Slot, lease: float) -> None:
+        held.uses += 1
+        if self._reusable(host, held, lease):
             want = self._next_want(host)
             if want is not None:
                 want.future.set_result(held)
-                return
+            else:
+                self._parked.setdefault(host, []).append(held)
+                asyncio.get_running_loop().call_later(PARK_FOR, self._unpark, host, held)
+            return
         keys = [self._keys.host(host, "slots"), self._keys.host(host, "wake")]
         # A lost release only keeps the slot until its lease runs out.
         with contextlib.suppress(RedisError):
             await self._release(keys=keys, args=[held.token, held.concurrency, KEY_TTL_MS])
+
+    def _unpark(self, host: str, held: _Slot) -> None:
+        """A parked slot's time is up: back to Redis, unless a request took it meanwhile."""
+        parked = self._parked.get(host, [])
+        for index, slot in enumerate(parked):
+            if slot is held:
+                del parked[index]
+                self._release_later(host, held)
+                return
 
     def _release_later(self, host: str, held: _Slot) -> None:
         self._in_background(self._give_back(host, dataclasses.replace(held, reusable=False), 0))

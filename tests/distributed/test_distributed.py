@@ -269,9 +269,11 @@ def test_a_coordinator_started_again_after_redis_restarts_finishes_the_run(
         server.stop()
 
     assert comparable(resumed) == comparable(single)
-    # Pages done before the outage were not fetched again; only those in hand then were.
+    # Pages done before the outage were not fetched again; only those in hand then were:
+    # fetched, their commits not written, and (a slot given back is parked for the next
+    # request, politeness.PARK_FOR) a request on each of the two slots the process held.
     assert all(count <= 2 for count in fetched.values())
-    assert sum(1 for count in fetched.values() if count == 2) <= 4
+    assert sum(1 for count in fetched.values() if count == 2) <= 6
 
 
 def _tables(run: RunResult) -> OccurrenceTables:

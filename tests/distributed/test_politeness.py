@@ -238,6 +238,46 @@ def test_many_waiters_in_many_processes_never_exceed_the_hosts_limit(
     assert calls < 60 * 3, calls
 
 
+def test_a_process_behind_its_own_per_host_limit_reuses_its_slots(
+    redis_server: RedisServer,
+) -> None:
+    """A process's Checker admits a request to a host only once an earlier one returned
+    (its own per_host_concurrency), so no request of its own waits when a slot is given
+    back. The slot is parked for the next one (PARK_FOR) rather than given back to Redis
+    and taken again; two such processes still never exceed the host's limit together."""
+    in_flight, most, done = 0, 0, 0
+
+    async def request(limiter: ClusterLimiter, admitted: asyncio.Semaphore) -> None:
+        nonlocal in_flight, most, done
+        async with admitted, limiter.slot(URL, concurrency=2, interval=0, lease=30):
+            in_flight += 1
+            most = max(most, in_flight)
+            await asyncio.sleep(0.002)
+            in_flight -= 1
+            done += 1
+
+    async def main(processes: int) -> None:
+        async with Limiters(redis_server.url) as limiters:
+            each = [(limiters(f"p{n}"), asyncio.Semaphore(2)) for n in range(processes)]
+            async with asyncio.timeout(30):
+                await asyncio.gather(*(request(*p) for p in each for _ in range(40)))
+
+    client = redis_server.client()
+    counts = []
+    for processes in (1, 2):
+        start = _commands(client)
+        asyncio.run(main(processes))
+        end = _commands(client)
+        counts.append(sum(end.get(name, 0) - start.get(name, 0) for name in TRIPS))
+    assert done == 120 and most == 2
+    alone, two = counts
+    print(f"\n40 requests, 1 process: {alone} round trips; 80 in 2 processes: {two}")
+    # A slot serves HANDOVER_MAX requests in a row (a take and a release: 40 requests, about
+    # 10 trips); a take and a release for each request would be 80.
+    assert alone <= 20, alone
+    assert two < 80 * 2, two
+
+
 def test_a_waiter_that_gives_up_passes_its_wake_up_on(redis_server: RedisServer) -> None:
     async def main() -> float:
         async with Limiters(redis_server.url) as limiters:
