@@ -8,11 +8,15 @@ fragments, site-wide findings, orphans, limits.
 Nothing is read whole. A script first indexes the link table by discovery order (a sorted
 set scored by each link's sequence number, built server-side one ``HSCAN`` step per call and
 dropped at the end); then the links are read in that order, ``batch`` at a time (``ZRANGE``
-by rank, and ``HMGET`` of their entries and results), and the pages the same way: for each
-batch of in-scope links, their page records, occurrences, facts, findings, soft-404
-judgments and content types, pipelined. Every reply holds at most ``batch`` records, so the
-memory assembly needs beyond the state it fills is a batch's worth (the state's occurrences
-spill to disk past ``[crawl] occurrences_in_memory``, see linkcheck.store.spill).
+by rank, and ``HMGET`` of their entries and results); then each worker's digester's
+definitions, in order (what the link ids and variant ids of its page records stand for:
+linkcheck.distributed.pipeline), kept as the crawler keeps a parse worker's; and the pages
+the same way as the links: for each batch of in-scope links, their page records,
+occurrences, facts, findings, soft-404 judgments and content types, pipelined. Every reply
+holds at most ``batch`` records, so the memory assembly needs beyond the state it fills is a
+batch's worth and the digesters' id tables (4 bytes a variant, a reference a link; the
+state's occurrences spill to disk past ``[crawl] occurrences_in_memory``, see
+linkcheck.store.spill).
 
 Links come in discovery order, pages too, and each link's occurrences in the order their
 pages were discovered, as close to a single run's order as a cluster can be (the reports
@@ -295,8 +299,9 @@ class _Reader:
 
     def _occurrences(self, state: CrawlState, record: str) -> None:
         """A page's (or a sitemap's) occurrences, added to the links they name: numbered in
-        the run's tables and added a page at a time, as the crawl adds them
-        (:meth:`~linkcheck.models.OccurrenceTables.add_page`)."""
+        the run's tables and added a page at a time, as the crawl adds them. A parsed page's
+        come as its digest numbered them, mapped by its digester's tables
+        (:meth:`~linkcheck.models.OccurrenceTables.add_rows`); a sitemap's are written out."""
         self.counts["occ"] += 1
         page, *rest = orjson.loads(record)
         if len(rest) == 2:  # a parsed page's, as its digest numbered them

@@ -87,7 +87,7 @@ class RunKeys:
         return self.key("occ")
 
     @property
-    def digests(self) -> str:  # hash: "source n" -> [link keys, variants]: what ids stand for
+    def digests(self) -> str:  # hash: "source n" -> [link keys, packed variants, ends, flags]
         return self.key("digests")
 
     @property
