@@ -34,7 +34,7 @@ import dataclasses
 import itertools
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Unpack
 
@@ -316,9 +316,8 @@ class ClusterLimiter:
             if self._takers.get(host) is asyncio.current_task():
                 del self._takers[host]
             if woken is not None:  # a slot is free and this process no longer wants it
-                self._in_background(
-                    self._release(keys=[slots, wake], args=["", woken.concurrency, KEY_TTL_MS])
-                )
+                args = ["", woken.concurrency, KEY_TTL_MS]
+                self._in_background(lambda: self._release(keys=[slots, wake], args=args))
 
     def _grant(self, host: str, held: _Slot) -> None:
         want = self._next_want(host)
@@ -362,9 +361,14 @@ class ClusterLimiter:
                 return
 
     def _release_later(self, host: str, held: _Slot) -> None:
-        self._in_background(self._give_back(host, dataclasses.replace(held, reusable=False), 0))
+        self._in_background(
+            lambda: self._give_back(host, dataclasses.replace(held, reusable=False), 0)
+        )
 
-    def _in_background(self, work: Awaitable[object]) -> None:
+    def _in_background(self, work: Callable[[], Awaitable[object]]) -> None:
+        """Run ``work()`` in a task of its own, its Redis errors ignored. The awaitable is
+        made in that task: one made before it, in a task cancelled before it started
+        (aclose), would be left never awaited."""
         task = asyncio.ensure_future(_quietly(work))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -374,9 +378,9 @@ def _future() -> asyncio.Future[_Slot]:
     return asyncio.get_running_loop().create_future()
 
 
-async def _quietly(work: Awaitable[object]) -> None:
+async def _quietly(work: Callable[[], Awaitable[object]]) -> None:
     with contextlib.suppress(RedisError):
-        await work
+        await work()
 
 
 class PoliteTransport:

@@ -10,7 +10,9 @@ processes (each has its own taker per origin and its own blocking connections).
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -276,6 +278,27 @@ def test_a_process_behind_its_own_per_host_limit_reuses_its_slots(
     # 10 trips); a take and a release for each request would be 80.
     assert alone <= 20, alone
     assert two < 80 * 2, two
+
+
+def test_a_release_left_to_a_cancelled_task_leaves_nothing_unawaited(
+    redis_server: RedisServer,
+) -> None:
+    """A limiter closed while a release it left to a task of its own has not started yet
+    cancels that task: the release's awaitable is made in the task, so no coroutine is left
+    never awaited (CI saw one, made before its task and dropped with it)."""
+
+    async def main() -> None:
+        async with Limiters(redis_server.url) as limiters:
+            limiter = limiters("p")
+            keys = [limiters.keys.host(HOST, "slots"), limiters.keys.host(HOST, "wake")]
+            limiter._in_background(lambda: limiter._release(keys=keys, args=["", 1, 1000]))
+            await limiter.aclose()  # before the task's first step
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(main())
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)], caught
 
 
 def test_a_waiter_that_gives_up_passes_its_wake_up_on(redis_server: RedisServer) -> None:
