@@ -39,7 +39,7 @@ from linkcheck.robots import RobotsRules
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import SEED_DEPTH, read_run_sitemaps, seeds
 from linkcheck.soft404 import SoftNotFoundDetector
-from linkcheck.urls import CachedResolver, ResolvedLink, crawl_key
+from linkcheck.urls import CachedResolver, ResolvedLink
 
 __all__ = ["CrawlStats", "Crawler"]
 
@@ -230,16 +230,12 @@ class Crawler:
         link = self.links.get(url)
         if link is not None:
             return link
-        internal = self._scope.is_internal(url)
-        if internal:
-            # A page is known by its crawl key: session ids and tracking parameters are no
-            # part of its address (the occurrence keeps the href as written).
-            key = crawl_key(url)
-            if key != url:
-                link = self.links.get(key)
-                if link is not None:
-                    return link
-                url, internal = key, self._scope.is_internal(key)
+        key, internal = self._scope.known_as(url)
+        if key != url:
+            link = self.links.get(key)
+            if link is not None:
+                return link
+            url = key
         link = self.links[url] = Link(url, internal=internal)
         self.stats.links_found += 1
         query_path = self._scope.query_path(url) if internal else None

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from linkcheck.config import Config
-from linkcheck.urls import InvalidURL, OriginPattern, directory_prefix, origin_key
+from linkcheck.urls import InvalidURL, OriginPattern, crawl_key, directory_prefix, origin_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +61,24 @@ class Scope:
 
     def is_internal(self, url: str) -> bool:
         """In scope: its page is fetched with GET and parsed for more links."""
-        if any(url.startswith(prefix) for prefix in self.prefixes):
+        if url.startswith(self.prefixes):
             return True
         if self.origins:
             key = origin_key(url)
             if any(pattern.matches(*key) for pattern in self.origins):
                 return True
         return any(pattern.search(url) for pattern in self.include)
+
+    def known_as(self, url: str) -> tuple[str, bool]:
+        """The URL a link is known by, and whether it is in the scope: in the scope, its
+        crawl key (urls.crawl_key: no session ids or tracking parameters are part of a
+        page's address; the occurrence keeps the href as written)."""
+        internal = self.is_internal(url)
+        if internal:
+            key = crawl_key(url)
+            if key != url:
+                return key, self.is_internal(key)
+        return url, internal
 
 
 def allowed_origins(config: Config) -> tuple[OriginPattern, ...]:

@@ -35,7 +35,7 @@ from linkcheck.retry import recheck_due, url_budget
 from linkcheck.scope import Scope
 from linkcheck.sitemaps import SEED_DEPTH, read_run_sitemaps, seeds
 from linkcheck.soft404 import SoftNotFoundDetector
-from linkcheck.urls import CachedResolver, ResolvedLink, crawl_key
+from linkcheck.urls import CachedResolver, ResolvedLink
 from linkcheck.wiring import make_robots
 
 MAX_KNOWN = 500_000  # URLs remembered as already decided, per process (saves payload)
@@ -264,7 +264,7 @@ class TaskPipeline:
                 result = unfetchable(key, resolved, mailto_tel=self._config.checks.mailto_tel)
                 commit.discovered(key, internal=False, kind="", result=result)
             return key
-        url, internal = self._page_key(url)
+        url, internal = self._scope.known_as(url)
         if url in self._known:
             return url
         scope, crawl = self._scope, self._config.crawl
@@ -296,13 +296,3 @@ class TaskPipeline:
             trap=trap,
         )
         return url
-
-    def _page_key(self, url: str) -> tuple[str, bool]:
-        """The URL a link is known by, and whether it is in the scope: in the scope, its crawl
-        key (urls.crawl_key: no session ids or tracking parameters), as the crawler's."""
-        internal = self._scope.is_internal(url)
-        if internal:
-            key = crawl_key(url)
-            if key != url:
-                return key, self._scope.is_internal(key)
-        return url, internal

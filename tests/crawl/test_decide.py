@@ -169,6 +169,25 @@ def test_a_paths_query_strings_have_a_budget(
         )
 
 
+# url -> (the URL it is known by, in scope): a page in the scope by its crawl key, whatever
+# it is else by the URL itself (the same for a single and a distributed run)
+KNOWN_AS = [
+    ("http://site.test/guide/a", ("http://site.test/guide/a", True)),
+    ("http://site.test/guide/a?utm_source=mail", ("http://site.test/guide/a", True)),
+    ("http://site.test/guide/a?x=1&sid=42", ("http://site.test/guide/a?x=1", True)),
+    ("http://site.test/guide/a;jsessionid=7", ("http://site.test/guide/a", True)),
+    ("http://other.test/a?utm_source=mail", ("http://other.test/a?utm_source=mail", False)),
+    ("http://site.test/else?sid=1", ("http://site.test/else?sid=1", False)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "expected"), KNOWN_AS)
+def test_a_link_is_known_by_its_crawl_key_in_the_scope(
+    url: str, expected: tuple[str, bool]
+) -> None:
+    assert Scope.from_config(config()).known_as(url) == expected
+
+
 def test_without_a_page_count_max_pages_is_left_to_the_caller() -> None:
     """A distributed run decides max_pages as it commits, against the cluster-wide count."""
     run = config(crawl={"max_pages": 1})
