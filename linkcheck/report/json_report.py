@@ -27,6 +27,7 @@ _NO_FRAGMENT = b',"fragment":null}'
 # what it writes, so a NUL byte there is this one.
 _OCCURRENCES = b"\0"
 _SLICE = 4096  # occurrences joined at a time
+_FEW = 16  # occurrences few enough to join without building columns
 VERDICT_ORDER = {verdict: index for index, verdict in enumerate(Verdict)}
 
 
@@ -218,6 +219,15 @@ def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
     variants = dict(zip(kinds, zip(heads, tails, strict=True), strict=True))
     if not rows:
         yield b"[]"
+        return
+    if len(rows) <= _FEW:  # most links of a link-heavy site: one comprehension, no columns
+        page, line_of = pieces.page, pieces.lines.__getitem__
+        joined = [
+            page(number) + head + line_of(line) + tail
+            for _, line, kind, number in rows
+            for head, tail in (variants[kind],)
+        ]
+        yield b"[" + b",".join(joined) + b"]"
         return
     opening = b"["
     for start in range(0, len(rows), _SLICE):

@@ -90,6 +90,31 @@ def test_json_report_follows_the_documented_schema(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporaries
 
 
+def test_each_links_occurrences_are_listed_by_page_then_line_however_many() -> None:
+    """A link on one page, on 16 and on 17 (a report joins a few occurrences in one step and
+    more in columns: json_report._FEW): each lists every place it is written, by page URL
+    then line, as the run's own Occurrence records say, fragments included."""
+    pages = [f"/p{n:02d}" for n in range(17)]
+    routes = {"/": page("".join(f'<a href="{p}">{p}</a>' for p in pages) + '<a href="/once">o</a>')}
+    for n, path in enumerate(reversed(pages)):  # pages found in another order than their URLs
+        body = f'<a href="/sixteen#s{n}">{n}</a>\n' if n < 16 else ""
+        routes[path] = page(body + '\n<a href="/seventeen">17</a>' + "\n" * (n % 3))
+    routes.update({"/once": page(""), "/sixteen": page(""), "/seventeen": page("")})
+    with TestServer(routes) as site:
+        run = crawl(site.url("/"))
+    links = {link["url"]: link for link in to_document(run)["links"]}
+    counts = {}
+    for name in ("once", "sixteen", "seventeen"):
+        url = site.url(f"/{name}")
+        expected = [
+            {**o._asdict(), "fragment": o.fragment or None}
+            for o in sorted(run.links[url].occurrences, key=lambda o: (o.page, o.line))
+        ]
+        assert links[url]["occurrences"] == expected
+        counts[name] = len(expected)
+    assert counts == {"once": 1, "sixteen": 16, "seventeen": 17}
+
+
 HOSTILE_TEXT = '<script>alert("text")</script>\u202eevil\u0007'
 
 
