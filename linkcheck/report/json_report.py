@@ -222,12 +222,12 @@ def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
         return
     if len(rows) <= _FEW:  # most links of a link-heavy site: one comprehension, no columns
         page, line_of = pieces.page, pieces.lines.__getitem__
-        joined = [
+        few = [
             page(number) + head + line_of(line) + tail
             for _, line, kind, number in rows
             for head, tail in (variants[kind],)
         ]
-        yield b"[" + b",".join(joined) + b"]"
+        yield b"[" + b",".join(few) + b"]"
         return
     opening = b"["
     for start in range(0, len(rows), _SLICE):
