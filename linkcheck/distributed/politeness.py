@@ -9,7 +9,7 @@ each request also needs a cluster slot for its origin, granted by one atomic Lua
   expiring after the request's timeout plus a margin, so a worker killed mid-request
   cannot hold a slot forever;
 - request starts at least ``interval`` apart: a "next allowed start" timestamp (with a
-  small margin, see :data:`PACE_MARGIN`);
+  small margin, see :func:`linkcheck.hosts.spacing`);
 - ``Retry-After`` (429/503) pauses the origin for everyone, up to ``retry_max_wait``.
 
 Waiting costs Redis next to nothing, however many workers wait. In each process one task
@@ -43,18 +43,13 @@ from redis.exceptions import RedisError
 from redis.typing import EncodableT
 
 from linkcheck.distributed.keys import RunKeys
-from linkcheck.hosts import HostRules
+from linkcheck.hosts import HostRules, spacing
 from linkcheck.http import Outcome, RequestOptions, Transport
 from linkcheck.retry import host_pause
 from linkcheck.urls import origin
 
 LEASE_MARGIN = 2.0  # seconds a slot may outlive its request's deadline (then it is free)
 KEY_TTL_MS = 60_000  # politeness keys outlive their last use by this much
-# Starts are spaced by a little more than the interval: the time between a grant and the
-# request reaching the server varies (a busy event loop, a new connection), and two grants
-# exactly ``interval`` apart could otherwise arrive closer than that.
-PACE_MARGIN = 0.1  # share of the interval...
-PACE_MARGIN_MAX = 0.05  # ... but at most this many seconds
 HANDOVER_MAX = 8  # requests in a row one slot may serve in a process before Redis sees it
 # Seconds a slot given back, when no request of this process waits for it, stays with the
 # process for its next request to that origin before it goes back to Redis (see
@@ -231,8 +226,8 @@ class ClusterLimiter:
     ) -> AsyncIterator[None]:
         """Hold one of the origin's cluster-wide slots for the duration of a request."""
         host = origin(url)
-        spacing = interval + min(interval * PACE_MARGIN, PACE_MARGIN_MAX) if interval else 0.0
-        held = await self._take(host, _Want(_future(), concurrency, spacing, lease))
+        spaced = spacing(interval)
+        held = await self._take(host, _Want(_future(), concurrency, spaced, lease))
         try:
             yield
         finally:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import itertools
 import time
 
+import pytest
+
 from linkcheck._version import __version__
+from linkcheck.hosts import spacing
 from linkcheck.models import Verdict
 from tests.conftest import crawl, result
 from tests.server import Reply, Seen, TestServer, page
@@ -23,6 +26,18 @@ def test_external_hosts_get_modest_concurrency() -> None:
             )
         assert ext.max_in_flight == 2
     assert all(link.result and link.result.verdict is Verdict.OK for link in run.links.values())
+
+
+@pytest.mark.parametrize(
+    ("interval", "kept"),
+    [(0.0, 0.0), (0.2, 0.22), (0.5, 0.55), (1.0, 1.05), (30.0, 30.05)],
+)
+def test_request_starts_are_kept_a_little_more_than_the_interval_apart(
+    interval: float, kept: float
+) -> None:
+    """10% more, at most 0.05 s: the host sees the interval even when one request reaches
+    it later after its start than the next does (a new connection, a busy event loop)."""
+    assert spacing(interval) == pytest.approx(kept)
 
 
 def test_host_profile_sets_concurrency_and_interval() -> None:
