@@ -498,6 +498,7 @@ class Variants:
     flags: bytearray = field(default_factory=bytearray)
 
     def add(self, packed: bytes | bytearray, ends: array[int], flags: bytes | bytearray) -> None:
+        """One digest's new variants after those held (``ends`` relative to ``packed``)."""
         offset = len(self.packed)
         self.packed += packed
         self.ends.extend(offset + end for end in ends)
