@@ -156,6 +156,10 @@ class LocalSite:
         relative = self.relative_file(url)
         if relative is None:
             return self.shown(self.candidates(url)[0])
+        return self.shown_relative(relative)
+
+    def shown_relative(self, relative: str) -> str:
+        """A "/"-separated path under the folder, as the user knows it (see shown)."""
         return os.path.join(self.shown_root or str(self.root), relative)
 
     def shown(self, path: Path) -> str:
@@ -174,19 +178,19 @@ class LocalSite:
         also = f" (also tried {', '.join(tried[1:])})" if len(tried) > 1 else ""
         return f"no such file: {tried[0]}{also}"
 
-    def url_for(self, path: Path) -> str:
-        """The URL a file is served at (index files as their folder)."""
-        relative = path.relative_to(self.root).as_posix()
+    def url_for(self, relative: str) -> str:
+        """The URL a file (a "/"-separated path under the folder) is served at (index files
+        as their folder)."""
         for index in self.index_files:
             if relative == index or relative.endswith("/" + index):
                 relative = relative[: -len(index)]
                 break
         return self.base_url + quote(relative)
 
-    def html_files(self) -> list[Path]:
-        """The folder's pages, sorted (a new list each time)."""
-        root = self.root
-        return [root / relative for relative in self._folder_index().html]
+    def page_files(self) -> list[str]:
+        """The folder's pages as "/"-separated paths under it, sorted (a new list each time;
+        strings, not Paths: a large build's pages are listed three times a run)."""
+        return list(self._folder_index().html)
 
 
 class LocalTransport:
@@ -337,15 +341,7 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
             if result.status == FILE_NOT_FOUND and "#" not in link.url:
                 # an address written without mailto: keeps its advice (see linkcheck.decide)
                 message = site.missing_message(link.url) + bare_address_advice(link.url)
-            link.result = dataclasses.replace(
-                result,
-                url=shown(result.url),
-                final_url=shown(result.final_url) if result.final_url else None,
-                redirects=tuple(
-                    dataclasses.replace(hop, url=shown(hop.url)) for hop in result.redirects
-                ),
-                message=message,
-            )
+            link.result = result.renamed(shown, message)
         key = shown(link.url)
         occurrences = link.occurrences.bound_to(tables)
         if renumbered is not None:
@@ -358,16 +354,13 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
     linked_from_elsewhere = {
         link.url for link in links.values() if link.occurrences.on_pages_other_than(link.url)
     }
-    entry = site.file_for(site.base_url)
+    entry = site.relative_file(site.base_url)
     orphans = [
-        site.shown(path)
-        for path in site.html_files()
-        if site.shown(path) not in linked_from_elsewhere and path != entry
+        name
+        for name, relative in ((site.shown_relative(r), r) for r in site.page_files())
+        if name not in linked_from_elsewhere and relative != entry
     ]
-    findings = [
-        dataclasses.replace(finding, url=shown(finding.url), page=shown(finding.page))
-        for finding in run.findings
-    ]
+    findings = [finding.renamed(shown) for finding in run.findings]
     return dataclasses.replace(
         run,
         start_urls=[shown(url) for url in run.start_urls],

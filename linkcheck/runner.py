@@ -220,13 +220,13 @@ class RunOptions:
 
 def _unlinked_files(site: LocalSite, pages: list[Page]) -> list[str]:
     """A folder's HTML files that no crawled page led to: they are crawled too."""
-    crawled = {site.file_for(page.url) for page in pages}
-    return [site.url_for(path) for path in site.html_files() if path not in crawled]
+    crawled = {site.relative_file(page.url) for page in pages}
+    return [site.url_for(relative) for relative in site.page_files() if relative not in crawled]
 
 
 def _local_config(config: Config, site: LocalSite) -> Config:
     """A folder is crawled from its index page, with the whole base URL in scope."""
-    files = site.html_files()
+    files = site.page_files()
     if not files:
         raise ConfigError(f"{site.shown_root}: no HTML files ({', '.join(site.extensions)}) in it")
     index = site.file_for(site.base_url)

@@ -49,7 +49,11 @@ class Scope:
         typically a relative link that grows the path on every page."""
         path = url.split("://", 1)[-1].split("?", 1)[0]
         segments = [segment for segment in path.split("/")[1:] if segment]
-        return len(segments) >= 3 and max(segments.count(s) for s in set(segments)) >= 3
+        # A segment there 3 times leaves at most n - 2 distinct ones: most paths, all
+        # distinct, are told apart by one set (once per URL a crawl finds)
+        if len(set(segments)) > len(segments) - 2:
+            return False
+        return max(segments.count(s) for s in set(segments)) >= 3
 
     @staticmethod
     def query_path(url: str) -> str | None:

@@ -484,3 +484,23 @@ def test_pages_that_are_one_document_are_listed_once(
     aliases: dict[str, str],
 ) -> None:
     assert page_aliases(same_body, canonical, crawled) == aliases
+
+
+# A path that repeats one segment 3 times is a generated loop (Scope.looks_like_trap)
+TRAPS = [
+    ("http://site.test/a/b/a/b/a/b/", True),
+    ("http://site.test/x/x/x", True),
+    ("http://site.test/x/y/x/z/x", True),  # three times, not in a row
+    ("http://site.test/x/x/y", False),  # twice
+    ("http://site.test/a/b/c/d/e/f", False),
+    ("http://site.test/a/b", False),
+    ("http://site.test/", False),
+    ("http://site.test/a//a//a", True),  # empty segments are not segments
+    ("http://site.test/a/b/?q=/a/a/a", False),  # the query is no path
+    ("http://site.test/img/a/img/b/img/c/img", True),
+]
+
+
+@pytest.mark.parametrize(("url", "trap"), TRAPS)
+def test_looks_like_trap(url: str, trap: bool) -> None:
+    assert Scope.looks_like_trap(url) is trap

@@ -480,3 +480,48 @@ def test_files_that_are_no_page_do_not_count_as_pages(tmp_path: Path) -> None:
     )
     assert verdict(run, f"{root}/img/0.png") is Verdict.OK
     assert verdict(run, f"{root}/img/9.png") is Verdict.BROKEN
+
+
+def test_renamed_results_and_findings_keep_every_other_field() -> None:
+    """as_files renames a folder's results and findings field by field (CheckResult.renamed,
+    Finding.renamed): every field not renamed must come through, so one added to either
+    class and not copied fails here."""
+    import dataclasses
+
+    from linkcheck.models import (
+        CheckResult,
+        ErrorKind,
+        Finding,
+        FindingKind,
+        RedirectHop,
+        Verdict,
+    )
+
+    result = CheckResult(
+        "http://local.invalid/a",
+        Verdict.REDIRECTED,
+        status=301,
+        final_url="http://local.invalid/b",
+        redirects=(RedirectHop("http://local.invalid/a", 301),),
+        error=ErrorKind.TIMEOUT,
+        message="old",
+        checked_url="http://remapped.test/a",
+        elapsed=1.5,
+        from_cache=True,
+    )
+    defaults = CheckResult("u", Verdict.OK)
+    for field in dataclasses.fields(CheckResult):  # every field differs from its default
+        assert getattr(result, field.name) != getattr(defaults, field.name), field.name
+    renamed = result.renamed(str.upper, "new")
+    assert renamed == dataclasses.replace(
+        result,
+        url="HTTP://LOCAL.INVALID/A",
+        final_url="HTTP://LOCAL.INVALID/B",
+        redirects=(RedirectHop("HTTP://LOCAL.INVALID/A", 301),),
+        message="new",
+    )
+    assert CheckResult("u", Verdict.BROKEN, status=404).renamed(str.upper, "m") == CheckResult(
+        "U", Verdict.BROKEN, status=404, message="m"
+    )  # no final URL stays none
+    finding = Finding(FindingKind.EMPTY_LINK_TEXT, "warning", "u", "p", "h", "t", 3, "m")
+    assert finding.renamed(str.upper) == dataclasses.replace(finding, url="U", page="P")
