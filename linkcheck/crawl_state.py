@@ -169,6 +169,27 @@ class CrawlState:
         self.restore_facts(state)
         self.recount()
 
+    def add_findings(self, findings: list[Finding]) -> None:
+        """A parsed page's findings, the addresses of same-text findings as this crawl's own
+        strings: a parse worker's come as copies, and a large site has such a finding,
+        naming several addresses, on nearly every page (linked already: a page's new links
+        are registered before its findings)."""
+        links = self.links
+        for finding in findings:
+            if finding.targets:
+                finding = Finding(
+                    finding.kind,
+                    finding.severity,
+                    _shared(links, finding.url),
+                    finding.page,
+                    finding.href,
+                    finding.text,
+                    finding.line,
+                    finding.note,
+                    tuple(_shared(links, target) for target in finding.targets),
+                )
+            self.findings.append(finding)
+
     def add_page(self, page: Page, ids: frozenset[str]) -> None:
         """A page crawled before (a resume point's, or a distributed run's workers'), with
         the ids of its elements."""
@@ -285,6 +306,12 @@ class CrawlState:
             not in on_page
         ]
         return len(alias_of)
+
+
+def _shared(links: dict[str, Link], url: str) -> str:
+    """``url`` as the crawl's links dict holds it (the same string), if it holds it."""
+    link = links.get(url)
+    return url if link is None else link.url
 
 
 # Possible crawl traps named one by one in the notes; past this, counted.

@@ -392,7 +392,8 @@ class Crawler:
             Page(page_url, depth, digest.title, response.status, links_found=digest.links_found)
         )
         state.stats.pages_crawled += 1
-        state.findings.extend(digest.findings)
+        if digest.findings:
+            state.add_findings(digest.findings)
 
     def _record(self, url: str, result: CheckResult) -> None:
         result = recorded(self._config, url, result)

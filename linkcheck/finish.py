@@ -247,7 +247,7 @@ async def offer_https_replacements(state: CrawlState, checker: Checker) -> None:
     state.findings = [
         dataclasses.replace(
             f,
-            message=f"{f.message} It works over https: use "
+            note=f"{f.message} It works over https: use "
             f"https://{f.url.removeprefix('http://')} instead.",
         )
         if f.kind == FindingKind.INSECURE_LINK and works.get(f.url)

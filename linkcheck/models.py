@@ -945,6 +945,10 @@ class Finding:
 
     ``severity`` is "error" (mixed content, a malformed mailto:) or "warning" (an insecure
     link, unhelpful link text, a soft 404's neighbours). ``page`` is "" for site-wide ones.
+    ``targets``: the addresses one link text leads to on the page (same-text-different-
+    targets, sorted; empty for every other kind), whose message is made from them and the
+    text when asked for, not kept: a large site has such a finding on nearly every page,
+    and each one's message, listing every address, was most of what its findings held.
     """
 
     kind: FindingKind
@@ -954,10 +958,24 @@ class Finding:
     href: str
     text: str
     line: int
-    message: str
+    note: str  # the message, when it is not made from the targets
+    targets: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """What is wrong and what to do, in plain language."""
+        if not self.targets:
+            return self.note
+        return (
+            f"“{self.text}” links to {len(self.targets)} different addresses on this page "
+            f"({', '.join(self.targets)}); readers expect the same text to lead to the same "
+            "place."
+        )
 
     def renamed(self, name: Callable[[str], str]) -> Finding:
-        """This finding with its URL and page named by ``name`` (see CheckResult.renamed)."""
+        """This finding with its URLs (its own, its page's, its targets') named by ``name``
+        (see CheckResult.renamed)."""
+        targets = self.targets
         return Finding(
             self.kind,
             self.severity,
@@ -966,7 +984,8 @@ class Finding:
             self.href,
             self.text,
             self.line,
-            self.message,
+            self.note,
+            tuple(name(target) for target in targets) if targets else targets,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -979,10 +998,12 @@ class Finding:
             "text": self.text,
             "line": self.line,
             "message": self.message,
+            "targets": list(self.targets),
         }
 
     @classmethod
     def from_dict(cls, item: dict[str, Any]) -> Finding:
+        targets = tuple(item.get("targets") or ())
         return cls(
             FindingKind(item["kind"]),
             item["severity"],
@@ -991,7 +1012,8 @@ class Finding:
             item["href"],
             item["text"],
             int(item["line"]),
-            item["message"],
+            "" if targets else item["message"],
+            targets,
         )
 
 

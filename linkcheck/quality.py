@@ -271,14 +271,16 @@ def page_link_text_findings(
         urls = sorted(targets)
         first = targets[urls[0]]
         findings.append(
-            _text_warning(
+            Finding(
                 FindingKind.SAME_TEXT_DIFFERENT_TARGETS,
-                page,
+                "warning",
                 urls[0],
-                first,
+                page,
+                first.href,
                 first.text,
-                f"“{first.text}” links to {len(urls)} different addresses on this page "
-                f"({', '.join(urls)}); readers expect the same text to lead to the same place.",
+                first.line,
+                "",  # made from the text and the targets (Finding.message)
+                tuple(urls),
             )
         )
     return findings

@@ -87,3 +87,39 @@ def test_what_a_snapshot_holds_a_restore_gives_back() -> None:
 def test_a_state_of_another_version_is_refused() -> None:
     with pytest.raises(ValueError, match="checkpoint version"):
         CrawlState(lambda url: url).restore({"version": -1})
+
+
+def test_a_pages_same_text_findings_name_the_crawls_own_strings() -> None:
+    """A parse worker's findings come as copies of the addresses the crawl holds already:
+    add_findings keeps the crawl's strings (one copy per address, not one per finding)."""
+    from linkcheck.models import Finding, FindingKind
+
+    state = CrawlState(lambda url: url)
+    for url in ("http://site.test/a", "http://site.test/b"):
+        state.links[url] = Link(url, internal=True)
+
+    def copy(text: str) -> str:  # an equal string, not the same one (as unpickled)
+        return "".join(list(text))
+
+    same = Finding(
+        FindingKind.SAME_TEXT_DIFFERENT_TARGETS,
+        "warning",
+        copy("http://site.test/a"),
+        "http://site.test/",
+        "a",
+        "Shipping",
+        3,
+        "",
+        (copy("http://site.test/a"), copy("http://site.test/b"), "http://elsewhere.test/"),
+    )
+    other = Finding(
+        FindingKind.EMPTY_LINK_TEXT, "warning", copy("http://site.test/a"), "p", "", "", 1, "m"
+    )
+    state.add_findings([same, other])
+    kept, untouched = state.findings
+    assert kept == same and untouched is other
+    assert kept.url is state.links["http://site.test/a"].url
+    a, b, elsewhere = kept.targets
+    assert a is state.links["http://site.test/a"].url
+    assert b is state.links["http://site.test/b"].url
+    assert elsewhere is same.targets[2]  # not a link of the crawl: kept as it came

@@ -11,7 +11,7 @@ import trustme
 
 from linkcheck.digest import Digester, DigestSettings
 from linkcheck.extract import parse_page
-from linkcheck.models import ErrorKind, RunResult, Verdict
+from linkcheck.models import ErrorKind, Finding, RunResult, Verdict
 from linkcheck.quality import (
     check_mailto,
     check_tel,
@@ -229,6 +229,13 @@ def test_link_text_findings() -> None:
     assert {g.split("|")[1] for g in generic} == {"/d", "/e"}
     (same,) = findings(run, "same-text-different-targets")
     assert "“Shipping” links to 2 different addresses" in same
+    (finding,) = [f for f in run.findings if f.kind == "same-text-different-targets"]
+    assert finding.targets == (site.url("/g"), site.url("/h"))  # sorted, as linked
+    assert finding.message == (
+        f"“Shipping” links to 2 different addresses on this page ({site.url('/g')}, "
+        f"{site.url('/h')}); readers expect the same text to lead to the same place."
+    )
+    assert Finding.from_dict(finding.to_dict()) == finding  # the JSON report's round trip
     assert all(f.severity == "warning" for f in run.findings)
 
 
