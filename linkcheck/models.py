@@ -964,7 +964,7 @@ class Finding:
     @property
     def message(self) -> str:
         """What is wrong and what to do, in plain language."""
-        if not self.targets:
+        if not self.targets or self.kind is not FindingKind.SAME_TEXT_DIFFERENT_TARGETS:
             return self.note
         return (
             f"“{self.text}” links to {len(self.targets)} different addresses on this page "
@@ -1003,16 +1003,18 @@ class Finding:
 
     @classmethod
     def from_dict(cls, item: dict[str, Any]) -> Finding:
+        kind = FindingKind(item["kind"])
         targets = tuple(item.get("targets") or ())
+        made = bool(targets) and kind is FindingKind.SAME_TEXT_DIFFERENT_TARGETS
         return cls(
-            FindingKind(item["kind"]),
+            kind,
             item["severity"],
             item["url"],
             item.get("page") or "",
             item["href"],
             item["text"],
             int(item["line"]),
-            "" if targets else item["message"],
+            "" if made else item["message"],  # a made message is made again (see message)
             targets,
         )
 

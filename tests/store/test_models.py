@@ -256,3 +256,37 @@ def test_finding_kinds_are_the_reports_strings() -> None:
         "inconsistent-link",
     ]
     assert FindingKind.INSECURE_LINK == "insecure-link"  # a StrEnum: compares as its string
+
+
+@pytest.mark.parametrize(
+    ("kind", "note", "targets", "message"),
+    [
+        # a same-text finding's message is made from its text and targets, never kept
+        (
+            "same-text-different-targets",
+            "",
+            ("https://ex.com/a", "https://ex.com/b"),
+            "“More” links to 2 different addresses on this page (https://ex.com/a, "
+            "https://ex.com/b); readers expect the same text to lead to the same place.",
+        ),
+        ("empty-link-text", "The link has no text.", (), "The link has no text."),
+        # targets on another kind (not made by linkcheck) leave its note as the message
+        ("generic-link-text", "Say where.", ("https://ex.com/a",), "Say where."),
+        # a report written before targets were: its message read as it stands
+        ("same-text-different-targets", "As written.", (), "As written."),
+    ],
+)
+def test_a_findings_message_and_its_json_round_trip(
+    kind: str, note: str, targets: tuple[str, ...], message: str
+) -> None:
+    from linkcheck.models import Finding, FindingKind
+
+    finding = Finding(
+        FindingKind(kind), "warning", "https://ex.com/a", "p", "a", "More", 3, note, targets
+    )
+    assert finding.message == message
+    document = finding.to_dict()
+    assert document["message"] == message and document["targets"] == list(targets)
+    assert Finding.from_dict(document) == finding
+    older = {key: value for key, value in document.items() if key != "targets"}
+    assert Finding.from_dict(older).message == message
