@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, cast, overload
 
@@ -964,13 +964,28 @@ class Finding:
     @property
     def message(self) -> str:
         """What is wrong and what to do, in plain language."""
-        if not self.targets or self.kind is not FindingKind.SAME_TEXT_DIFFERENT_TARGETS:
+        if not self._made:
             return self.note
         return (
             f"“{self.text}” links to {len(self.targets)} different addresses on this page "
-            f"({', '.join(self.targets)}); readers expect the same text to lead to the same "
-            "place."
+            f"({', '.join(self.targets)}); {_SAME_TEXT_ADVICE}"
         )
+
+    @property
+    def brief(self) -> str:
+        """The message without the addresses, for a report that lists :attr:`targets`
+        apart (the HTML report: a list is easier to read than a sentence of URLs)."""
+        if not self._made:
+            return self.note
+        return (
+            f"“{self.text}” links to {len(self.targets)} different addresses on this page; "
+            f"{_SAME_TEXT_ADVICE}"
+        )
+
+    @property
+    def _made(self) -> bool:
+        """The message is made from the text and the targets (see from_dict)."""
+        return bool(self.targets) and self.kind is FindingKind.SAME_TEXT_DIFFERENT_TARGETS
 
     def renamed(self, name: Callable[[str], str]) -> Finding:
         """This finding with its URLs (its own, its page's, its targets') named by ``name``
@@ -1003,20 +1018,22 @@ class Finding:
 
     @classmethod
     def from_dict(cls, item: dict[str, Any]) -> Finding:
-        kind = FindingKind(item["kind"])
-        targets = tuple(item.get("targets") or ())
-        made = bool(targets) and kind is FindingKind.SAME_TEXT_DIFFERENT_TARGETS
-        return cls(
-            kind,
+        read = cls(
+            FindingKind(item["kind"]),
             item["severity"],
             item["url"],
             item.get("page") or "",
             item["href"],
             item["text"],
             int(item["line"]),
-            "" if made else item["message"],  # a made message is made again (see message)
-            targets,
+            "",
+            tuple(item.get("targets") or ()),
         )
+        # a made message is made again (see message); any other is read as written
+        return read if read._made else replace(read, note=item["message"])
+
+
+_SAME_TEXT_ADVICE = "readers expect the same text to lead to the same place."
 
 
 @dataclass(frozen=True, slots=True)

@@ -424,7 +424,10 @@ def test_hostile_text_stays_inert_everywhere() -> None:
             '<a href="/gone&quot; onmouseover=&quot;alert(6)">'
             "&lt;img src=x onerror=alert(7)&gt;\u2066hidden\u2069</a>\n"
             '<a href="javascript:alert(8)">js</a>\n'
-            '<a href="/x" data-host="&quot;><script>alert(9)</script>">x</a>'
+            '<a href="/x" data-host="&quot;><script>alert(9)</script>">x</a>\n'
+            # one text, two targets: a finding whose text and targets the report lists
+            '<a href="/p1?&lt;script&gt;">&lt;script&gt;alert(10)</a>'
+            '<a href="/p2">&lt;script&gt;alert(10)</a>'
         )
         routes["/"] = Reply(
             200,
@@ -434,6 +437,7 @@ def test_hostile_text_stays_inert_everywhere() -> None:
         site.routes.update(routes)
         run = crawl(site.url("/"))
     html = "".join(render_html(run))
+    assert any(finding.targets for finding in run.findings)  # listed in the report
     assert html.lower().count("<script") == 1  # ours, at the end
     assert html.lower().count("</textarea>") == 1
     assert "<img" not in html

@@ -285,6 +285,9 @@ def test_a_findings_message_and_its_json_round_trip(
         FindingKind(kind), "warning", "https://ex.com/a", "p", "a", "More", 3, note, targets
     )
     assert finding.message == message
+    # the HTML report lists the targets apart, after the message without them
+    brief = message.replace(" (https://ex.com/a, https://ex.com/b);", ";")
+    assert finding.brief == brief and (brief != message) == bool(finding.targets and note == "")
     document = finding.to_dict()
     assert document["message"] == message and document["targets"] == list(targets)
     assert Finding.from_dict(document) == finding
