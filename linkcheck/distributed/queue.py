@@ -628,6 +628,14 @@ class TaskQueue:
         )
         return _tasks(_stream_entries(reply))
 
+    async def handed(self, consumer: str, count: int) -> list[Task]:
+        """The entries handed to ``consumer`` and not acknowledged, oldest first (its own
+        pending list, read from the start: ``XREADGROUP`` with id 0). A worker compares them
+        with the tasks it holds: one it never received is a hand-out whose reply was lost,
+        Redis restarting between the two (see Worker._lost)."""
+        reply = await self._redis.xreadgroup(GROUP, consumer, {self.keys.tasks: "0"}, count=count)
+        return _tasks(_stream_entries(reply))
+
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Task]:
         """Entries whose lease ran out (their worker died or stalled), now ``consumer``'s."""
         reply = await self._redis.xautoclaim(

@@ -211,13 +211,34 @@ class Worker:
             self._pausing -= 1
 
     async def _reclaimed(self, count: int) -> list[Task]:
-        tasks = await self._queue.reclaim(self.name, self._lease_ms, count)
+        tasks = await self._lost(count)
+        taken = await self._queue.reclaim(self.name, self._lease_ms, max(1, count - len(tasks)))
+        if taken:
+            log.info("%s took over %d task(s) whose lease ran out", self.name, len(taken))
+        known = self._inflight.keys() | self._commits.held.keys() | {task.id for task in tasks}
+        tasks += [task for task in taken if task.id not in known]  # never one task twice
         if not tasks:
             return []
-        log.info("%s took over %d task(s) whose lease ran out", self.name, len(tasks))
         return await self._not_poison(
             tasks, await self._queue.deliveries([task.id for task in tasks])
         )
+
+    async def _lost(self, count: int) -> list[Task]:
+        """Tasks handed to this worker that it never received: Redis wrote the hand-out
+        (and kept it, restarted from its append-only file) but the reply was lost with the
+        connection. Nobody else would take them before their lease ran out (this worker
+        beats, and renews the leases of what it holds), so the run would stall that long."""
+        known = self._inflight.keys() | self._commits.held.keys()
+        handed = await self._queue.handed(self.name, count + len(known))
+        lost = [task for task in handed if task.id not in known][:count]
+        if lost:
+            log.warning(
+                "%s: %d task(s) handed to it were never received (Redis restarted?): "
+                "taking them now",
+                self.name,
+                len(lost),
+            )
+        return lost
 
     async def _not_poison(self, tasks: list[Task], deliveries: dict[str, int]) -> list[Task]:
         """The tasks to do; one handed out too often (counting the hand-outs before a dead

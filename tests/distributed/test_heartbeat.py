@@ -201,6 +201,46 @@ def test_a_killed_worker_is_dead_within_the_grace_and_its_tasks_are_taken_over(
     assert final["eta_seconds"] is None and final["status"] == "done"
 
 
+def test_a_task_handed_to_a_worker_that_never_received_it_is_taken_at_once(
+    redis_server: RedisServer,
+) -> None:
+    """Redis restarted between handing a task out and the reply reaching the worker (kept
+    in its append-only file, lost on the wire): the task sits in the worker's own pending
+    list, unknown to it. The worker takes it at its next look (a quarter of the lease),
+    not once the lease runs out (nobody else would: it is alive and beats)."""
+    lease = 12.0
+    with TestServer() as site:
+        site.routes.update(guide(4))
+        config = make_config(site.url("/g/p0.html"))
+        single = run_check(config)
+        run_id = fresh_run_id("hb-lost")
+        coordinator = Background(
+            lambda: run_distributed(
+                config, redis_server.url, run_id=run_id, work=False, lease=lease
+            )
+        )
+        coordinator.start()
+        client = redis_server.client()
+        keys = RunKeys(run_id)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not client.xlen(keys.tasks):
+            time.sleep(0.02)  # the start page seeded, and no worker yet to take it
+        worker = start_worker(redis_server.url, "--run", run_id, "--wait", "30")
+        started = time.monotonic()
+        name = f"worker-{socket.gethostname()}-{worker.pid}"
+        # handed to the worker before it has even started: it will never see this reply
+        handed = client.xreadgroup(GROUP, name, {keys.tasks: ">"}, count=1)
+        distributed = coordinator.value(timeout=30)
+        took = time.monotonic() - started
+        code, _, err = finish(worker)
+
+    assert handed, "the seed task was not there to hand out"
+    assert took < lease * 0.75, f"the run waited {took:.1f} s: the lost task's lease"
+    assert code == 0, err
+    assert "never received" in err
+    assert comparable(distributed) == comparable(single)
+
+
 def test_a_worker_busy_on_a_slow_url_longer_than_the_grace_stays_alive(
     redis_server: RedisServer,
 ) -> None:
