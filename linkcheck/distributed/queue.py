@@ -628,13 +628,24 @@ class TaskQueue:
         )
         return _tasks(_stream_entries(reply))
 
-    async def handed(self, consumer: str, count: int) -> list[Task]:
-        """The entries handed to ``consumer`` and not acknowledged, oldest first (its own
-        pending list, read from the start: ``XREADGROUP`` with id 0). A worker compares them
-        with the tasks it holds: one it never received is a hand-out whose reply was lost,
-        Redis restarting between the two (see Worker._lost)."""
-        reply = await self._redis.xreadgroup(GROUP, consumer, {self.keys.tasks: "0"}, count=count)
-        return _tasks(_stream_entries(reply))
+    async def handed(self, consumer: str, count: int) -> list[str]:
+        """The ids of the entries handed to ``consumer`` and not acknowledged, oldest first
+        (its own pending list: ``XPENDING``, which leaves their delivery counts as they are,
+        where reading the list back with ``XREADGROUP … 0`` would count each one as handed
+        out again). A worker compares them with the tasks it holds: one it never received
+        is a hand-out whose reply was lost, Redis restarting between the two."""
+        rows = await self._redis.xpending_range(
+            self.keys.tasks, GROUP, min="-", max="+", count=count, consumername=consumer
+        )
+        return [_text(row["message_id"]) for row in rows]
+
+    async def take(self, consumer: str, ids: Sequence[str]) -> list[Task]:
+        """The entries ``ids`` as tasks of ``consumer`` (``XCLAIM``: each counts as handed
+        out once more); an entry deleted meanwhile is left out."""
+        if not ids:
+            return []
+        reply = await self._redis.xclaim(self.keys.tasks, GROUP, consumer, 0, list(ids))
+        return _tasks([(_text(item[0]), item[1]) for item in reply or [] if item and item[1]])
 
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Task]:
         """Entries whose lease ran out (their worker died or stalled), now ``consumer``'s."""

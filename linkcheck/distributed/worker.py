@@ -230,7 +230,7 @@ class Worker:
         beats, and renews the leases of what it holds), so the run would stall that long."""
         known = self._inflight.keys() | self._commits.held.keys()
         handed = await self._queue.handed(self.name, count + len(known))
-        lost = [task for task in handed if task.id not in known][:count]
+        lost = await self._queue.take(self.name, [i for i in handed if i not in known][:count])
         if lost:
             log.warning(
                 "%s: %d task(s) handed to it were never received (Redis restarted?): "

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from linkcheck.cli.status import status as status_command
 from linkcheck.config import Config
 from linkcheck.distributed import DistributedError, run_distributed
-from linkcheck.distributed.keys import SCHEMA_VERSION, RunKeys
+from linkcheck.distributed.keys import GROUP, SCHEMA_VERSION, RunKeys
 from linkcheck.distributed.queue import Commit, TaskQueue
 from linkcheck.distributed.settings import config_from_json, config_to_json
 from linkcheck.models import OccurrenceTables, RunResult, Verdict, current_tables
@@ -663,3 +663,36 @@ def test_a_worker_rechecks_a_url_once_only(
         assert result is not None and result.status == 503, url
     assert counts == (2, 2)  # one first look and one recheck each, by a worker
     assert again == []
+
+
+def test_a_workers_own_pending_list_is_read_without_handing_anything_out_again(
+    redis_server: RedisServer,
+) -> None:
+    """TaskQueue.handed lists what a consumer holds without counting a hand-out (a task in
+    hand for several looks must not look like a poison task); take hands out the lost ones."""
+
+    async def look() -> tuple[list[str], list[str], list[int], list[str]]:
+        client = aioredis.from_url(redis_server.url, decode_responses=True)
+        keys = RunKeys(fresh_run_id("handed"))
+        try:
+            queue = TaskQueue(client, keys, max_pages=2)
+            await queue.create_group()
+            ids = [await client.xadd(keys.tasks, {"k": "check", "u": u}) for u in ("a", "b")]
+            read = await queue.read("w1", 10, None)
+            first = await queue.handed("w1", 10)
+            again = await queue.handed("w1", 10)
+            rows = await client.xpending_range(keys.tasks, GROUP, "-", "+", 10)
+            taken = await queue.take("w1", [ids[1]])
+            return (
+                [task.id for task in read],
+                first + again,
+                [int(row["times_delivered"]) for row in rows],
+                [task.url for task in taken],
+            )
+        finally:
+            await client.aclose()
+
+    read, handed, delivered, taken = asyncio.run(look())
+    assert handed == read + read  # the same two, oldest first, each time
+    assert delivered == [1, 1]  # looking did not count as handing out
+    assert taken == ["b"]
