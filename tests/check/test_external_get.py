@@ -150,14 +150,13 @@ def test_a_large_body_is_cut_at_the_slice_and_its_connection_closed() -> None:
     size = 256 * 1024 * 1024  # far more than the socket buffers hold
     server = BodyServer(size)
     try:
-        started = time.monotonic()
         first, second = fetch([server.url("/a"), server.url("/b")])
-        elapsed = time.monotonic() - started
         for answer in (first, second):
             assert answer.status == 200 and answer.truncated
             assert len(answer.body) == DEFAULT_CHECK_BODY_BYTES
             assert answer.body.startswith(b"<!DOCTYPE html><html><head><title>A large page")
-        assert elapsed < 5  # neither body was downloaded (nor drained before the next request)
+        # neither body was downloaded (nor drained before the next request): counted in
+        # bytes the server sent below, not in seconds (a busy machine made a 5 s bound fail)
         # each answer's connection was closed by the client, not kept half-read: the second
         # request needed a new one
         assert wait_for(lambda: server.cut_short == 2)
