@@ -966,10 +966,7 @@ class Finding:
         """What is wrong and what to do, in plain language."""
         if not self._made:
             return self.note
-        return (
-            f"“{self.text}” links to {len(self.targets)} different addresses on this page "
-            f"({', '.join(self.targets)}); {_SAME_TEXT_ADVICE}"
-        )
+        return f"{self._lead} ({', '.join(self.targets)}); {_SAME_TEXT_ADVICE}"
 
     @property
     def brief(self) -> str:
@@ -977,15 +974,16 @@ class Finding:
         apart (the HTML report: a list is easier to read than a sentence of URLs)."""
         if not self._made:
             return self.note
-        return (
-            f"“{self.text}” links to {len(self.targets)} different addresses on this page; "
-            f"{_SAME_TEXT_ADVICE}"
-        )
+        return f"{self._lead}; {_SAME_TEXT_ADVICE}"
 
     @property
     def _made(self) -> bool:
         """The message is made from the text and the targets (see from_dict)."""
         return bool(self.targets) and self.kind is FindingKind.SAME_TEXT_DIFFERENT_TARGETS
+
+    @property
+    def _lead(self) -> str:
+        return f"“{self.text}” links to {len(self.targets)} different addresses on this page"
 
     def renamed(self, name: Callable[[str], str]) -> Finding:
         """This finding with its URLs (its own, its page's, its targets') named by ``name``

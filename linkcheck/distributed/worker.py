@@ -211,11 +211,12 @@ class Worker:
             self._pausing -= 1
 
     async def _reclaimed(self, count: int) -> list[Task]:
-        tasks = await self._lost(count)
+        known = self._inflight.keys() | self._commits.held.keys()
+        tasks = await self._lost(count, known)
         taken = await self._queue.reclaim(self.name, self._lease_ms, max(1, count - len(tasks)))
         if taken:
             log.info("%s took over %d task(s) whose lease ran out", self.name, len(taken))
-        known = self._inflight.keys() | self._commits.held.keys() | {task.id for task in tasks}
+        known |= {task.id for task in tasks}
         tasks += [task for task in taken if task.id not in known]  # never one task twice
         if not tasks:
             return []
@@ -223,12 +224,12 @@ class Worker:
             tasks, await self._queue.deliveries([task.id for task in tasks])
         )
 
-    async def _lost(self, count: int) -> list[Task]:
+    async def _lost(self, count: int, known: set[str]) -> list[Task]:
         """Tasks handed to this worker that it never received: Redis wrote the hand-out
         (and kept it, restarted from its append-only file) but the reply was lost with the
         connection. Nobody else would take them before their lease ran out (this worker
-        beats, and renews the leases of what it holds), so the run would stall that long."""
-        known = self._inflight.keys() | self._commits.held.keys()
+        beats, and renews the leases of what it holds), so the run would stall that long.
+        ``known``: the ids of the tasks it holds."""
         handed = await self._queue.handed(self.name, count + len(known))
         lost = await self._queue.take(self.name, [i for i in handed if i not in known][:count])
         if lost:
