@@ -16,13 +16,22 @@ from typing import IO, Any
 import orjson
 
 from linkcheck._version import __version__
-from linkcheck.models import Link, LinkMemory, Occurrences, OccurrenceTables, RunResult, Verdict
+from linkcheck.models import (
+    VARIANT_SEPARATOR,
+    Link,
+    LinkMemory,
+    Occurrences,
+    OccurrenceTables,
+    RunResult,
+    Verdict,
+)
 from linkcheck.report import forking
 
 SCHEMA_VERSION = 1
 _SPOOL_CHUNK = 1 << 20  # bytes read at a time from the copy's spool file
 _COPY_SHARE = 0.4  # of the occurrences, written by the forked copy (see _split_point)
 _NO_FRAGMENT = b',"fragment":null}'
+_PACKED_SEPARATOR = VARIANT_SEPARATOR.encode()
 # Stands for a link's occurrences in its line: orjson escapes every control character in
 # what it writes, so a NUL byte there is this one.
 _OCCURRENCES = b"\0"
@@ -208,15 +217,9 @@ def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
         occurrences = pieces.rebound[link.url]
     rows = occurrences.numbers_by_page(pieces.ranks)
     kinds = list({row[2] for row in rows})
-    values = pieces.tables.variants.many(kinds)
-    dumps, skip = orjson.dumps, len(b'{"href":')
-    # each variant's JSON but its line, by comprehension: a large run has millions of them
-    heads = [
-        dumps({"href": v[0], "text": v[1], "tag": v[2], "attr": v[3]})[skip:-1] + b',"line":'
-        for v in values
-    ]
-    tails = [_NO_FRAGMENT if not v[4] else b',"fragment":' + dumps(v[4]) + b"}" for v in values]
-    variants = dict(zip(kinds, zip(heads, tails, strict=True), strict=True))
+    variants = dict(
+        zip(kinds, _variant_json(pieces.tables.variants.packed_many(kinds)), strict=True)
+    )
     if not rows:
         yield b"[]"
         return
@@ -248,6 +251,29 @@ def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
         yield opening + b",".join(joined)
         opening = b","
     yield b"]"
+
+
+def _variant_json(packed: list[bytes | bytearray]) -> list[tuple[bytes, bytes]]:
+    """Each packed variant's JSON around its line: ``"href","text":…,"attr":…,"line":``
+    (its page's piece comes before it) and ``,"fragment":…}``.
+
+    A large run's report writes millions of variants, so a link's are escaped with one
+    ``orjson.dumps`` of all their fields (decoded at once): inside a JSON string every
+    quote is escaped, so ``","`` in its output is only ever between two of them.
+    """
+    if not packed:
+        return []
+    fields = (
+        _PACKED_SEPARATOR.join(packed).decode("utf-8", "surrogatepass").split(VARIANT_SEPARATOR)
+    )
+    escaped = orjson.dumps(fields)[2:-2].split(b'","')
+    hrefs, texts, tags, attrs = escaped[0::5], escaped[1::5], escaped[2::5], escaped[3::5]
+    head = b'"%b","text":"%b","tag":"%b","attr":"%b","line":'
+    heads = [head % parts for parts in zip(hrefs, texts, tags, attrs, strict=True)]
+    tails = [
+        b',"fragment":"%b"}' % fragment if fragment else _NO_FRAGMENT for fragment in escaped[4::5]
+    ]
+    return list(zip(heads, tails, strict=True))
 
 
 class _Digits(dict[int, bytes]):

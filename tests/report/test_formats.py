@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import jsonschema
+import orjson
 import pytest
 import xmlschema
 from markdown_it import MarkdownIt
@@ -626,3 +627,31 @@ def test_formats_written_by_forked_copies_are_those_written_one_by_one(
         written = {p.name: p.read_bytes() for p in (tmp_path / name).iterdir()}
         assert written == {n: one_by_one[n] for n in written}, name
         assert len(written) == len(written_formats), name
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        ("a.html", "plain", "a", "href", ""),
+        ("", "", "img", "src", ""),  # every field empty but the tag's
+        ('x","y.html', 'say "hi", "bye"', "a", "href", 'f","g'),  # the cut between fields
+        ("back\\", "\\", "a", "href", "\\"),  # a field ending in a backslash
+        ("\\u0000", "tab\there\nnew line\r\x1f", "a", "href", "x\x00y"),  # controls, NUL
+        ("日本語/ページ.html", "配送について 🚚", "a", "href", "見出し"),
+        ("</script><b>", "&amp; <i>", "link", "href", "#"),
+    ],
+)
+def test_a_variants_json_is_what_a_json_encoder_writes(variant: tuple[str, ...]) -> None:
+    """The JSON report writes a link's variants with one encoder call for all their fields,
+    cut apart where the encoder put ``","`` (RFC 8259: a quote inside a string is always
+    escaped): each must be the bytes an encoder writes for that occurrence's object."""
+    from linkcheck.models import pack_variant
+    from linkcheck.report.json_report import _variant_json
+
+    packed = [pack_variant(("first.html", "", "a", "href", "")), pack_variant(variant)]
+    (_, _), (head, tail) = _variant_json(packed)
+    href, text, tag, attr, fragment = (field.replace("\x00", "\ufffd") for field in variant)
+    written = b'{"page":"p","href":' + head + b"7" + tail
+    expected = {"page": "p", "href": href, "text": text, "tag": tag, "attr": attr, "line": 7}
+    assert written == orjson.dumps({**expected, "fragment": fragment or None})
+    assert json.loads(written) == {**expected, "fragment": fragment or None}
