@@ -32,12 +32,12 @@ from linkcheck.urls import CachedResolver, ResolvedLink, document_key, page_base
 
 # Bounds on what a digester remembers, so a large crawl does not keep every way each
 # link was written: past them a memo starts a new generation, and the one before it is
-# still asked (what is met there moves into the new one). So what every page has, a nav,
-# is kept however many links of the pages' own came between (a memo that started again
-# from empty sent again what the next pages still used: 12% of a 10,000-page run's
-# variants, bench/README.md); what was not met for a whole generation is forgotten. Forgetting a variant
-# only means it is sent (and numbered) once more; link ids are never forgotten (one per
-# unique URL).
+# still asked (what is met there moves into the new one). So what every page has, a
+# nav, is kept however many links of the pages' own came between (a memo that started
+# again from empty sent again what the next pages still used: 12% of a 10,000-page run's
+# variants, bench/README.md); what was not met for a whole generation is forgotten.
+# Forgetting a variant only means it is sent (and numbered) once more; link ids are never
+# forgotten (one per unique URL).
 MAX_SEEN = 5_000
 MAX_VARIANTS = 5_000
 # Resolved hrefs by (folder or origin, href). A site's content links are each written a few
