@@ -6,7 +6,7 @@ peak. Past ``[crawl] occurrences_in_memory`` the run's tables (``models.Occurren
 move what they hold here in rounds, and read it back, in the order it was written, when
 asked for.
 
-Two unnamed temporary files, appended to and read back by offset (gone with
+Two unnamed temporary files, appended to and read back by offset with ``pread`` (gone with
 their last descriptor, however the process ends; never read by another process, never
 synced: a crash loses nothing that outlives the run):
 
@@ -16,16 +16,17 @@ synced: a crash loses nothing that outlives the run):
   numbers in. They were rows of a SQLite table until session 11: a query per link, read
   back row by row, cost a 50,000-page run's finishing checks and reports several times
   what the reads themselves cost (bench/README.md, "Session 11").
-- the variants' bytes, read back one variant at a time by offset, as slices of the file
-  mapped into memory (SQLite's incremental blob reads cost ~14 µs each in the JSON report
-  of a 2,000-page run; a ``pread`` each, ~2 µs with its call, was still most of the time a
-  report of a spilled run spent on a variant; a slice of the map, ~0.7 µs). The map's
-  pages are let go every few thousand reads, so it does not hold the whole text in memory.
+- the variants' bytes, read back one variant at a time by offset (a ``pread`` is under a
+  microsecond, where SQLite's incremental blob reads cost ~14 µs each in the JSON report of
+  a 2,000-page run). Not a map of the file: slices of one were ~3x cheaper than a
+  ``pread`` with its call, but each read of a scattered variant mapped a whole large folio
+  of the page cache (1,000 reads held 160 MB of a 160 MB file; 100 reads after letting them
+  go, 79 MB), which counts in the process's memory: a 50,000-page run's peak went from
+  288 to 373 MiB (session 16).
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 import tempfile
 import weakref
@@ -40,7 +41,6 @@ class _Stream:
     def __init__(self, folder: str | None) -> None:
         self.file = tempfile.TemporaryFile(prefix="linkcheck-spill-", dir=folder)  # noqa: SIM115
         self.size = 0  # bytes written
-        self.map: mmap.mmap | None = None  # see view()
 
     def append(self, data: bytes | bytearray) -> None:
         self.file.seek(self.size)
@@ -52,15 +52,6 @@ class _Stream:
         """Bytes ``start:end`` (all of them already written)."""
         return os.pread(self.file.fileno(), end - start, start)
 
-    def view(self, size: int) -> mmap.mmap:
-        """The first ``size`` bytes, mapped (read-only; mapped again when the file has grown
-        past the map)."""
-        if self.map is None or len(self.map) < size:
-            if self.map is not None:
-                self.map.close()
-            self.map = mmap.mmap(self.file.fileno(), size, prot=mmap.PROT_READ)
-        return self.map
-
     def chunks(self, size: int) -> Iterator[bytes]:
         """The whole stream, ``size`` bytes at a time at most."""
         for start in range(0, self.size, size):
@@ -69,16 +60,7 @@ class _Stream:
 
 def _close(*streams: _Stream) -> None:
     for stream in streams:
-        if stream.map is not None:  # (it holds a descriptor of its own)
-            stream.map.close()
         stream.file.close()
-
-
-# Spans read from the text's map before its pages are let go: each span touches a page
-# (4 KiB) or two, and a mapped page counts in the process's memory until let go, so the
-# map adds at most ~32 MiB to it however large the text (a 50,000-page run's is ~160 MB).
-_TOUCHED = 8192
-_LET_GO = getattr(mmap, "MADV_DONTNEED", None)  # (the pages stay in the page cache)
 
 
 class Spill:
@@ -94,7 +76,6 @@ class Spill:
         self._starts = array("Q", [0])
         self._sizes = array("I", [0])
         self._before = array("I", [0])
-        self._touched = 0  # spans read from the map since its pages were last let go
 
     def close(self) -> None:
         """Drop the files now (otherwise when the tables are dropped, or at exit)."""
@@ -150,15 +131,11 @@ class Spill:
     def read_spans(
         self, spans: Sequence[tuple[int, int]], base: int, kept: bytearray
     ) -> list[bytes | bytearray]:
-        """The text's bytes ``start:end`` for each span, in order: a slice of the file's map
-        below ``base``, a slice of ``kept`` (the bytes from ``base`` on, in memory) above."""
-        view = self._text.view(base)
-        self._touched += len(spans)
-        if self._touched > _TOUCHED and _LET_GO is not None:
-            view.madvise(_LET_GO)
-            self._touched = 0
+        """The text's bytes ``start:end`` for each span, in order: a ``pread`` each below
+        ``base``, a slice of ``kept`` (the bytes from ``base`` on, in memory) above."""
+        fd, pread = self._text.file.fileno(), os.pread
         return [
-            view[start:end] if start < base else kept[start - base : end - base]
+            pread(fd, end - start, start) if start < base else kept[start - base : end - base]
             for start, end in spans
         ]
 
