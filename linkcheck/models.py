@@ -158,7 +158,7 @@ class _PageTable:
 Variant = tuple[str, str, str, str, str]  # how a link is written: href, text, tag, attr, fragment
 
 
-VARIANT_SEPARATOR = "\0"  # never inside a parsed href or text: HTML parsers turn NUL into U+FFFD
+_SEPARATOR = "\0"  # never inside a parsed href or text: HTML parsers turn NUL into U+FFFD
 
 
 _FRAGMENT, _ABSOLUTE = 1, 2  # a variant's flags
@@ -283,9 +283,9 @@ class _VariantTable:
         flags = self._flags
         return {number for number in numbers if flags[number] & _ABSOLUTE}
 
-    def packed_many(self, numbers: Iterable[int]) -> list[bytes | bytearray]:
-        """The packed bytes of each of ``numbers`` (:func:`pack_variant`'s): from memory, or
-        (below ``_base``) from the spill file, a ``pread`` each."""
+    def _packed_many(self, numbers: Iterable[int]) -> list[bytes | bytearray]:
+        """The packed bytes of each of ``numbers``: from memory, or (below ``_base``) from the
+        spill file, a ``pread`` each."""
         if self._wraps:
             bounds = [(self._end(n - 1) if n else 0, self._end(n)) for n in numbers]
         else:
@@ -298,7 +298,7 @@ class _VariantTable:
         return self._spill.read_spans(bounds, base, data)
 
     def _packed(self, number: int) -> bytes | bytearray:
-        return self.packed_many((number,))[0]
+        return self._packed_many((number,))[0]
 
     def __getitem__(self, number: int) -> Variant:
         return self.many((number,))[0]
@@ -310,8 +310,8 @@ class _VariantTable:
         return cast(
             "list[Variant]",
             [
-                tuple(part.decode("utf-8", "surrogatepass").split(VARIANT_SEPARATOR))
-                for part in self.packed_many(numbers)
+                tuple(part.decode("utf-8", "surrogatepass").split(_SEPARATOR))
+                for part in self._packed_many(numbers)
             ],
         )
 
@@ -385,11 +385,9 @@ def is_absolute_http(href: str) -> bool:
 
 def pack_variant(variant: Variant) -> bytes:
     """A variant as the table keeps it (a NUL inside a field is shown as U+FFFD, as browsers do)."""
-    packed = VARIANT_SEPARATOR.join(variant)
-    if packed.count(VARIANT_SEPARATOR) != 4:
-        packed = VARIANT_SEPARATOR.join(
-            field.replace(VARIANT_SEPARATOR, "\ufffd") for field in variant
-        )
+    packed = _SEPARATOR.join(variant)
+    if packed.count(_SEPARATOR) != 4:
+        packed = _SEPARATOR.join(field.replace(_SEPARATOR, "\ufffd") for field in variant)
     return packed.encode("utf-8", "surrogatepass")
 
 

@@ -17,12 +17,12 @@ import orjson
 
 from linkcheck._version import __version__
 from linkcheck.models import (
-    VARIANT_SEPARATOR,
     Link,
     LinkMemory,
     Occurrences,
     OccurrenceTables,
     RunResult,
+    Variant,
     Verdict,
 )
 from linkcheck.report import forking
@@ -31,7 +31,6 @@ SCHEMA_VERSION = 1
 _SPOOL_CHUNK = 1 << 20  # bytes read at a time from the copy's spool file
 _COPY_SHARE = 0.4  # of the occurrences, written by the forked copy (see _split_point)
 _NO_FRAGMENT = b',"fragment":null}'
-_PACKED_SEPARATOR = VARIANT_SEPARATOR.encode()
 # Stands for a link's occurrences in its line: orjson escapes every control character in
 # what it writes, so a NUL byte there is this one.
 _OCCURRENCES = b"\0"
@@ -217,9 +216,7 @@ def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
         occurrences = pieces.rebound[link.url]
     rows = occurrences.numbers_by_page(pieces.ranks)
     kinds = list({row[2] for row in rows})
-    variants = dict(
-        zip(kinds, _variant_json(pieces.tables.variants.packed_many(kinds)), strict=True)
-    )
+    variants = dict(zip(kinds, _variant_json(pieces.tables.variants.many(kinds)), strict=True))
     if not rows:
         yield b"[]"
         return
@@ -253,26 +250,16 @@ def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
     yield b"]"
 
 
-def _variant_json(packed: list[bytes | bytearray]) -> list[tuple[bytes, bytes]]:
-    """Each packed variant's JSON around its line: ``"href","text":…,"attr":…,"line":``
-    (its page's piece comes before it) and ``,"fragment":…}``.
-
-    A large run's report writes millions of variants, so a link's are escaped with one
-    ``orjson.dumps`` of all their fields (decoded at once): inside a JSON string every
-    quote is escaped, so ``","`` in its output is only ever between two of them.
-    """
-    if not packed:
-        return []
-    fields = (
-        _PACKED_SEPARATOR.join(packed).decode("utf-8", "surrogatepass").split(VARIANT_SEPARATOR)
-    )
-    escaped = orjson.dumps(fields)[2:-2].split(b'","')
-    hrefs, texts, tags, attrs = escaped[0::5], escaped[1::5], escaped[2::5], escaped[3::5]
-    head = b'"%b","text":"%b","tag":"%b","attr":"%b","line":'
-    heads = [head % parts for parts in zip(hrefs, texts, tags, attrs, strict=True)]
-    tails = [
-        b',"fragment":"%b"}' % fragment if fragment else _NO_FRAGMENT for fragment in escaped[4::5]
+def _variant_json(values: list[Variant]) -> list[tuple[bytes, bytes]]:
+    """Each variant's JSON around its line: ``"href","text":…,"attr":…,"line":`` (its page's
+    piece comes before it) and ``,"fragment":…}``; by comprehension: a large run has
+    millions of them."""
+    dumps, skip = orjson.dumps, len(b'{"href":')
+    heads = [
+        dumps({"href": v[0], "text": v[1], "tag": v[2], "attr": v[3]})[skip:-1] + b',"line":'
+        for v in values
     ]
+    tails = [_NO_FRAGMENT if not v[4] else b',"fragment":' + dumps(v[4]) + b"}" for v in values]
     return list(zip(heads, tails, strict=True))
 
 

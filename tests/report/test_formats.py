@@ -30,7 +30,15 @@ import xmlschema
 from markdown_it import MarkdownIt
 
 from linkcheck.config import REPORT_FORMATS
-from linkcheck.models import CheckResult, Link, Occurrence, RedirectKind, RunResult, Verdict
+from linkcheck.models import (
+    CheckResult,
+    Link,
+    Occurrence,
+    RedirectKind,
+    RunResult,
+    Variant,
+    Verdict,
+)
 from linkcheck.report import RENDERERS, write_reports
 from linkcheck.report.advice import explain
 from linkcheck.report.csv_report import COLUMNS, render_csv, safe_cell
@@ -641,15 +649,16 @@ def test_formats_written_by_forked_copies_are_those_written_one_by_one(
         ("</script><b>", "&amp; <i>", "link", "href", "#"),
     ],
 )
-def test_a_variants_json_is_what_a_json_encoder_writes(variant: tuple[str, ...]) -> None:
-    """The JSON report writes a link's variants with one encoder call for all their fields,
-    cut apart where the encoder put ``","`` (RFC 8259: a quote inside a string is always
-    escaped): each must be the bytes an encoder writes for that occurrence's object."""
-    from linkcheck.models import pack_variant
+def test_a_variants_json_is_what_a_json_encoder_writes(variant: Variant) -> None:
+    """The JSON report writes each way a link is written once, as the pieces around an
+    occurrence's line and page: joined, they must be the bytes an encoder writes for the
+    occurrence's object (RFC 8259), whatever the fields hold."""
+    from linkcheck.models import OccurrenceTables
     from linkcheck.report.json_report import _variant_json
 
-    packed = [pack_variant(("first.html", "", "a", "href", "")), pack_variant(variant)]
-    (_, _), (head, tail) = _variant_json(packed)
+    tables = OccurrenceTables()
+    number = tables.variants.number(variant)
+    ((head, tail),) = _variant_json(tables.variants.many([number]))
     href, text, tag, attr, fragment = (field.replace("\x00", "\ufffd") for field in variant)
     written = b'{"page":"p","href":' + head + b"7" + tail
     expected = {"page": "p", "href": href, "text": text, "tag": tag, "attr": attr, "line": 7}

@@ -282,4 +282,3 @@ def test_the_text_is_read_by_offset_as_it_grows() -> None:
         assert spill.read_spans([(3, 7), (0, 3), (7, 9)], 7, kept) == [b"defg", b"abc", b"xy"]
     finally:
         spill.close()
-
