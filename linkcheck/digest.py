@@ -31,13 +31,8 @@ from linkcheck.quality import TEXT_PROBLEM, looks_not_found, page_link_text_find
 from linkcheck.urls import CachedResolver, ResolvedLink, document_key, page_base, resolve
 
 # Bounds on what a digester remembers, so a large crawl does not keep every way each
-# link was written: past them a memo starts a new generation, and the one before it is
-# still asked (what is met there moves into the new one). So what every page has, a
-# nav, is kept however many links of the pages' own came between (a memo that started
-# again from empty sent again what the next pages still used: 12% of a 10,000-page run's
-# variants, bench/README.md); what was not met for a whole generation is forgotten.
-# Forgetting a variant only means it is sent (and numbered) once more; link ids are never
-# forgotten (one per unique URL).
+# link was written: past them a memo starts again. Forgetting a variant only means it is
+# sent (and numbered) once more; link ids are never forgotten (one per unique URL).
 MAX_SEEN = 5_000
 MAX_VARIANTS = 5_000
 # Resolved hrefs by (folder or origin, href). A site's content links are each written a few
@@ -216,8 +211,6 @@ class Digester:
         self._variants_sent = 0  # the next variant id (ids are never reused)
         # (folder or base, href, text, tag, attr) -> (link id, variant id, text target)
         self._seen: dict[tuple[str, str, str, str, str], _Known] = {}
-        self._seen_before: dict[tuple[str, str, str, str, str], _Known] = {}
-        self._variant_ids_before: dict[Variant, int] = {}
         self._link_keys: list[str] = []  # link id -> its URL (or href, when it has none)
 
     def link_key(self, link_id: int) -> str:
@@ -264,12 +257,9 @@ class Digester:
         resolve_href = self._resolver.for_page(base)
         link_ids, variant_ids, seen = self._link_ids, self._variant_ids, self._seen
         if len(seen) > MAX_SEEN:
-            self._seen_before, seen = seen, {}
-            self._seen = seen
+            seen.clear()
         if len(variant_ids) > MAX_VARIANTS:
-            self._variant_ids_before, variant_ids = variant_ids, {}
-            self._variant_ids = variant_ids
-        seen_before, variant_ids_before = self._seen_before, self._variant_ids_before
+            variant_ids.clear()  # ids keep growing: numbers are never reused
         new_links, new_variants, rows = digest.new_links, digest.new_variants, digest.rows
         variant_ends, flags = digest.variant_ends, digest.variant_flags
         page_follows = not parsed.nofollow
@@ -284,10 +274,6 @@ class Digester:
             href, text, tag, attr, line, nofollow, issue, not_checked = raw
             context = folder if href and href[0] not in _WHOLE_BASE else base
             known = seen.get((context, href, text, tag, attr))
-            if known is None:
-                known = seen_before.get((context, href, text, tag, attr))
-                if known is not None:
-                    seen[context, href, text, tag, attr] = known
             if known is None:
                 resolved = resolve_href(href)
                 key = resolved.url if resolved.url is not None else href.strip()
@@ -308,10 +294,6 @@ class Digester:
                     new_links.append(NewLink(resolved, first, page_follows and not nofollow))
                 variant = (href, text, tag, attr, resolved.fragment)
                 variant_id = variant_ids.get(variant)
-                if variant_id is None:
-                    variant_id = variant_ids_before.get(variant)
-                    if variant_id is not None:
-                        variant_ids[variant] = variant_id
                 if variant_id is None:
                     variant_id = variant_ids[variant] = self._variants_sent
                     self._variants_sent += 1

@@ -451,29 +451,6 @@ def test_a_digester_that_forgets_gives_the_same_run(monkeypatch: pytest.MonkeyPa
         assert summary(crawl(start, crawl={"parse_workers": 0})) == expected
 
 
-def test_a_digester_remembers_what_every_page_uses(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A digester's memos are bounded, but what is met on every page (a nav) is kept across
-    their generations: a nav link's variant is sent once, however many variants of the
-    pages' own links came between; one not met for a whole generation is sent again."""
-    monkeypatch.setattr(digest_module, "MAX_SEEN", 20)
-    monkeypatch.setattr(digest_module, "MAX_VARIANTS", 20)
-    digester = digest_module.Digester(DigestSettings(10_000, 8_000, True, frozenset()))
-    nav = '<nav><a href="/guide/">Guide</a></nav>'
-
-    def sent(n: int, extra: str = "") -> list[str]:
-        own = "".join(f'<a href="/p{n}-{m}.html">own {n} {m}</a>' for m in range(15))
-        body = f"<title>P{n}</title>{nav}{extra}<main>{own}</main>".encode()
-        found = digester.digest(f"http://ex.com/p{n}.html", body, None)
-        new = digest_module.unpack_variants(found.new_variants, found.variant_ends)
-        assert len(new) >= 15  # the page's own links: new every time
-        return [href for href, *_ in new]
-
-    assert {"/guide/", "/once.html"} <= set(sent(0, '<a href="/once.html">x</a>'))
-    for n in range(1, 40):  # 585 variants of the pages' own: many generations
-        assert "/guide/" not in sent(n)
-    assert "/once.html" in sent(40, '<a href="/once.html">x</a>')  # long forgotten
-
-
 def test_the_allocator_setting_takes_on_this_linux() -> None:
     """The CLI and the parse workers fix glibc's mmap threshold (see linkcheck.allocator)."""
     if platform.libc_ver()[0] != "glibc":
