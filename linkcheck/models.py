@@ -297,9 +297,6 @@ class _VariantTable:
         assert self._spill is not None
         return self._spill.read_spans(bounds, base, data)
 
-    def _packed(self, number: int) -> bytes | bytearray:
-        return self._packed_many((number,))[0]
-
     def __getitem__(self, number: int) -> Variant:
         return self.many((number,))[0]
 
@@ -320,15 +317,21 @@ class _VariantTable:
         distinct = list(set(numbers))
         return dict(zip(distinct, self.many(distinct), strict=True))
 
-    def href(self, number: int) -> str:
-        """The first field alone: reports and checks ask for it once per variant."""
-        packed = self._packed(number)
-        return packed[: packed.find(b"\0")].decode("utf-8", "surrogatepass")
+    def hrefs(self, numbers: Iterable[int]) -> list[str]:
+        """The first field alone of each of ``numbers``, in that order: the site-wide checks
+        ask for it once per variant, a list at a time (a large run's are spilled: one read
+        each, but one call for them all)."""
+        return [
+            packed[: packed.find(b"\0")].decode("utf-8", "surrogatepass")
+            for packed in self._packed_many(numbers)
+        ]
 
-    def fragment(self, number: int) -> str:
-        """The last field alone (usually empty)."""
-        packed = self._packed(number)
-        return packed[packed.rfind(b"\0") + 1 :].decode("utf-8", "surrogatepass")
+    def fragments(self, numbers: Iterable[int]) -> list[str]:
+        """The last field alone (usually empty) of each of ``numbers``, in that order."""
+        return [
+            packed[packed.rfind(b"\0") + 1 :].decode("utf-8", "surrogatepass")
+            for packed in self._packed_many(numbers)
+        ]
 
     def ends(self) -> array[int]:
         """Where each packed variant ends in :meth:`chunks`' bytes, end to end (8 bytes each)."""
@@ -667,20 +670,20 @@ class Occurrences(Sequence[Occurrence]):
     def hrefs(self) -> set[str]:
         """The distinct hrefs it is written with (one look at each variant)."""
         variants = self.tables.variants
-        return {variants.href(kind) for kind in set(self._kinds)}
+        return set(variants.hrefs(set(self._kinds)))
 
     def absolute_hrefs(self) -> set[str]:
         """The distinct http(s):// hrefs it is written with (the site-wide consistency
         check's question; one look at each such variant)."""
         variants = self.tables.variants
-        return {variants.href(kind) for kind in variants.absolute(set(self._kinds))}
+        return set(variants.hrefs(variants.absolute(set(self._kinds))))
 
     def href_counts(self) -> dict[str, int]:
         """How often each href is written, counted without building the occurrences."""
         variants = self.tables.variants
         counts: dict[str, int] = {}
-        for kind, count in Counter(self._kinds).items():
-            href = variants.href(kind)
+        by_kind = Counter(self._kinds)
+        for href, count in zip(variants.hrefs(by_kind), by_kind.values(), strict=True):
             counts[href] = counts.get(href, 0) + count
         return counts
 
@@ -688,7 +691,7 @@ class Occurrences(Sequence[Occurrence]):
     def fragments(self) -> set[str]:
         """The distinct #fragments used (cheap: one look at each variant that has one)."""
         variants = self.tables.variants
-        return {variants.fragment(kind) for kind in variants.with_fragment(set(self._kinds))}
+        return set(variants.fragments(variants.with_fragment(set(self._kinds))))
 
     def in_page_order(self) -> list[Occurrence]:
         """The occurrences by page URL, then line: the order every report lists them in."""

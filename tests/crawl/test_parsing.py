@@ -34,7 +34,7 @@ def test_each_new_link_is_discovered_once_and_its_rows_read_through_the_tables()
         links, variants = parser.tables(source)
         rows = iter(digest.rows)
         seen = [
-            (links[link_id].url, line, current_tables().variants.href(variants[variant_id]))
+            (links[link_id].url, line, current_tables().variants.hrefs([variants[variant_id]])[0])
             for link_id, line, variant_id in zip(rows, rows, rows, strict=True)
         ]
         assert seen == [(SITE + "a", 2, "a"), (SITE + "b", 2, "b#part"), (SITE + "a", 3, "a")]

@@ -33,8 +33,8 @@ def test_variants_come_back_whole_and_field_by_field() -> None:
     for variant, shown in zip(VARIANTS, SHOWN, strict=True):
         number = variant_numbers.number(variant)
         assert variant_numbers[number] == shown
-        assert variant_numbers.href(number) == shown[0]
-        assert variant_numbers.fragment(number) == shown[4]
+        assert variant_numbers.hrefs([number, number]) == [shown[0]] * 2
+        assert variant_numbers.fragments([number]) == [shown[4]]
         assert variant_numbers.number(variant) == number  # the same number every time
 
 
@@ -162,7 +162,8 @@ def test_variants_past_the_span_of_an_end_come_back(
     assert bool(in_memory) == (0 < variants._base < variants._end(numbers[-1]))
     assert numbers == list(range(len(expected)))
     assert [variants[number] for number in numbers] == expected
-    assert [variants.href(number) for number in numbers] == [v[0] for v in expected]
+    assert variants.hrefs(numbers) == [v[0] for v in expected]
+    assert variants.fragments(numbers) == [v[4] for v in expected]
     shuffled = numbers[::-1][::2] + numbers[::2]  # out of order, some twice
     assert variants.many(shuffled) == [expected[number] for number in shuffled]
     assert variants.many([]) == []

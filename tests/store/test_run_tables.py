@@ -55,9 +55,7 @@ def test_two_runs_in_one_process_have_tables_of_their_own(parse_workers: int) ->
     assert second_tables.pages.urls and not any(
         "first" in url or url.startswith(first_site.url("/")) for url in second_tables.pages.urls
     )
-    second_hrefs = {
-        second_tables.variants.href(n) for n in range(len(second_tables.variants.ends()))
-    }
+    second_hrefs = set(second_tables.variants.hrefs(range(len(second_tables.variants.ends()))))
     assert second_hrefs and not any("first" in href for href in second_hrefs)
 
     # a report written after both runs reads each run's own occurrences
