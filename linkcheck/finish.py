@@ -182,8 +182,7 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
         ids = unpack_ids(packed)
         keys: dict[str, set[int]] = {}  # page#fragment -> the variants that name it
         named = [kind for kind in order if kind in with_fragment]
-        fragments = [variant[4] for variant in variants.many(named)]  # one call: may be spilled
-        for kind, fragment in zip(named, fragments, strict=True):
+        for kind, fragment in zip(named, variants.fragments(named), strict=True):
             if not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids:
                 continue
             key = f"{link.url}#{fragment}"
