@@ -166,8 +166,12 @@ def test_a_hosts_interval_holds_across_all_workers(redis_server: RedisServer) ->
     ]
     assert len(run.pages) == 7 and len(starts) >= 12  # 6 pages and the redirect target
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    # The server stamps a request when its thread reads it: allow 10% for that jitter.
-    assert min(gaps) >= interval * 0.9, gaps
+    # The server stamps a request when its thread reads it, late by however long a busy
+    # machine keeps that thread waiting: one late stamp shortens the gap after the one
+    # before it. So the spacing is checked over the whole run, where such delays only move
+    # its two ends, and each gap only for two requests let through at once (a gap of ~0).
+    assert starts[-1] - starts[0] >= interval * (len(starts) - 1) * 0.95, gaps
+    assert min(gaps) >= interval * 0.5, gaps
 
 
 def test_retry_after_pauses_the_host_for_every_worker(redis_server: RedisServer) -> None:
