@@ -34,7 +34,7 @@ run: $(STAMP)
 test: $(STAMP)
 	@sh scripts/install-browser.sh
 	@sh scripts/install-redis.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check linkcheck tests bench
