@@ -34,6 +34,7 @@ from linkcheck.models import (
     CheckResult,
     Link,
     Occurrence,
+    OccurrenceTables,
     RedirectKind,
     RunResult,
     Variant,
@@ -43,6 +44,7 @@ from linkcheck.report import RENDERERS, write_reports
 from linkcheck.report.advice import explain
 from linkcheck.report.csv_report import COLUMNS, render_csv, safe_cell
 from linkcheck.report.github import command, escape_data, escape_property, render_github
+from linkcheck.report.json_report import _variant_json
 from linkcheck.report.junit import render_junit
 from linkcheck.report.load import load_run
 from linkcheck.report.markdown import MAX_ROWS, escape, render_markdown
@@ -653,9 +655,6 @@ def test_a_variants_json_is_what_a_json_encoder_writes(variant: Variant) -> None
     """The JSON report writes each way a link is written once, as the pieces around an
     occurrence's line and page: joined, they must be the bytes an encoder writes for the
     occurrence's object (RFC 8259), whatever the fields hold."""
-    from linkcheck.models import OccurrenceTables
-    from linkcheck.report.json_report import _variant_json
-
     tables = OccurrenceTables()
     number = tables.variants.number(variant)
     ((head, tail),) = _variant_json(tables.variants.many([number]))
