@@ -8,6 +8,8 @@ from itertools import accumulate
 import pytest
 
 from linkcheck.models import (
+    Finding,
+    FindingKind,
     Occurrence,
     Occurrences,
     OccurrenceTables,
@@ -245,8 +247,6 @@ def test_each_type_converts_to_a_dict_and_back_once() -> None:
 
 
 def test_finding_kinds_are_the_reports_strings() -> None:
-    from linkcheck.models import FindingKind
-
     assert [kind.value for kind in FindingKind] == [
         "mixed-content",
         "insecure-link",
@@ -280,8 +280,6 @@ def test_finding_kinds_are_the_reports_strings() -> None:
 def test_a_findings_message_and_its_json_round_trip(
     kind: str, note: str, targets: tuple[str, ...], message: str
 ) -> None:
-    from linkcheck.models import Finding, FindingKind
-
     finding = Finding(
         FindingKind(kind), "warning", "https://ex.com/a", "p", "a", "More", 3, note, targets
     )
