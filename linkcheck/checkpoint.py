@@ -15,7 +15,7 @@ import json
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -32,8 +32,12 @@ from linkcheck.models import (
 # 3: results, pages and findings as the JSON report writes them (the models' to_dict).
 # Occurrences are numbers into the state's page and variant tables, or lists of strings
 # (what a distributed run assembles from its workers' records).
-STATE_VERSION = 3
-READABLE_VERSIONS = (3,)
+# 4: the variant table's bytes and ends may be stored beside the state, in parts that each
+# save appends to (see new_parts): the header's tables then say how many bytes of each.
+STATE_VERSION = 4
+READABLE_VERSIONS = (3, 4)
+# The variant table's two streams: they only grow while a run crawls
+STREAMS = ("variants", "variant_ends")
 
 
 def checkpoint_key(config: Config) -> str:
@@ -54,20 +58,49 @@ _CHUNK = 3 * 256 * 1024  # bytes of the variant table per line (a multiple of 3:
 
 
 def tables_to_state(
-    tables: OccurrenceTables | None = None,
+    tables: OccurrenceTables | None = None, parts: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], Iterator[dict[str, str]]]:
     """The run's page and variant tables that occurrences are numbers into (see models): a
     part for the header, and the variants as lines of their own, a chunk at a time (the
-    table of a large crawl is big: no whole copy of it is ever made)."""
+    table of a large crawl is big: no whole copy of it is ever made).
+
+    With ``parts`` (the run the parts belong to, and :func:`stream_sizes`), the variants
+    are stored beside the state instead (see :func:`new_parts`) and the header names them:
+    no lines."""
     tables = tables if tables is not None else current_tables()
     # the ends in lines too: a large crawl's (8 bytes a variant) as one base64 value in
     # the header, copied three times over, was the resume point's peak on a 50k-page site
-    header = {"pages": tables.pages.urls, "variant_ends": ""}
+    header: dict[str, Any] = {"pages": tables.pages.urls, "variant_ends": ""}
+    if parts is not None:
+        header["parts"] = parts
+        return header, iter(())
     variants = (
         {"variants": base64.b64encode(chunk).decode("ascii")}
         for chunk in tables.variants.chunks(_CHUNK)
     )
     return header, itertools.chain(variants, _ends_lines(tables))
+
+
+def stream_sizes(tables: OccurrenceTables) -> dict[str, int]:
+    """Bytes in each of the tables' :data:`STREAMS` now."""
+    return {"variants": tables.variants.size, "variant_ends": 8 * tables.variants.count}
+
+
+def new_parts(tables: OccurrenceTables, stored: dict[str, int]) -> Iterator[tuple[str, int, bytes]]:
+    """What each of the tables' :data:`STREAMS` holds past the bytes ``stored`` of it, as
+    ``(stream, start, bytes)`` a chunk at a time: a resume point stores only these, the
+    parts before them being in the store already (a large crawl's variant table, encoded
+    whole at every save, was most of a save's time, and that grew with the run)."""
+    start = stored.get("variants", 0)
+    for chunk in tables.variants.chunks(_CHUNK, start):
+        yield "variants", start, chunk
+        start += len(chunk)
+    start = stored.get("variant_ends", 0)
+    for ends in tables.variants.ends_in_chunks(_CHUNK // 8, start // 8):
+        if sys.byteorder == "big":
+            ends.byteswap()
+        yield "variant_ends", start, ends.tobytes()
+        start += 8 * len(ends)
 
 
 def _ends_lines(tables: OccurrenceTables) -> Iterator[dict[str, str]]:
@@ -144,10 +177,11 @@ def encode(header: dict[str, Any], links: Iterable[Any]) -> Iterator[bytes]:
     yield compressor.flush()
 
 
-def decode(blob: bytes) -> dict[str, Any]:
+def decode(blob: bytes, read_stream: Callable[[str, str], bytes] | None = None) -> dict[str, Any]:
     """The state :func:`encode` wrote; ValueError when it is not one, or one of a version
     this linkcheck cannot read (a resume point left by an older release: the run starts
-    afresh, with a warning, rather than failing)."""
+    afresh, with a warning, rather than failing). ``read_stream(run, stream)`` gives the
+    parts stored beside it (see :func:`new_parts`), end to end."""
     links: list[Any] = []
     variants = bytearray()
     ends = bytearray()
@@ -178,8 +212,33 @@ def decode(blob: bytes) -> dict[str, Any]:
             f"checkpoint version {header.get('version')!r}, this linkcheck reads {STATE_VERSION}"
         )
     header["links"] = links
-    if isinstance(header.get("tables"), dict):
-        header["tables"]["variants"] = bytes(variants)
+    tables = header.get("tables")
+    if isinstance(tables, dict):
+        tables["variants"] = bytes(variants)
         if ends:  # in lines of their own (an older resume point has them in the header)
-            header["tables"]["variant_ends"] = bytes(ends)
+            tables["variant_ends"] = bytes(ends)
+        if "parts" in tables:
+            tables.update(_stored_streams(tables.pop("parts"), read_stream))
     return header
+
+
+def _stored_streams(
+    parts: Any, read_stream: Callable[[str, str], bytes] | None
+) -> dict[str, bytes]:
+    """The streams a state names as stored beside it, each cut to the size it gives."""
+    try:
+        sizes = {stream: int(parts[stream]) for stream in STREAMS}
+        run = str(parts["run"])
+    except (TypeError, KeyError, ValueError):
+        raise ValueError("unreadable checkpoint: its stored parts are not named") from None
+    if read_stream is None:
+        raise ValueError("unreadable checkpoint: its parts are stored apart")
+    streams = {}
+    for stream, size in sizes.items():
+        data = read_stream(run, stream)
+        if len(data) < size:
+            raise ValueError(
+                f"unreadable checkpoint: {len(data)} of the {size} bytes of its {stream} stored"
+            )
+        streams[stream] = data[:size]
+    return streams

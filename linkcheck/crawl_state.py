@@ -94,10 +94,11 @@ class CrawlState:
     same_body: dict[str, list[str]] = field(default_factory=dict)
     canonicals: dict[str, str] = field(default_factory=dict)
 
-    def snapshot(self, **extra: Any) -> Iterator[bytes]:
+    def snapshot(self, parts: dict[str, Any] | None = None, **extra: Any) -> Iterator[bytes]:
         """The state, encoded for a resume point a piece at a time (see linkcheck.checkpoint);
-        ``extra`` facts of the run (its start time) travel in the header."""
-        tables, variant_lines = tables_to_state()
+        ``extra`` facts of the run (its start time) travel in the header. With ``parts``, the
+        variant table is stored beside it (see checkpoint.tables_to_state)."""
+        tables, variant_lines = tables_to_state(parts=parts)
         links = (
             # occurrences as numbers into the state's tables: a big crawl's millions of them
             # written as lists of strings made saving a resume point slow

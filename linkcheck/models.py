@@ -337,9 +337,20 @@ class _VariantTable:
         """Where each packed variant ends in :meth:`chunks`' bytes, end to end (8 bytes each)."""
         return self._absolute(0, len(self._ends))
 
-    def ends_in_chunks(self, count: int) -> Iterator[array[int]]:
-        """:meth:`ends`, ``count`` at a time (a copy of one chunk at a time)."""
-        for start in range(0, len(self._ends), count):
+    @property
+    def count(self) -> int:
+        """Variants numbered so far."""
+        return len(self._ends)
+
+    @property
+    def size(self) -> int:
+        """Bytes of packed variants so far (in memory and spilled): :meth:`chunks`' length."""
+        return self._base + len(self._data)
+
+    def ends_in_chunks(self, count: int, first: int = 0) -> Iterator[array[int]]:
+        """:meth:`ends` from variant ``first`` on, ``count`` at a time (a copy of one chunk
+        at a time)."""
+        for start in range(first, len(self._ends), count):
             yield self._absolute(start, min(start + count, len(self._ends)))
 
     def _absolute(self, start: int, stop: int) -> array[int]:
@@ -349,12 +360,13 @@ class _VariantTable:
                 ends[index - start] += self._SPAN
         return ends
 
-    def chunks(self, size: int) -> Iterator[bytes]:
-        """The packed variants, ``size`` bytes at a time (a copy of one chunk at a time)."""
-        if self._spill is not None:
-            yield from self._spill.text(size)
-        for start in range(0, len(self._data), size):
-            yield bytes(self._data[start : start + size])
+    def chunks(self, size: int, start: int = 0) -> Iterator[bytes]:
+        """The packed variants from byte ``start`` on, ``size`` bytes at a time (a copy of
+        one chunk at a time)."""
+        if self._spill is not None and start < self._base:
+            yield from self._spill.text(size, start)
+        for offset in range(max(0, start - self._base), len(self._data), size):
+            yield bytes(self._data[offset : offset + size])
 
     def spill_to(self, spill: Spill) -> None:
         """Move the bytes held in memory to ``spill`` (read back from there by offset)."""

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict, Unpack
 
 from linkcheck.baseline import Baseline, load_baseline
-from linkcheck.checkpoint import checkpoint_key, decode
+from linkcheck.checkpoint import checkpoint_key, decode, new_parts, stream_sizes
 from linkcheck.config import Config, ConfigError
 from linkcheck.crawl_state import CrawlState, CrawlStats
 from linkcheck.crawler import Crawler
@@ -27,7 +28,7 @@ from linkcheck.http import HttpClient, Transport
 from linkcheck.lifecycle import ProgressCallback, open_store, run_until_done, start_urls, ticking
 from linkcheck.local import LocalSite, LocalTransport, local_site
 from linkcheck.memory import cache_context
-from linkcheck.models import CheckResult, Page, RunResult, run_tables
+from linkcheck.models import CheckResult, Page, RunResult, current_tables, run_tables
 from linkcheck.store import Store, StoreError
 from linkcheck.wiring import address_policy, host_rules, make_checker, make_robots
 
@@ -127,10 +128,10 @@ async def _run(
                 crawler.notes.append("--resume: no interrupted run to resume, started afresh")
         unlinked = functools.partial(_unlinked_files, site) if site is not None else None
         crawl = asyncio.create_task(crawl_and_finish(crawler, resumed=resumed, unlinked=unlinked))
-        interval = config.cache.checkpoint_interval
+        points = ResumePoints(store, key, crawler.state, started_at) if store is not None else None
         saver = (
-            asyncio.create_task(_save_checkpoints(store, key, crawler.state, started_at, interval))
-            if store is not None
+            asyncio.create_task(points.every(config.cache.checkpoint_interval))
+            if points is not None
             else None
         )
 
@@ -149,49 +150,74 @@ async def _run(
                 saver.cancel()
             if progress is not None:
                 progress(crawler.stats)
-    if store is not None:  # a run that did not finish leaves a point to resume from
-        _final_checkpoint(store, key, crawler.state, started_at, done=ending.finished)
+    if points is not None:
+        points.finish(done=ending.finished)
     return run_result(crawler.state, RunFacts(config, started_at, store, baseline, site), ending)
 
 
 def _load_checkpoint(store: Store, key: str) -> dict[str, Any] | None:
     try:
         blob = store.load_checkpoint_blob(key)
-        return decode(blob) if blob is not None else None
+        return (
+            decode(blob, functools.partial(store.load_checkpoint_stream, key))
+            if blob is not None
+            else None
+        )
     except (StoreError, ValueError) as exc:
         log.warning("cannot read the checkpoint to resume from: %s", exc)
         return None
 
 
-async def _save_checkpoints(
-    store: Store, key: str, state: CrawlState, started_at: datetime, interval: float
-) -> None:
-    """Save a resume point every ``interval`` seconds (more rarely if saving is slow)."""
-    while True:
-        await asyncio.sleep(interval)
-        began = time.monotonic()
-        _save(store, key, state, started_at)
-        spent = time.monotonic() - began
-        await asyncio.sleep(max(0.0, spent * 9 - interval))  # at most ~10% of the time
+class ResumePoints:
+    """One run's resume points in the store, under its checkpoint key.
 
+    Each save replaces the state whole, but for the variant table's bytes and ends: they only
+    grow, and are most of a large crawl's state (~180 MB at 50,000 pages), so each save adds
+    what was added since the last one it made (see checkpoint.new_parts). Encoded whole at
+    every save, they made each save cost more as the run grew, and the saves, which hold the
+    event loop, took ~10% of a 50,000-page crawl (bench/README.md, "Session 17").
+    """
 
-def _save(store: Store, key: str, state: CrawlState, started_at: datetime) -> None:
-    try:
-        store.save_checkpoint_blob(key, state.snapshot(started_at=started_at.isoformat()))
-    except StoreError as exc:
-        log.warning("resume point not saved: %s", exc)
+    def __init__(self, store: Store, key: str, state: CrawlState, started_at: datetime) -> None:
+        self.store, self.key, self.state, self.started_at = store, key, state, started_at
+        self.run = secrets.token_hex(8)  # this run's parts, apart from an earlier run's
+        self.stored: dict[str, int] = {}  # bytes of each stream this run stored
 
+    def save(self) -> None:
+        tables = current_tables()
+        sizes = stream_sizes(tables)
+        try:
+            self.store.save_checkpoint_blob(
+                self.key,
+                self.state.snapshot(
+                    parts={"run": self.run, **sizes}, started_at=self.started_at.isoformat()
+                ),
+                new_parts(tables, self.stored),
+                self.run,
+            )
+        except StoreError as exc:
+            log.warning("resume point not saved: %s", exc)
+            return
+        self.stored = sizes
 
-def _final_checkpoint(
-    store: Store, key: str, state: CrawlState, started_at: datetime, *, done: bool
-) -> None:
-    if not done:
-        _save(store, key, state, started_at)
-        return
-    try:
-        store.clear_checkpoint(key)
-    except StoreError as exc:
-        log.warning("old resume point not cleared: %s", exc)
+    async def every(self, interval: float) -> None:
+        """Save every ``interval`` seconds (more rarely if saving is slow)."""
+        while True:
+            await asyncio.sleep(interval)
+            began = time.monotonic()
+            self.save()
+            spent = time.monotonic() - began
+            await asyncio.sleep(max(0.0, spent * 9 - interval))  # at most ~10% of the time
+
+    def finish(self, *, done: bool) -> None:
+        """A run that did not finish leaves a point to resume from; one that did, none."""
+        if not done:
+            self.save()
+            return
+        try:
+            self.store.clear_checkpoint(self.key)
+        except StoreError as exc:
+            log.warning("old resume point not cleared: %s", exc)
 
 
 def _cache_lookup(config: Config, store: Store) -> Callable[[str], CheckResult | None]:

@@ -164,9 +164,19 @@ class Store:
         """See :meth:`Checkpoints.save`."""
         self.checkpoints.save(key, state)
 
-    def save_checkpoint_blob(self, key: str, pieces: Iterable[bytes]) -> None:
+    def save_checkpoint_blob(
+        self,
+        key: str,
+        pieces: Iterable[bytes],
+        parts: Iterable[tuple[str, int, bytes]] = (),
+        run: str = "",
+    ) -> None:
         """See :meth:`Checkpoints.save_blob`."""
-        self.checkpoints.save_blob(key, pieces)
+        self.checkpoints.save_blob(key, pieces, parts, run)
+
+    def load_checkpoint_stream(self, key: str, run: str, stream: str) -> bytes:
+        """See :meth:`Checkpoints.load_stream`."""
+        return self.checkpoints.load_stream(key, run, stream)
 
     def load_checkpoint_blob(self, key: str) -> bytes | None:
         """See :meth:`Checkpoints.load_blob`."""

@@ -30,8 +30,19 @@ except ImportError:  # pragma: no cover - exercised on Windows only
 
 # Bump on any schema change. Add a migration to _MIGRATIONS (statements that take version N
 # to N + 1) to keep users' history; without one, an older file is moved aside and rebuilt.
-SCHEMA_VERSION = 1
-_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+SCHEMA_VERSION = 2
+# A resume point's parts that only grow (see linkcheck.checkpoint.new_parts): each save of a
+# run appends those past the ones it stored before, zlib-compressed; `start` is the part's
+# first byte in its stream, uncompressed.
+_CHECKPOINT_PARTS = """CREATE TABLE checkpoint_parts (
+        key TEXT NOT NULL,
+        run TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (key, run, stream, start)
+    )"""
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: (_CHECKPOINT_PARTS,)}
 
 _WAL_SIZE_LIMIT = 32 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
 _SQLITE_CORRUPT = 11
@@ -79,6 +90,7 @@ _SCHEMA = (
         saved_at REAL NOT NULL,
         state TEXT NOT NULL
     )""",
+    _CHECKPOINT_PARTS,
 )
 
 # One logger for the whole store, as users and tests know it (not per module).

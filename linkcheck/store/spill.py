@@ -52,10 +52,10 @@ class _Stream:
         """Bytes ``start:end`` (all of them already written)."""
         return os.pread(self.file.fileno(), end - start, start)
 
-    def chunks(self, size: int) -> Iterator[bytes]:
-        """The whole stream, ``size`` bytes at a time at most."""
-        for start in range(0, self.size, size):
-            yield self.read(start, min(start + size, self.size))
+    def chunks(self, size: int, start: int = 0) -> Iterator[bytes]:
+        """The stream from byte ``start`` on, ``size`` bytes at a time at most."""
+        for offset in range(start, self.size, size):
+            yield self.read(offset, min(offset + size, self.size))
 
 
 def _close(*streams: _Stream) -> None:
@@ -139,6 +139,7 @@ class Spill:
             for start, end in spans
         ]
 
-    def text(self, size: int) -> Iterator[bytes]:
-        """The whole text stream, ``size`` bytes at a time at most (a checkpoint's copy)."""
-        return self._text.chunks(size)
+    def text(self, size: int, start: int = 0) -> Iterator[bytes]:
+        """The text stream from byte ``start`` on, ``size`` bytes at a time at most (what a
+        resume point has not stored yet)."""
+        return self._text.chunks(size, start)

@@ -1,22 +1,35 @@
-"""Resume points: the encoded state reads back whole into the run's tables, and a resume point
-of another version is refused (the run then starts afresh) instead of misread."""
+"""Resume points: the encoded state reads back whole into the run's tables, the parts that only
+grow are stored once across a run's saves, and a resume point of another version is refused
+(the run then starts afresh) instead of misread."""
 
 from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+from functools import partial
+from itertools import accumulate
+from pathlib import Path
 
 import pytest
 
 from linkcheck.checkpoint import (
     STATE_VERSION,
+    STREAMS,
     Tables,
     decode,
     encode,
+    new_parts,
     occurrences_from_state,
     occurrences_to_state,
     page_from_state,
     page_to_state,
+    stream_sizes,
     tables_to_state,
 )
-from linkcheck.models import Occurrence, Occurrences, OccurrenceTables, Page
+from linkcheck.crawl_state import CrawlState
+from linkcheck.models import Occurrence, Occurrences, OccurrenceTables, Page, run_tables
+from linkcheck.runner import ResumePoints
+from linkcheck.store import Store, StoreError
 
 ITEMS = [
     Occurrence("https://ex.com/", "/a", "A", "a", "href", 3),
@@ -54,3 +67,129 @@ def test_a_state_of_another_version_is_refused(version: int | None) -> None:
     blob = b"".join(encode({"version": version}, []))
     with pytest.raises(ValueError, match="checkpoint version"):
         decode(blob)
+
+
+def _variants(tables: OccurrenceTables, first: int, count: int) -> None:
+    for n in range(first, first + count):
+        tables.variants.number((f"/page/{n}", f"Page {n} — テキスト", "a", "href", ""))
+
+
+def _stored_parts(store: Store) -> list[tuple[str, str, int, int]]:
+    """Each stored part's run, stream, start and uncompressed length, in order."""
+    rows = (
+        store.db.connection()
+        .execute(
+            "SELECT run, stream, start, data FROM checkpoint_parts ORDER BY run, stream, start"
+        )
+        .fetchall()
+    )
+    return [(run, stream, start, len(zlib.decompress(data))) for run, stream, start, data in rows]
+
+
+@pytest.mark.parametrize("in_memory", [0, 50], ids=["in memory", "spilled"])
+def test_each_save_stores_only_the_variant_bytes_added_since_the_last(
+    tmp_path: Path, in_memory: int
+) -> None:
+    """The variant table only grows: a resume point stores each of its bytes once, across
+    all the saves of a run (encoded whole at every save, it made each save of a large crawl
+    cost more than the one before), and reads back as the whole table."""
+    tables = OccurrenceTables(in_memory)
+    pages = [tables.pages.number(f"https://ex.com/{n}") for n in range(3)]
+    occurrences = Occurrences(tables=tables)
+    stored: dict[str, int] = {}
+    with Store(tmp_path / "cache.sqlite") as store:
+        for round_ in range(3):
+            _variants(tables, 200 * round_, 200)
+            occurrences.add(pages[round_], round_ + 1, tables.variants.count - 1)
+            sizes = stream_sizes(tables)
+            header, lines = tables_to_state(tables, parts={"run": "r1", **sizes})
+            links = [["https://ex.com/a", True, None, occurrences_to_state(occurrences)]]
+            state = {"version": STATE_VERSION, "tables": header}
+            new = list(new_parts(tables, stored))
+            for stream in STREAMS:  # only what this round added
+                added = sum(len(data) for name, _, data in new if name == stream)
+                assert added == sizes[stream] - stored.get(stream, 0) > 0
+            store.save_checkpoint_blob("k", encode(state, [*lines, *links]), new, "r1")
+            stored = sizes
+        assert (tables.spill is not None) == bool(in_memory)
+        parts = _stored_parts(store)
+        for stream in STREAMS:  # end to end, each byte once
+            mine = [(start, length) for _, name, start, length in parts if name == stream]
+            assert [start for start, _ in mine] == list(
+                accumulate([0] + [length for _, length in mine[:-1]])
+            )
+            assert sum(length for _, length in mine) == stored[stream]
+        blob = store.load_checkpoint_blob("k")
+        assert blob is not None
+        read = decode(blob, partial(store.load_checkpoint_stream, "k"))
+
+    resumed = OccurrenceTables()
+    back = occurrences_from_state(read["links"][0][3], Tables(read["tables"], into=resumed))
+    assert list(back) == list(occurrences)
+    assert resumed.variants.many(range(600)) == tables.variants.many(range(600))
+
+
+def test_a_new_run_drops_the_parts_of_the_one_before(tmp_path: Path) -> None:
+    with Store(tmp_path / "cache.sqlite") as store:
+        store.save_checkpoint_blob("k", [b"one"], [("variants", 0, b"abc")], "r1")
+        store.save_checkpoint_blob("other", [b"x"], [("variants", 0, b"xyz")], "r9")
+        store.save_checkpoint_blob("k", [b"two"], [("variants", 0, b"de")], "r2")
+        assert store.load_checkpoint_stream("k", "r1", "variants") == b""
+        assert store.load_checkpoint_stream("k", "r2", "variants") == b"de"
+        assert store.load_checkpoint_stream("other", "r9", "variants") == b"xyz"  # not its key
+        store.clear_checkpoint("k")
+        assert store.load_checkpoint_blob("k") is None
+        assert [run for run, *_ in _stored_parts(store)] == ["r9"]
+
+
+def test_a_state_whose_parts_are_short_or_missing_is_unreadable(tmp_path: Path) -> None:
+    tables = OccurrenceTables()
+    _variants(tables, 0, 10)
+    sizes = stream_sizes(tables)
+    header, _ = tables_to_state(tables, parts={"run": "r1", **sizes})
+    blob = b"".join(encode({"version": STATE_VERSION, "tables": header}, []))
+    with Store(tmp_path / "cache.sqlite") as store:
+        # the ends stored, the variants' last part lost: a gap stops the stream there
+        parts = list(new_parts(tables, {}))
+        kept = [part for part in parts if part[0] != "variants"]
+        store.save_checkpoint_blob("k", [blob], [*kept, ("variants", 5, b"later")], "r1")
+        with pytest.raises(ValueError, match="unreadable checkpoint: 0 of the"):
+            decode(blob, partial(store.load_checkpoint_stream, "k"))
+    with pytest.raises(ValueError, match="stored apart"):
+        decode(blob)
+
+
+def test_a_runs_resume_points_store_the_table_once_and_read_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner's saver remembers what it stored: each save sends what was added since
+    the last one that was stored (one that failed counts for nothing)."""
+    state = CrawlState(document_of=lambda url: url)
+    with run_tables() as tables, Store(tmp_path / "cache.sqlite") as store:
+        points = ResumePoints(store, "k", state, datetime(2026, 1, 2, tzinfo=UTC))
+        _variants(tables, 0, 100)
+        points.save()
+        first = stream_sizes(tables)
+        assert points.stored == first
+        _variants(tables, 100, 100)
+        with monkeypatch.context() as patch:
+
+            def fails(*args: object) -> None:
+                raise StoreError("disk full")
+
+            patch.setattr(store, "save_checkpoint_blob", fails)
+            points.save()  # a warning, and nothing counted as stored
+        assert points.stored == first
+        _variants(tables, 200, 100)
+        points.save()
+        assert points.stored == stream_sizes(tables)
+        parts = _stored_parts(store)
+        blob = store.load_checkpoint_blob("k")
+        assert blob is not None
+        read = decode(blob, partial(store.load_checkpoint_stream, "k"))
+        resumed = OccurrenceTables()
+        Tables(read["tables"], into=resumed)
+        assert resumed.variants.many(range(300)) == tables.variants.many(range(300))
+    for stream in STREAMS:
+        assert [start for _, name, start, _ in parts if name == stream] == [0, first[stream]]
+    assert read["started_at"] == "2026-01-02T00:00:00+00:00"

@@ -452,9 +452,25 @@ def test_an_unknown_schema_version_is_moved_aside(
     with caplog.at_level(logging.WARNING, logger="linkcheck.store"):
         Store(db).close()
     _assert_rebuilt(db, caplog, f"old-{SCHEMA_VERSION + 98}")
-    assert "schema version 99" in caplog.records[0].getMessage()
+    assert f"schema version {SCHEMA_VERSION + 98}" in caplog.records[0].getMessage()
     with sqlite3.connect(db.parent / f"cache.sqlite.old-{SCHEMA_VERSION + 98}") as old:
         assert old.execute("SELECT count(*) FROM cache").fetchone() == (2000,)  # kept intact
+
+
+def test_a_version_1_file_gains_the_checkpoint_parts_and_keeps_its_data(db: Path) -> None:
+    """Schema 2 added the table of resume points' parts: a file of schema 1 (the same tables
+    without it) is migrated where it is, not moved aside."""
+    _filled(db)
+    with sqlite3.connect(db) as raw:
+        raw.execute("DROP TABLE checkpoint_parts")
+        raw.execute("PRAGMA user_version = 1")
+    with Store(db) as store:
+        store.save_checkpoint_blob("k", [b"state"], [("variants", 0, b"abc")], "run")
+        assert store.load_checkpoint_stream("k", "run", "variants") == b"abc"
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert raw.execute("SELECT count(*) FROM cache").fetchone() == (2000,)
+    assert [p.name for p in db.parent.iterdir() if ".old" in p.name] == []
 
 
 def test_someone_elses_database_is_moved_aside(db: Path, caplog: pytest.LogCaptureFixture) -> None:
