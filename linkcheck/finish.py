@@ -180,13 +180,12 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
         if packed is None:
             continue  # not an HTML page we parsed
         ids = unpack_ids(packed)
-        keys: dict[str, set[int]] = {}  # page#fragment -> the variants that name it
+        keys: dict[int, str] = {}  # variant -> the page#fragment it names
         named = [kind for kind in order if kind in with_fragment]
         for kind, fragment in zip(named, variants.fragments(named), strict=True):
             if not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids:
                 continue
-            key = f"{link.url}#{fragment}"
-            keys.setdefault(key, set()).add(kind)
+            key = keys[kind] = f"{link.url}#{fragment}"
             if key not in missing:
                 broken = missing[key] = Link(
                     key, internal=True, occurrences=Occurrences(tables=occurrences.tables)
@@ -200,11 +199,9 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
                 )
         if not keys:
             continue
-        gone: set[int] = set()
-        for key, kinds in keys.items():
-            missing[key].occurrences.extend(occurrences.with_variants(kinds))
-            gone |= kinds
-        link.occurrences = occurrences.with_variants(gone, keep=False)
+        moved, link.occurrences = occurrences.split_by_variant(keys)
+        for key, part in moved.items():
+            missing[key].occurrences.extend(part)
     state.links.update(missing)
     return len(missing)
 
