@@ -126,10 +126,13 @@ class Checkpoints:
         return state if isinstance(state, dict) else None
 
     def clear(self, key: str) -> None:
-        """Drop the checkpoint of run ``key`` (the run finished; nothing to resume)."""
-        with self._db.errors("clear the checkpoint"), self._db.write() as conn:
-            conn.execute("DELETE FROM checkpoints WHERE key = ?", (key,))
-            conn.execute("DELETE FROM checkpoint_parts WHERE key = ?", (key,))
+        """Drop the checkpoint of run ``key`` (the run finished; nothing to resume), and give
+        the space it took back when it was most of the file."""
+        with self._db.errors("clear the checkpoint"):
+            with self._db.write() as conn:
+                conn.execute("DELETE FROM checkpoints WHERE key = ?", (key,))
+                conn.execute("DELETE FROM checkpoint_parts WHERE key = ?", (key,))
+            self._db.give_back_free_space()
 
     def _state(self, key: str) -> Any:
         """The stored state of ``key`` as SQLite returns it (text or bytes), or None."""
