@@ -82,18 +82,18 @@ def linkcheck(cwd: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def write_config(folder: Path, start: str) -> None:
+def write_config(folder: Path, start: str, extra: str = "") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.toml").write_text(
         f'start_urls = ["{start}"]\n[http]\nrecheck = false\nconcurrency = 4\n'
-        "[cache]\ncheckpoint_interval = 0.2\n",
+        "[cache]\ncheckpoint_interval = 0.2\n" + extra,
         encoding="utf-8",
     )
 
 
-def reference_report(tmp_path: Path, start: str) -> dict[str, Any]:
+def reference_report(tmp_path: Path, start: str, extra: str = "") -> dict[str, Any]:
     folder = tmp_path / "reference"
-    write_config(folder, start)
+    write_config(folder, start, extra)
     process = linkcheck(folder)
     process.communicate(timeout=120)
     assert process.returncode == 1
@@ -108,14 +108,14 @@ def wait_for_pages(server: TestServer, count: int) -> None:
 
 
 def interrupted_then_resumed(
-    tmp_path: Path, how: signal.Signals
+    tmp_path: Path, how: signal.Signals, extra: str = ""
 ) -> tuple[dict[str, Any], Counter[str]]:
     with TestServer(chain_site(delay=0.05)) as site:
         start = site.url("/s/0.html")
-        reference = reference_report(tmp_path, start)
+        reference = reference_report(tmp_path, start, extra)
         site.requests.clear()
         folder = tmp_path / "interrupted"
-        write_config(folder, start)
+        write_config(folder, start, extra)
         process = linkcheck(folder)
         wait_for_pages(site, 25)
         time.sleep(0.3)  # let a resume point or two be saved
@@ -139,6 +139,17 @@ def test_resume_after_sigkill_gives_the_same_report(tmp_path: Path) -> None:
     # pages done before the last resume point were not fetched again; only those after it
     # (or in flight when the process died) were: a handful, never the whole crawl
     assert set(fetched) == {f"/s/{n}.html" for n in range(PAGES + 1)}  # the last one is dead
+    assert sum(fetched.values()) < PAGES + 15
+
+
+def test_resume_of_a_spilling_run_gives_the_same_report(tmp_path: Path) -> None:
+    """Past occurrences_in_memory the occurrences and the variants' text go to the run's
+    spill files, and each resume point stores only the variant bytes added since the last
+    (read from the spill file and from memory): resumed after kill -9, the report is the
+    one an unbroken run writes."""
+    _, fetched = interrupted_then_resumed(
+        tmp_path, signal.SIGKILL, "[crawl]\noccurrences_in_memory = 20\n"
+    )
     assert sum(fetched.values()) < PAGES + 15
 
 
