@@ -28,16 +28,20 @@ from linkcheck.models import (
     Page,
     current_tables,
 )
+from linkcheck.store.spill import Spill
 
 # 3: results, pages and findings as the JSON report writes them (the models' to_dict).
 # Occurrences are numbers into the state's page and variant tables, or lists of strings
 # (what a distributed run assembles from its workers' records).
-# 4: the variant table's bytes and ends may be stored beside the state, in parts that each
-# save appends to (see new_parts): the header's tables then say how many bytes of each.
+# 4: the variant table's bytes and ends, and the spill file's rows and batches, may be
+# stored beside the state, in parts that each save appends to (see new_parts): the header's
+# tables then say how many bytes of each, and a link names its spilled occurrences by their
+# last batch (see occurrences_to_state).
 STATE_VERSION = 4
 READABLE_VERSIONS = (3, 4)
-# The variant table's two streams: they only grow while a run crawls
-STREAMS = ("variants", "variant_ends")
+# The streams of a run's tables that only grow while it crawls: the variant table's bytes
+# and ends, and the spill file's rows and batches
+STREAMS = ("variants", "variant_ends", *Spill.ROW_STREAMS)
 
 
 def checkpoint_key(config: Config) -> str:
@@ -83,7 +87,9 @@ def tables_to_state(
 
 def stream_sizes(tables: OccurrenceTables) -> dict[str, int]:
     """Bytes in each of the tables' :data:`STREAMS` now."""
-    return {"variants": tables.variants.size, "variant_ends": 8 * tables.variants.count}
+    spill = tables.spill
+    rows = spill.row_sizes() if spill is not None else dict.fromkeys(Spill.ROW_STREAMS, 0)
+    return {"variants": tables.variants.size, "variant_ends": 8 * tables.variants.count, **rows}
 
 
 def new_parts(tables: OccurrenceTables, stored: dict[str, int]) -> Iterator[tuple[str, int, bytes]]:
@@ -101,6 +107,8 @@ def new_parts(tables: OccurrenceTables, stored: dict[str, int]) -> Iterator[tupl
             ends.byteswap()
         yield "variant_ends", start, ends.tobytes()
         start += 8 * len(ends)
+    if tables.spill is not None:
+        yield from tables.spill.row_parts(stored, _CHUNK)
 
 
 def _ends_lines(tables: OccurrenceTables) -> Iterator[dict[str, str]]:
@@ -128,18 +136,64 @@ class Tables:
             ends.byteswap()
         taken = self.into.variants.add_all(state.get("variants", b""), ends)
         self.variant_offset = taken.start
+        # The spill file's rows stored beside the state (see new_parts): taken as the run's
+        # own when its numbers are the state's (a resume: fresh tables), else read from a
+        # spill of their own and renumbered link by link.
+        self.rows_taken = False
+        self.rows: Spill | None = None
+        if state.get("batch_starts"):  # (empty: the run had spilled none)
+            streams = {name: state[name] for name in Spill.ROW_STREAMS}
+            if not taken.start and self.pages == list(range(len(self.pages))):
+                self.into.spill_file().take_rows(streams)
+                self.rows_taken = True
+            else:
+                self.rows = Spill()
+                self.rows.take_rows(streams)
 
 
-def occurrences_to_state(occurrences: Occurrences) -> str:
-    return base64.b64encode(occurrences.to_bytes()).decode("ascii")
+def occurrences_to_state(
+    occurrences: Occurrences, rows_stored: OccurrenceTables | None = None
+) -> str | dict[str, Any]:
+    """The occurrences' numbers, all of them (base64); or, when they are numbered in the
+    tables ``rows_stored`` whose spill file's rows are stored beside the state (see
+    new_parts), how many are in the spill file, their last batch there, and the numbers
+    held in memory: a save then writes what it did not store before, not every link's."""
+    if rows_stored is None or occurrences.tables is not rows_stored:
+        return base64.b64encode(occurrences.to_bytes()).decode("ascii")
+    spilled, last, held = occurrences.held_state()
+    return {"spilled": spilled, "last": last, "held": base64.b64encode(held).decode("ascii")}
 
 
-def occurrences_from_state(item: str | list[list[Any]], tables: Tables) -> Occurrences:
+def occurrences_from_state(
+    item: str | dict[str, Any] | list[list[Any]], tables: Tables
+) -> Occurrences:
     if isinstance(item, str):
         return Occurrences.from_bytes(
             base64.b64decode(item), tables.pages, tables.variant_offset, tables.into
         )
+    if isinstance(item, dict):
+        spilled, last = int(item["spilled"]), int(item["last"])
+        held = base64.b64decode(item["held"])
+        if tables.rows_taken:
+            return Occurrences.from_held_state(tables.into, spilled, last, held)
+        spilled_rows = b""
+        if last:
+            if tables.rows is None:
+                raise ValueError("unreadable checkpoint: its occurrences name a spill it has not")
+            spilled_rows = _little_rows(tables.rows.read_rows(last))
+        return Occurrences.from_bytes(
+            spilled_rows + held, tables.pages, tables.variant_offset, tables.into
+        )
     return Occurrences((Occurrence(*occurrence) for occurrence in item), tables.into)
+
+
+def _little_rows(data: bytes) -> bytes:
+    """Numbers as a spill file holds them (this machine's order) as little-endian."""
+    if sys.byteorder == "little":
+        return data
+    rows = array("I", data)
+    rows.byteswap()
+    return rows.tobytes()
 
 
 def page_to_state(page: Page, ids: frozenset[str] | None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from linkcheck.checkpoint import (
 )
 from linkcheck.decide import page_aliases
 from linkcheck.digest import pack_ids, unpack_ids
-from linkcheck.models import CheckResult, Finding, Link, Occurrences, Page
+from linkcheck.models import CheckResult, Finding, Link, Occurrences, Page, current_tables
 from linkcheck.soft404 import SoftNotFoundDetector
 
 DocumentOf = Callable[[str], object]
@@ -97,8 +97,10 @@ class CrawlState:
     def snapshot(self, parts: dict[str, Any] | None = None, **extra: Any) -> Iterator[bytes]:
         """The state, encoded for a resume point a piece at a time (see linkcheck.checkpoint);
         ``extra`` facts of the run (its start time) travel in the header. With ``parts``, the
-        variant table is stored beside it (see checkpoint.tables_to_state)."""
+        variant table and the spill file's rows are stored beside it (see
+        checkpoint.new_parts): a link then names its spilled occurrences by their last batch."""
         tables, variant_lines = tables_to_state(parts=parts)
+        rows_stored = current_tables() if parts is not None else None
         links = (
             # occurrences as numbers into the state's tables: a big crawl's millions of them
             # written as lists of strings made saving a resume point slow
@@ -106,7 +108,7 @@ class CrawlState:
                 link.url,
                 link.internal,
                 link.result.to_dict() if link.result is not None else None,
-                occurrences_to_state(link.occurrences),
+                occurrences_to_state(link.occurrences, rows_stored),
             ]
             for link in self.links.values()
         )

@@ -492,7 +492,7 @@ class OccurrenceTables:
 
     def spill_all(self) -> None:
         """Move every occurrence held in memory, and the variants' bytes, to the spill file."""
-        spill = self._spill_file()
+        spill = self.spill_file()
         number = spill.next_batch
         batches = []
         for occurrences in self._holding:  # (one may be listed twice: its rows once)
@@ -506,9 +506,10 @@ class OccurrenceTables:
         self.variants.spill_to(spill)
 
     def _spill_variants(self) -> None:
-        self.variants.spill_to(self._spill_file())
+        self.variants.spill_to(self.spill_file())
 
-    def _spill_file(self) -> Spill:
+    def spill_file(self) -> Spill:
+        """The run's spill file, made on first use."""
         if self.spill is None:
             from linkcheck.store.spill import Spill  # the store imports this module
 
@@ -774,6 +775,31 @@ class Occurrences(Sequence[Occurrence]):
         if sys.byteorder == "big":
             rows.byteswap()
         return rows.tobytes()
+
+    def held_state(self) -> tuple[int, int, bytes]:
+        """How many occurrences are in the spill file, the last batch of them there, and the
+        numbers held in memory (little-endian): a resume point's form when the spill file's
+        rows are stored beside it (see linkcheck.checkpoint.new_parts)."""
+        rows = array("I", self._rows)
+        if sys.byteorder == "big":
+            rows.byteswap()
+        return self._spilled, self._last, rows.tobytes()
+
+    @classmethod
+    def from_held_state(
+        cls, tables: OccurrenceTables, spilled: int, last: int, held: bytes
+    ) -> Occurrences:
+        """:meth:`held_state` read back into ``tables``, whose spill holds the same batches
+        (the page and variant numbers the same)."""
+        made = cls(tables=tables)
+        made._spilled, made._last = spilled, last
+        rows = array("I")
+        rows.frombytes(held)
+        if sys.byteorder == "big":
+            rows.byteswap()
+        if rows:
+            tables.hold(made, rows)
+        return made
 
     @classmethod
     def from_bytes(

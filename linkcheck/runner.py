@@ -171,11 +171,13 @@ def _load_checkpoint(store: Store, key: str) -> dict[str, Any] | None:
 class ResumePoints:
     """One run's resume points in the store, under its checkpoint key.
 
-    Each save replaces the state whole, but for the variant table's bytes and ends: they only
-    grow, and are most of a large crawl's state (~180 MB at 50,000 pages), so each save adds
-    what was added since the last one it made (see checkpoint.new_parts). Encoded whole at
-    every save, they made each save cost more as the run grew, and the saves, which hold the
-    event loop, took ~10% of a 50,000-page crawl (bench/README.md, "Session 17").
+    Each save replaces the state whole, but for the variant table's bytes and ends and the
+    occurrences in the spill file: they only grow, and are most of a large crawl's state
+    (~230 MB at 50,000 pages), so each save adds what was added since the last one it made
+    (see checkpoint.new_parts), and a link's line names its spilled occurrences by their last
+    batch. Encoded whole at every save, they made each save cost more as the run grew, and
+    the saves, which hold the event loop, took ~10% of a 50,000-page crawl (bench/README.md,
+    "Session 17").
     """
 
     def __init__(self, store: Store, key: str, state: CrawlState, started_at: datetime) -> None:

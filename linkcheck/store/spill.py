@@ -28,6 +28,7 @@ synced: a crash loses nothing that outlives the run):
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import weakref
 from array import array
@@ -56,6 +57,16 @@ class _Stream:
         """The stream from byte ``start`` on, ``size`` bytes at a time at most."""
         for offset in range(start, self.size, size):
             yield self.read(offset, min(offset + size, self.size))
+
+
+def _little(data: bytes | bytearray, typecode: str) -> bytes:
+    """Numbers of ``typecode`` as bytes, native order to little-endian or back (the same
+    swap both ways; none on a little-endian machine)."""
+    if sys.byteorder == "little":
+        return bytes(data)
+    numbers = array(typecode, data)
+    numbers.byteswap()
+    return numbers.tobytes()
 
 
 def _close(*streams: _Stream) -> None:
@@ -118,6 +129,53 @@ class Spill:
             last = before[last]
         read = self._rows.read
         return b"".join(read(start, start + size) for start, size in reversed(spans))
+
+    # -- a resume point's copy (see linkcheck.checkpoint.new_parts) -----------------------
+
+    # The rows' streams, each only growing: the rows file's bytes, and each batch's start,
+    # size and the batch before it (batch 0, "none", included), little-endian.
+    ROW_STREAMS = ("rows", "batch_starts", "batch_sizes", "batch_before")
+
+    def row_sizes(self) -> dict[str, int]:
+        """Bytes in each of :data:`ROW_STREAMS` now."""
+        return {
+            "rows": self._rows.size,
+            "batch_starts": 8 * len(self._starts),
+            "batch_sizes": 4 * len(self._sizes),
+            "batch_before": 4 * len(self._before),
+        }
+
+    def row_parts(self, stored: dict[str, int], size: int) -> Iterator[tuple[str, int, bytes]]:
+        """What each of :data:`ROW_STREAMS` holds past the bytes ``stored`` of it, as
+        ``(stream, start, bytes)``, ``size`` bytes at a time at most."""
+        start = stored.get("rows", 0)
+        for chunk in self._rows.chunks(size, start):
+            yield "rows", start, _little(chunk, "I")
+            start += len(chunk)
+        for name, numbers in (
+            ("batch_starts", self._starts),
+            ("batch_sizes", self._sizes),
+            ("batch_before", self._before),
+        ):
+            first = stored.get(name, 0) // numbers.itemsize
+            if first < len(numbers):
+                yield (
+                    name,
+                    first * numbers.itemsize,
+                    _little(numbers[first:].tobytes(), numbers.typecode),
+                )
+
+    def take_rows(self, streams: dict[str, bytes]) -> None:
+        """Take a resume point's :data:`ROW_STREAMS` (read back whole) as this spill's rows
+        and batches: its batch numbers are this spill's. Only into a spill with none yet."""
+        assert self.rows_written == 0 and self._rows.size == 0
+        arrays = [array(code) for code in "QII"]
+        for numbers, name in zip(arrays, self.ROW_STREAMS[1:], strict=True):
+            numbers.frombytes(_little(streams[name], numbers.typecode))
+        if not (len(arrays[0]) == len(arrays[1]) == len(arrays[2]) >= 1):
+            raise ValueError("the batches' streams differ in length")
+        self._starts, self._sizes, self._before = arrays
+        self._rows.append(_little(streams["rows"], "I"))
 
     @property
     def text_size(self) -> int:

@@ -88,46 +88,60 @@ def _stored_parts(store: Store) -> list[tuple[str, str, int, int]]:
 
 
 @pytest.mark.parametrize("in_memory", [0, 50], ids=["in memory", "spilled"])
-def test_each_save_stores_only_the_variant_bytes_added_since_the_last(
+def test_each_save_stores_only_what_the_tables_added_since_the_last(
     tmp_path: Path, in_memory: int
 ) -> None:
-    """The variant table only grows: a resume point stores each of its bytes once, across
-    all the saves of a run (encoded whole at every save, it made each save of a large crawl
-    cost more than the one before), and reads back as the whole table."""
+    """The variant table and the spill file's rows only grow: a resume point stores each of
+    their bytes once, across all the saves of a run (encoded whole at every save, they made
+    each save of a large crawl cost more than the one before), and reads back whole, into a
+    resuming run's fresh tables as into tables that number pages and variants otherwise."""
     tables = OccurrenceTables(in_memory)
-    pages = [tables.pages.number(f"https://ex.com/{n}") for n in range(3)]
-    occurrences = Occurrences(tables=tables)
+    pages = [tables.pages.number(f"https://ex.com/{n}") for n in range(30)]
+    links = [Occurrences(tables=tables) for _ in range(3)]
     stored: dict[str, int] = {}
     with Store(tmp_path / "cache.sqlite") as store:
         for round_ in range(3):
             _variants(tables, 200 * round_, 200)
-            occurrences.add(pages[round_], round_ + 1, tables.variants.count - 1)
+            for n in range(120):  # past in_memory: the rows spill too
+                links[n % 3].add(pages[n % 30], round_ * 1000 + n, 200 * round_ + n)
             sizes = stream_sizes(tables)
             header, lines = tables_to_state(tables, parts={"run": "r1", **sizes})
-            links = [["https://ex.com/a", True, None, occurrences_to_state(occurrences)]]
             state = {"version": STATE_VERSION, "tables": header}
+            items = [
+                [f"https://ex.com/{n}", True, None, occurrences_to_state(link, tables)]
+                for n, link in enumerate(links)
+            ]
+            assert all(isinstance(item[3], dict) for item in items)
             new = list(new_parts(tables, stored))
             for stream in STREAMS:  # only what this round added
                 added = sum(len(data) for name, _, data in new if name == stream)
-                assert added == sizes[stream] - stored.get(stream, 0) > 0
-            store.save_checkpoint_blob("k", encode(state, [*lines, *links]), new, "r1")
+                assert added == sizes[stream] - stored.get(stream, 0)
+                assert added > 0 or (stream not in ("variants", "variant_ends") and not in_memory)
+            store.save_checkpoint_blob("k", encode(state, [*lines, *items]), new, "r1")
             stored = sizes
-        assert (tables.spill is not None) == bool(in_memory)
+        assert (tables.spill is not None and tables.spill.rows_written > 2) == bool(in_memory)
         parts = _stored_parts(store)
         for stream in STREAMS:  # end to end, each byte once
             mine = [(start, length) for _, name, start, length in parts if name == stream]
             assert [start for start, _ in mine] == list(
                 accumulate([0] + [length for _, length in mine[:-1]])
-            )
+            )[: len(mine)]
             assert sum(length for _, length in mine) == stored[stream]
         blob = store.load_checkpoint_blob("k")
         assert blob is not None
         read = decode(blob, partial(store.load_checkpoint_stream, "k"))
 
-    resumed = OccurrenceTables()
-    back = occurrences_from_state(read["links"][0][3], Tables(read["tables"], into=resumed))
-    assert list(back) == list(occurrences)
-    assert resumed.variants.many(range(600)) == tables.variants.many(range(600))
+    fresh = OccurrenceTables(in_memory)
+    into_fresh = Tables(read["tables"], into=fresh)
+    assert into_fresh.rows_taken == bool(in_memory)
+    other = OccurrenceTables()
+    other.pages.number("https://elsewhere/")  # another run's numbers differ
+    into_other = Tables(read["tables"], into=other)
+    assert not into_other.rows_taken
+    for item, link in zip(read["links"], links, strict=True):
+        assert list(occurrences_from_state(item[3], into_fresh)) == list(link)
+        assert list(occurrences_from_state(item[3], into_other)) == list(link)
+    assert fresh.variants.many(range(600)) == tables.variants.many(range(600))
 
 
 def test_a_new_run_drops_the_parts_of_the_one_before(tmp_path: Path) -> None:
@@ -191,8 +205,9 @@ def test_a_runs_resume_points_store_the_table_once_and_read_back_whole(
         resumed = OccurrenceTables()
         Tables(read["tables"], into=resumed)
         assert resumed.variants.many(range(300)) == tables.variants.many(range(300))
-    for stream in STREAMS:
+    for stream in ("variants", "variant_ends"):  # (nothing spilled: no rows stored)
         assert [start for _, name, start, _ in parts if name == stream] == [0, first[stream]]
+    assert {name for _, name, _, _ in parts} == {"variants", "variant_ends"}
     assert read["started_at"] == "2026-01-02T00:00:00+00:00"
 
 
