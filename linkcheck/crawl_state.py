@@ -156,8 +156,10 @@ class CrawlState:
         what it had done stays done."""
         if state.get("version") not in READABLE_VERSIONS:
             raise ValueError(f"checkpoint version {state.get('version')!r}")
+        # All of it read before any is taken: a state that cannot be read (ValueError,
+        # KeyError, IndexError, TypeError) leaves this one as it was
         tables = Tables(state.get("tables"))
-        self.links = {}
+        links = {}
         for url, internal, result, occurrences in state["links"]:
             link = Link(
                 url,
@@ -165,10 +167,13 @@ class CrawlState:
                 result=CheckResult.from_dict(result) if result else None,
             )
             link.occurrences = occurrences_from_state(occurrences, tables)
-            self.links[url] = link
+            links[url] = link
+        pages = [page_from_state(item) for item in state["pages"]]
+        CrawlState(self.document_of).restore_facts(state)
+        self.links = links
         self.pages = []
-        for item in state["pages"]:
-            self.add_page(*page_from_state(item))
+        for page, ids in pages:
+            self.add_page(page, ids)
         self.restore_facts(state)
         self.recount()
 

@@ -116,8 +116,9 @@ async def _run(
         resumed = False
         if options.resume and store is not None:
             state = _load_checkpoint(store, key)
+            if state is not None and not _restored(crawler.state, state):
+                state = None
             if state is not None:
-                crawler.state.restore(state)
                 started_at = datetime.fromisoformat(state["started_at"])
                 resumed = True
                 crawler.notes.append(
@@ -166,6 +167,17 @@ def _load_checkpoint(store: Store, key: str) -> dict[str, Any] | None:
     except (StoreError, ValueError) as exc:
         log.warning("cannot read the checkpoint to resume from: %s", exc)
         return None
+
+
+def _restored(crawl: CrawlState, state: dict[str, Any]) -> bool:
+    """Whether the crawl took the resume point's state (one it cannot read: a warning, and
+    the run starts afresh)."""
+    try:
+        crawl.restore(state)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        log.warning("cannot resume from the checkpoint: %s", exc)
+        return False
+    return True
 
 
 class ResumePoints:

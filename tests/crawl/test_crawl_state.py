@@ -89,6 +89,27 @@ def test_a_state_of_another_version_is_refused() -> None:
         CrawlState(lambda url: url).restore({"version": -1})
 
 
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda links: links[1].__setitem__(3, {"spilled": 2, "last": 7, "held": ""}),  # no spill
+        lambda links: links[2].__setitem__(2, {"verdict": "no such verdict"}),
+        lambda links: links[0].pop(),
+    ],
+    ids=["a spill it has not", "a result it cannot read", "a short link"],
+)
+def test_a_state_it_cannot_read_leaves_the_crawl_as_it_was(spoil: Any) -> None:
+    """The runner then warns and starts afresh: nothing of the state was taken."""
+    with run_tables():
+        header = decode(b"".join(_crawled().snapshot()))
+    spoil(header["links"])
+    with run_tables():
+        crawl = CrawlState(lambda url: url)
+        with pytest.raises((ValueError, KeyError, IndexError, TypeError)):
+            crawl.restore(header)
+    assert (crawl.links, crawl.pages, crawl.findings, crawl.page_depth) == ({}, [], [], {})
+
+
 def test_a_pages_same_text_findings_name_the_crawls_own_strings() -> None:
     """A parse worker's findings come as copies of the addresses the crawl holds already:
     add_findings keeps the crawl's strings (one copy per address, not one per finding)."""
