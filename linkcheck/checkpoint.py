@@ -28,7 +28,7 @@ from linkcheck.models import (
     Page,
     current_tables,
 )
-from linkcheck.store.spill import Spill
+from linkcheck.store.spill import Spill, little_endian
 
 # 3: results, pages and findings as the JSON report writes them (the models' to_dict).
 # Occurrences are numbers into the state's page and variant tables, or lists of strings
@@ -180,20 +180,11 @@ def occurrences_from_state(
         if last:
             if tables.rows is None:
                 raise ValueError("unreadable checkpoint: its occurrences name a spill it has not")
-            spilled_rows = _little_rows(tables.rows.read_rows(last))
+            spilled_rows = little_endian(tables.rows.read_rows(last), "I")
         return Occurrences.from_bytes(
             spilled_rows + held, tables.pages, tables.variant_offset, tables.into
         )
     return Occurrences((Occurrence(*occurrence) for occurrence in item), tables.into)
-
-
-def _little_rows(data: bytes) -> bytes:
-    """Numbers as a spill file holds them (this machine's order) as little-endian."""
-    if sys.byteorder == "little":
-        return data
-    rows = array("I", data)
-    rows.byteswap()
-    return rows.tobytes()
 
 
 def page_to_state(page: Page, ids: frozenset[str] | None) -> dict[str, Any]:

@@ -61,7 +61,7 @@ class _Stream:
             yield self.read(offset, min(offset + size, self.size))
 
 
-def _little(data: bytes | bytearray, typecode: str) -> bytes:
+def little_endian(data: bytes | bytearray, typecode: str) -> bytes:
     """Numbers of ``typecode`` as bytes, native order to little-endian or back (the same
     swap both ways; none on a little-endian machine)."""
     if sys.byteorder == "little":
@@ -152,7 +152,7 @@ class Spill:
         ``(stream, start, bytes)``, ``size`` bytes at a time at most."""
         start = stored.get("rows", 0)
         for chunk in self._rows.chunks(size, start):
-            yield "rows", start, _little(chunk, "I")
+            yield "rows", start, little_endian(chunk, "I")
             start += len(chunk)
         for name, numbers in (
             ("batch_starts", self._starts),
@@ -164,7 +164,7 @@ class Spill:
                 yield (
                     name,
                     first * numbers.itemsize,
-                    _little(numbers[first:].tobytes(), numbers.typecode),
+                    little_endian(numbers[first:].tobytes(), numbers.typecode),
                 )
 
     def take_rows(self, streams: dict[str, bytes]) -> None:
@@ -173,11 +173,11 @@ class Spill:
         assert self.rows_written == 0 and self._rows.size == 0
         arrays = [array(code) for code in "QII"]
         for numbers, name in zip(arrays, self.ROW_STREAMS[1:], strict=True):
-            numbers.frombytes(_little(streams[name], numbers.typecode))
+            numbers.frombytes(little_endian(streams[name], numbers.typecode))
         if not (len(arrays[0]) == len(arrays[1]) == len(arrays[2]) >= 1):
             raise ValueError("the batches' streams differ in length")
         self._starts, self._sizes, self._before = arrays
-        self._rows.append(_little(streams["rows"], "I"))
+        self._rows.append(little_endian(streams["rows"], "I"))
 
     @property
     def text_size(self) -> int:
