@@ -380,6 +380,22 @@ class _VariantTable:
         self._data = bytearray()  # a new buffer: the old one's memory goes back at once
 
 
+def _little_endian(rows: array[int]) -> bytes:
+    """Occurrence numbers as a resume point keeps them: little-endian, whatever the machine."""
+    if sys.byteorder == "big":
+        rows = array("I", rows)
+        rows.byteswap()
+    return rows.tobytes()
+
+
+def _from_little_endian(data: bytes) -> array[int]:
+    rows = array("I")
+    rows.frombytes(data)
+    if sys.byteorder == "big":
+        rows.byteswap()
+    return rows
+
+
 def _rows_of(pieces: list[bytes]) -> array[int]:
     rows = array("I")
     rows.frombytes(b"".join(pieces))
@@ -771,19 +787,13 @@ class Occurrences(Sequence[Occurrence]):
 
     def to_bytes(self) -> bytes:
         """The numbers, little-endian (see :meth:`from_bytes`): a resume point's form."""
-        rows = array("I", self._all_rows())
-        if sys.byteorder == "big":
-            rows.byteswap()
-        return rows.tobytes()
+        return _little_endian(self._all_rows())
 
     def held_state(self) -> tuple[int, int, bytes]:
         """How many occurrences are in the spill file, the last batch of them there, and the
         numbers held in memory (little-endian): a resume point's form when the spill file's
         rows are stored beside it (see linkcheck.checkpoint.new_parts)."""
-        rows = array("I", self._rows)
-        if sys.byteorder == "big":
-            rows.byteswap()
-        return self._spilled, self._last, rows.tobytes()
+        return self._spilled, self._last, _little_endian(self._rows)
 
     @classmethod
     def from_held_state(
@@ -793,10 +803,7 @@ class Occurrences(Sequence[Occurrence]):
         (the page and variant numbers the same)."""
         made = cls(tables=tables)
         made._spilled, made._last = spilled, last
-        rows = array("I")
-        rows.frombytes(held)
-        if sys.byteorder == "big":
-            rows.byteswap()
+        rows = _from_little_endian(held)
         if rows:
             tables.hold(made, rows)
         return made
@@ -807,10 +814,7 @@ class Occurrences(Sequence[Occurrence]):
     ) -> Occurrences:
         """Read :meth:`to_bytes` from another process: its page number ``n`` is now
         ``pages[n]``, and its variant ``k`` is now ``k + variant_offset``, in ``tables``."""
-        rows = array("I")
-        rows.frombytes(data)
-        if sys.byteorder == "big":
-            rows.byteswap()
+        rows = _from_little_endian(data)
         rows[0::3] = array("I", [pages[page] for page in rows[0::3]])
         rows[2::3] = array("I", [kind + variant_offset for kind in rows[2::3]])
         return cls(tables=tables)._with_rows(rows)
