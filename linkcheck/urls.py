@@ -11,11 +11,10 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote, unquote, unquote_to_bytes
 
 from yarl import URL
-
-from linkcheck.pickling import by_fields
 
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 # Schemes that are legitimate in a page but never fetched; recorded as skipped.
@@ -49,10 +48,12 @@ class InvalidURL(ValueError):
     """The string cannot be an http(s) URL; the message says why in a few words."""
 
 
-@by_fields
-@dataclass(frozen=True, slots=True)
-class ResolvedLink:
-    """An href resolved against its page; ``url`` is None when it is not fetched (``reason``)."""
+class ResolvedLink(NamedTuple):
+    """An href resolved against its page; ``url`` is None when it is not fetched (``reason``).
+
+    A named tuple: a crawl makes one per href it has not met in that folder, millions on a
+    large site, and a frozen dataclass's ``__init__`` (a call to ``object.__setattr__`` per
+    field) was ~5% of the parse workers' time (bench/README.md, "Session 18")."""
 
     url: str | None
     fragment: str
