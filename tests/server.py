@@ -7,6 +7,7 @@ the server actually received (how many requests, which methods, which headers).
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -162,3 +163,37 @@ class TestServer:
     def methods(self, path: str) -> list[str]:
         with self._lock:
             return [r.method for r in self.requests if r.path == path]
+
+
+def closed_ports(first: int, count: int) -> list[socket.socket] | None:
+    """Ports ``first`` .. ``first + count - 1`` held shut for a test: each bound by a socket
+    that never listens, so a connection to it is refused, and no other server (another
+    test's, on a port the system picked) can take it meanwhile. None, with nothing held,
+    when one of them is in use already."""
+    held: list[socket.socket] = []
+    for port in range(first, first + count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            for other in held:
+                other.close()
+            return None
+        held.append(sock)
+    return held
+
+
+def serve_with_closed_neighbours(
+    handler: type[BaseHTTPRequestHandler], neighbours: int
+) -> tuple[ThreadingHTTPServer, list[socket.socket]]:
+    """A server on a free loopback port whose next ``neighbours`` ports are held shut
+    (:func:`closed_ports`): a generated site's other hosts live there, and a test that
+    expects their links refused must not meet someone else's server on one of them."""
+    for _ in range(50):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        held = closed_ports(server.server_address[1] + 1, neighbours)
+        if held is not None:
+            return server, held
+        server.server_close()
+    raise RuntimeError(f"no loopback port with {neighbours} free ports after it")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.server import serve_with_closed_neighbours
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 import gensite_other  # noqa: E402  (bench/ is not a package)
@@ -44,10 +46,13 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def serve() -> Iterator[tuple[ThreadingHTTPServer, int]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    # the site's other hosts' ports held shut: refused at once in both crawls compared
+    server, held = serve_with_closed_neighbours(_Quiet, len(gensite_other.EXT_HOSTS))
     yield server, server.server_address[1]
     server.shutdown()
     server.server_close()
+    for sock in held:
+        sock.close()
 
 
 def crawl_cpu(tmp: Path, pages: int, server: ThreadingHTTPServer, port: int) -> float:

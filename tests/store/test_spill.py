@@ -5,11 +5,12 @@ holds at most that many in memory, and its reports are the same as a run that ke
 from __future__ import annotations
 
 import base64
+import socket
 import sys
 from array import array
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from linkcheck.report.html_report import build_report
 from linkcheck.report.json_report import to_document
 from linkcheck.store.spill import Spill
 from tests.conftest import crawl
+from tests.server import serve_with_closed_neighbours
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
@@ -47,8 +49,10 @@ class _Quiet(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """gensite_other's shape (deep folders, #fragments, some missing) on a loopback server;
-    its other sites' ports are closed, so their links fail at once."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    its other sites' ports are held shut, so their links fail at once in every run (another
+    test's server on one of them would answer them in one of the two runs compared below
+    and not in the other)."""
+    server, held = serve_with_closed_neighbours(_Quiet, len(gensite_other.EXT_HOSTS))
     port = server.server_address[1]
     folder = tmp_path_factory.mktemp("spill") / "site"
     gensite_other.generate(folder, PAGES, port=port)
@@ -60,6 +64,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}/docs/index.html"
     server.shutdown()
     server.server_close()
+    for sock in held:
+        sock.close()
+
+
+def test_the_sites_other_hosts_are_refused_and_their_ports_stay_taken(site: str) -> None:
+    """The fixture's promise, which the comparison below rests on: a connection to one of
+    the other hosts' ports is refused, and no server can take the port meanwhile."""
+    port = int(site.split(":")[2].split("/")[0])
+    for neighbour in range(port + 1, port + 1 + len(gensite_other.EXT_HOSTS)):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", neighbour), timeout=2).close()
+        with socket.socket() as other, pytest.raises(OSError):
+            other.bind(("127.0.0.1", neighbour))
 
 
 def _run(start: str, in_memory: int) -> RunResult:
