@@ -11,7 +11,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -184,16 +185,27 @@ def closed_ports(first: int, count: int) -> list[socket.socket] | None:
     return held
 
 
-def serve_with_closed_neighbours(
+@contextmanager
+def serving_with_closed_neighbours(
     handler: type[BaseHTTPRequestHandler], neighbours: int
-) -> tuple[ThreadingHTTPServer, list[socket.socket]]:
-    """A server on a free loopback port whose next ``neighbours`` ports are held shut
-    (:func:`closed_ports`): a generated site's other hosts live there, and a test that
-    expects their links refused must not meet someone else's server on one of them."""
+) -> Iterator[ThreadingHTTPServer]:
+    """A server on a free loopback port, serving in a thread, whose next ``neighbours``
+    ports are held shut (:func:`closed_ports`): a generated site's other hosts live there,
+    and a test that expects their links refused must not meet someone else's server on one
+    of them. All of it is shut on leaving."""
     for _ in range(50):
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         held = closed_ports(server.server_address[1] + 1, neighbours)
         if held is not None:
-            return server, held
+            break
         server.server_close()
-    raise RuntimeError(f"no loopback port with {neighbours} free ports after it")
+    else:
+        raise RuntimeError(f"no loopback port with {neighbours} free ports after it")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        for sock in held:
+            sock.close()

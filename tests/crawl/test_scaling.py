@@ -15,7 +15,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server import serve_with_closed_neighbours
+from tests.server import serving_with_closed_neighbours
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
@@ -47,12 +46,8 @@ class _Quiet(SimpleHTTPRequestHandler):
 @pytest.fixture
 def serve() -> Iterator[tuple[ThreadingHTTPServer, int]]:
     # the site's other hosts' ports held shut: refused at once in both crawls compared
-    server, held = serve_with_closed_neighbours(_Quiet, len(gensite_other.EXT_HOSTS))
-    yield server, server.server_address[1]
-    server.shutdown()
-    server.server_close()
-    for sock in held:
-        sock.close()
+    with serving_with_closed_neighbours(_Quiet, len(gensite_other.EXT_HOSTS)) as server:
+        yield server, server.server_address[1]
 
 
 def crawl_cpu(tmp: Path, pages: int, server: ThreadingHTTPServer, port: int) -> float:
@@ -97,8 +92,6 @@ def test_cost_per_page_does_not_grow_with_the_run(
     tmp_path: Path, serve: tuple[ThreadingHTTPServer, int]
 ) -> None:
     server, port = serve
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     small = crawl_cpu(tmp_path, SMALL, server, port)
     large = crawl_cpu(tmp_path, LARGE, server, port)
     per_page = small / SMALL  # start-up included: it only makes this bound looser

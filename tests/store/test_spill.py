@@ -29,7 +29,7 @@ from linkcheck.report.html_report import build_report
 from linkcheck.report.json_report import to_document
 from linkcheck.store.spill import Spill
 from tests.conftest import crawl
-from tests.server import serve_with_closed_neighbours
+from tests.server import serving_with_closed_neighbours
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
@@ -52,20 +52,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     its other sites' ports are held shut, so their links fail at once in every run (another
     test's server on one of them would answer them in one of the two runs compared below
     and not in the other)."""
-    server, held = serve_with_closed_neighbours(_Quiet, len(gensite_other.EXT_HOSTS))
-    port = server.server_address[1]
-    folder = tmp_path_factory.mktemp("spill") / "site"
-    gensite_other.generate(folder, PAGES, port=port)
-    server.RequestHandlerClass = partial(_Quiet, directory=str(folder / "www" / "main"))  # type: ignore[assignment]
-    import threading
-
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/docs/index.html"
-    server.shutdown()
-    server.server_close()
-    for sock in held:
-        sock.close()
+    with serving_with_closed_neighbours(_Quiet, len(gensite_other.EXT_HOSTS)) as server:
+        port = server.server_address[1]
+        folder = tmp_path_factory.mktemp("spill") / "site"
+        gensite_other.generate(folder, PAGES, port=port)
+        server.RequestHandlerClass = partial(_Quiet, directory=str(folder / "www" / "main"))  # type: ignore[assignment]
+        yield f"http://127.0.0.1:{port}/docs/index.html"
 
 
 def test_the_sites_other_hosts_are_refused_and_their_ports_stay_taken(site: str) -> None:
