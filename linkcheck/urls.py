@@ -53,7 +53,7 @@ class ResolvedLink(NamedTuple):
 
     A named tuple: a crawl makes one per href it has not met in that folder, millions on a
     large site, and a frozen dataclass's ``__init__`` (a call to ``object.__setattr__`` per
-    field) was ~5% of the parse workers' time (bench/README.md, "Session 18")."""
+    field) was ~4.5% of the parse workers' samples (bench/README.md, "Session 18")."""
 
     url: str | None
     fragment: str
