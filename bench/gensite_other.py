@@ -28,8 +28,11 @@ no fragment) and the missing fragments (``URL#id``).
     python bench/gensite_other.py serve --site /tmp/other10k    # to try a run by hand
 
 ``bench`` interleaves the tools' runs, one JSON line each (wall, CPU, peak RSS of the whole
-process tree; linkcheck's runs scored against the answer key): linkcheck crawls the served
-site, linkcheck-folder and lychee read the built folder (external links over HTTP).
+process tree; every run scored against the answer key): linkcheck crawls the served site,
+linkcheck-folder and lychee read the built folder (external links over HTTP). ``lychee``
+checks links only, as lychee does by default: it finds none of the missing fragments.
+``lychee-fragments`` adds ``--include-fragments``, the same work linkcheck does by default
+(as ``peers.py --shapes`` asks of every peer that can do it).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers  # (bench/peers.py: its reading of lychee's JSON report)
 import serve  # (bench/serve.py: the same nginx harness as the main benchmark)
 
 SEED_DEFAULT = 230023
@@ -370,6 +374,34 @@ def score(site: Path, report: Path, origin: str = "") -> dict[str, Any]:
     }
 
 
+def score_lychee(site: Path, out: Path) -> dict[str, Any]:
+    """lychee's ``lychee.json`` in ``out`` against the answer key, read by peers.py's parser
+    (its files named by the URLs they are served at)."""
+    meta = json.loads((site / "site.json").read_text())
+    truth = json.loads((site / "ground_truth.json").read_text())
+    known = peers.Site(
+        dir=site,
+        pages=meta["pages"],
+        origin=f"http://{meta['host']}:{meta['port']}",
+        start_url=meta["start_url"],
+        folder=(site / "www/main").resolve(),
+        truth_broken=frozenset(truth["broken"]),
+        truth_redirected={},
+        unique_urls=0,
+        link_occurrences=truth["link_occurrences"],
+        page_urls=frozenset(),
+    )
+    parsed = peers.parse_lychee(known, out, out / "lychee.stdout")
+    broken, missing = parsed.broken, parsed.fragments or set()
+    want_b, want_f = set(truth["broken"]), set(truth["missing_fragments"])
+    return {
+        "broken_found": f"{len(want_b & broken)}/{len(want_b)}",
+        "false_broken": len(broken - want_b),
+        "fragments_found": f"{len(want_f & missing)}/{len(want_f)}",
+        "false_fragments": len(missing - want_f),
+    }
+
+
 def run_tool(
     tool: str,
     site: Path,
@@ -399,6 +431,9 @@ def run_tool(
             folder_origin = origin if tool == "linkcheck-folder" else ""
             res.update(score(site, work / "out" / "report.json", folder_origin))
             return res
+        if tool not in ("lychee", "lychee-fragments"):
+            raise SystemExit(f"unknown tool {tool!r}: linkcheck, linkcheck-folder, lychee, "
+                             "lychee-fragments")  # fmt: skip
         lychee = Path(__file__).resolve().parent / ".peers/venv/bin/lychee"
         # linkcheck's defaults for a request that gets no answer (20 s, 2 retries); lychee
         # still sat for minutes, one connection open, on the carrier's path that never
@@ -407,9 +442,12 @@ def run_tool(
         cmd = [str(lychee), "--root-dir", str(site / "www/main"), "--max-concurrency", "10",
                "--host-concurrency", "10", "--host-request-interval", "0s", "--no-progress",
                "--timeout", "20", "--max-retries", "2", *skip,
+               *(["--include-fragments"] if tool == "lychee-fragments" else []),
                "--format", "json", "-o", str(work / "lychee.json"),
                str(site / "www/main/docs")]  # fmt: skip
-        return dict(peak_rss_tree(cmd, cwd=work))
+        answer = dict(peak_rss_tree(cmd, cwd=work))
+        answer.update(score_lychee(site, work))
+        return answer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -428,7 +466,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--site", type=Path, required=True)
     r.add_argument("--runs", type=int, default=1)
     r.add_argument(
-        "--tools", default="linkcheck,lychee", help="of linkcheck, linkcheck-folder, lychee"
+        "--tools",
+        default="linkcheck,lychee",
+        help="of linkcheck, linkcheck-folder, lychee, lychee-fragments (lychee with "
+        "--include-fragments: the same work as linkcheck)",
     )
     r.add_argument("--extra", default="", help="more options for `linkcheck run`")
     r.add_argument("--tree", type=Path, help="run the linkcheck of this source tree (PYTHONPATH)")
