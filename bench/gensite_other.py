@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers  # (bench/peers.py: its reading of lychee's JSON report)
 import serve  # (bench/serve.py: the same nginx harness as the main benchmark)
 
 SEED_DEFAULT = 230023
@@ -364,9 +363,13 @@ def score(site: Path, report: Path, origin: str = "") -> dict[str, Any]:
         bad = {origin + u[len(folder) :] if u.startswith(folder + "/") else u for u in bad}
     broken = {u for u in bad if "#" not in u}
     missing = {u for u in bad if "#" in u}
+    return {"pages": data["run"]["pages_crawled"], **against_key(truth, broken, missing)}
+
+
+def against_key(truth: dict[str, Any], broken: set[str], missing: set[str]) -> dict[str, Any]:
+    """A tool's broken URLs and missing ``URL#id`` fragments against the answer key."""
     want_b, want_f = set(truth["broken"]), set(truth["missing_fragments"])
     return {
-        "pages": data["run"]["pages_crawled"],
         "broken_found": f"{len(want_b & broken)}/{len(want_b)}",
         "false_broken": len(broken - want_b),
         "fragments_found": f"{len(want_f & missing)}/{len(want_f)}",
@@ -377,6 +380,9 @@ def score(site: Path, report: Path, origin: str = "") -> dict[str, Any]:
 def score_lychee(site: Path, out: Path) -> dict[str, Any]:
     """lychee's ``lychee.json`` in ``out`` against the answer key, read by peers.py's parser
     (its files named by the URLs they are served at)."""
+    # imported here: peers imports shapes, which imports this module
+    import peers
+
     meta = json.loads((site / "site.json").read_text())
     truth = json.loads((site / "ground_truth.json").read_text())
     known = peers.Site(
@@ -391,15 +397,11 @@ def score_lychee(site: Path, out: Path) -> dict[str, Any]:
         link_occurrences=truth["link_occurrences"],
         page_urls=frozenset(),
     )
-    parsed = peers.parse_lychee(known, out, out / "lychee.stdout")
-    broken, missing = parsed.broken, parsed.fragments or set()
-    want_b, want_f = set(truth["broken"]), set(truth["missing_fragments"])
-    return {
-        "broken_found": f"{len(want_b & broken)}/{len(want_b)}",
-        "false_broken": len(broken - want_b),
-        "fragments_found": f"{len(want_f & missing)}/{len(want_f)}",
-        "false_fragments": len(missing - want_f),
-    }
+    parsed = peers.parse_lychee(known, out, out / "lychee.stdout")  # (reads only the JSON)
+    return against_key(truth, parsed.broken, parsed.fragments or set())
+
+
+TOOLS = ("linkcheck", "linkcheck-folder", "lychee", "lychee-fragments")
 
 
 def run_tool(
@@ -431,9 +433,6 @@ def run_tool(
             folder_origin = origin if tool == "linkcheck-folder" else ""
             res.update(score(site, work / "out" / "report.json", folder_origin))
             return res
-        if tool not in ("lychee", "lychee-fragments"):
-            raise SystemExit(f"unknown tool {tool!r}: linkcheck, linkcheck-folder, lychee, "
-                             "lychee-fragments")  # fmt: skip
         lychee = Path(__file__).resolve().parent / ".peers/venv/bin/lychee"
         # linkcheck's defaults for a request that gets no answer (20 s, 2 retries); lychee
         # still sat for minutes, one connection open, on the carrier's path that never
@@ -480,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         "not, waits for minutes on the path that never answers)",
     )
     args = ap.parse_args(argv)
+    if args.cmd == "bench" and (unknown := set(args.tools.split(",")) - set(TOOLS)):
+        ap.error(f"unknown tool(s) {', '.join(sorted(unknown))}: --tools takes {', '.join(TOOLS)}")
     if args.cmd == "gen":
         truth = generate(args.out, args.pages, args.port, args.seed)
         print(json.dumps({k: v if isinstance(v, int) else len(v) for k, v in truth.items()}))
