@@ -13,7 +13,6 @@ import hashlib
 import itertools
 import json
 import sys
-import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -28,6 +27,7 @@ from linkcheck.models import (
     Page,
     current_tables,
 )
+from linkcheck.store import compression
 from linkcheck.store.spill import Spill, little_endian
 
 # 3: results, pages and findings as the JSON report writes them (the models' to_dict).
@@ -205,15 +205,15 @@ LIST_CHUNK = 1000
 
 
 def encode(header: dict[str, Any], links: Iterable[Any]) -> Iterator[bytes]:
-    """The state as zlib-compressed JSON lines: the header, then one line per link, handed
-    out a compressed piece at a time.
+    """The state as compressed JSON lines (see linkcheck.store.compression): the header, then
+    one line per link, handed out a compressed piece at a time.
 
     Written link by link into the compressor, and the pieces go straight to the store's
     spool file: saving the state of a large crawl never holds its JSON, nor all of it
     compressed, in memory (the whole compressed state in one buffer raised the crawl's peak
     memory whenever a resume point was saved near its end; see bench/README.md).
     """
-    compressor = zlib.compressobj(1)
+    compressor = compression.compressor()
     # OPT_APPEND_NEWLINE, not `+ b"\n"`: the header of a large crawl, and a nav link's
     # occurrences, are big; a concatenation would copy each once more
     yield compressor.compress(orjson.dumps(header, option=_LINE))
@@ -232,7 +232,7 @@ def decode(blob: bytes, read_stream: Callable[[str, str], bytes] | None = None) 
     ends = bytearray()
     listed: dict[str, list[Any]] = {key: [] for key in LISTED}
     try:
-        lines = zlib.decompress(blob).splitlines()
+        lines = compression.decompress(blob).splitlines()
         header = orjson.loads(lines[0])
         for line in lines[1:]:
             item = orjson.loads(line)
@@ -245,7 +245,7 @@ def decode(blob: bytes, read_stream: Callable[[str, str], bytes] | None = None) 
             else:  # a chunk of pages or findings
                 ((key, values),) = item.items()
                 listed[key].extend(values)
-    except (zlib.error, orjson.JSONDecodeError, IndexError, KeyError, ValueError) as exc:
+    except (orjson.JSONDecodeError, IndexError, KeyError, ValueError) as exc:
         raise ValueError(f"unreadable checkpoint: {exc}") from None
     if not isinstance(header, dict):
         raise ValueError("unreadable checkpoint: no header")

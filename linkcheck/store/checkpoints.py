@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-import zlib
 from collections.abc import Iterable
 from typing import Any
 
+from linkcheck.store.compression import compress, decompress
 from linkcheck.store.database import Database, log
 
 _SPOOL_CHUNK = 1 << 20  # bytes copied at a time from a checkpoint's spool file into its row
@@ -61,7 +61,7 @@ class Checkpoints:
             placed = []  # each part's stream, start, and where its compressed bytes are
             end = size
             for stream, start, data in parts:
-                packed = zlib.compress(data, 1)
+                packed = compress(data)
                 spool.write(packed)
                 placed.append((stream, start, end, len(packed)))
                 end += len(packed)
@@ -101,8 +101,8 @@ class Checkpoints:
             if start != len(data):
                 break
             try:
-                data += zlib.decompress(packed)
-            except zlib.error:
+                data += decompress(packed)
+            except ValueError:
                 break
         return bytes(data)
 

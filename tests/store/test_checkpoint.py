@@ -31,6 +31,7 @@ from linkcheck.crawl_state import CrawlState
 from linkcheck.models import Occurrence, Occurrences, OccurrenceTables, Page, run_tables
 from linkcheck.runner import ResumePoints
 from linkcheck.store import Store, StoreError
+from linkcheck.store.compression import decompress
 
 ITEMS = [
     Occurrence("https://ex.com/", "/a", "A", "a", "href", 3),
@@ -84,7 +85,7 @@ def _stored_parts(store: Store) -> list[tuple[str, str, int, int]]:
         )
         .fetchall()
     )
-    return [(run, stream, start, len(zlib.decompress(data))) for run, stream, start, data in rows]
+    return [(run, stream, start, len(decompress(data))) for run, stream, start, data in rows]
 
 
 @pytest.mark.parametrize("in_memory", [0, 50], ids=["in memory", "spilled"])
@@ -226,3 +227,30 @@ def test_a_finished_runs_large_resume_point_gives_its_space_back(tmp_path: Path)
         store.clear_checkpoint("k")
         assert store.db.file_size() < 4 << 20
         assert not store.db.give_back_free_space()  # nothing left to give back
+
+
+def test_a_resume_point_zlib_wrote_still_resumes(tmp_path: Path) -> None:
+    """Resume points were zlib streams before they were Zstandard frames: one an older
+    linkcheck left (the state and its stored parts) reads back the same."""
+    tables = OccurrenceTables()
+    _variants(tables, 0, 40)
+    sizes = stream_sizes(tables)
+    header, _ = tables_to_state(tables, parts={"run": "r1", **sizes})
+    state = {"version": STATE_VERSION, "tables": header}
+    blob = b"".join(encode(state, []))
+    old = zlib.compress(decompress(blob), 1)  # the same lines, as zlib wrote them
+    with Store(tmp_path / "cache.sqlite") as store:
+        store.save_checkpoint_blob("k", [old], [], "r1")
+        with store.db.write() as conn:  # the parts, as zlib wrote them
+            for stream, start, data in new_parts(tables, {}):
+                conn.execute(
+                    "INSERT INTO checkpoint_parts (key, run, stream, start, data)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    ("k", "r1", stream, start, zlib.compress(data, 1)),
+                )
+        loaded = store.load_checkpoint_blob("k")
+        assert loaded is not None
+        read = decode(loaded, partial(store.load_checkpoint_stream, "k"))
+    resumed = OccurrenceTables()
+    Tables(read["tables"], into=resumed)
+    assert resumed.variants.many(range(40)) == tables.variants.many(range(40))
