@@ -53,6 +53,17 @@ MECHANISMS = (
         changes=(("cli/group.py", "    gc.freeze()\n", "    pass  # bench: gc.freeze() off\n"),),
     ),
     Mechanism(
+        "gc-full-threshold",
+        "a full collection after 100 middle ones, not 10 (cli/group.py)",
+        changes=(
+            (
+                "cli/group.py",
+                "    gc.set_threshold(young, middle, FULL_COLLECTION_THRESHOLD)\n",
+                "    pass  # bench: gc threshold off\n",
+            ),
+        ),
+    ),
+    Mechanism(
         "fast-exit",
         "os._exit at the end: the heap is not taken apart object by object (cli/group.py)",
         changes=(("cli/group.py", "    os._exit(code or 0)\n", "    sys.exit(code or 0)\n"),),

@@ -226,3 +226,21 @@ def test_progress_line_only_on_a_terminal() -> None:
     ProgressLine(terminal)(stats)
     assert piped.getvalue() == ""
     assert "pages crawled 3" in terminal.getvalue() and "problems 1" in terminal.getvalue()
+
+
+def test_the_command_line_makes_full_collections_rare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command: the collector's third threshold raised (a large run's state is
+    millions of long-lived objects with next to no cycles), the first two left alone."""
+    import gc
+
+    from linkcheck.cli.group import FULL_COLLECTION_THRESHOLD
+
+    thresholds: list[tuple[int, ...]] = []
+    monkeypatch.setattr(gc, "set_threshold", lambda *values: thresholds.append(values))
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # the pytest process's objects stay as they are
+    young, middle, _ = gc.get_threshold()
+    CliRunner().invoke(main, ["report", str(tmp_path / "missing.json")])
+    assert thresholds == [(young, middle, FULL_COLLECTION_THRESHOLD)]
+    assert FULL_COLLECTION_THRESHOLD > 10  # CPython's default: what it is raised from
