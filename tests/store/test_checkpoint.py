@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from functools import partial
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,6 +75,17 @@ def test_a_state_of_another_version_is_refused(version: int | None) -> None:
 def _variants(tables: OccurrenceTables, first: int, count: int) -> None:
     for n in range(first, first + count):
         tables.variants.number((f"/page/{n}", f"Page {n} — テキスト", "a", "href", ""))
+
+
+def _resumed(store: Store, key: str) -> tuple[dict[str, Any], OccurrenceTables]:
+    """The resume point saved under ``key``, decoded with its stored parts, and the tables a
+    resuming run would read it into."""
+    blob = store.load_checkpoint_blob(key)
+    assert blob is not None
+    read = decode(blob, partial(store.load_checkpoint_stream, key))
+    resumed = OccurrenceTables()
+    Tables(read["tables"], into=resumed)
+    return read, resumed
 
 
 def _stored_parts(store: Store) -> list[tuple[str, str, int, int]]:
@@ -200,11 +212,7 @@ def test_a_runs_resume_points_store_the_table_once_and_read_back_whole(
         points.save()
         assert points.stored == stream_sizes(tables)
         parts = _stored_parts(store)
-        blob = store.load_checkpoint_blob("k")
-        assert blob is not None
-        read = decode(blob, partial(store.load_checkpoint_stream, "k"))
-        resumed = OccurrenceTables()
-        Tables(read["tables"], into=resumed)
+        read, resumed = _resumed(store, "k")
         assert resumed.variants.many(range(300)) == tables.variants.many(range(300))
     for stream in ("variants", "variant_ends"):  # (nothing spilled: no rows stored)
         assert [start for _, name, start, _ in parts if name == stream] == [0, first[stream]]
@@ -248,9 +256,5 @@ def test_a_resume_point_zlib_wrote_still_resumes(tmp_path: Path) -> None:
                     " VALUES (?, ?, ?, ?, ?)",
                     ("k", "r1", stream, start, zlib.compress(data, 1)),
                 )
-        loaded = store.load_checkpoint_blob("k")
-        assert loaded is not None
-        read = decode(loaded, partial(store.load_checkpoint_stream, "k"))
-    resumed = OccurrenceTables()
-    Tables(read["tables"], into=resumed)
+        _, resumed = _resumed(store, "k")
     assert resumed.variants.many(range(40)) == tables.variants.many(range(40))
