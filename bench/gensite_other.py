@@ -467,8 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument(
         "--tools",
         default="linkcheck,lychee",
-        help="of linkcheck, linkcheck-folder, lychee, lychee-fragments (lychee with "
-        "--include-fragments: the same work as linkcheck)",
+        help=f"of {', '.join(TOOLS)} (lychee-fragments: lychee with --include-fragments, "
+        "the same work as linkcheck)",
     )
     r.add_argument("--extra", default="", help="more options for `linkcheck run`")
     r.add_argument("--tree", type=Path, help="run the linkcheck of this source tree (PYTHONPATH)")
