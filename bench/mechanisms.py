@@ -80,6 +80,18 @@ MECHANISMS = (
         ),
     ),
     Mechanism(
+        "report-process",
+        "a large run's JSON report written half by a process of its own, started fresh "
+        "(report/json_part.py)",
+        changes=(
+            (
+                "report/json_part.py",
+                'AVAILABLE = os.name == "posix"\n',
+                "AVAILABLE = False  # bench/mechanisms.py: turned off\n",
+            ),
+        ),
+    ),
+    Mechanism(
         "parse-process",
         "pages parsed in a worker process on the other core (parse_pool.py)",
         flags=("--parse-workers", "0"),

@@ -8,6 +8,7 @@ that code can match on without parsing message text.
 from __future__ import annotations
 
 import enum
+import pickle
 import sys
 from array import array
 from bisect import bisect_right
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast, overload
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar, cast, overload
 
 if TYPE_CHECKING:
     from linkcheck.store.spill import Spill
@@ -531,6 +532,37 @@ class OccurrenceTables:
 
             self.spill = Spill()
         return self.spill
+
+    def reading_copy(self, file: IO[bytes]) -> tuple[int, int]:
+        """Write to ``file`` what another process needs to read these tables
+        (:meth:`read_copy`), and return the descriptors it must be started with
+        (``pass_fds``). What is held in memory goes to the spill file first, so the other
+        process reads the same files: only the page URLs and where each variant ends are
+        written (4 bytes a variant). For tables that spilled (a large run's)."""
+        self.spill_all()
+        spill, variants = self.spill_file(), self.variants
+        header = {"pages": self.pages.urls, "variants": variants.count, "wraps": variants._wraps}
+        pickle.dump(header, file, protocol=pickle.HIGHEST_PROTOCOL)
+        variants._ends.tofile(file)
+        return spill.reading_copy(file)
+
+    @classmethod
+    def read_copy(cls, file: IO[bytes], descriptors: tuple[int, int]) -> OccurrenceTables:
+        """The tables :meth:`reading_copy` wrote, in the process started with its
+        descriptors: for reading occurrences, page URLs and variants by number, and only
+        that (no page is found by URL, no variant's flags are kept: the other process holds
+        as little as it can)."""
+        from linkcheck.store.spill import Spill  # the store imports this module
+
+        header = pickle.load(file)
+        tables = cls()
+        tables.pages.urls = header["pages"]
+        variants = tables.variants
+        variants._ends.fromfile(file, header["variants"])
+        variants._wraps = header["wraps"]
+        tables.spill = variants._spill = Spill.read_copy(file, descriptors)
+        variants._base = tables.spill.text_size
+        return tables
 
     def page_ranks(self) -> array[int]:
         """Each page number's place among all pages sorted by URL."""

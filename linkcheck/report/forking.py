@@ -7,7 +7,9 @@ whole run without copying it (pages are shared until written), writes its part a
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -70,3 +72,10 @@ def succeeded(pid: int | None) -> bool:
     except ChildProcessError:
         return False
     return os.waitstatus_to_exitcode(status) == 0
+
+
+def stop(pid: int) -> None:
+    """End a copy whose work is no longer wanted (the caller stopped writing)."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    succeeded(pid)

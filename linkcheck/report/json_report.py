@@ -6,7 +6,9 @@ changed meaning); adding keys does not need a bump.
 
 from __future__ import annotations
 
+import pickle
 import tempfile
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
 from functools import partial
@@ -25,7 +27,7 @@ from linkcheck.models import (
     Variant,
     Verdict,
 )
-from linkcheck.report import forking
+from linkcheck.report import forking, json_part
 
 SCHEMA_VERSION = 1
 _SPOOL_CHUNK = 1 << 20  # bytes read at a time from the copy's spool file
@@ -35,6 +37,7 @@ _NO_FRAGMENT = b',"fragment":null}'
 # what it writes, so a NUL byte there is this one.
 _OCCURRENCES = b"\0"
 _SLICE = 4096  # occurrences joined at a time
+_PARTS_AT_A_TIME = 1024  # links a time in a request to json_part's process (its memory)
 _FEW = 16  # occurrences few enough to join without building columns
 VERDICT_ORDER = {verdict: index for index, verdict in enumerate(Verdict)}
 
@@ -113,24 +116,105 @@ def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[b
 
 
 def _link_lines(run: RunResult, links: list[Link]) -> Iterator[bytes]:
-    """A line per link. Where it may (see :mod:`linkcheck.report.forking`), a forked copy
-    writes the last part of the occurrences' lines into a spool file while this process
-    writes the first: the occurrences are most of a report's time."""
-    split = _split_point(links) if len(links) > 1 and forking.can_fork(run) else len(links)
-    pieces = _Pieces(links)  # made before the copy: it inherits them
+    """A line per link. Where it may, another process writes the last part of them into a
+    spool file while this process writes the first: the occurrences are most of a report's
+    time, and the other core is idle. A forked copy for a smaller run
+    (:mod:`linkcheck.report.forking`), a process of its own for a large one
+    (:mod:`linkcheck.report.json_part`)."""
+    pieces = _Pieces.for_links(links)  # made before a forked copy: it inherits them
     with tempfile.TemporaryFile() as spool:
-        copy = None
-        if split < len(links):
-            copy = forking.start(partial(_spool_lines, spool, run, links, split, pieces))
+        split, copy = _other_part(run, links, pieces, spool)
         try:
-            yield from _lines(run, links, 0, split if copy is not None else len(links), pieces)
-        finally:
-            spooled = copy is not None and forking.succeeded(copy)
-        if spooled:
-            spool.seek(0)
+            yield from _lines(run, links, 0, split, pieces)
+        except BaseException:
+            if copy is not None:
+                copy.stop()
+            raise
+        if copy is not None and copy.written():
             yield from iter(partial(spool.read, _SPOOL_CHUNK), b"")
-        elif copy is not None:  # the copy failed: its half is written here
+        else:  # none, or it failed: its part is written here
             yield from _lines(run, links, split, len(links), pieces)
+
+
+class _Forked:
+    """A forked copy writing the links past the cut into ``spool``."""
+
+    def __init__(self, pid: int, spool: IO[bytes]) -> None:
+        self._pid, self._spool = pid, spool
+
+    def written(self) -> bool:
+        if not forking.succeeded(self._pid):
+            return False
+        self._spool.seek(0)
+        return True
+
+    def stop(self) -> None:
+        forking.stop(self._pid)
+
+
+def _other_part(
+    run: RunResult, links: list[Link], pieces: _Pieces, spool: IO[bytes]
+) -> tuple[int, _Forked | json_part.Part | None]:
+    """Where the links are cut, and what writes those past the cut into ``spool``: a
+    forked copy, the process of :mod:`~linkcheck.report.json_part`, or none (then the cut is
+    at the end)."""
+    if len(links) > 1 and forking.can_fork(run):
+        split = _split_point(links, _COPY_SHARE)
+        pid = forking.start(partial(_spool_lines, spool, run, links, split, pieces))
+        if pid is not None:
+            return split, _Forked(pid, spool)
+    elif len(links) > 1 and _part_worth_a_process(pieces, links):
+        split = _split_point(links, json_part.SHARE)
+        with tempfile.TemporaryFile() as request:
+            descriptors = _write_request(request, run, links, split, pieces)
+            part = json_part.start(request, descriptors, spool)
+        if part is not None:
+            return split, part
+    return len(links), None
+
+
+def _part_worth_a_process(pieces: _Pieces, links: list[Link]) -> bool:
+    """Whether the process of :mod:`~linkcheck.report.json_part` is started: for a run whose
+    occurrences spilled (a forked copy would add its memory again), large enough to gain,
+    all of them in the run's tables (which that process reads from the spill files)."""
+    return (
+        json_part.AVAILABLE
+        and pieces.tables.spill is not None
+        and not pieces.rebound
+        and sum(len(link.occurrences) for link in links) >= json_part.AT_LEAST_OCCURRENCES
+    )
+
+
+def _write_request(
+    request: IO[bytes], run: RunResult, links: list[Link], split: int, pieces: _Pieces
+) -> tuple[int, int]:
+    """What :func:`write_part` reads: the tables (see OccurrenceTables.reading_copy), the
+    page ranks, then each link's line around its occurrences and where they are. Returns
+    the spill's descriptors."""
+    descriptors = pieces.tables.reading_copy(request)  # (all the rows are spilled after it)
+    pieces.ranks.tofile(request)
+    for start in range(split, len(links), _PARTS_AT_A_TIME):  # then an empty list
+        stop = min(start + _PARTS_AT_A_TIME, len(links))
+        parts = [
+            (*_line_ends(run, links, index), *links[index].occurrences.held_state())
+            for index in range(start, stop)
+        ]
+        pickle.dump(parts, request, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump([], request)
+    return descriptors
+
+
+def write_part(request: IO[bytes], descriptors: tuple[int, int], output: IO[bytes]) -> None:
+    """Write the lines :func:`_write_request` asked for into ``output``: in the process of
+    :mod:`~linkcheck.report.json_part`, started with the spill's ``descriptors``."""
+    tables = OccurrenceTables.read_copy(request, descriptors)
+    ranks = array("I")
+    ranks.fromfile(request, len(tables.pages.urls))
+    pieces = _Pieces(tables, ranks)
+    while parts := pickle.load(request):
+        for head, tail, spilled, last, held in parts:
+            occurrences = Occurrences.from_held_state(tables, spilled, last, held)
+            output.writelines(_line(head, occurrences, tail, pieces))
 
 
 def _spool_lines(
@@ -143,24 +227,34 @@ def _spool_lines(
 def _lines(
     run: RunResult, links: list[Link], start: int, stop: int, pieces: _Pieces
 ) -> Iterator[bytes]:
-    last = len(links) - 1
     for index in range(start, stop):
-        link = links[index]
-        separator = b",\n" if index < last else b"\n"
-        # The link's line around its occurrences, which come in slices: a nav link's are
-        # on every page, and its whole line at once was the report's peak on a large site.
-        head, tail = orjson.dumps(_link(link, run.memory.get(link.url))).split(_OCCURRENCES)
-        yield b"    " + head
-        yield from _occurrences(link, pieces)
-        yield tail + separator
+        head, tail = _line_ends(run, links, index)
+        yield from _line(head, pieces.occurrences(links[index]), tail, pieces)
 
 
-def _split_point(links: list[Link]) -> int:
-    """Where the links are cut in two: the forked copy's part has fewer occurrences, for it
-    also pays for every memory page it touches (copied on its first write): cut in halves,
-    the copy finished well after this process (see bench/README.md)."""
+def _line_ends(run: RunResult, links: list[Link], index: int) -> tuple[bytes, bytes]:
+    """The line of ``links[index]`` before its occurrences, and after them (its separator
+    included)."""
+    link = links[index]
+    head, tail = orjson.dumps(_link(link, run.memory.get(link.url))).split(_OCCURRENCES)
+    return b"    " + head, tail + (b",\n" if index < len(links) - 1 else b"\n")
+
+
+def _line(head: bytes, occurrences: Occurrences, tail: bytes, pieces: _Pieces) -> Iterator[bytes]:
+    """A link's line around its occurrences, which come in slices: a nav link's are on every
+    page, and its whole line at once was the report's peak on a large site."""
+    yield head
+    yield from _occurrences(occurrences, pieces)
+    yield tail
+
+
+def _split_point(links: list[Link], share: float) -> int:
+    """Where the links are cut in two, ``share`` of the occurrences past the cut: a forked
+    copy's part has fewer, for it also pays for every memory page it touches (copied on
+    its first write): cut in halves, the copy finished well after this process (see
+    bench/README.md)."""
     totals = list(accumulate(len(link.occurrences) for link in links))
-    return min(bisect_left(totals, totals[-1] * (1 - _COPY_SHARE)) + 1, len(links) - 1)
+    return min(bisect_left(totals, totals[-1] * (1 - share)) + 1, len(links) - 1)
 
 
 def _link(link: Link, memory: LinkMemory | None) -> dict[str, Any]:
@@ -181,19 +275,35 @@ def _link(link: Link, memory: LinkMemory | None) -> dict[str, Any]:
 class _Pieces:
     """JSON made once per report and shared by every link's occurrences: each page's."""
 
-    def __init__(self, links: list[Link]) -> None:
+    def __init__(
+        self,
+        tables: OccurrenceTables,
+        ranks: array[int],
+        rebound: dict[str, Occurrences] | None = None,
+    ) -> None:
+        self.tables = tables
+        self.rebound = rebound or {}  # links made apart from the run, numbered in its tables
+        self.ranks = ranks  # to sort occurrences by page URL as integers
+        self.pages: list[bytes] = [b""] * len(ranks)
+        self.lines = _Digits()  # line numbers as JSON: a page has a few hundred of them
+
+    @classmethod
+    def for_links(cls, links: list[Link]) -> _Pieces:
         # The run's tables (see models.OccurrenceTables): its links' occurrences are numbers
         # in them. Links made apart from the run (a library user's) are numbered in them
         # here, before the pages are ranked.
-        self.tables = links[0].occurrences.tables if links else OccurrenceTables()
-        self.rebound: dict[str, Occurrences] = {
-            link.url: link.occurrences.bound_to(self.tables)
+        tables = links[0].occurrences.tables if links else OccurrenceTables()
+        rebound = {
+            link.url: link.occurrences.bound_to(tables)
             for link in links
-            if link.occurrences.tables is not self.tables
+            if link.occurrences.tables is not tables
         }
-        self.ranks = self.tables.page_ranks()  # to sort occurrences by page URL as integers
-        self.pages: list[bytes] = [b""] * len(self.ranks)
-        self.lines = _Digits()  # line numbers as JSON: a page has a few hundred of them
+        return cls(tables, tables.page_ranks(), rebound)
+
+    def occurrences(self, link: Link) -> Occurrences:
+        """The link's occurrences, numbered in :attr:`tables`."""
+        occurrences = link.occurrences
+        return occurrences if occurrences.tables is self.tables else self.rebound[link.url]
 
     def page(self, number: int) -> bytes:
         piece = self.pages[number]
@@ -203,7 +313,7 @@ class _Pieces:
         return piece
 
 
-def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
+def _occurrences(occurrences: Occurrences, pieces: _Pieces) -> Iterator[bytes]:
     """The occurrences as a JSON array, in slices, built from pieces that orjson wrote once
     each.
 
@@ -211,9 +321,6 @@ def _occurrences(link: Link, pieces: _Pieces) -> Iterator[bytes]:
     of a few ways the link is written: each page's and each variant's JSON is made once,
     and an occurrence is those pieces joined (a dict per occurrence was far slower).
     """
-    occurrences = link.occurrences
-    if occurrences.tables is not pieces.tables:
-        occurrences = pieces.rebound[link.url]
     rows = occurrences.numbers_by_page(pieces.ranks)
     kinds = list({row[2] for row in rows})
     variants = dict(zip(kinds, _variant_json(pieces.tables.variants.many(kinds)), strict=True))

@@ -30,11 +30,13 @@ back as its own: :meth:`Spill.row_parts`, :meth:`Spill.take_rows`):
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import tempfile
 import weakref
 from array import array
 from collections.abc import Iterator, Sequence
+from typing import IO
 
 
 class _Stream:
@@ -42,8 +44,17 @@ class _Stream:
     descriptor, however the process ends."""
 
     def __init__(self, folder: str | None) -> None:
-        self.file = tempfile.TemporaryFile(prefix="linkcheck-spill-", dir=folder)  # noqa: SIM115
+        self.file: IO[bytes] = tempfile.TemporaryFile(prefix="linkcheck-spill-", dir=folder)  # noqa: SIM115
         self.size = 0  # bytes written
+
+    @classmethod
+    def inherited(cls, descriptor: int, size: int) -> _Stream:
+        """The stream another process made, through the descriptor it started this one
+        with (see :meth:`Spill.reading_copy`)."""
+        made = cls.__new__(cls)
+        made.file = os.fdopen(descriptor, "rb", buffering=0)
+        made.size = size
+        return made
 
     def append(self, data: bytes | bytearray) -> None:
         self.file.seek(self.size)
@@ -131,6 +142,33 @@ class Spill:
             last = before[last]
         read = self._rows.read
         return b"".join(read(start, start + size) for start, size in reversed(spans))
+
+    # -- read by another process (see linkcheck.report.json_part) ------------------------
+
+    def reading_copy(self, file: IO[bytes]) -> tuple[int, int]:
+        """Write to ``file`` what another process needs to read this spill (the streams'
+        sizes, then the batches' arrays, 16 bytes a batch), and return the two descriptors
+        it must be started with (``pass_fds``): it reads these same files, not a copy."""
+        sizes = {"rows": self._rows.size, "text": self._text.size, "batches": len(self._starts)}
+        pickle.dump(sizes, file, protocol=pickle.HIGHEST_PROTOCOL)
+        for numbers in (self._starts, self._sizes, self._before):
+            numbers.tofile(file)
+        return self._rows.file.fileno(), self._text.file.fileno()
+
+    @classmethod
+    def read_copy(cls, file: IO[bytes], descriptors: tuple[int, int]) -> Spill:
+        """The spill :meth:`reading_copy` wrote, in the process started with its
+        descriptors: for reading only (it closes only its own descriptors)."""
+        sizes = pickle.load(file)
+        made = cls.__new__(cls)
+        made._rows = _Stream.inherited(descriptors[0], sizes["rows"])
+        made._text = _Stream.inherited(descriptors[1], sizes["text"])
+        made._removed = weakref.finalize(made, _close, made._rows, made._text)
+        arrays = [array(code) for code in "QII"]
+        for numbers in arrays:
+            numbers.fromfile(file, sizes["batches"])
+        made._starts, made._sizes, made._before = arrays
+        return made
 
     # -- a resume point's copy (see linkcheck.checkpoint.new_parts) -----------------------
 

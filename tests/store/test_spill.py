@@ -5,8 +5,10 @@ holds at most that many in memory, and its reports are the same as a run that ke
 from __future__ import annotations
 
 import base64
+import os
 import socket
 import sys
+import tempfile
 from array import array
 from collections.abc import Iterator
 from functools import partial
@@ -25,8 +27,9 @@ from linkcheck.models import (
     OccurrenceTables,
     RunResult,
 )
+from linkcheck.report import json_part, json_report
 from linkcheck.report.html_report import build_report
-from linkcheck.report.json_report import to_document
+from linkcheck.report.json_report import render_json, to_document
 from linkcheck.store.spill import Spill
 from tests.conftest import crawl
 from tests.server import serving_with_closed_neighbours
@@ -299,3 +302,100 @@ def test_the_text_is_read_by_offset_as_it_grows() -> None:
         assert spill.read_spans([(3, 7), (0, 3), (7, 9)], 7, kept) == [b"defg", b"abc", b"xy"]
     finally:
         spill.close()
+
+
+def test_tables_read_by_another_process_read_back_the_same() -> None:
+    """A large run's JSON report is written in part by a process of its own, which reads the
+    run's tables through :meth:`OccurrenceTables.reading_copy`: what is held in memory goes
+    to the spill file first, and the copy, over the same files (here through descriptors of
+    this process's own, as the other process inherits them), reads every link's
+    occurrences, the page URLs and every variant as the tables do."""
+    tables = OccurrenceTables(7)
+    links = [Occurrences(tables=tables) for _ in range(5)]
+    for step in range(300):
+        links[step % 5].append(_occurrence(step % 17, step, step % 23))
+    assert tables.spill is not None and tables.held > 0  # some rows still in memory
+    expected = [list(occurrences) for occurrences in links]
+    variants = tables.variants.many(range(tables.variants.count))
+    with tempfile.TemporaryFile() as request:
+        rows, text = tables.reading_copy(request)
+        assert tables.held == 0 and not tables.variants._data  # all of it in the files now
+        request.seek(0)
+        copy = OccurrenceTables.read_copy(request, (os.dup(rows), os.dup(text)))
+        assert request.read() == b""  # the copy read all it was written, and no more
+    assert copy.pages.urls == tables.pages.urls
+    assert copy.variants.many(range(copy.variants.count)) == variants
+    for occurrences, wanted in zip(links, expected, strict=True):
+        assert list(occurrences) == wanted  # still read in this process, from the files
+        read = Occurrences.from_held_state(copy, *occurrences.held_state())
+        assert list(read) == wanted
+        assert read.numbers_by_page(copy.page_ranks()) == occurrences.numbers_by_page(
+            tables.page_ranks()
+        )
+    assert copy.spill is not None
+    copy.spill.close()  # its own descriptors: the run's files are still read
+    assert [list(occurrences) for occurrences in links] == expected
+
+
+@pytest.fixture(scope="module")
+def spilled_run(site: str) -> RunResult:
+    return _run(site, IN_MEMORY)
+
+
+def _parts_started(monkeypatch: pytest.MonkeyPatch) -> list[json_part.Part | None]:
+    """Every process :mod:`linkcheck.report.json_part` starts from now on (at any size)."""
+    started: list[json_part.Part | None] = []
+    start = json_part.start
+
+    def starting(*args: Any) -> json_part.Part | None:
+        started.append(start(*args))
+        return started[-1]
+
+    monkeypatch.setattr(json_part, "AT_LEAST_OCCURRENCES", 0)
+    monkeypatch.setattr(json_part, "start", starting)
+    return started
+
+
+def test_a_spilled_runs_json_report_is_the_same_written_in_two_processes(
+    spilled_run: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large run's JSON report is written in two processes (see linkcheck.report.json_part):
+    the same bytes as written in one; and when the other process fails (its request cut
+    short), this process writes its part."""
+    one = b"".join(render_json(spilled_run))
+    started = _parts_started(monkeypatch)
+    answers: list[bool] = []
+    written = json_part.Part.written
+
+    def waited(self: json_part.Part) -> bool:
+        answers.append(written(self))
+        return answers[-1]
+
+    monkeypatch.setattr(json_part.Part, "written", waited)
+    assert b"".join(render_json(spilled_run)) == one
+    assert len(started) == 1 and started[0] is not None and answers == [True]
+
+    request = json_report._write_request
+
+    def cut_short(*args: Any) -> tuple[int, int]:
+        descriptors = request(*args)
+        args[0].truncate(args[0].tell() - 8)  # (the file handed over, args[0], is the request)
+        return descriptors
+
+    monkeypatch.setattr(json_report, "_write_request", cut_short)
+    assert b"".join(render_json(spilled_run)) == one
+    assert len(started) == 2 and answers == [True, False]
+
+
+def test_a_report_given_up_stops_the_other_process(
+    spilled_run: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report that stops being written (an error, Ctrl-C) stops the process writing its
+    second part: nothing is left running."""
+    started = _parts_started(monkeypatch)
+    chunks = render_json(spilled_run)
+    while not started:
+        next(chunks)
+    chunks.close()
+    (part,) = started
+    assert part is not None and part._process.returncode is not None
