@@ -12,7 +12,8 @@ import contextlib
 import functools
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,42 @@ def cancel_on_signals(
 
 def _remove(loop: asyncio.AbstractEventLoop, signum: signal.Signals) -> None:
     loop.remove_signal_handler(signum)
+
+
+class StoppedWritingReports(KeyboardInterrupt):
+    """A second SIGINT or SIGTERM while the reports were written (see :func:`reports_first`)."""
+
+    def __init__(self, signum: signal.Signals) -> None:
+        super().__init__(signum.name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def reports_first(
+    say: Callable[[str], None] = lambda line: None,
+) -> Iterator[list[signal.Signals]]:
+    """SIGINT or SIGTERM while the reports are written: they are finished first (they hold
+    what the run found, and take seconds at most), and the signal is only recorded in the
+    list yielded, for the exit code; ``say`` tells the user so. A second one stops the
+    writing at once (:class:`StoppedWritingReports`). Outside the main thread, nothing
+    changes (signals reach only the main thread)."""
+    received: list[signal.Signals] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def defer(signum: int, frame: object) -> None:
+        if received:
+            raise StoppedWritingReports(signal.Signals(signum))
+        received.append(signal.Signals(signum))
+        say(f"{signal.Signals(signum).name}: finishing the reports first (once more to stop now)")
+
+    before = {signum: signal.signal(signum, defer) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.asynccontextmanager

@@ -38,9 +38,10 @@ from linkcheck.config import (
     with_overrides,
 )
 from linkcheck.distributed.keys import DEFAULT_GRACE, DEFAULT_LEASE
+from linkcheck.lifecycle import StoppedWritingReports, reports_first
 from linkcheck.local import describe, folder_argument_problem, local_site
 from linkcheck.models import RunResult
-from linkcheck.outcome import judge
+from linkcheck.outcome import ExitCode, judge
 from linkcheck.progress import ProgressLine
 from linkcheck.report import PREVIOUS_RUN_FILE
 from linkcheck.report.terminal import summary_lines
@@ -285,7 +286,11 @@ def run(
             )
         if progress is not None:
             progress.clear()
-        written = write(result, config.report.formats, config.report.output, previous)
+        with reports_first(lambda line: click.echo(f"linkcheck: {line}", err=True)) as stopped:
+            written = write(result, config.report.formats, config.report.output, previous)
+    except StoppedWritingReports as exc:
+        click.echo(f"linkcheck: {exc.signum.name} again: stopped, no report written", err=True)
+        sys.exit(ExitCode.interrupted(exc.signum.name))
     except ConfigError as exc:
         fail(str(exc))
     except Exception as exc:
@@ -293,6 +298,8 @@ def run(
     if not quiet:
         for line in summary_lines(result, written):
             click.echo(line)
+    if stopped:  # the run was whole; it was asked to stop while the reports were written
+        sys.exit(ExitCode.interrupted(stopped[0].name))
     sys.exit(explain(judge(result, config.report.fail_on)))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -95,8 +96,12 @@ def start(request: IO[bytes], descriptors: tuple[int, int], output: IO[bytes]) -
 
 
 def main(arguments: list[str]) -> int:
-    from linkcheck.report.json_report import write_part
+    """The process's work: the arguments are the descriptors :func:`start` passes."""
+    from linkcheck.report.json_report import write_part  # (it imports this module)
 
+    # Ctrl-C in a terminal reaches the whole process group: the process that started this
+    # one decides (it finishes the reports first, or stops this one).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     request, output, rows, text = map(int, arguments)
     with os.fdopen(request, "rb") as requested, os.fdopen(output, "wb") as written:
         write_part(requested, (rows, text), written)

@@ -165,7 +165,7 @@ def _other_part(
             return split, _Forked(pid, spool)
     elif len(links) > 1 and _part_worth_a_process(pieces, links):
         split = _split_point(links, json_part.SHARE)
-        with tempfile.TemporaryFile() as request:
+        with tempfile.TemporaryFile() as request:  # (the process has its own descriptor)
             descriptors = _write_request(request, run, links, split, pieces)
             part = json_part.start(request, descriptors, spool)
         if part is not None:
@@ -249,10 +249,10 @@ def _line(head: bytes, occurrences: Occurrences, tail: bytes, pieces: _Pieces) -
 
 
 def _split_point(links: list[Link], share: float) -> int:
-    """Where the links are cut in two, ``share`` of the occurrences past the cut: a forked
-    copy's part has fewer, for it also pays for every memory page it touches (copied on
-    its first write): cut in halves, the copy finished well after this process (see
-    bench/README.md)."""
+    """Where the links are cut in two, ``share`` of the occurrences past the cut: less than
+    half for a forked copy, which also pays for every memory page it touches (copied on its
+    first write: cut in halves, the copy finished well after this process), about half for
+    json_part's process (see bench/README.md)."""
     totals = list(accumulate(len(link.occurrences) for link in links))
     return min(bisect_left(totals, totals[-1] * (1 - share)) + 1, len(links) - 1)
 

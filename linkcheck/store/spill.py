@@ -7,10 +7,12 @@ move what they hold here in rounds, and read it back, in the order it was writte
 asked for.
 
 Two unnamed temporary files, appended to and read back by offset with ``pread`` (gone with
-their last descriptor, however the process ends; never read by another process, never
-synced: a crash loses nothing that outlives the run; a resume point stores a copy of what
-they hold, a save adding what came since the one before, and a resumed run takes the rows
-back as its own: :meth:`Spill.row_parts`, :meth:`Spill.take_rows`):
+their last descriptor, however the process ends; read by another process only through
+descriptors it was started with, to write half of a large run's JSON report
+(:meth:`Spill.reading_copy`); never synced: a crash loses nothing that outlives the run; a
+resume point stores a copy of what they hold, a save adding what came since the one before,
+and a resumed run takes the rows back as its own: :meth:`Spill.row_parts`,
+:meth:`Spill.take_rows`):
 
 - the occurrence numbers: each round writes, in one write, a batch for every link holding
   numbers; a link's batches are a chain (each batch remembers the one before it, in three

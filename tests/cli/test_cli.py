@@ -184,6 +184,55 @@ def test_interrupt_writes_a_partial_report(tmp_path: Path, signum: int, code: in
     assert "Partial report" in (tmp_path / "reports" / "report.html").read_text(encoding="utf-8")
 
 
+SIGNALLED_WHILE_WRITING = """
+import os, signal, sys
+from linkcheck.cli import entry, report
+
+times, signum = int(sys.argv[1]), int(sys.argv[2])
+write_reports = report.write_reports
+
+def signalled(*args, **kwargs):
+    for _ in range(times):
+        os.kill(os.getpid(), signum)  # (handled at once, between two of these lines)
+    return write_reports(*args, **kwargs)
+
+report.write_reports = signalled
+sys.argv = ["linkcheck", *sys.argv[3:]]
+entry()
+"""
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_the_reports_are_written_lets_them_finish(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    """The run is over when its reports are written: a SIGINT or SIGTERM then lets them be
+    finished (they hold everything the run found) and the exit code says it came; a second
+    one stops at once, and no report is left half written."""
+    site = {"/": page('<a href="/a">a</a><a href="/gone">gone</a>'), "/a": page("")}
+    with TestServer(site) as server:
+        for times in (1, 2):
+            output = tmp_path / f"signalled-{times}"
+            proc = subprocess.run(
+                [sys.executable, "-c", SIGNALLED_WHILE_WRITING, str(times), str(signum),
+                 "run", server.url("/"), "-o", str(output), *FAST],
+                capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+            )  # fmt: skip
+            name = signal.Signals(signum).name
+            assert proc.returncode == code, proc.stderr
+            assert "Traceback" not in proc.stderr
+            if times == 1:
+                assert f"{name}: finishing the reports first" in proc.stderr
+                document = json.loads((output / "report.json").read_text(encoding="utf-8"))
+                assert document["run"]["complete"] is True
+                assert document["counts"]["broken"] == 1
+                assert (output / "report.html").is_file()
+            else:
+                assert f"{name} again: stopped, no report written" in proc.stderr
+                assert not output.exists() or not list(output.iterdir())
+
+
 def test_version_and_help_are_complete() -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["--version"]).output.strip() == f"linkcheck, version {__version__}"
