@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import cast
@@ -65,6 +65,9 @@ def write_reports(
     # core: the html and json reports of a large run each take a noticeable time, one after
     # the other at the very end of a run. A copy that fails leaves its format to this process.
     copies: dict[str, int | None] = {}
+    if len(jobs) > 1 and not forking.can_fork(run) and "json" in formats:
+        _write_beside_json(run, previous, jobs)
+        return [path for _, path in jobs]
     if len(jobs) > 1 and forking.can_fork(run):
         for fmt, path in jobs[1:]:
             copies[fmt] = forking.start(partial(_write, run, previous, fmt, path))
@@ -76,6 +79,32 @@ def write_reports(
         if fmt not in written:
             _write(run, previous, fmt, path)
     return [path for _, path in jobs]
+
+
+def _write_beside_json(
+    run: RunResult, previous: RunResult | None, jobs: list[tuple[str, Path]]
+) -> None:
+    """A run too large for forked copies: the JSON report's second part may be written by a
+    process of its own (:mod:`linkcheck.report.json_part`); while it is, at the JSON
+    renderer's PAUSE, this process writes the other formats, then the rest of the JSON."""
+    from linkcheck.report.json_report import PAUSE, render_json
+
+    others = [(fmt, path) for fmt, path in jobs if fmt != "json"]
+
+    def meanwhile() -> None:
+        while others:
+            _write(run, previous, *others.pop(0))
+
+    def pausing(chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            if chunk is PAUSE:
+                meanwhile()
+            else:
+                yield chunk
+
+    path = dict(jobs)["json"]
+    write_atomic(path, pausing(render_json(run, previous, beside_others=True)))
+    meanwhile()  # (the JSON had no second process: the others now)
 
 
 def _write(run: RunResult, previous: RunResult | None, fmt: str, path: Path) -> None:

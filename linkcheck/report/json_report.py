@@ -42,6 +42,16 @@ _FEW = 16  # occurrences few enough to join without building columns
 VERDICT_ORDER = {verdict: index for index, verdict in enumerate(Verdict)}
 
 
+class _Pause(bytes):
+    """A chunk of no bytes that says where the report waits for its other process."""
+
+
+# Yielded by render_json just before it waits for the process writing its second part: a
+# writer with other reports to write writes them then (report.write_reports), on this core
+# while the other process is busy on the other. Written as it is, it adds nothing.
+PAUSE = _Pause()
+
+
 def sorted_links(run: RunResult) -> list[Link]:
     """Problems first (in Verdict order), then by URL: stable output for diffs and CI."""
     return sorted(
@@ -97,15 +107,19 @@ def _findings(run: RunResult) -> Iterator[bytes]:
     yield b"]"
 
 
-def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[bytes]:
-    """The document in chunks of UTF-8, one link per line, never one giant string."""
+def render_json(
+    run: RunResult, previous: RunResult | None = None, *, beside_others: bool = False
+) -> Iterator[bytes]:
+    """The document in chunks of UTF-8, one link per line, never one giant string.
+    ``beside_others``: the caller writes other reports at :data:`PAUSE`, so a process
+    writing the second part of the links takes a larger share of them."""
     yield b"{\n"
     for key, value in _head(run).items():
         yield b"  %b: %b,\n" % (orjson.dumps(key), orjson.dumps(value))
     yield b'  "findings": '
     yield from _findings(run)
     yield b',\n  "links": [\n'
-    yield from _link_lines(run, sorted_links(run))
+    yield from _link_lines(run, sorted_links(run), beside_others)
     yield b'  ],\n  "pages": [\n'
     pages = sorted(run.pages, key=lambda page: page.url)
     last = len(pages) - 1
@@ -115,7 +129,7 @@ def render_json(run: RunResult, previous: RunResult | None = None) -> Iterator[b
     yield b"  ]\n}\n"
 
 
-def _link_lines(run: RunResult, links: list[Link]) -> Iterator[bytes]:
+def _link_lines(run: RunResult, links: list[Link], beside_others: bool) -> Iterator[bytes]:
     """A line per link. Where it may, another process writes the last part of them into a
     spool file while this process writes the first: the occurrences are most of a report's
     time, and the other core is idle. A forked copy for a smaller run
@@ -123,9 +137,11 @@ def _link_lines(run: RunResult, links: list[Link]) -> Iterator[bytes]:
     (:mod:`linkcheck.report.json_part`)."""
     pieces = _Pieces.for_links(links)  # made before a forked copy: it inherits them
     with tempfile.TemporaryFile() as spool:
-        split, copy = _other_part(run, links, pieces, spool)
+        split, copy = _other_part(run, links, pieces, spool, beside_others)
         try:
             yield from _lines(run, links, 0, split, pieces)
+            if copy is not None:
+                yield PAUSE
         except BaseException:
             if copy is not None:
                 copy.stop()
@@ -153,7 +169,7 @@ class _Forked:
 
 
 def _other_part(
-    run: RunResult, links: list[Link], pieces: _Pieces, spool: IO[bytes]
+    run: RunResult, links: list[Link], pieces: _Pieces, spool: IO[bytes], beside_others: bool
 ) -> tuple[int, _Forked | json_part.Part | None]:
     """Where the links are cut, and what writes those past the cut into ``spool``: a
     forked copy, the process of :mod:`~linkcheck.report.json_part`, or none (then the cut is
@@ -164,7 +180,9 @@ def _other_part(
         if pid is not None:
             return split, _Forked(pid, spool)
     elif len(links) > 1 and _part_worth_a_process(pieces, links):
-        split = _split_point(links, json_part.SHARE)
+        split = _split_point(
+            links, json_part.SHARE_BESIDE_OTHERS if beside_others else json_part.SHARE
+        )
         with tempfile.TemporaryFile() as request:  # (the process has its own descriptor)
             descriptors = _write_request(request, run, links, split, pieces)
             part = json_part.start(request, descriptors, spool)

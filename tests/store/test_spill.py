@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from linkcheck import report
 from linkcheck.checkpoint import Tables, tables_to_state
 from linkcheck.models import (
     VARIANT_BYTES_PER_OCCURRENCE,
@@ -27,7 +28,7 @@ from linkcheck.models import (
     OccurrenceTables,
     RunResult,
 )
-from linkcheck.report import json_part, json_report
+from linkcheck.report import json_part, json_report, write_reports
 from linkcheck.report.html_report import build_report
 from linkcheck.report.json_report import render_json, to_document
 from linkcheck.store.spill import Spill
@@ -399,3 +400,38 @@ def test_a_report_given_up_stops_the_other_process(
     chunks.close()
     (part,) = started
     assert part is not None and part._process.returncode is not None
+
+
+def test_other_formats_are_written_while_the_json_reports_other_process_works(
+    spilled_run: RunResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With the JSON report's second part in a process of its own, the other formats are
+    written meanwhile (at json_report.PAUSE, before it is waited for), and every file is
+    the one written without that process."""
+    formats = ["html", "json", "csv"]
+    monkeypatch.setattr(json_part, "AT_LEAST_OCCURRENCES", 10**12)  # no other process
+    alone = {
+        path.name: path.read_bytes() for path in write_reports(spilled_run, formats, tmp_path / "a")
+    }
+    started = _parts_started(monkeypatch)
+    events: list[str] = []
+    write, written = report._write, json_part.Part.written
+
+    def writing(run: RunResult, previous: RunResult | None, fmt: str, path: Path) -> None:
+        events.append(fmt)
+        write(run, previous, fmt, path)
+
+    def waited(self: json_part.Part) -> bool:
+        events.append("waited")
+        return written(self)
+
+    monkeypatch.setattr(report, "_write", writing)
+    monkeypatch.setattr(json_part.Part, "written", waited)
+    both = {
+        path.name: path.read_bytes() for path in write_reports(spilled_run, formats, tmp_path / "b")
+    }
+    assert len(started) == 1 and started[0] is not None
+    assert events == ["html", "csv", "waited"]
+    assert both.keys() == alone.keys() and both["report.json"] == alone["report.json"]
+    assert both["report.csv"] == alone["report.csv"]
+    assert both["report.html"] == alone["report.html"]
