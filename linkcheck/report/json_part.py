@@ -10,7 +10,8 @@ needs: the run's spill files through descriptors it inherits (nothing is copied)
 URLs and the variants' ends (:meth:`OccurrenceTables.reading_copy`), the page ranks, and
 for each of its links the line's start and end and where its occurrences are. It writes
 those links' lines with the report's own writer (:func:`json_report.write_part`), into a
-file this process copies into the report after its own part.
+file that the process which started it copies into the report after its own part (and,
+meanwhile, the run's other formats: see report.write_reports).
 
 Arguments: the descriptors of the request file, of the output file, and of the spill's two
 streams. It exits 0 once every line is written; any other end leaves the part to the
@@ -42,8 +43,9 @@ SHARE_BESIDE_OTHERS = 0.75
 # A run with fewer occurrences than this writes its report in less time than a process
 # takes to start and read its request (~0.2 s).
 AT_LEAST_OCCURRENCES = 200_000
-# Seconds waited for the part, past the time the starting process took for its own part
-# (the two are alike): a part that is not written by then is written there.
+# Seconds waited for the part, past the time the starting process took for its own work
+# (the shares are set so that the two take about as long): a part that is not written by
+# then is written there.
 GRACE = 30.0
 
 
