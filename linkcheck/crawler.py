@@ -222,7 +222,6 @@ class Crawler:
             link = self.links.get(key)
             if link is None:
                 link = self.links[key] = Link(key, internal=False)
-                link.occurrences.note_fragments()  # (from the digests: see PageParser)
                 self.stats.links_found += 1
                 link.result = unfetchable(key, resolved, mailto_tel=self._config.checks.mailto_tel)
                 if link.result.verdict.failed:
@@ -238,7 +237,6 @@ class Crawler:
                 return link
             url = key
         link = self.links[url] = Link(url, internal=internal)
-        link.occurrences.note_fragments()  # (from the digests: see PageParser)
         self.stats.links_found += 1
         query_path = self._scope.query_path(url) if internal else None
         queries = None if query_path is None else self.state.path_queries.get(query_path, 0)
@@ -386,8 +384,7 @@ class Crawler:
         if digest.cut_short:
             state.limits.pages_over_max_links += 1
         links, variants = self._parser.tables(source)
-        # the run's tables; the rows' fragments were noted as the digest came (PageParser)
-        current_tables().add_rows(page_url, links, variants, digest.rows, fragments_noted=True)
+        current_tables().add_rows(page_url, links, variants, digest.rows)  # the run's tables
         if digest.ids:
             state.page_ids[self._document_of(page_url)] = digest.ids
         state.page_facts(page_url, digest.fingerprint, digest.canonical)

@@ -39,9 +39,6 @@ MAX_VARIANTS = 5_000
 # times across the site, so the bound must hold a whole site's pairs, or a large site
 # resolves its hrefs again with yarl as the cache starts over (see bench/README.md).
 MAX_RESOLVED = 20_000
-# (link id, fragment) pairs a digester has sent: each goes once (a nav link's #section is on
-# every page); past this many the memo starts again, and a pair is only sent once more.
-MAX_FRAGMENTS = 5_000
 _WHOLE_BASE = "?# \t\n\r\f"  # an href starting so resolves against the whole base URL
 
 
@@ -89,10 +86,6 @@ class PageDigest:
     variant_ends: array[int] = field(default_factory=lambda: array("I"))
     variant_flags: bytearray = field(default_factory=bytearray)  # models.variant_flags, each
     rows: array[int] = field(default_factory=lambda: array("I"))  # (link, line, variant) ...
-    # the #fragments its occurrences are written with, by link id: each (link id, fragment)
-    # once per digester (see MAX_FRAGMENTS), for Occurrences.note_fragment
-    fragment_links: array[int] = field(default_factory=lambda: array("I"))
-    fragments: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # link text problems
     # soft-404 judging, when asked: what the title or heading says ("Page not found"), and
     # the page's text when its title is that of the host's not-found page (to compare them)
@@ -109,8 +102,7 @@ class PageDigest:
     refresh_delay: float | None = None
 
 
-# a link's id, its variant's, its text target, its fragment
-_Known = tuple[int, int, tuple[str, str] | None, str]
+_Known = tuple[int, int, tuple[str, str] | None]  # a link's id, its variant's, its text target
 
 
 def _may_have_text_findings(targets: list[tuple[str, str] | None]) -> bool:
@@ -220,7 +212,6 @@ class Digester:
         # (folder or base, href, text, tag, attr) -> (link id, variant id, text target)
         self._seen: dict[tuple[str, str, str, str, str], _Known] = {}
         self._link_keys: list[str] = []  # link id -> its URL (or href, when it has none)
-        self._fragments_sent: set[tuple[int, str]] = set()  # see MAX_FRAGMENTS
 
     def link_key(self, link_id: int) -> str:
         """The URL a link id stands for (the href itself when it has no URL)."""
@@ -269,9 +260,6 @@ class Digester:
             seen.clear()
         if len(variant_ids) > MAX_VARIANTS:
             variant_ids.clear()  # ids keep growing: numbers are never reused
-        fragments_sent = self._fragments_sent
-        if len(fragments_sent) > MAX_FRAGMENTS:
-            fragments_sent.clear()
         new_links, new_variants, rows = digest.new_links, digest.new_variants, digest.rows
         variant_ends, flags = digest.variant_ends, digest.variant_flags
         page_follows = not parsed.nofollow
@@ -316,17 +304,8 @@ class Digester:
                 target = None
                 if check_text and tag == "a" and attr == "href":
                     target = text_target(text, issue, key, generic)
-                known = seen[context, href, text, tag, attr] = (
-                    link_id,
-                    variant_id,
-                    target,
-                    resolved.fragment,
-                )
+                known = seen[context, href, text, tag, attr] = (link_id, variant_id, target)
             rows.extend((known[0], line, known[1]))
-            if known[3] and (known[0], known[3]) not in fragments_sent:
-                fragments_sent.add((known[0], known[3]))
-                digest.fragment_links.append(known[0])
-                digest.fragments.append(known[3])
             targets.append(known[2])
             if tag != "a" and (tag == "link" or tag == "meta"):  # rare: one test for most
                 if tag == "meta" and attr == "content" and not refresh_to:

@@ -168,27 +168,22 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
             continue
         if not result.verdict.works:
             continue
+        # By variant number (a way of writing the link, its fragment included): each
+        # variant's fragment read once, the occurrences split as numbers, none built.
         occurrences = link.occurrences
-        used = occurrences.fragments_used()  # (None: not known, every variant is read)
-        if used == []:
+        variants = occurrences.tables.variants
+        order = occurrences.variants_in_order()
+        with_fragment = variants.with_fragment(order)
+        if not with_fragment:
             continue  # the common case: no link to this page names a section
         packed = state.page_ids.get(state.document_of(result.final_url or link.url))
         if packed is None:
             continue  # not an HTML page we parsed
         ids = unpack_ids(packed)
-        if used is not None and not any(_names_nothing(fragment, ids) for fragment in used):
-            continue  # a crawl's links: every fragment they are written with is there
-        # By variant number (a way of writing the link, its fragment included): each
-        # variant's fragment read once, the occurrences split as numbers, none built.
-        variants = occurrences.tables.variants
-        order = occurrences.variants_in_order()
-        with_fragment = variants.with_fragment(order)
-        if not with_fragment:
-            continue
         keys: dict[int, str] = {}  # variant -> the page#fragment it names
         named = [kind for kind in order if kind in with_fragment]
         for kind, fragment in zip(named, variants.fragments(named), strict=True):
-            if not _names_nothing(fragment, ids):
+            if not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids:
                 continue
             key = keys[kind] = f"{link.url}#{fragment}"
             if key not in missing:
@@ -209,11 +204,6 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
             missing[key].occurrences.extend(part)
     state.links.update(missing)
     return len(missing)
-
-
-def _names_nothing(fragment: str, ids: frozenset[str]) -> bool:
-    """Whether a link's #fragment names no element among the page's ``ids``."""
-    return _is_anchor(fragment) and fragment not in ids and unquote(fragment) not in ids
 
 
 def _is_anchor(fragment: str) -> bool:

@@ -463,9 +463,7 @@ class OccurrenceTables:
 
     def hold(self, occurrences: Occurrences, rows: array[int]) -> None:
         """Append ``rows`` (three numbers an occurrence) to those ``occurrences`` holds in
-        memory (:meth:`Occurrences.add` does the same inline, for one); their fragments
-        become unknown (see :meth:`Occurrences.fragments_used`)."""
-        occurrences._fragments = None
+        memory (:meth:`Occurrences.add` does the same inline, for one)."""
         if not occurrences._rows:
             self._holding.append(occurrences)
         occurrences._rows.extend(rows)
@@ -479,18 +477,11 @@ class OccurrenceTables:
         owners: Sequence[Occurrences],
         lines: Iterable[int],
         variants: Iterable[int],
-        *,
-        fragments_noted: bool = False,
     ) -> None:
         """One page's occurrences, by numbers in these tables: ``owners[i]`` is written on the
         page at ``lines[i]`` as variant ``variants[i]``. The crawl's hot path, a page at a
         time (:meth:`Occurrences.add` is one occurrence): held occurrences are spilled before
-        the page's would pass ``in_memory``. Each owner's fragments become unknown (see
-        :meth:`Occurrences.fragments_used`) unless ``fragments_noted``: the caller notes
-        every fragment these occurrences are written with (the crawl, from its digests)."""
-        if not fragments_noted:
-            for occurrences in owners:
-                occurrences._fragments = None
+        the page's would pass ``in_memory``."""
         if self.held and self.held + len(owners) > self.in_memory:
             self.spill_all()
         holding = self._holding
@@ -504,24 +495,16 @@ class OccurrenceTables:
             self.spill_all()
 
     def add_rows(
-        self,
-        page: str,
-        links: Sequence[Link],
-        variants: Sequence[int],
-        rows: Sequence[int],
-        *,
-        fragments_noted: bool = False,
+        self, page: str, links: Sequence[Link], variants: Sequence[int], rows: Sequence[int]
     ) -> None:
         """A digested page's occurrences (:class:`~linkcheck.digest.PageDigest`'s ``rows``:
         link id, line, variant id for each), the ids those of one digester: ``links[id]`` is
-        the Link a link id stands for, ``variants[id]`` a variant id's number here.
-        ``fragments_noted``: as :meth:`add_page`'s."""
+        the Link a link id stands for, ``variants[id]`` a variant id's number here."""
         self.add_page(
             self.pages.number(page),
             [links[link_id].occurrences for link_id in rows[0::3]],
             rows[1::3],
             map(variants.__getitem__, rows[2::3]),
-            fragments_noted=fragments_noted,
         )
 
     def spill_all(self) -> None:
@@ -647,7 +630,7 @@ class Occurrences(Sequence[Occurrence]):
     run's spill file: the first ``_spilled`` occurrences are read from there, in order.
     """
 
-    __slots__ = ("_fragments", "_last", "_rows", "_spilled", "tables")
+    __slots__ = ("_last", "_rows", "_spilled", "tables")
 
     def __init__(
         self, items: Iterable[Occurrence] = (), tables: OccurrenceTables | None = None
@@ -661,37 +644,8 @@ class Occurrences(Sequence[Occurrence]):
         self._rows = array("I")
         self._spilled = 0  # occurrences before those in _rows, in the spill file
         self._last = 0  # the last batch of them there (0: none spilled yet)
-        # Every #fragment they are written with, or more, joined by NULs; None: not known
-        # (see fragments_used: only the crawl keeps this, from its digests)
-        self._fragments: str | None = None
         for item in items:
             self.append(item)
-
-    def note_fragments(self) -> None:
-        """From now on, keep the fragments these occurrences are written with (see
-        :meth:`fragments_used`): only for occurrences that have none yet."""
-        if not self:
-            self._fragments = ""
-
-    def note_fragment(self, fragment: str) -> None:
-        """One more fragment some of these occurrences are written with (or may be)."""
-        kept = self._fragments
-        if kept is None or fragment in kept.split("\0"):
-            return
-        # interned: most links are written with the same one or few (a section's
-        # "#install" on many pages), and a large crawl keeps one of these for every link
-        self._fragments = sys.intern(f"{kept}\0{fragment}" if kept else fragment)
-
-    def fragments_used(self) -> list[str] | None:
-        """Every #fragment these occurrences are written with, and perhaps some more, read
-        without reading a variant; None when that is not known. Kept only by the crawl,
-        which notes each fragment of a digest's occurrences as it takes the digest
-        (:meth:`note_fragments`, :meth:`note_fragment`); any other way of adding occurrences
-        makes them unknown. The fragment check reads the variants only of a link whose
-        fragments could be missing."""
-        if self._fragments is None:
-            return None
-        return self._fragments.split("\0") if self._fragments else []
 
     def _all_rows(self) -> array[int]:
         """Every occurrence's three numbers, the spilled ones read back first."""

@@ -121,11 +121,6 @@ class PageParser:
             digest.new_variants, digest.variant_ends, digest.variant_flags
         )
         self._variants_by_id[source].extend(numbers)
-        # Noted as the digest arrives, whether or not its page is then taken: a pair the
-        # digester has sent is not sent again (a fragment noted for nothing only costs the
-        # fragment check a closer look).
-        for link_id, fragment in zip(digest.fragment_links, digest.fragments, strict=True):
-            links[link_id].occurrences.note_fragment(fragment)
 
     async def _parse_pool(self, parsed: int) -> ParsePool | None:
         """The worker processes, started once enough pages were parsed to be worth it."""

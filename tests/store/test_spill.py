@@ -120,9 +120,9 @@ def test_a_spilling_run_holds_at_most_the_threshold_and_reports_the_same(
         hold(self, occurrences, rows)
         most = max(most, self.held)
 
-    def page_added(self: OccurrenceTables, *args: Any, **keywords: Any) -> None:
+    def page_added(self: OccurrenceTables, *args: Any) -> None:
         nonlocal most
-        add_page(self, *args, **keywords)
+        add_page(self, *args)
         most = max(most, self.held)
 
     monkeypatch.setattr(OccurrenceTables, "add_page", page_added)
@@ -435,49 +435,3 @@ def test_other_formats_are_written_while_the_json_reports_other_process_works(
     assert both.keys() == alone.keys() and both["report.json"] == alone["report.json"]
     assert both["report.csv"] == alone["report.csv"]
     assert both["report.html"] == alone["report.html"]
-
-
-def test_a_links_fragments_are_known_only_while_every_way_of_adding_notes_them() -> None:
-    """The fragment check reads a link's variants only when one of its fragments could be
-    missing, from the fragments the crawl noted (Occurrences.fragments_used). They are kept
-    only where noted: any other way of adding occurrences makes them unknown (None), and
-    then every variant is read, as before."""
-    tables = OccurrenceTables(4)
-    number = tables.variants.number(("/a#x", "a", "a", "href", "x"))
-    page = tables.pages.number("https://example.org/p")
-    fresh = Occurrences(tables=tables)
-    assert fresh.fragments_used() is None  # not known until the crawl says it keeps them
-    fresh.note_fragments()
-    assert fresh.fragments_used() == []
-    for fragment in ("x", "y", "x"):
-        fresh.note_fragment(fragment)
-    assert fresh.fragments_used() == ["x", "y"]
-    tables.add_page(page, [fresh], [3], [number], fragments_noted=True)  # the crawl's way
-    assert fresh.fragments_used() == ["x", "y"] and len(fresh) == 1
-    ways = {
-        "one by one": lambda o: o.add(page, 4, number),
-        "a page, not noted": lambda o: tables.add_page(page, [o], [5], [number]),
-        "held": lambda o: tables.hold(o, array("I", [page, 6, number])),
-        "extended": lambda o: o.extend([_occurrence(1, 7, 2)]),
-    }
-    for way, add in ways.items():
-        occurrences = Occurrences(tables=tables)
-        occurrences.note_fragments()
-        occurrences.note_fragment("x")
-        add(occurrences)
-        assert occurrences.fragments_used() is None, way
-        occurrences.note_fragment("z")  # and it stays unknown
-        assert occurrences.fragments_used() is None, way
-    kept = Occurrences(tables=tables)
-    kept.add(page, 8, number)
-    kept.note_fragments()  # only for occurrences with none yet
-    assert kept.fragments_used() is None
-
-
-def test_a_crawls_links_keep_their_fragments(spilled_run: RunResult) -> None:
-    """The crawl notes the fragments of what it finds (the fragment check's short cut):
-    its links know them, but those split by the check (their rows copied)."""
-    links = list(spilled_run.links.values())
-    known = [link for link in links if link.occurrences.fragments_used() is not None]
-    assert len(known) > len(links) // 2
-    assert any(link.occurrences.fragments_used() for link in known)  # some have fragments
