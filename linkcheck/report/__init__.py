@@ -61,14 +61,15 @@ def write_reports(
     if previous is None and COMPARING_FORMATS & set(formats):
         previous = previous_run(folder)
     jobs = [(fmt, folder / RENDERERS[fmt][0]) for fmt in dict.fromkeys(formats)]
+    fork = len(jobs) > 1 and forking.can_fork(run)
+    if len(jobs) > 1 and not fork and "json" in formats:
+        _write_beside_json(run, previous, jobs)
+        return [path for _, path in jobs]
     # Each format after the first is written by a forked copy of this process, on another
     # core: the html and json reports of a large run each take a noticeable time, one after
     # the other at the very end of a run. A copy that fails leaves its format to this process.
     copies: dict[str, int | None] = {}
-    if len(jobs) > 1 and not forking.can_fork(run) and "json" in formats:
-        _write_beside_json(run, previous, jobs)
-        return [path for _, path in jobs]
-    if len(jobs) > 1 and forking.can_fork(run):
+    if fork:
         for fmt, path in jobs[1:]:
             copies[fmt] = forking.start(partial(_write, run, previous, fmt, path))
     try:

@@ -103,11 +103,11 @@ def start(request: IO[bytes], descriptors: tuple[int, int], output: IO[bytes]) -
 
 def main(arguments: list[str]) -> int:
     """The process's work: the arguments are the descriptors :func:`start` passes."""
+    # Ctrl-C in a terminal reaches the whole process group: the process that started this
+    # one decides (it finishes the reports first, or stops this one); also during imports.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from linkcheck.report.json_report import write_part  # (it imports this module)
 
-    # Ctrl-C in a terminal reaches the whole process group: the process that started this
-    # one decides (it finishes the reports first, or stops this one).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     request, output, rows, text = map(int, arguments)
     with os.fdopen(request, "rb") as requested, os.fdopen(output, "wb") as written:
         write_part(requested, (rows, text), written)
