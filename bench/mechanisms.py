@@ -49,15 +49,17 @@ MECHANISMS = (
     ),
     Mechanism(
         "gc-freeze",
-        "gc.freeze() after start-up: collections skip what the imports made (cli/group.py)",
-        changes=(("cli/group.py", "    gc.freeze()\n", "    pass  # bench: gc.freeze() off\n"),),
+        "gc.freeze() after start-up: collections skip what the imports made, in the crawler "
+        "and each parse worker (allocator.collect_rarely)",
+        changes=(("allocator.py", "    gc.freeze()\n", "    pass  # bench: gc.freeze() off\n"),),
     ),
     Mechanism(
         "gc-full-threshold",
-        "a full collection after 100 middle ones, not 10 (cli/group.py)",
+        "a full collection after 100 middle ones, not 10, in the crawler and each parse "
+        "worker (allocator.collect_rarely)",
         changes=(
             (
-                "cli/group.py",
+                "allocator.py",
                 "    gc.set_threshold(young, middle, FULL_COLLECTION_THRESHOLD)\n",
                 "    pass  # bench: gc threshold off\n",
             ),

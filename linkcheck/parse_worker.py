@@ -19,7 +19,7 @@ import signal
 import sys
 from typing import Any, BinaryIO
 
-from linkcheck.allocator import return_large_blocks
+from linkcheck.allocator import collect_rarely, return_large_blocks
 from linkcheck.digest import Digester, PageDigest
 
 # Each frame starts with this mark: a stream that lost or gained bytes (anything else writing
@@ -63,6 +63,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     # run ends, and closes this worker's input then.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     return_large_blocks()
+    collect_rarely()  # its digester's memos grow all crawl long, with no cycles
     try:
         digester = Digester(read_frame(requests))
         answers.write(frame(READY))  # imports done: the crawler may send pages now

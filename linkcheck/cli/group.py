@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -11,10 +10,8 @@ import sys
 import click
 
 from linkcheck._version import __version__
-from linkcheck.allocator import return_large_blocks
+from linkcheck.allocator import collect_rarely, return_large_blocks
 from linkcheck.cli import baseline, cache, demo, history, report, run, status, worker
-
-FULL_COLLECTION_THRESHOLD = 100  # gen-1 collections between full ones (CPython: 10)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,14 +22,7 @@ def main() -> None:
     Run `linkcheck run --help` for the main command.
     """
     return_large_blocks()  # a process of its own: the allocator is ours to tune
-    # What the imports made lives as long as the process: collections need not walk it again.
-    gc.freeze()
-    # A large run's state is millions of long-lived objects and next to no cycles: at the
-    # default third threshold (10) a 50,000-page run made 16 full collections, 2.2 s with
-    # the event loop held and the parse workers idle, each freeing at most a few hundred
-    # objects; at 100, two (bench/README.md, "Session 19").
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, FULL_COLLECTION_THRESHOLD)
+    collect_rarely()  # and so is the collector
 
 
 # The modules stay reachable under their names (linkcheck.cli.run is the module, not the command).

@@ -284,7 +284,7 @@ def test_the_command_line_makes_full_collections_rare(
     millions of long-lived objects with next to no cycles), the first two left alone."""
     import gc
 
-    from linkcheck.cli.group import FULL_COLLECTION_THRESHOLD
+    from linkcheck.allocator import FULL_COLLECTION_THRESHOLD
 
     thresholds: list[tuple[int, ...]] = []
     monkeypatch.setattr(gc, "set_threshold", lambda *values: thresholds.append(values))

@@ -458,6 +458,29 @@ def test_the_allocator_setting_takes_on_this_linux() -> None:
     assert return_large_blocks()
 
 
+def test_a_parse_worker_makes_full_collections_rare(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's digester keeps memos that grow all crawl long, with no cycles: like the
+    crawler's process, it raises the collector's third threshold (linkcheck.allocator)."""
+    import gc
+    import io
+
+    from linkcheck import parse_worker
+    from linkcheck.allocator import FULL_COLLECTION_THRESHOLD
+
+    thresholds: list[tuple[int, ...]] = []
+    monkeypatch.setattr(gc, "set_threshold", lambda *values: thresholds.append(values))
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # the pytest process's objects stay
+    monkeypatch.setattr(parse_worker, "return_large_blocks", lambda: True)
+    young, middle, _ = gc.get_threshold()
+    settings = DigestSettings(
+        max_links_per_page=100, max_url_length=2000, link_text=True, generic_texts=frozenset()
+    )
+    answers = io.BytesIO()
+    parse_worker.serve(io.BytesIO(parse_worker.frame(settings)), answers)
+    assert thresholds == [(young, middle, FULL_COLLECTION_THRESHOLD)]
+    assert answers.getvalue() == parse_worker.frame(parse_worker.READY)  # then its input ended
+
+
 def test_a_response_read_takes_no_mapping_of_its_own() -> None:
     """asyncio reads a socket into a 256 KiB buffer and shrinks it to what arrived: below
     the mmap threshold it comes from the heap, not from an mmap/mremap/munmap per read."""
