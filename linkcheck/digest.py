@@ -300,7 +300,7 @@ class Digester:
                     packed = pack_variant(variant)
                     new_variants += packed
                     variant_ends.append(len(new_variants))
-                    flags.append(variant_flags(packed))
+                    flags.append(variant_flags(packed, url=key))
                 target = None
                 if check_text and tag == "a" and attr == "href":
                     target = text_target(text, issue, key, generic)

@@ -168,20 +168,18 @@ def check_fragments(state: CrawlState, enabled: Callable[[str], bool]) -> int:
             continue
         if not result.verdict.works:
             continue
+        packed = state.page_ids.get(state.document_of(result.final_url or link.url))
+        if packed is None:
+            continue  # not an HTML page we parsed (an image, a file): its rows are not read
         # By variant number (a way of writing the link, its fragment included): each
         # variant's fragment read once, the occurrences split as numbers, none built.
         occurrences = link.occurrences
         variants = occurrences.tables.variants
-        order = occurrences.variants_in_order()
-        with_fragment = variants.with_fragment(order)
-        if not with_fragment:
+        named = variants.with_fragment(occurrences.variants_in_order())
+        if not named:
             continue  # the common case: no link to this page names a section
-        packed = state.page_ids.get(state.document_of(result.final_url or link.url))
-        if packed is None:
-            continue  # not an HTML page we parsed
         ids = unpack_ids(packed)
         keys: dict[int, str] = {}  # variant -> the page#fragment it names
-        named = [kind for kind in order if kind in with_fragment]
         for kind, fragment in zip(named, variants.fragments(named), strict=True):
             if not _is_anchor(fragment) or fragment in ids or unquote(fragment) in ids:
                 continue

@@ -164,7 +164,9 @@ Variant = tuple[str, str, str, str, str]  # how a link is written: href, text, t
 _SEPARATOR = "\0"  # never inside a parsed href or text: HTML parsers turn NUL into U+FFFD
 
 
-_FRAGMENT, _ABSOLUTE = 1, 2  # a variant's flags
+# A variant's flags: its fragment is not empty; its href is an http(s):// URL; and that URL
+# is, as written (see href_form), the one it resolved to (the link's own)
+_FRAGMENT, _ABSOLUTE, _AS_RESOLVED = 1, 2, 4
 # The variants' bytes kept in memory, at most, for each occurrence a run keeps there: a way
 # of writing a link takes ~60-100 bytes, and is met again on several pages
 VARIANT_BYTES_PER_OCCURRENCE = 4
@@ -276,15 +278,27 @@ class _VariantTable:
         """The flags of the variant at ``start:end`` of the bytes in memory."""
         return variant_flags(self._data, start, end)
 
-    def with_fragment(self, numbers: Iterable[int]) -> set[int]:
-        """Those of ``numbers`` whose variant has a #fragment."""
+    def with_fragment(self, numbers: Iterable[int]) -> list[int]:
+        """Those of ``numbers`` whose variant has a #fragment, in their order."""
         flags = self._flags
-        return {number for number in numbers if flags[number] & _FRAGMENT}
+        return [number for number in numbers if flags[number] & _FRAGMENT]
 
     def absolute(self, numbers: Iterable[int]) -> set[int]:
         """Those of ``numbers`` whose variant's href is an http(s):// URL."""
         flags = self._flags
         return {number for number in numbers if flags[number] & _ABSOLUTE}
+
+    def absolute_forms(self, numbers: Iterable[int], url: str) -> set[str]:
+        """The :func:`href_form` of each of ``numbers`` whose href is an http(s):// URL,
+        once each: ``url`` for those noted as written as the URL they resolved to, which
+        must be ``url`` (not read: a site's absolute links are mostly written so), the
+        others read."""
+        flags = self._flags
+        others = [n for n in numbers if flags[n] & (_ABSOLUTE | _AS_RESOLVED) == _ABSOLUTE]
+        forms = set(map(href_form, self.hrefs(others)))
+        if any(flags[n] & _AS_RESOLVED for n in numbers):
+            forms.add(url)
+        return forms
 
     def _packed_many(self, numbers: Iterable[int]) -> list[bytes | bytearray]:
         """The packed bytes of each of ``numbers``: from memory, or (below ``_base``) from the
@@ -403,24 +417,34 @@ def _rows_of(pieces: list[bytes]) -> array[int]:
     return rows
 
 
-def variant_flags(packed: bytes | bytearray, start: int = 0, end: int | None = None) -> int:
+def variant_flags(
+    packed: bytes | bytearray, start: int = 0, end: int | None = None, url: str | None = None
+) -> int:
     """The flags the table keeps for the variant packed at ``start:end`` (all of ``packed``
     by default): _FRAGMENT when its fragment is not empty, _ABSOLUTE when its href is an
-    http(s):// URL. A digester notes them as it packs its new variants, so that the
-    crawler's process, which takes every page's, does not."""
+    http(s):// URL, and _AS_RESOLVED when that URL's :func:`href_form` is ``url``, the one
+    it resolved to (the digester knows it; nobody else need). A digester notes them as it
+    packs its new variants, so that the crawler's process, which takes every page's, does
+    not."""
     end = len(packed) if end is None else end
     flags = _FRAGMENT if packed[end - 1] else 0  # the last field, the fragment, is not empty
     href_end = packed.find(b"\0", start, end)
-    if packed.find(b"://", start, href_end) >= 0 and is_absolute_http(
-        packed[start:href_end].decode("utf-8", "surrogatepass")
-    ):
-        flags |= _ABSOLUTE
+    if packed.find(b"://", start, href_end) >= 0:
+        href = packed[start:href_end].decode("utf-8", "surrogatepass")
+        if is_absolute_http(href):
+            flags |= _ABSOLUTE if href_form(href) != url else _ABSOLUTE | _AS_RESOLVED
     return flags
 
 
 def is_absolute_http(href: str) -> bool:
     """Whether an href, as written, is an http:// or https:// URL."""
     return href.strip().lower().startswith(("http://", "https://"))
+
+
+def href_form(absolute_href: str) -> str:
+    """The form an absolute href writes its URL in: as written, without the fragment (the
+    site-wide consistency check compares them)."""
+    return absolute_href.strip().split("#", 1)[0]
 
 
 def pack_variant(variant: Variant) -> bytes:
@@ -755,11 +779,11 @@ class Occurrences(Sequence[Occurrence]):
         variants = self.tables.variants
         return set(variants.hrefs(set(self._kinds)))
 
-    def absolute_hrefs(self) -> set[str]:
-        """The distinct http(s):// hrefs it is written with (the site-wide consistency
-        check's question; one look at each such variant)."""
-        variants = self.tables.variants
-        return set(variants.hrefs(variants.absolute(set(self._kinds))))
+    def absolute_forms(self, url: str) -> set[str]:
+        """The forms (:func:`href_form`) of the http(s):// hrefs it is written with, once
+        each, when it is the link to ``url`` (the site-wide consistency check's question:
+        the hrefs read that are not written as ``url``)."""
+        return self.tables.variants.absolute_forms(set(self._kinds), url)
 
     def href_counts(self) -> dict[str, int]:
         """How often each href is written, counted without building the occurrences."""

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from linkcheck.contact import check_mailto as check_mailto
 from linkcheck.contact import check_tel as check_tel
 from linkcheck.extract import RawLink
-from linkcheck.models import Finding, FindingKind, Link, is_absolute_http
+from linkcheck.models import Finding, FindingKind, Link, href_form, is_absolute_http
 
 # What the title or main heading of a "not found" page says, in the languages a shop's guide
 # and its carriers use: one row per language, each a tuple of phrases, matched in lowercased
@@ -306,12 +306,13 @@ def inconsistent_links(links: Iterable[Link]) -> list[Finding]:
             forms = {link.url: len(link.occurrences) for link in variants}
         else:
             occurrences = variants[0].occurrences
-            if len({_form(href) for href in occurrences.absolute_hrefs()}) < 2:
+            # the URL its variants resolved to (a missing #fragment's link is page#fragment)
+            if len(occurrences.absolute_forms(variants[0].url.split("#", 1)[0])) < 2:
                 continue  # the common case: written in one http(s) form, or none
             written: dict[str, int] = defaultdict(int)
             for href, count in occurrences.href_counts().items():
                 if is_absolute_http(href):
-                    written[_form(href)] += count
+                    written[href_form(href)] += count
             forms = dict(written)
         if len(forms) < 2:
             continue
@@ -332,10 +333,6 @@ def inconsistent_links(links: Iterable[Link]) -> list[Finding]:
             )
         )
     return findings
-
-
-def _form(absolute_href: str) -> str:
-    return absolute_href.strip().split("#", 1)[0]
 
 
 def _preferred(forms: list[str]) -> str:

@@ -8,6 +8,8 @@ from itertools import accumulate
 import pytest
 
 from linkcheck.models import (
+    _ABSOLUTE,
+    _AS_RESOLVED,
     Finding,
     FindingKind,
     Occurrence,
@@ -120,15 +122,11 @@ def test_the_checks_variants_are_noted_however_they_arrive() -> None:
         for line in range(count):  # variant n written n times
             occurrences.add(page_numbers.number("https://ex.com/p.html"), line, number)
     assert occurrences.fragments == {"top", "x"}
-    assert occurrences.absolute_hrefs() == {
-        "  HTTPS://ex.com/a#top",
-        "\u00a0http://ex.com/a",
-        "http://ex.com/a",
-    }
+    assert occurrences.absolute_forms("http://ex.com/a") == {"HTTPS://ex.com/a", "http://ex.com/a"}
     assert occurrences.href_counts()["http://ex.com/a"] == 5
     relative = Occurrences()
     relative.add(0, 1, numbers[-1])
-    assert relative.absolute_hrefs() == set()
+    assert relative.absolute_forms("http://ex.com/a") == set()
     assert relative.fragments == set()
 
 
@@ -193,8 +191,59 @@ def test_flags_noted_by_a_digester_are_the_tables_own() -> None:
     numbers = noting.add_all(b"".join(packed), ends)
     given.add_all(b"".join(packed), ends, bytes(variant_flags(piece) for piece in packed))
     assert noting._flags == given._flags
-    assert noting.with_fragment(numbers) == {1, 3}
+    assert noting.with_fragment(numbers) == [1, 3]
     assert given.absolute(numbers) == {2, 3}
+
+
+@pytest.mark.parametrize(
+    ("href", "resolved", "flags"),
+    [
+        ("https://ex.com/a", "https://ex.com/a", _ABSOLUTE | _AS_RESOLVED),
+        ("https://ex.com/a#s", "https://ex.com/a", _ABSOLUTE | _AS_RESOLVED),  # form: no #
+        (" https://ex.com/a\n", "https://ex.com/a", _ABSOLUTE | _AS_RESOLVED),  # stripped
+        ("HTTPS://ex.com/a", "https://ex.com/a", _ABSOLUTE),  # another way to write it
+        ("https://EX.com/a", "https://ex.com/a", _ABSOLUTE),
+        ("https://ex.com", "https://ex.com/", _ABSOLUTE),  # RFC 9110 §4.2.3: the same URL
+        ("https://ex.com/%7Ea", "https://ex.com/~a", _ABSOLUTE),  # RFC 3986 §6.2.2.2
+        ("https://ex.com/a", None, _ABSOLUTE),  # resolved URL not known: not noted
+        ("/a", "https://ex.com/a", 0),  # not written in full: no form to compare
+        ("//ex.com/a", "https://ex.com/a", 0),
+    ],
+)
+def test_a_variant_written_as_the_url_it_resolved_to_is_noted(
+    href: str, resolved: str | None, flags: int
+) -> None:
+    packed = pack_variant((href, "t", "a", "href", ""))
+    assert variant_flags(packed, url=resolved) == flags
+
+
+def test_forms_written_as_the_link_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The consistency check's forms: those noted as written as the link's URL count as it
+    without a read of their hrefs; the others are read (the same answer either way)."""
+    written = [
+        ("https://ex.com/a", "1", "a", "href", ""),
+        ("https://ex.com/a#s", "2", "a", "href", "s"),
+        ("HTTPS://ex.com/a", "3", "a", "href", ""),
+        ("/a", "4", "a", "href", ""),
+    ]
+    packed = [pack_variant(variant) for variant in written]
+    ends = array("I", accumulate(len(piece) for piece in packed))
+    flags = bytes(variant_flags(piece, url="https://ex.com/a") for piece in packed)
+    noted, unnoted = _VariantTable(), _VariantTable()
+    numbers = noted.add_all(b"".join(packed), ends, flags)
+    unnoted.add_all(b"".join(packed), ends)
+    expected = {"https://ex.com/a", "HTTPS://ex.com/a"}
+    assert unnoted.absolute_forms(numbers, "https://ex.com/a") == expected
+    reads: list[list[int]] = []
+    hrefs = _VariantTable.hrefs
+
+    def recorded(table: _VariantTable, asked: list[int]) -> list[str]:
+        reads.append(list(asked))
+        return hrefs(table, asked)
+
+    monkeypatch.setattr(_VariantTable, "hrefs", recorded)
+    assert noted.absolute_forms(numbers, "https://ex.com/a") == expected
+    assert reads == [[numbers[2]]]  # only the one written otherwise
 
 
 def test_each_type_converts_to_a_dict_and_back_once() -> None:
