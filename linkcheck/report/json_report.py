@@ -113,13 +113,20 @@ def render_json(
     """The document in chunks of UTF-8, one link per line, never one giant string.
     ``beside_others``: the caller writes other reports at :data:`PAUSE`, so a process
     writing the second part of the links takes a larger share of them."""
-    yield b"{\n"
-    for key, value in _head(run).items():
-        yield b"  %b: %b,\n" % (orjson.dumps(key), orjson.dumps(value))
-    yield b'  "findings": '
-    yield from _findings(run)
-    yield b',\n  "links": [\n'
-    yield from _link_lines(run, sorted_links(run), beside_others)
+    # The links' lines first: another process may write part of them, and starts now,
+    # while this one writes what comes before them.
+    lines = _link_lines(run, sorted_links(run), beside_others)
+    try:
+        next(lines)  # (set up)
+        yield b"{\n"
+        for key, value in _head(run).items():
+            yield b"  %b: %b,\n" % (orjson.dumps(key), orjson.dumps(value))
+        yield b'  "findings": '
+        yield from _findings(run)
+        yield b',\n  "links": [\n'
+        yield from lines
+    finally:
+        lines.close()  # a report given up: the other process is stopped
     yield b'  ],\n  "pages": [\n'
     pages = sorted(run.pages, key=lambda page: page.url)
     last = len(pages) - 1
@@ -130,15 +137,17 @@ def render_json(
 
 
 def _link_lines(run: RunResult, links: list[Link], beside_others: bool) -> Iterator[bytes]:
-    """A line per link. Where it may, another process writes the last part of them into a
-    spool file while this process writes the first: the occurrences are most of a report's
-    time, and the other core is idle. A forked copy for a smaller run
+    """An empty chunk once the work is shared out, then a line per link. Where it may,
+    another process writes the last part of them into a spool file while this process
+    writes the first (and, before them, the report's head and findings): the occurrences are
+    most of a report's time, and the other core is idle. A forked copy for a smaller run
     (:mod:`linkcheck.report.forking`), a process of its own for a large one
     (:mod:`linkcheck.report.json_part`)."""
     pieces = _Pieces.for_links(links)  # made before a forked copy: it inherits them
     with tempfile.TemporaryFile() as spool:
         split, copy = _other_part(run, links, pieces, spool, beside_others)
         try:
+            yield b""  # the other part is under way: the caller writes what comes first
             yield from _lines(run, links, 0, split, pieces)
             if copy is not None:
                 yield PAUSE

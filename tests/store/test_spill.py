@@ -402,6 +402,18 @@ def test_a_report_given_up_stops_the_other_process(
     assert part is not None and part._process.returncode is not None
 
 
+def test_the_other_process_starts_before_the_head_and_findings_are_written(
+    spilled_run: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process writing the second part works while this one writes the report's head
+    and findings (before the links), not after them."""
+    started = _parts_started(monkeypatch)
+    chunks = render_json(spilled_run)
+    assert next(chunks) == b"{\n" and len(started) == 1
+    chunks.close()
+    assert started[0] is not None and started[0]._process.returncode is not None
+
+
 def test_other_formats_are_written_while_the_json_reports_other_process_works(
     spilled_run: RunResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
