@@ -10,7 +10,7 @@ import pickle
 import tempfile
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from functools import partial
 from itertools import accumulate
 from typing import IO, Any
@@ -136,7 +136,9 @@ def render_json(
     yield b"  ]\n}\n"
 
 
-def _link_lines(run: RunResult, links: list[Link], beside_others: bool) -> Iterator[bytes]:
+def _link_lines(
+    run: RunResult, links: list[Link], beside_others: bool
+) -> Generator[bytes, None, None]:
     """An empty chunk once the work is shared out, then a line per link. Where it may,
     another process writes the last part of them into a spool file while this process
     writes the first (and, before them, the report's head and findings): the occurrences are
