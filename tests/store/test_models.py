@@ -185,11 +185,7 @@ def test_flags_noted_by_a_digester_are_the_tables_own() -> None:
         ("//example.org/z", "Z", "img", "src", ""),
         ("ftp://example.org/f", "F", "a", "href", ""),
     ]
-    packed = [pack_variant(variant) for variant in written]
-    ends = array("I", accumulate(len(piece) for piece in packed))
-    noting, given = _VariantTable(), _VariantTable()
-    numbers = noting.add_all(b"".join(packed), ends)
-    given.add_all(b"".join(packed), ends, bytes(variant_flags(piece) for piece in packed))
+    given, noting, numbers = _both_ways(written)
     assert noting._flags == given._flags
     assert noting.with_fragment(numbers) == [1, 3]
     assert given.absolute(numbers) == {2, 3}
@@ -217,6 +213,21 @@ def test_a_variant_written_as_the_url_it_resolved_to_is_noted(
     assert variant_flags(packed, url=resolved) == flags
 
 
+def _both_ways(
+    written: list[tuple[str, str, str, str, str]], url: str | None = None
+) -> tuple[_VariantTable, _VariantTable, range]:
+    """Two tables of the ``written`` variants, added a digest's worth at once: one given
+    their flags (as a digester that resolved them to ``url`` notes them), one noting them
+    itself; and their numbers."""
+    packed = [pack_variant(variant) for variant in written]
+    ends = array("I", accumulate(len(piece) for piece in packed))
+    given, noting = _VariantTable(), _VariantTable()
+    flags = bytes(variant_flags(piece, url=url) for piece in packed)
+    numbers = given.add_all(b"".join(packed), ends, flags)
+    noting.add_all(b"".join(packed), ends)
+    return given, noting, numbers
+
+
 def test_forms_written_as_the_link_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """The consistency check's forms: those noted as written as the link's URL count as it
     without a read of their hrefs; the others are read (the same answer either way)."""
@@ -226,12 +237,7 @@ def test_forms_written_as_the_link_are_not_read(monkeypatch: pytest.MonkeyPatch)
         ("HTTPS://ex.com/a", "3", "a", "href", ""),
         ("/a", "4", "a", "href", ""),
     ]
-    packed = [pack_variant(variant) for variant in written]
-    ends = array("I", accumulate(len(piece) for piece in packed))
-    flags = bytes(variant_flags(piece, url="https://ex.com/a") for piece in packed)
-    noted, unnoted = _VariantTable(), _VariantTable()
-    numbers = noted.add_all(b"".join(packed), ends, flags)
-    unnoted.add_all(b"".join(packed), ends)
+    noted, unnoted, numbers = _both_ways(written, url="https://ex.com/a")
     expected = {"https://ex.com/a", "HTTPS://ex.com/a"}
     assert unnoted.absolute_forms(numbers, "https://ex.com/a") == expected
     reads: list[list[int]] = []
