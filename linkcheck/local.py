@@ -351,13 +351,16 @@ def as_files(run: RunResult, site: LocalSite) -> RunResult:
             continue
         link.url, link.occurrences = key, occurrences
         links[key] = link
-    linked_from_elsewhere = {
-        link.url for link in links.values() if link.occurrences.on_pages_other_than(link.url)
-    }
     entry = site.relative_file(site.base_url)
+    pages = {site.shown_relative(relative): relative for relative in site.page_files()}
+    linked_from_elsewhere = {  # only a page's links are read back (not an image's, a file's)
+        link.url
+        for link in links.values()
+        if link.url in pages and link.occurrences.on_pages_other_than(link.url)
+    }
     orphans = [
         name
-        for name, relative in ((site.shown_relative(r), r) for r in site.page_files())
+        for name, relative in pages.items()
         if name not in linked_from_elsewhere and relative != entry
     ]
     findings = [finding.renamed(shown) for finding in run.findings]

@@ -105,6 +105,29 @@ def test_orphan_files_are_listed_and_still_checked(tmp_path: Path) -> None:
     assert f"{root}/lost.html" in {page.url for page in run.pages}
 
 
+def test_only_the_pages_links_are_read_back_for_orphans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a link occurs on other pages than its own is asked only of links to the
+    folder's pages: an image, a stylesheet or a missing file is never an orphan page."""
+    from linkcheck.models import Occurrences
+
+    files = {**SITE, "logo.png": "png", "index.html": SITE["index.html"] + '<img src="logo.png">'}
+    root = write(tmp_path / "public", files)
+    asked: list[str] = []
+    ask = Occurrences.on_pages_other_than
+
+    def recorded(occurrences: Occurrences, url: str) -> bool:
+        asked.append(url)
+        return ask(occurrences, url)
+
+    monkeypatch.setattr(Occurrences, "on_pages_other_than", recorded)
+    run = check_folder(root)
+    assert run.orphans == [f"{root}/lost.html"]
+    assert f"{root}/about.html" in asked
+    assert f"{root}/logo.png" not in asked and f"{root}/missing.html" not in asked
+
+
 def test_unlinked_xhtml_files_are_orphans_too(tmp_path: Path) -> None:
     # issue #19: an XHTML page is a page; not linked from anywhere, it is an orphan
     files = {**SITE, "old/notes.xhtml": '<html><body><a href="/gone">Gone</a></body></html>'}
