@@ -432,7 +432,9 @@ def variant_flags(
     if packed.find(b"://", start, href_end) >= 0:
         href = packed[start:href_end].decode("utf-8", "surrogatepass")
         if is_absolute_http(href):
-            flags |= _ABSOLUTE if href_form(href) != url else _ABSOLUTE | _AS_RESOLVED
+            flags |= _ABSOLUTE
+            if href_form(href) == url:
+                flags |= _AS_RESOLVED
     return flags
 
 
