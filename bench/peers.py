@@ -797,6 +797,26 @@ def cmd_lychee_urls(ctx: Ctx, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def lychee_tool(
+    key: str, name: str, mode: str, why: str, command: Callable[[Ctx, Path], list[str]]
+) -> Tool:
+    """One way of running lychee: its JSON, its exit codes (2: broken links found), asked for
+    fragments where every peer that can check them is (``--shapes``)."""
+    binary = "venv/bin/lychee"
+    return Tool(
+        key=key,
+        name=name,
+        mode=mode,
+        why=why,
+        command=command,
+        parse=parse_lychee,
+        ok_codes=(0, 2),
+        available=lambda ctx: need(ctx.peers / binary),
+        version=lambda ctx: first_line([str(ctx.peers / binary), "--version"]),
+        fragments=lambda ctx: ctx.deep,
+    )
+
+
 def tools() -> list[Tool]:
     return [
         Tool(
@@ -870,47 +890,32 @@ def tools() -> list[Tool]:
             available=lambda ctx: need(shutil.which("wget2"), "apt-get install wget2"),
             version=lambda ctx: first_line(["wget2", "--version"]),
         ),
-        Tool(
-            key="lychee",
-            name="lychee",
-            mode="folder",
-            why="the folder, `--root-dir FOLDER --max-concurrency 10 --host-concurrency 10 "
+        lychee_tool(
+            "lychee",
+            "lychee",
+            "folder",
+            "the folder, `--root-dir FOLDER --max-concurrency 10 --host-concurrency 10 "
             "--host-request-interval 0s --format json`; external links over HTTP to the "
             "local hosts (its default 50 ms per-host interval lifted); its JSON lists only "
             "the problems, so it gives no page or URL counts",
-            command=cmd_lychee,
-            parse=parse_lychee,
-            ok_codes=(0, 2),  # 2: broken links found
-            available=lambda ctx: need(ctx.peers / "venv/bin/lychee"),
-            version=lambda ctx: first_line([str(ctx.peers / "venv/bin/lychee"), "--version"]),
-            fragments=lambda ctx: ctx.deep,
+            cmd_lychee,
         ),
-        Tool(
-            key="lychee-full",
-            name="lychee -v",
-            mode="folder",
-            why="the same plus `-v`: its JSON then lists every link of every file, a full "
+        lychee_tool(
+            "lychee-full",
+            "lychee -v",
+            "folder",
+            "the same plus `-v`: its JSON then lists every link of every file, a full "
             "report like linkcheck's report.json",
-            command=cmd_lychee_full,
-            parse=parse_lychee,
-            ok_codes=(0, 2),
-            available=lambda ctx: need(ctx.peers / "venv/bin/lychee"),
-            version=lambda ctx: first_line([str(ctx.peers / "venv/bin/lychee"), "--version"]),
-            fragments=lambda ctx: ctx.deep,
+            cmd_lychee_full,
         ),
-        Tool(
-            key="lychee-urls",
-            name="lychee (page URLs)",
-            mode="urls",
-            why="every page's URL (`--files-from` a list of them), the same flags as the "
+        lychee_tool(
+            "lychee-urls",
+            "lychee (page URLs)",
+            "urls",
+            "every page's URL (`--files-from` a list of them), the same flags as the "
             "folder run: it cannot crawl, so it is given what a crawler finds, and fetches "
             "every page and checks every link over HTTP, as linkcheck's crawl does",
-            command=cmd_lychee_urls,
-            parse=parse_lychee,
-            ok_codes=(0, 2),
-            available=lambda ctx: need(ctx.peers / "venv/bin/lychee"),
-            version=lambda ctx: first_line([str(ctx.peers / "venv/bin/lychee"), "--version"]),
-            fragments=lambda ctx: ctx.deep,
+            cmd_lychee_urls,
         ),
         Tool(
             key="linkcheck-folder",
