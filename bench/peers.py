@@ -998,7 +998,7 @@ class RunRecord:
     correctness: Correctness | None = None
     vs_linkcheck: float | None = None
     vs_lychee: float | None = None  # --shapes: wall / lychee's wall in the same round
-    vs_lychee_urls: float | None = None  # --shapes: / lychee's on the page URLs (over HTTP)
+    vs_lychee_urls: float | None = None  # --shapes: wall / lychee's on the page URLs, same round
     error: str | None = None
 
 
