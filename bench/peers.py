@@ -779,11 +779,11 @@ def cmd_lychee_full(ctx: Ctx, out: Path) -> list[str]:
 
 
 def page_list(ctx: Ctx) -> Path:
-    """Every page's URL, a line each (written once per context): what lychee, which cannot
-    crawl, is given to check a site over HTTP as a crawler does."""
+    """Every page's URL, a line each: what lychee, which cannot crawl, is given to check a
+    site over HTTP as a crawler does. Written each time (a few ms): a ``--workdir`` kept
+    from an earlier run holds the list of a site since generated again, on another port."""
     path = ctx.work / "page-urls.txt"
-    if not path.exists():
-        path.write_text("".join(f"{url}\n" for url in sorted(ctx.site.page_urls)), "utf-8")
+    path.write_text("".join(f"{url}\n" for url in sorted(ctx.site.page_urls)), "utf-8")
     return path
 
 
